@@ -1,0 +1,84 @@
+# Lifeboat: one non-recursive Makefile. `make test` does all set-up itself.
+VERSION := 0.1.0
+CC ?= cc
+BUILD ?= build
+SAN ?=
+
+WARN := -std=c17 -Wall -Wextra -Werror -pedantic -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wwrite-strings -Wformat=2 -Wvla -Wimplicit-fallthrough
+HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+PKGS := libcurl json-c yaml-0.1 libpq openssl libzstd zlib
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+ifeq ($(SAN),1)
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+HARDEN :=
+else
+OPT := -O2 -g
+endif
+
+CFLAGS := $(WARN) $(OPT) $(HARDEN) -D_GNU_SOURCE -DLIFEBOAT_VERSION='"$(VERSION)"' -MMD -MP $(PKG_CFLAGS)
+LDFLAGS := $(OPT) -Wl,-z,relro,-z,now -pthread
+LDLIBS = $(PKG_LIBS) -lpthread
+
+COMMON_SRC := $(wildcard common/*.c)
+JOB_SRC := $(filter-out job/main.c,$(wildcard job/*.c))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+JOB_OBJ := $(JOB_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps test unit integration asan valgrind bench demo clean format format-check
+
+all: $(BUILD)/lifeboat
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/lifeboat: $(BUILD)/job/main.o $(JOB_OBJ) $(COMMON_OBJ)
+	@echo "  LD $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(JOB_OBJ) $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  LD $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# Idempotent set-up on Debian: installs only what is missing.
+deps:
+	@tests/setup-deps.sh
+
+unit: $(UNIT_BIN)
+	@tests/run-unit.sh $(BUILD)/tests $(UNIT_BIN)
+
+integration: $(BUILD)/lifeboat
+	@LIFEBOAT=$(abspath $(BUILD)/lifeboat) tests/integration/run.sh
+
+# Everything: set-up, build, unit + integration, then all again under
+# ASan+UBSan, then valgrind over the pipeline; ends with one summary line.
+test: deps
+	@tests/run-all.sh
+
+asan:
+	$(MAKE) BUILD=build/asan SAN=1 all $(patsubst $(BUILD)/%,build/asan/%,$(UNIT_BIN))
+
+bench: deps all
+	@bench/run.sh $(abspath $(BUILD)/lifeboat)
+
+demo: deps all
+	@tests/demo.sh $(abspath $(BUILD)/lifeboat)
+
+format:
+	clang-format -i common/*.[ch] job/*.[ch] tests/unit/*.c
+
+format-check:
+	clang-format --dry-run --Werror common/*.[ch] job/*.[ch] tests/unit/*.c
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,92 @@
+/* Per-thread last-error storage. */
+#include "err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static _Thread_local int last_code;
+static _Thread_local char last_msg[2048];
+
+int err_set(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(last_msg, sizeof(last_msg), fmt, ap);
+	va_end(ap);
+	last_code = code;
+	return code;
+}
+
+int err_wrap(const char *fmt, ...)
+{
+	char prefix[1024], old[sizeof(last_msg)];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	memcpy(old, last_msg, sizeof(old));
+	/* Truncation of an over-long message is acceptable here. */
+	size_t plen = strlen(prefix);
+	if (plen > sizeof(last_msg) - 3)
+		plen = sizeof(last_msg) - 3;
+	memcpy(last_msg, prefix, plen);
+	memcpy(last_msg + plen, ": ", 2);
+	size_t rest = sizeof(last_msg) - plen - 3;
+	size_t olen = strnlen(old, rest);
+	memcpy(last_msg + plen + 2, old, olen);
+	last_msg[plen + 2 + olen] = '\0';
+	return last_code;
+}
+
+const char *err_msg(void)
+{
+	return last_msg;
+}
+
+int err_code(void)
+{
+	return last_code;
+}
+
+void err_clear(void)
+{
+	last_code = 0;
+	last_msg[0] = '\0';
+}
+
+static const struct {
+	int code;
+	const char *reason;
+	int status;
+} table[] = {
+	{E_OK, "Succeeded", 0},
+	{E_INVALID, "InvalidInput", 2},
+	{E_IO, "LocalIOError", 1},
+	{E_DB, "DatabaseError", 3},
+	{E_STORE, "StorageError", 4},
+	{E_INTEGRITY, "IntegrityCheckFailed", 5},
+	{E_PASSPHRASE, "WrongPassphrase", 6},
+	{E_VERSION, "VersionMismatch", 7},
+	{E_NOTFOUND, "NotFound", 8},
+	{E_EXISTS, "AlreadyExists", 9},
+	{E_UNSUPPORTED, "Unsupported", 10},
+	{E_TOOBIG, "TooLarge", 1},
+	{E_RESTORE, "RestoreFailed", 11},
+};
+
+const char *err_reason(int code)
+{
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (table[i].code == code)
+			return table[i].reason;
+	return "InternalError";
+}
+
+int err_exit_status(int code)
+{
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (table[i].code == code)
+			return table[i].status;
+	return 1;
+}

@@ -1,0 +1,34 @@
+/* The last error of the calling thread: a code and a message naming what,
+ * where and what to do. Functions return 0 or one of these negative codes. */
+#ifndef LIFEBOAT_ERR_H
+#define LIFEBOAT_ERR_H
+
+enum err_code {
+	E_OK = 0,
+	E_INVALID = -1,    /* bad flag, field or value given by the user */
+	E_IO = -2,         /* local I/O: pipes, processes, files */
+	E_DB = -3,         /* PostgreSQL: connect, query, pg_dump, pg_restore */
+	E_STORE = -4,      /* the storage backend */
+	E_INTEGRITY = -5,  /* checksum, MDC, truncation, malformed artifact */
+	E_PASSPHRASE = -6, /* wrong passphrase */
+	E_VERSION = -7,    /* incompatible tool or server versions */
+	E_NOTFOUND = -8,   /* no such backup or object */
+	E_EXISTS = -9,     /* backup already exists */
+	E_UNSUPPORTED = -10, /* valid input we do not handle (e.g. bzip2 inside OpenPGP) */
+	E_TOOBIG = -11,    /* a size cap was hit */
+	E_RESTORE = -12,   /* the restore failed; the target was left as it was */
+};
+
+/* Records code and message for this thread; returns code. */
+int err_set(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prefixes the current message with more context; returns the current code. */
+int err_wrap(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *err_msg(void);
+int err_code(void);
+void err_clear(void);
+/* A stable CamelCase reason for a code, for results and conditions. */
+const char *err_reason(int code);
+/* The process exit status documented for a code (docs/job.md). */
+int err_exit_status(int code);
+
+#endif

@@ -1,0 +1,281 @@
+/* `lifeboat backup`: pre-flight, pg_dump, then the streaming chain
+ * hash -> compress -> encrypt -> hash -> store, and the manifest last. */
+#include "job.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json.h>
+
+#include "../common/err.h"
+#include "../common/log.h"
+#include "../common/xmalloc.h"
+#include "artifact.h"
+#include "compress.h"
+#include "manifest.h"
+#include "openpgp.h"
+#include "pg.h"
+#include "proc.h"
+#include "result.h"
+#include "store.h"
+
+#define READ_CHUNK (256 * 1024)
+
+/* The processes producing the dump: pg_dump, and for plain format a
+ * pg_restore turning the archive into one BEGIN..COMMIT script. */
+struct dumper {
+	struct proc dump;
+	struct proc script;
+	int have_script;
+	int out; /* what we read */
+};
+
+static int dumper_start(struct dumper *d, const char *format, const struct pg_target *t)
+{
+	char *pg_dump = pg_tool_path("pg_dump"), *pg_restore = pg_tool_path("pg_restore");
+	const char *dump_argv[] = {pg_dump, "--format=custom", "--compress=0", "--no-password", NULL};
+	const char *script_argv[] = {pg_restore, "--file=-", "--single-transaction", NULL};
+	int rc;
+	memset(d, 0, sizeof(*d));
+	if ((rc = proc_start(&d->dump, dump_argv, (const char *const *)t->env, PROC_PIPE_STDOUT, -1)))
+		goto done;
+	d->out = d->dump.out;
+	if (strcmp(format, "plain") == 0) {
+		rc = proc_start(&d->script, script_argv, NULL, PROC_PIPE_STDOUT, d->dump.out);
+		/* pg_restore has its own copy now; ours would hide its EOF. */
+		close(d->dump.out);
+		d->dump.out = -1;
+		if (rc) {
+			proc_kill(&d->dump);
+			proc_dispose(&d->dump);
+			goto done;
+		}
+		d->have_script = 1;
+		d->out = d->script.out;
+	}
+done:
+	free(pg_dump);
+	free(pg_restore);
+	return rc;
+}
+
+/* Waits for every process; the first failure wins, named. */
+static int dumper_wait(struct dumper *d)
+{
+	int rc = proc_wait(&d->dump);
+	if (rc)
+		rc = err_set(E_DB, "pg_dump failed: %s", err_msg() + strlen("pg_dump "));
+	if (d->have_script) {
+		int rc2 = proc_wait(&d->script);
+		if (rc2 && !rc)
+			rc = err_set(E_DB, "pg_restore (plain-format conversion) failed: %s", err_msg());
+	}
+	return rc;
+}
+
+static void dumper_dispose(struct dumper *d, int kill_them)
+{
+	if (kill_them) {
+		if (d->have_script)
+			proc_kill(&d->script);
+		proc_kill(&d->dump);
+	}
+	if (d->have_script)
+		proc_dispose(&d->script);
+	proc_dispose(&d->dump);
+}
+
+static int pump(struct stage *head, int fd)
+{
+	uint8_t *chunk = xmalloc(READ_CHUNK);
+	int rc = 0;
+	for (;;) {
+		ssize_t r = read(fd, chunk, READ_CHUNK);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = err_set(E_IO, "reading pg_dump's output: %s", strerror(errno));
+			break;
+		}
+		if (r == 0)
+			break;
+		if ((rc = stage_write(head, chunk, (size_t)r)))
+			break;
+	}
+	free(chunk);
+	return rc;
+}
+
+int backup_run(const struct job_opts *o, struct json_object *result)
+{
+	struct compress_spec cs;
+	struct pg_target target;
+	struct pg_info info;
+	struct manifest m;
+	struct dumper dumper;
+	struct store *st = NULL;
+	struct stage *head = NULL, *stored_hash = NULL, *enc = NULL, *plain_hash = NULL;
+	char *dump_key = NULL, *leaf = NULL, *manifest_key = NULL, *location = NULL;
+	int have_target = 0, have_info = 0, have_dumper = 0, rc = 0;
+	char dump_version[32];
+	int dump_num = 0;
+	struct buf text;
+	time_t started = time(NULL);
+
+	manifest_init(&m);
+	buf_init(&text, MANIFEST_MAX_BYTES);
+	if ((rc = artifact_check_name(o->name, "--name")) ||
+	    (rc = artifact_check_namespace(o->namespace_, "--namespace")) ||
+	    (rc = compress_parse(&cs, o->compression, "--compression")))
+		goto done;
+	if (strcmp(o->format, "custom") != 0 && strcmp(o->format, "plain") != 0) {
+		rc = err_set(E_INVALID, "--format \"%s\" is not supported: use custom or plain", o->format);
+		goto done;
+	}
+	if (!o->db || !*o->db) {
+		rc = err_set(E_INVALID, "--db is required (or LIFEBOAT_DB): a PostgreSQL URI like "
+					"postgresql://USER@HOST:5432/DBNAME");
+		goto done;
+	}
+	if ((rc = pg_target_parse(&target, o->db)))
+		goto done;
+	have_target = 1;
+	if ((rc = store_open(&st, o->storage)))
+		goto done;
+	manifest_key = artifact_key(o->namespace_, o->name, ARTIFACT_MANIFEST);
+	uint64_t existing = 0;
+	rc = store_stat(st, manifest_key, &existing);
+	if (rc == 0) {
+		char *where = store_location(st, manifest_key);
+		rc = err_set(E_EXISTS,
+			     "backup %s/%s already exists (%s): backups are never overwritten; choose "
+			     "another --name or run `lifeboat delete` first",
+			     o->namespace_, o->name, where);
+		free(where);
+		goto done;
+	}
+	if (rc != E_NOTFOUND)
+		goto done;
+
+	log_info("pre-flight: connecting to %s", target.display);
+	if ((rc = pg_preflight(&info, &target, o->schema_query)))
+		goto done;
+	have_info = 1;
+	char *pg_dump = pg_tool_path("pg_dump");
+	rc = pg_tool_version(&dump_num, dump_version, pg_dump);
+	if (rc == E_NOTFOUND)
+		rc = err_set(E_NOTFOUND,
+			     "%s: pg_dump is needed to take a backup; install the PostgreSQL "
+			     "client (postgresql-client-%d) or set LIFEBOAT_PG_BINDIR",
+			     err_msg(), info.server_version_num / 10000);
+	if (!rc)
+		rc = pg_check_dump_version(dump_num, info.server_version_num, pg_dump);
+	free(pg_dump);
+	if (rc)
+		goto done;
+	log_info("server PostgreSQL %s, pg_dump %s, database %s: %llu bytes, %lld tables",
+		 info.server_version, dump_version, target.dbname, (unsigned long long)info.size_bytes,
+		 (long long)info.table_count);
+	if (!o->passphrase)
+		log_warn("no passphrase given: backup %s/%s will NOT be encrypted", o->namespace_,
+			 o->name);
+
+	leaf = artifact_dump_leaf(o->format, compress_suffix(cs.algo), o->passphrase != NULL);
+	dump_key = artifact_key(o->namespace_, o->name, leaf);
+	char *dir = artifact_key(o->namespace_, o->name, NULL);
+	location = store_location(st, dir);
+	free(dir);
+	/* Built back to front; head is always the chain's first stage. */
+	if ((rc = store_writer(st, dump_key, &head)))
+		goto done;
+	head = stored_hash = stage_hash_new(head);
+	if (o->passphrase) {
+		enc = openpgp_encrypt_new(o->passphrase, o->passlen, 0, head);
+		if (!enc) {
+			rc = err_code();
+			goto done;
+		}
+		head = enc;
+	}
+	head = compress_new(&cs, o->zstd_workers, head);
+	head = plain_hash = stage_hash_new(head);
+
+	if ((rc = dumper_start(&dumper, o->format, &target)))
+		goto done;
+	have_dumper = 1;
+	rc = pump(plain_hash, dumper.out);
+	if (rc) {
+		dumper_dispose(&dumper, 1);
+		have_dumper = 0;
+		goto done;
+	}
+	if ((rc = dumper_wait(&dumper)))
+		goto done;
+	/* Only now, with pg_dump's success known, does the object become visible. */
+	if ((rc = stage_finish(plain_hash)))
+		goto done;
+
+	m.namespace_ = xstrdup(o->namespace_);
+	m.name = xstrdup(o->name);
+	m.tool_version = xstrdup(LIFEBOAT_VERSION);
+	m.created_at = started;
+	m.completed_at = time(NULL);
+	m.format = xstrdup(o->format);
+	m.compression = xstrdup(compress_name(cs.algo));
+	m.compression_level = cs.level;
+	char hex[65];
+	stage_hash_hex(stored_hash, hex);
+	manifest_add_object(&m, leaf, stage_hash_size(stored_hash), hex);
+	stage_hash_hex(plain_hash, m.plaintext_sha256);
+	m.plaintext_size = stage_hash_size(plain_hash);
+	m.encrypted = o->passphrase != NULL;
+	if (enc) {
+		struct openpgp_info pi;
+		openpgp_info_get(enc, &pi);
+		m.cipher = xstrdup("AES256");
+		m.s2k = xstrdup("iterated-salted-sha256");
+		m.s2k_count = pi.s2k_count;
+	}
+	m.server_version = xstrdup(info.server_version);
+	m.server_version_num = info.server_version_num;
+	m.dump_version = xstrdup(dump_version);
+	m.database = xstrdup(target.dbname);
+	m.database_size = info.size_bytes;
+	m.table_count = info.table_count;
+	m.row_estimate = info.row_estimate;
+	m.schema_version = info.schema_version ? xstrdup(info.schema_version) : NULL;
+	if ((rc = manifest_to_json(&m, &text)) ||
+	    (rc = store_put(st, manifest_key, text.ptr, text.len))) {
+		/* Without its manifest the dump object is an orphan: remove it. */
+		store_remove(st, dump_key);
+		goto done;
+	}
+	result_add_manifest(result, &m, location);
+	json_object_object_add(result, "durationSeconds",
+			       json_object_new_int64((int64_t)(m.completed_at - started)));
+	log_info("backup %s/%s complete: %llu bytes stored (%llu before compression), sha256 %s",
+		 o->namespace_, o->name, (unsigned long long)m.objects[0].size,
+		 (unsigned long long)m.plaintext_size, m.objects[0].sha256);
+done:
+	if (have_dumper)
+		dumper_dispose(&dumper, rc != 0);
+	/* Freeing an unfinished writer aborts the upload and removes the part. */
+	stage_free_chain(head);
+	if (have_info)
+		pg_info_dispose(&info);
+	if (have_target)
+		pg_target_dispose(&target);
+	manifest_dispose(&m);
+	buf_dispose(&text);
+	free(dump_key);
+	free(leaf);
+	free(manifest_key);
+	free(location);
+	store_free(st);
+	return rc;
+}

@@ -1,0 +1,231 @@
+/* `lifeboat list` and `lifeboat delete`: what the storage holds, found from
+ * storage alone, and removal manifest-first (a half-deleted backup never
+ * looks complete). */
+#include "job.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json.h>
+
+#include "../common/buf.h"
+#include "../common/err.h"
+#include "../common/log.h"
+#include "../common/xmalloc.h"
+#include "artifact.h"
+#include "manifest.h"
+#include "result.h"
+#include "store.h"
+
+#define LIST_MAX 100000
+
+struct folder {
+	char *ns, *name;
+	int has_manifest, has_verified;
+	uint64_t bytes;
+};
+
+struct folders {
+	struct folder *v;
+	size_t n, cap;
+};
+
+static struct folder *folder_get(struct folders *fs, const char *ns, size_t nslen, const char *name,
+				 size_t namelen)
+{
+	for (size_t i = 0; i < fs->n; i++)
+		if (strlen(fs->v[i].ns) == nslen && strncmp(fs->v[i].ns, ns, nslen) == 0 &&
+		    strlen(fs->v[i].name) == namelen && strncmp(fs->v[i].name, name, namelen) == 0)
+			return &fs->v[i];
+	if (fs->n == fs->cap) {
+		fs->cap = fs->cap ? fs->cap * 2 : 16;
+		fs->v = xrealloc(fs->v, fs->cap * sizeof(*fs->v));
+	}
+	struct folder *f = &fs->v[fs->n++];
+	memset(f, 0, sizeof(*f));
+	f->ns = xstrndup(ns, nslen);
+	f->name = xstrndup(name, namelen);
+	return f;
+}
+
+/* Groups keys "ns/name/leaf" into folders. */
+static int collect(const struct store_entry *e, void *ud)
+{
+	struct folders *fs = ud;
+	const char *s1 = strchr(e->key, '/');
+	const char *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+	if (!s2 || strchr(s2 + 1, '/'))
+		return 0; /* not part of the layout: ignore */
+	if (fs->n >= LIST_MAX)
+		return err_set(E_TOOBIG, "more than %d backups in one listing", LIST_MAX);
+	struct folder *f = folder_get(fs, e->key, (size_t)(s1 - e->key), s1 + 1, (size_t)(s2 - s1 - 1));
+	const char *leaf = s2 + 1;
+	if (strcmp(leaf, ARTIFACT_MANIFEST) == 0)
+		f->has_manifest = 1;
+	else if (strcmp(leaf, ARTIFACT_VERIFIED) == 0)
+		f->has_verified = 1;
+	f->bytes += e->size;
+	return 0;
+}
+
+static int cmp_folder(const void *a, const void *b)
+{
+	const struct folder *x = a, *y = b;
+	int c = strcmp(x->ns, y->ns);
+	return c ? c : strcmp(x->name, y->name);
+}
+
+static void human_size(char out[16], uint64_t n)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double v = (double)n;
+	int u = 0;
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(out, 16, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+/* Reads verified.json's time, or "" when absent or unreadable. */
+static void verified_time(char out[32], struct store *st, const struct folder *f)
+{
+	out[0] = '\0';
+	if (!f->has_verified)
+		return;
+	char *key = artifact_key(f->ns, f->name, ARTIFACT_VERIFIED);
+	struct buf b;
+	buf_init(&b, 4096);
+	if (store_get(st, key, &b) == 0) {
+		struct json_object *root = json_tokener_parse(buf_str(&b)), *t;
+		if (root && json_object_object_get_ex(root, "time", &t))
+			snprintf(out, 32, "%s", json_object_get_string(t));
+		json_object_put(root);
+	}
+	buf_dispose(&b);
+	free(key);
+}
+
+int list_run(const struct job_opts *o, struct json_object *result)
+{
+	struct store *st = NULL;
+	struct folders fs = {0};
+	int rc;
+	int as_json = o->output && strcmp(o->output, "json") == 0;
+	if (o->output && !as_json && strcmp(o->output, "table") != 0)
+		return err_set(E_INVALID, "--output \"%s\": use table or json", o->output);
+	if (o->namespace_ && (rc = artifact_check_namespace(o->namespace_, "--namespace")))
+		return rc;
+	if ((rc = store_open(&st, o->storage)))
+		return rc;
+	char *prefix = o->namespace_ ? xasprintf("%s/", o->namespace_) : xstrdup("");
+	rc = store_list(st, prefix, collect, &fs);
+	free(prefix);
+	if (rc)
+		goto done;
+	qsort(fs.v, fs.n, sizeof(*fs.v), cmp_folder);
+	struct json_object *items = json_object_new_array();
+	if (!as_json)
+		printf("%-16s %-40s %-20s %10s %-9s %-20s %s\n", "NAMESPACE", "NAME", "CREATED", "SIZE",
+		       "ENCRYPTED", "VERIFIED", "STATUS");
+	for (size_t i = 0; i < fs.n; i++) {
+		struct folder *f = &fs.v[i];
+		struct manifest m;
+		struct json_object *it = json_object_new_object();
+		char created[32] = "-", size[16], vtime[32];
+		const char *status = "Complete", *enc = "-";
+		uint64_t bytes = f->bytes;
+		verified_time(vtime, st, f);
+		result_add_str(it, "namespace", f->ns);
+		result_add_str(it, "name", f->name);
+		if (!f->has_manifest) {
+			status = "Incomplete (no manifest: an interrupted or failed backup)";
+		} else if (artifact_load_manifest(&m, st, f->ns, f->name) != 0) {
+			status = "Unreadable manifest";
+			result_add_str(it, "error", err_msg());
+		} else {
+			manifest_time_format(created, m.created_at);
+			enc = m.encrypted ? "yes" : "no";
+			bytes = m.objects[0].size;
+			result_add_manifest(it, &m, NULL);
+			manifest_dispose(&m);
+		}
+		human_size(size, bytes);
+		result_add_str(it, "status", f->has_manifest ? "Complete" : "Incomplete");
+		if (vtime[0])
+			result_add_str(it, "verifiedAt", vtime);
+		json_object_array_add(items, it);
+		if (!as_json)
+			printf("%-16s %-40s %-20s %10s %-9s %-20s %s\n", f->ns, f->name, created, size,
+			       enc, vtime[0] ? vtime : "no", status);
+	}
+	if (as_json)
+		printf("%s\n", json_object_to_json_string_ext(items, JSON_C_TO_STRING_PRETTY |
+									  JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_object_add(result, "count", json_object_new_int64((int64_t)fs.n));
+	json_object_put(items);
+done:
+	for (size_t i = 0; i < fs.n; i++) {
+		free(fs.v[i].ns);
+		free(fs.v[i].name);
+	}
+	free(fs.v);
+	store_free(st);
+	return rc;
+}
+
+struct keys {
+	char **v;
+	size_t n, cap;
+};
+
+static int collect_keys(const struct store_entry *e, void *ud)
+{
+	struct keys *k = ud;
+	if (k->n == k->cap) {
+		k->cap = k->cap ? k->cap * 2 : 8;
+		k->v = xrealloc(k->v, k->cap * sizeof(*k->v));
+	}
+	k->v[k->n++] = xstrdup(e->key);
+	return 0;
+}
+
+int delete_run(const struct job_opts *o, struct json_object *result)
+{
+	struct store *st = NULL;
+	struct keys keys = {0};
+	char *mkey = NULL, *prefix = NULL;
+	int rc;
+	if ((rc = artifact_check_name(o->name, "--name")) ||
+	    (rc = artifact_check_namespace(o->namespace_, "--namespace")) ||
+	    (rc = store_open(&st, o->storage)))
+		goto done;
+	prefix = artifact_key(o->namespace_, o->name, NULL);
+	if ((rc = store_list(st, prefix, collect_keys, &keys)))
+		goto done;
+	if (keys.n == 0) {
+		char *where = store_location(st, prefix);
+		rc = err_set(E_NOTFOUND, "no backup %s/%s at %s: nothing to delete", o->namespace_,
+			     o->name, where);
+		free(where);
+		goto done;
+	}
+	/* The manifest goes first: from then on the backup is no longer complete. */
+	mkey = artifact_key(o->namespace_, o->name, ARTIFACT_MANIFEST);
+	if ((rc = store_remove(st, mkey)))
+		goto done;
+	for (size_t i = 0; i < keys.n; i++)
+		if (strcmp(keys.v[i], mkey) != 0 && (rc = store_remove(st, keys.v[i])))
+			goto done;
+	json_object_object_add(result, "deletedObjects", json_object_new_int64((int64_t)keys.n));
+	log_info("deleted backup %s/%s (%zu objects)", o->namespace_, o->name, keys.n);
+done:
+	for (size_t i = 0; i < keys.n; i++)
+		free(keys.v[i]);
+	free(keys.v);
+	free(mkey);
+	free(prefix);
+	store_free(st);
+	return rc;
+}

@@ -1,0 +1,32 @@
+/* The lifeboat commands and the options they share. Each command fills a
+ * JSON result (json-c object owned by the caller) and returns 0 or an err code. */
+#ifndef LIFEBOAT_JOB_H
+#define LIFEBOAT_JOB_H
+
+#include <stddef.h>
+
+struct json_object;
+
+struct job_opts {
+	const char *db;
+	const char *storage;
+	const char *name;
+	const char *namespace_;
+	const char *format;      /* custom | plain */
+	const char *compression; /* zstd[:L] | gzip[:L] | none */
+	const char *schema_query;
+	const char *confirm;
+	const char *output; /* list: table | json */
+	int clean;
+	int zstd_workers;
+	char *passphrase; /* owned by main; wiped there */
+	size_t passlen;
+};
+
+int backup_run(const struct job_opts *o, struct json_object *result);
+int restore_run(const struct job_opts *o, struct json_object *result);
+int verify_run(const struct job_opts *o, struct json_object *result);
+int list_run(const struct job_opts *o, struct json_object *result);
+int delete_run(const struct job_opts *o, struct json_object *result);
+
+#endif

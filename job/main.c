@@ -1,0 +1,286 @@
+/* The lifeboat command line: flags and their LIFEBOAT_* environment
+ * variables, secrets handling, the result, and exit statuses. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json.h>
+#include <openssl/crypto.h>
+
+#include "../common/buf.h"
+#include "../common/err.h"
+#include "../common/log.h"
+#include "../common/xmalloc.h"
+#include "job.h"
+#include "result.h"
+
+enum { C_BACKUP = 1, C_RESTORE = 2, C_VERIFY = 4, C_LIST = 8, C_DELETE = 16, C_ALL = 31 };
+
+static const struct command {
+	const char *name;
+	int bit;
+	int (*run)(const struct job_opts *o, struct json_object *result);
+	const char *summary;
+} commands[] = {
+	{"backup", C_BACKUP, backup_run, "dump a database into storage"},
+	{"restore", C_RESTORE, restore_run, "restore a backup into a database, atomically"},
+	{"verify", C_VERIFY, verify_run, "re-read a stored backup and check it end to end"},
+	{"list", C_LIST, list_run, "list the backups a storage holds"},
+	{"delete", C_DELETE, delete_run, "delete a stored backup"},
+};
+
+struct raw {
+	const char *db, *storage, *name, *ns, *pass_file, *format, *compression, *schema_query,
+	    *confirm, *clean, *output, *result_path, *workers, *log_level;
+};
+
+static const struct flag {
+	const char *flag;
+	const char *env;
+	size_t offset;
+	int commands;
+	int boolean;
+	const char *help;
+} flags[] = {
+#define F(field) offsetof(struct raw, field)
+	{"--db", "LIFEBOAT_DB", F(db), C_BACKUP | C_RESTORE, 0, "PostgreSQL URI (the database to dump, or the restore target)"},
+	{"--storage", "LIFEBOAT_STORAGE", F(storage), C_ALL, 0, "storage URL: file:///PATH"},
+	{"--name", "LIFEBOAT_NAME", F(name), C_BACKUP | C_RESTORE | C_VERIFY | C_DELETE, 0, "backup name"},
+	{"--namespace", "LIFEBOAT_NAMESPACE", F(ns), C_ALL, 0, "namespace (default: default; list: all)"},
+	{"--passphrase-file", "LIFEBOAT_PASSPHRASE_FILE", F(pass_file), C_BACKUP | C_RESTORE | C_VERIFY, 0, "file whose first line is the passphrase (or LIFEBOAT_PASSPHRASE)"},
+	{"--format", "LIFEBOAT_FORMAT", F(format), C_BACKUP, 0, "custom (default) or plain"},
+	{"--compression", "LIFEBOAT_COMPRESSION", F(compression), C_BACKUP, 0, "zstd[:LEVEL] (default zstd:3), gzip[:LEVEL] or none"},
+	{"--schema-version-query", "LIFEBOAT_SCHEMA_VERSION_QUERY", F(schema_query), C_BACKUP, 0, "SQL whose first value is recorded as the schema version"},
+	{"--confirm", "LIFEBOAT_CONFIRM", F(confirm), C_RESTORE, 0, "the target database name, typed to confirm"},
+	{"--clean", "LIFEBOAT_CLEAN", F(clean), C_RESTORE, 1, "drop existing objects before recreating them"},
+	{"--output", "LIFEBOAT_OUTPUT", F(output), C_LIST, 0, "table (default) or json"},
+	{"--result-path", "LIFEBOAT_RESULT_PATH", F(result_path), C_ALL, 0, "where to write the JSON result (default /dev/termination-log when it exists)"},
+	{"--zstd-workers", "LIFEBOAT_ZSTD_WORKERS", F(workers), C_BACKUP, 0, "zstd compression threads (default 1 on 2+ cores, 0 = inline)"},
+	{"--log-level", "LIFEBOAT_LOG_LEVEL", F(log_level), C_ALL, 0, "error, warning, info (default) or debug"},
+#undef F
+};
+
+#define NFLAGS (sizeof(flags) / sizeof(flags[0]))
+
+static const char **slot(struct raw *r, const struct flag *f)
+{
+	return (const char **)(void *)((char *)r + f->offset);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: lifeboat COMMAND [FLAGS]\n       lifeboat --version\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\nflags (each also read from its environment variable):\n");
+	for (size_t i = 0; i < NFLAGS; i++)
+		fprintf(out, "  %-24s %-30s %s\n", flags[i].flag, flags[i].env, flags[i].help);
+	fprintf(out, "  %-24s %-30s %s\n", "", "LIFEBOAT_PASSPHRASE", "the passphrase itself (never a flag)");
+	fprintf(out, "  %-24s %-30s %s\n", "", "LIFEBOAT_PG_BINDIR", "folder of pg_dump, pg_restore and psql");
+	fprintf(out, "\nSee docs/job.md for the result JSON and exit statuses.\n");
+}
+
+/* Reads the passphrase: the first line of a file (as gpg --passphrase-file
+ * does), or LIFEBOAT_PASSPHRASE, which is then removed from the environment
+ * so no child process inherits it. */
+static int load_passphrase(struct job_opts *o, const char *file)
+{
+	const char *envpass = getenv("LIFEBOAT_PASSPHRASE");
+	if (file && *file) {
+		FILE *f = fopen(file, "r");
+		if (!f)
+			return err_set(E_INVALID, "--passphrase-file %s: %s", file, strerror(errno));
+		struct buf b;
+		buf_init(&b, 4096);
+		int c, rc = 0;
+		while ((c = fgetc(f)) != EOF && c != '\n')
+			if ((rc = buf_add(&b, &(char){(char)c}, 1)))
+				break;
+		fclose(f);
+		if (b.len > 0 && b.ptr[b.len - 1] == '\r')
+			b.ptr[--b.len] = '\0';
+		if (rc || b.len == 0) {
+			if (b.ptr)
+				OPENSSL_cleanse(b.ptr, b.cap);
+			buf_dispose(&b);
+			return err_set(E_INVALID, "--passphrase-file %s: %s", file,
+				       rc ? "the first line is longer than 4095 bytes"
+					  : "the first line is empty; put the passphrase there");
+		}
+		o->passlen = b.len;
+		o->passphrase = buf_take(&b);
+	} else if (envpass) {
+		if (!*envpass)
+			return err_set(E_INVALID, "LIFEBOAT_PASSPHRASE is set but empty");
+		o->passlen = strlen(envpass);
+		o->passphrase = xstrdup(envpass);
+	}
+	if (envpass) {
+		OPENSSL_cleanse(getenv("LIFEBOAT_PASSPHRASE"), strlen(envpass));
+		unsetenv("LIFEBOAT_PASSPHRASE");
+	}
+	return 0;
+}
+
+static int parse_bool(int *out, const char *v, const char *name)
+{
+	if (!v || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes"))
+		*out = 1;
+	else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no") || !*v)
+		*out = 0;
+	else
+		return err_set(E_INVALID, "%s: \"%s\" is not a boolean (true or false)", name, v);
+	return 0;
+}
+
+static int parse_args(struct raw *r, const struct command *cmd, int argc, char **argv)
+{
+	for (size_t i = 0; i < NFLAGS; i++) {
+		const char *v = getenv(flags[i].env);
+		if (v && *v && (flags[i].commands & cmd->bit))
+			*slot(r, &flags[i]) = v;
+	}
+	for (int i = 2; i < argc; i++) {
+		const char *arg = argv[i], *eq = strchr(arg, '=');
+		size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
+		const struct flag *f = NULL;
+		for (size_t k = 0; k < NFLAGS && !f; k++)
+			if (strlen(flags[k].flag) == n && strncmp(flags[k].flag, arg, n) == 0)
+				f = &flags[k];
+		if (!strcmp(arg, "--passphrase") || !strncmp(arg, "--passphrase=", 13))
+			return err_set(E_INVALID, "the passphrase is never taken as a flag (it would "
+						  "show in the process list): use --passphrase-file "
+						  "or LIFEBOAT_PASSPHRASE");
+		if (!f)
+			return err_set(E_INVALID, "%s: unknown flag %.*s; `lifeboat --help` lists them",
+				       cmd->name, (int)n, arg);
+		if (!(f->commands & cmd->bit))
+			return err_set(E_INVALID, "%s: flag %s does not apply to this command",
+				       cmd->name, f->flag);
+		if (f->boolean) {
+			*slot(r, f) = eq ? eq + 1 : "true";
+		} else if (eq) {
+			*slot(r, f) = eq + 1;
+		} else {
+			if (i + 1 >= argc)
+				return err_set(E_INVALID, "%s: flag %s needs a value", cmd->name, f->flag);
+			*slot(r, f) = argv[++i];
+		}
+	}
+	return 0;
+}
+
+static int build_opts(struct job_opts *o, const struct raw *r, const struct command *cmd)
+{
+	int rc;
+	memset(o, 0, sizeof(*o));
+	o->db = r->db;
+	o->storage = r->storage;
+	o->name = r->name;
+	o->namespace_ = r->ns ? r->ns : (cmd->bit == C_LIST ? NULL : "default");
+	o->format = r->format ? r->format : "custom";
+	o->compression = r->compression ? r->compression : "zstd:3";
+	o->schema_query = r->schema_query;
+	o->confirm = r->confirm;
+	o->output = r->output;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	o->zstd_workers = ncpu >= 2 ? 1 : 0;
+	if (r->workers) {
+		char *end;
+		long w = strtol(r->workers, &end, 10);
+		if (!*r->workers || *end || w < 0 || w > 64)
+			return err_set(E_INVALID, "--zstd-workers: \"%s\" is not a number from 0 to 64",
+				       r->workers);
+		o->zstd_workers = (int)w;
+	}
+	if ((rc = parse_bool(&o->clean, r->clean, "--clean")))
+		return rc;
+	if (!o->storage || !*o->storage)
+		return err_set(E_INVALID, "--storage is required (or LIFEBOAT_STORAGE): a storage "
+					  "URL like file:///backups");
+	if (cmd->bit & (C_BACKUP | C_RESTORE | C_VERIFY))
+		if ((rc = load_passphrase(o, r->pass_file)))
+			return rc;
+	return 0;
+}
+
+static const char *default_result_path(const struct raw *r)
+{
+	if (r->result_path)
+		return r->result_path;
+	return access("/dev/termination-log", W_OK) == 0 ? "/dev/termination-log" : NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct raw raw;
+	struct job_opts opts;
+	const struct command *cmd = NULL;
+	int rc;
+	memset(&raw, 0, sizeof(raw));
+	memset(&opts, 0, sizeof(opts));
+	/* Writes to a child that exited must fail with EPIPE, not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("lifeboat %s\n", LIFEBOAT_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			cmd = &commands[i];
+	if (!cmd) {
+		fprintf(stderr, "lifeboat: unknown command \"%s\"\n\n", argv[1]);
+		usage(stderr);
+		return 2;
+	}
+	for (int i = 2; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		}
+
+	time_t started = time(NULL);
+	struct json_object *result = json_object_new_object();
+	result_add_str(result, "command", cmd->name);
+	rc = parse_args(&raw, cmd, argc, argv);
+	const char *lvl = raw.log_level;
+	if (lvl)
+		log_set_level(!strcmp(lvl, "debug")	? LOG_LEVEL_DEBUG
+			      : !strcmp(lvl, "warning") ? LOG_LEVEL_WARN
+			      : !strcmp(lvl, "error")	? LOG_LEVEL_ERROR
+							: LOG_LEVEL_INFO);
+	if (!rc)
+		rc = build_opts(&opts, &raw, cmd);
+	if (opts.namespace_)
+		result_add_str(result, "namespace", opts.namespace_);
+	if (opts.name)
+		result_add_str(result, "name", opts.name);
+	result_add_time(result, "startTime", started);
+	if (!rc)
+		rc = cmd->run(&opts, result);
+	result_add_time(result, "completionTime", time(NULL));
+	result_add_str(result, "phase", rc ? "Failed" : "Completed");
+	result_add_str(result, "reason", err_reason(rc));
+	if (rc) {
+		result_add_str(result, "message", err_msg());
+		log_error("%s", err_msg());
+	}
+	/* list prints its own table or JSON; the others print the result. */
+	if (result_emit(result, cmd->bit != C_LIST, default_result_path(&raw)))
+		log_warn("%s", err_msg());
+	json_object_put(result);
+	if (opts.passphrase) {
+		OPENSSL_cleanse(opts.passphrase, opts.passlen);
+		free(opts.passphrase);
+	}
+	return err_exit_status(rc);
+}

@@ -1,0 +1,264 @@
+/* libpq pre-flight and PostgreSQL version rules. */
+#include "pg.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+#include <openssl/crypto.h>
+
+#include "../common/buf.h"
+#include "../common/err.h"
+#include "../common/xmalloc.h"
+#include "proc.h"
+
+int pg_target_parse(struct pg_target *out, const char *conninfo)
+{
+	char *errmsg = NULL;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, &errmsg);
+	if (!opts) {
+		/* libpq's message may quote the string; it holds the password: drop it. */
+		PQfreemem(errmsg);
+		return err_set(E_INVALID,
+			       "database connection string is not valid: use "
+			       "postgresql://USER@HOST:PORT/DBNAME (password via the URI, "
+			       "PGPASSWORD or a .pgpass file)");
+	}
+	struct pg_target t;
+	memset(&t, 0, sizeof(t));
+	size_t n = 0;
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+		n++;
+	t.env = xcalloc(n + 1, sizeof(*t.env));
+	const char *host = NULL, *port = NULL, *user = NULL, *db = NULL;
+	size_t k = 0;
+	for (PQconninfoOption *o = opts; o->keyword; o++) {
+		if (!o->val)
+			continue;
+		if (o->envvar)
+			t.env[k++] = xasprintf("%s=%s", o->envvar, o->val);
+		if (strcmp(o->keyword, "host") == 0)
+			host = o->val;
+		else if (strcmp(o->keyword, "port") == 0)
+			port = o->val;
+		else if (strcmp(o->keyword, "user") == 0)
+			user = o->val;
+		else if (strcmp(o->keyword, "dbname") == 0)
+			db = o->val;
+	}
+	if (!db)
+		db = getenv("PGDATABASE");
+	if (!db || !*db) {
+		for (size_t i = 0; i < k; i++) {
+			OPENSSL_cleanse(t.env[i], strlen(t.env[i]));
+			free(t.env[i]);
+		}
+		free(t.env);
+		PQconninfoFree(opts);
+		return err_set(E_INVALID, "database connection string names no database: add "
+					  "/DBNAME to the URI (postgresql://USER@HOST:PORT/DBNAME)");
+	}
+	t.conninfo = xstrdup(conninfo);
+	t.dbname = xstrdup(db);
+	t.display = xasprintf("postgresql://%s%s%s%s%s/%s", user ? user : "", user ? "@" : "",
+			      host ? host : "localhost", port ? ":" : "", port ? port : "", db);
+	PQconninfoFree(opts);
+	*out = t;
+	return 0;
+}
+
+void pg_target_dispose(struct pg_target *t)
+{
+	if (t->conninfo) {
+		OPENSSL_cleanse(t->conninfo, strlen(t->conninfo));
+		free(t->conninfo);
+	}
+	for (size_t i = 0; t->env && t->env[i]; i++) {
+		OPENSSL_cleanse(t->env[i], strlen(t->env[i]));
+		free(t->env[i]);
+	}
+	free(t->env);
+	free(t->dbname);
+	free(t->display);
+	memset(t, 0, sizeof(*t));
+}
+
+static int query_value(char **out, PGconn *c, const char *sql, const char *what)
+{
+	PGresult *r = PQexec(c, sql);
+	int rc = 0;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		char *m = xstrdup(PQresultErrorMessage(r));
+		m[strcspn(m, "\n")] = '\0';
+		rc = err_set(E_DB, "%s failed: %s", what, m);
+		free(m);
+	} else if (PQntuples(r) < 1 || PQnfields(r) < 1) {
+		rc = err_set(E_DB, "%s returned no rows", what);
+	} else {
+		*out = PQgetisnull(r, 0, 0) ? NULL : xstrdup(PQgetvalue(r, 0, 0));
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int query_i64(int64_t *out, PGconn *c, const char *sql, const char *what)
+{
+	char *v = NULL;
+	int rc = query_value(&v, c, sql, what);
+	if (!rc)
+		*out = v ? strtoll(v, NULL, 10) : 0;
+	free(v);
+	return rc;
+}
+
+int pg_preflight(struct pg_info *out, const struct pg_target *t, const char *schema_query)
+{
+	struct pg_info info;
+	memset(&info, 0, sizeof(info));
+	int rc = 0;
+	/* A bounded connect: a dead host must not hang the Job until its deadline. */
+	const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
+	const char *vals[] = {t->conninfo, getenv("PGCONNECT_TIMEOUT") ? getenv("PGCONNECT_TIMEOUT") : "10",
+			      "lifeboat", NULL};
+	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	if (PQstatus(c) != CONNECTION_OK) {
+		char *m = xstrdup(PQerrorMessage(c));
+		for (char *p = m; *p; p++)
+			if (*p == '\n')
+				*p = ' ';
+		rc = err_set(E_DB,
+			     "cannot connect to %s: %s; check host, port, user, password and that the "
+			     "server accepts connections",
+			     t->display, m);
+		free(m);
+		goto done;
+	}
+	info.server_version_num = PQserverVersion(c);
+	const char *sv = PQparameterStatus(c, "server_version");
+	snprintf(info.server_version, sizeof(info.server_version), "%s", sv ? sv : "");
+	info.server_version[strcspn(info.server_version, " ")] = '\0';
+	int64_t size = 0;
+	if ((rc = query_i64(&size, c, "SELECT pg_database_size(current_database())",
+			    "reading the database size")))
+		goto done;
+	info.size_bytes = (uint64_t)size;
+	if ((rc = query_i64(&info.table_count, c,
+			    "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = "
+			    "c.relnamespace WHERE c.relkind IN ('r','p') AND n.nspname NOT IN "
+			    "('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%'",
+			    "counting tables")) ||
+	    (rc = query_i64(&info.row_estimate, c,
+			    "SELECT coalesce(sum(greatest(c.reltuples,0)),0)::bigint FROM pg_class c "
+			    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND "
+			    "n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT "
+			    "LIKE 'pg_toast%'",
+			    "estimating rows")))
+		goto done;
+	if (schema_query && *schema_query) {
+		PGresult *r = PQexec(c, "BEGIN READ ONLY");
+		PQclear(r);
+		rc = query_value(&info.schema_version, c, schema_query, "--schema-version-query");
+		r = PQexec(c, "ROLLBACK");
+		PQclear(r);
+		if (rc)
+			goto done;
+	}
+done:
+	PQfinish(c);
+	if (rc) {
+		pg_info_dispose(&info);
+		return rc;
+	}
+	*out = info;
+	return 0;
+}
+
+void pg_info_dispose(struct pg_info *info)
+{
+	free(info->schema_version);
+	info->schema_version = NULL;
+}
+
+int pg_version_parse(int *num, const char *text)
+{
+	for (const char *p = text; *p; p++) {
+		if (!isdigit((unsigned char)*p) || (p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '.')))
+			continue;
+		char *end;
+		long major = strtol(p, &end, 10);
+		if (*end != '.' || !isdigit((unsigned char)end[1]))
+			continue;
+		long minor = strtol(end + 1, &end, 10);
+		long patch = 0;
+		if (major < 10 && *end == '.' && isdigit((unsigned char)end[1]))
+			patch = strtol(end + 1, &end, 10);
+		if (major >= 10)
+			*num = (int)(major * 10000 + minor);
+		else
+			*num = (int)(major * 10000 + minor * 100 + patch);
+		return 0;
+	}
+	return err_set(E_INVALID, "no PostgreSQL version found in \"%s\"", text);
+}
+
+int pg_tool_version(int *num, char out[32], const char *tool)
+{
+	const char *argv[] = {tool, "--version", NULL};
+	char *text = NULL;
+	int rc = proc_capture(&text, argv, 4096);
+	if (rc)
+		return rc;
+	rc = pg_version_parse(num, text);
+	if (!rc) {
+		if (*num >= 100000)
+			snprintf(out, 32, "%d.%d", *num / 10000, *num % 10000);
+		else
+			snprintf(out, 32, "%d.%d.%d", *num / 10000, (*num / 100) % 100, *num % 100);
+	} else {
+		rc = err_set(E_VERSION, "%s --version printed no version: \"%s\"", tool, text);
+	}
+	free(text);
+	return rc;
+}
+
+/* 150018 -> "15"; 90624 -> "9.6". */
+static void major_text(char out[16], int num)
+{
+	if (num >= 100000)
+		snprintf(out, 16, "%d", num / 10000);
+	else
+		snprintf(out, 16, "%d.%d", num / 10000, (num / 100) % 100);
+}
+
+static int major_of(int num)
+{
+	return num >= 100000 ? num / 10000 : num / 100;
+}
+
+int pg_check_dump_version(int dump_num, int server_num, const char *tool)
+{
+	/* pg_dump dumps servers of its own major version and older ones only. */
+	if (major_of(dump_num) * (dump_num >= 100000 ? 100 : 1) <
+	    major_of(server_num) * (server_num >= 100000 ? 100 : 1)) {
+		char have[16], need[16];
+		major_text(have, dump_num);
+		major_text(need, server_num);
+		return err_set(E_VERSION,
+			       "%s is version %s but the server is PostgreSQL %s: pg_dump can only "
+			       "dump servers of its own major version or older; use pg_dump %s or "
+			       "newer (set LIFEBOAT_PG_BINDIR, or use a job image with a newer "
+			       "PostgreSQL client)",
+			       tool, have, need, need);
+	}
+	return 0;
+}
+
+char *pg_tool_path(const char *name)
+{
+	const char *dir = getenv("LIFEBOAT_PG_BINDIR");
+	if (dir && *dir)
+		return xasprintf("%s/%s", dir, name);
+	return xstrdup(name);
+}

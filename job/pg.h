@@ -1,0 +1,43 @@
+/* PostgreSQL access: connection targets (never putting the password in an
+ * argv), the libpq pre-flight, and version rules for pg_dump/pg_restore. */
+#ifndef LIFEBOAT_PG_H
+#define LIFEBOAT_PG_H
+
+#include <stdint.h>
+
+struct pg_target {
+	char *conninfo; /* as the user gave it; wiped on dispose */
+	char **env;     /* "PGHOST=..."-style entries for child processes */
+	char *dbname;
+	char *display;  /* "postgresql://user@host:port/db": no password */
+};
+
+struct pg_info {
+	int server_version_num; /* 150018 */
+	char server_version[32];
+	uint64_t size_bytes;
+	int64_t table_count;
+	int64_t row_estimate;
+	char *schema_version; /* NULL unless a query was given */
+};
+
+/* Parses a libpq URI or keyword string. E_INVALID names what is wrong. */
+int pg_target_parse(struct pg_target *out, const char *conninfo);
+void pg_target_dispose(struct pg_target *t);
+/* Connects, reads versions and sizes and runs schema_query (may be NULL) in a
+ * read-only transaction. E_DB with the server's message on failure. */
+int pg_preflight(struct pg_info *out, const struct pg_target *t, const char *schema_query);
+void pg_info_dispose(struct pg_info *info);
+/* Pure: "pg_dump (PostgreSQL) 15.18 (Debian ...)" or "15.18" -> 150018;
+ * "9.6.24" -> 90624. E_INVALID when no version is found. */
+int pg_version_parse(int *num, const char *text);
+/* Runs `tool --version`; fills num and the printable version. */
+int pg_tool_version(int *num, char out[32], const char *tool);
+/* Pure: may a pg_dump of dump_num dump a server of server_num? E_VERSION
+ * with a message saying which pg_dump is needed. */
+int pg_check_dump_version(int dump_num, int server_num, const char *tool);
+/* The path of a PostgreSQL client program: $LIFEBOAT_PG_BINDIR/name, else
+ * name (looked up in PATH). Caller frees. */
+char *pg_tool_path(const char *name);
+
+#endif

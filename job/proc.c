@@ -1,0 +1,268 @@
+/* Child process management: fork/exec, pipes, stderr tail, wait. */
+#include "proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../common/buf.h"
+#include "../common/err.h"
+#include "../common/xmalloc.h"
+
+extern char **environ;
+
+static void *drain_main(void *arg)
+{
+	struct proc *p = arg;
+	char chunk[PROC_STDERR_TAIL / 2];
+	for (;;) {
+		ssize_t r = read(p->err, chunk, sizeof(chunk));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		/* Also pass the child's messages to our stderr, for the Job's log. */
+		ssize_t ignored = write(STDERR_FILENO, chunk, (size_t)r);
+		(void)ignored;
+		pthread_mutex_lock(&p->lock);
+		/* chunk is smaller than the tail, so one shift makes room. */
+		size_t n = (size_t)r;
+		if (p->tail_len + n > sizeof(p->tail) - 1) {
+			size_t drop = p->tail_len + n - (sizeof(p->tail) - 1);
+			memmove(p->tail, p->tail + drop, p->tail_len - drop);
+			p->tail_len -= drop;
+		}
+		memcpy(p->tail + p->tail_len, chunk, n);
+		p->tail_len += n;
+		p->tail[p->tail_len] = '\0';
+		pthread_mutex_unlock(&p->lock);
+	}
+	return NULL;
+}
+
+/* environ with env_extra's keys replaced or added; built before fork so the
+ * child allocates nothing. The array (not the strings) is the caller's. */
+static char **build_env(const char *const env_extra[])
+{
+	size_t n = 0, m = 0;
+	while (environ[n])
+		n++;
+	while (env_extra && env_extra[m])
+		m++;
+	char **envp = xcalloc(n + m + 1, sizeof(*envp));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t klen = strcspn(environ[i], "=");
+		int replaced = 0;
+		for (size_t j = 0; j < m && !replaced; j++)
+			replaced = strncmp(env_extra[j], environ[i], klen) == 0 &&
+				   env_extra[j][klen] == '=';
+		if (!replaced)
+			envp[k++] = environ[i];
+	}
+	for (size_t j = 0; j < m; j++)
+		envp[k++] = (char *)(uintptr_t)env_extra[j];
+	envp[k] = NULL;
+	return envp;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+int proc_start(struct proc *p, const char *const argv[], const char *const env_extra[], int flags,
+	       int stdin_fd)
+{
+	int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1}, ex[2] = {-1, -1};
+	memset(p, 0, sizeof(*p));
+	p->in = p->out = p->err = -1;
+	snprintf(p->name, sizeof(p->name), "%s", base_name(argv[0]));
+	pthread_mutex_init(&p->lock, NULL);
+	if (((flags & PROC_PIPE_STDIN) && pipe2(in, O_CLOEXEC)) ||
+	    ((flags & PROC_PIPE_STDOUT) && pipe2(out, O_CLOEXEC)) || pipe2(errp, O_CLOEXEC) ||
+	    pipe2(ex, O_CLOEXEC)) {
+		int e = errno;
+		int all[] = {in[0], in[1], out[0], out[1], errp[0], errp[1], ex[0], ex[1]};
+		for (size_t i = 0; i < 8; i++)
+			if (all[i] >= 0)
+				close(all[i]);
+		return err_set(E_IO, "cannot create pipes for %s: %s", p->name, strerror(e));
+	}
+	char **envp = build_env(env_extra);
+	pid_t pid = fork();
+	if (pid < 0) {
+		free(envp);
+		int e = errno;
+		int all[] = {in[0], in[1], out[0], out[1], errp[0], errp[1], ex[0], ex[1]};
+		for (size_t i = 0; i < 8; i++)
+			if (all[i] >= 0)
+				close(all[i]);
+		return err_set(E_IO, "cannot start %s: %s", p->name, strerror(e));
+	}
+	if (pid == 0) {
+		/* Child: only async-signal-safe calls until exec. */
+		if (flags & PROC_PIPE_STDIN)
+			dup2(in[0], STDIN_FILENO);
+		else if (stdin_fd >= 0)
+			dup2(stdin_fd, STDIN_FILENO);
+		if (flags & PROC_PIPE_STDOUT) {
+			dup2(out[1], STDOUT_FILENO);
+		} else if (flags & PROC_STDOUT_TO_STDERR) {
+			dup2(errp[1], STDOUT_FILENO);
+		} else if (flags & PROC_STDOUT_NULL) {
+			int devnull = open("/dev/null", O_WRONLY);
+			if (devnull >= 0)
+				dup2(devnull, STDOUT_FILENO);
+		}
+		dup2(errp[1], STDERR_FILENO);
+		signal(SIGPIPE, SIG_DFL);
+		execvpe(argv[0], (char *const *)(uintptr_t)argv, envp);
+		int e = errno;
+		ssize_t ignored = write(ex[1], &e, sizeof(e));
+		(void)ignored;
+		_exit(127);
+	}
+	free(envp);
+	close(ex[1]);
+	if (flags & PROC_PIPE_STDIN) {
+		close(in[0]);
+		p->in = in[1];
+	}
+	if (flags & PROC_PIPE_STDOUT) {
+		close(out[1]);
+		p->out = out[0];
+	}
+	close(errp[1]);
+	p->err = errp[0];
+	p->pid = pid;
+	int child_errno = 0;
+	ssize_t r;
+	do
+		r = read(ex[0], &child_errno, sizeof(child_errno));
+	while (r < 0 && errno == EINTR);
+	close(ex[0]);
+	if (r == (ssize_t)sizeof(child_errno)) {
+		waitpid(pid, NULL, 0);
+		p->waited = 1;
+		p->pid = 0;
+		int code = child_errno == ENOENT ? E_NOTFOUND : E_IO;
+		err_set(code, "cannot run %s: %s%s", argv[0], strerror(child_errno),
+			child_errno == ENOENT ? " (is it installed and on PATH?)" : "");
+		proc_dispose(p);
+		return code;
+	}
+	if (pthread_create(&p->drain, NULL, drain_main, p) == 0)
+		p->drain_started = 1;
+	return 0;
+}
+
+void proc_close_in(struct proc *p)
+{
+	if (p->in >= 0) {
+		close(p->in);
+		p->in = -1;
+	}
+}
+
+static void finish_drain(struct proc *p)
+{
+	if (p->drain_started) {
+		pthread_join(p->drain, NULL);
+		p->drain_started = 0;
+	}
+}
+
+static void reap(struct proc *p)
+{
+	proc_close_in(p);
+	if (!p->waited && p->pid > 0) {
+		int st;
+		while (waitpid(p->pid, &st, 0) < 0)
+			if (errno != EINTR) {
+				st = 0;
+				break;
+			}
+		p->status = st;
+		p->waited = 1;
+	}
+	finish_drain(p);
+}
+
+int proc_wait(struct proc *p)
+{
+	reap(p);
+	if (WIFEXITED(p->status) && WEXITSTATUS(p->status) == 0)
+		return 0;
+	if (WIFSIGNALED(p->status))
+		return err_set(E_IO, "%s was killed by signal %d%s%s", p->name, WTERMSIG(p->status),
+			       p->tail_len ? ": " : "", proc_stderr(p));
+	return err_set(E_IO, "%s exited with status %d%s%s", p->name, WEXITSTATUS(p->status),
+		       p->tail_len ? ": " : "", proc_stderr(p));
+}
+
+void proc_kill(struct proc *p)
+{
+	if (!p->waited && p->pid > 0)
+		kill(p->pid, SIGKILL);
+	reap(p);
+}
+
+const char *proc_stderr(struct proc *p)
+{
+	while (p->tail_len > 0 && strchr(" \t\r\n", p->tail[p->tail_len - 1]))
+		p->tail[--p->tail_len] = '\0';
+	return p->tail;
+}
+
+void proc_dispose(struct proc *p)
+{
+	proc_close_in(p);
+	if (p->out >= 0) {
+		close(p->out);
+		p->out = -1;
+	}
+	if (!p->waited && p->pid > 0)
+		proc_kill(p);
+	finish_drain(p);
+	if (p->err >= 0) {
+		close(p->err);
+		p->err = -1;
+	}
+	pthread_mutex_destroy(&p->lock);
+}
+
+int proc_capture(char **out, const char *const argv[], size_t cap)
+{
+	struct proc p;
+	struct buf b;
+	char chunk[4096];
+	buf_init(&b, cap);
+	int rc = proc_start(&p, argv, NULL, PROC_PIPE_STDOUT, -1);
+	if (rc)
+		return rc;
+	for (;;) {
+		ssize_t r = read(p.out, chunk, sizeof(chunk));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		if (buf_add(&b, chunk, (size_t)r) < 0)
+			break;
+	}
+	rc = proc_wait(&p);
+	proc_dispose(&p);
+	if (rc) {
+		buf_dispose(&b);
+		return rc;
+	}
+	*out = buf_take(&b);
+	return 0;
+}

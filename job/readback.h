@@ -1,0 +1,32 @@
+/* Reading a stored backup back: store -> SHA-256 -> decrypt -> decompress ->
+ * SHA-256 -> sink, then every check against the manifest. Shared by verify
+ * and restore so both judge an artifact the same way. */
+#ifndef LIFEBOAT_READBACK_H
+#define LIFEBOAT_READBACK_H
+
+#include <stddef.h>
+
+#include "manifest.h"
+#include "stage.h"
+
+struct store;
+
+struct readback {
+	struct stage *head;
+	struct stage *stored_hash;
+	struct stage *fuse;
+	struct stage *plain_hash;
+};
+
+/* Builds the chain ending in sink (the readback owns sink from now on).
+ * E_INVALID when the backup is encrypted and pass is NULL. */
+int readback_init(struct readback *rb, const struct manifest *m, const char *pass, size_t passlen,
+		  struct stage *sink);
+/* Streams the manifest's dump object through the chain and checks size,
+ * both SHA-256s, the MDC and the compression trailer. A corrupt object is
+ * reported as a checksum mismatch (E_INTEGRITY) even when decryption failed
+ * first, so a flipped bit is never mistaken for a wrong passphrase. */
+int readback_run(struct readback *rb, struct store *st, const struct manifest *m);
+void readback_dispose(struct readback *rb);
+
+#endif

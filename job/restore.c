@@ -1,0 +1,258 @@
+/* `lifeboat restore`: atomic by construction. The archive becomes one
+ * BEGIN..COMMIT script (pg_restore --single-transaction --file=-) fed to psql;
+ * the script's last bytes, holding COMMIT, are withheld until the stored
+ * object's size, SHA-256s, MDC and compression trailer have all been checked
+ * and pg_restore has exited cleanly. Any failure kills psql before COMMIT, so
+ * the server rolls everything back and the target stays as it was. */
+#include "job.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json.h>
+
+#include "../common/err.h"
+#include "../common/log.h"
+#include "../common/xmalloc.h"
+#include "artifact.h"
+#include "holdback.h"
+#include "pg.h"
+#include "proc.h"
+#include "readback.h"
+#include "result.h"
+#include "store.h"
+
+#define COPY_CHUNK (128 * 1024)
+
+/* Copies pg_restore's script output into the holdback stage. */
+struct copier {
+	pthread_t thread;
+	int fd;
+	struct stage *into;
+	int rc;
+	char msg[1024];
+};
+
+static void *copier_main(void *arg)
+{
+	struct copier *c = arg;
+	uint8_t *chunk = xmalloc(COPY_CHUNK);
+	for (;;) {
+		ssize_t r = read(c->fd, chunk, COPY_CHUNK);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			c->rc = err_set(E_IO, "reading pg_restore's output: %s", strerror(errno));
+			break;
+		}
+		if (r == 0)
+			break;
+		if ((c->rc = stage_write(c->into, chunk, (size_t)r)))
+			break;
+	}
+	if (c->rc)
+		snprintf(c->msg, sizeof(c->msg), "%s", err_msg());
+	free(chunk);
+	return NULL;
+}
+
+static int check_restore_tool(const struct manifest *m, char version[32])
+{
+	char *tool = pg_tool_path("pg_restore");
+	int num = 0, dump_num = 0;
+	int rc = pg_tool_version(&num, version, tool);
+	if (!rc && pg_version_parse(&dump_num, m->dump_version) == 0 &&
+	    num / 10000 < dump_num / 10000 && num >= 100000)
+		rc = err_set(E_VERSION,
+			     "%s is version %s but the backup was made by pg_dump %s: pg_restore "
+			     "reads archives of its own major version or older; use pg_restore %d or "
+			     "newer (set LIFEBOAT_PG_BINDIR)",
+			     tool, version, m->dump_version, dump_num / 10000);
+	free(tool);
+	return rc;
+}
+
+int restore_run(const struct job_opts *o, struct json_object *result)
+{
+	struct manifest m;
+	struct readback rb;
+	struct pg_target target;
+	struct pg_info info;
+	struct proc psql, script;
+	struct copier cp;
+	struct store *st = NULL;
+	struct stage *hold = NULL;   /* owned until a chain takes it */
+	struct stage *holder = NULL; /* borrowed: the holdback stage */
+	int have_m = 0, have_rb = 0, have_target = 0, have_info = 0, have_psql = 0,
+	    have_script = 0, copier_running = 0, rc;
+	char *dir = NULL, *location = NULL;
+	char tool_version[32];
+	time_t started = time(NULL);
+	int custom;
+
+	memset(&rb, 0, sizeof(rb));
+	memset(&cp, 0, sizeof(cp));
+	if ((rc = artifact_check_name(o->name, "--name")) ||
+	    (rc = artifact_check_namespace(o->namespace_, "--namespace")))
+		goto done;
+	if (!o->db || !*o->db) {
+		rc = err_set(E_INVALID, "--db is required (or LIFEBOAT_DB): the target database URI");
+		goto done;
+	}
+	if ((rc = pg_target_parse(&target, o->db)))
+		goto done;
+	have_target = 1;
+	if (!o->confirm || strcmp(o->confirm, target.dbname) != 0) {
+		rc = err_set(E_INVALID,
+			     "--confirm must equal the target database name \"%s\" (from --db) to "
+			     "confirm that its contents will be replaced; got \"%s\"",
+			     target.dbname, o->confirm ? o->confirm : "");
+		goto done;
+	}
+	if ((rc = store_open(&st, o->storage)) ||
+	    (rc = artifact_load_manifest(&m, st, o->namespace_, o->name)))
+		goto done;
+	have_m = 1;
+	custom = strcmp(m.format, "custom") == 0;
+	if (!custom && o->clean) {
+		rc = err_set(E_INVALID, "--clean needs a custom-format backup; %s/%s is plain SQL, "
+					"which cannot drop objects selectively: drop them first or "
+					"restore without --clean",
+			     o->namespace_, o->name);
+		goto done;
+	}
+	if (m.encrypted && !o->passphrase) {
+		rc = err_set(E_INVALID, "backup %s/%s is encrypted: give --passphrase-file or "
+					"LIFEBOAT_PASSPHRASE",
+			     o->namespace_, o->name);
+		goto done;
+	}
+	dir = artifact_key(o->namespace_, o->name, NULL);
+	location = store_location(st, dir);
+	log_info("pre-flight: connecting to %s", target.display);
+	if ((rc = pg_preflight(&info, &target, NULL)))
+		goto done;
+	have_info = 1;
+	if (custom && (rc = check_restore_tool(&m, tool_version)))
+		goto done;
+
+	/* psql applies the script; its stdout joins the captured stderr. */
+	char *psql_path = pg_tool_path("psql");
+	const char *psql_argv[] = {psql_path, "--no-psqlrc", "--quiet", "--no-password",
+				   "--set=ON_ERROR_STOP=1", "--output=/dev/null", "--file=-",
+				   NULL};
+	rc = proc_start(&psql, psql_argv, (const char *const *)target.env,
+			PROC_PIPE_STDIN | PROC_STDOUT_TO_STDERR, -1);
+	free(psql_path);
+	if (rc)
+		goto done;
+	have_psql = 1;
+	holder = hold = holdback_new(stage_fd_new(psql.in, "psql"));
+
+	struct stage *sink;
+	if (custom) {
+		char *pr = pg_tool_path("pg_restore");
+		const char *argv[6] = {pr, "--file=-", "--single-transaction", NULL, NULL, NULL};
+		if (o->clean) {
+			argv[3] = "--clean";
+			argv[4] = "--if-exists";
+		}
+		rc = proc_start(&script, argv, NULL, PROC_PIPE_STDIN | PROC_PIPE_STDOUT, -1);
+		free(pr);
+		if (rc)
+			goto done;
+		have_script = 1;
+		cp.fd = script.out;
+		cp.into = hold;
+		if (pthread_create(&cp.thread, NULL, copier_main, &cp) != 0) {
+			rc = err_set(E_IO, "cannot start the restore copier thread");
+			goto done;
+		}
+		copier_running = 1;
+		sink = stage_fd_new(script.in, "pg_restore");
+	} else {
+		/* The plain script flows through the holdback straight to psql;
+		 * the read chain owns it from here. */
+		sink = hold;
+		hold = NULL;
+	}
+	if ((rc = readback_init(&rb, &m, o->passphrase, o->passlen, sink)))
+		goto done;
+	have_rb = 1;
+	log_info("restoring %s/%s (%s, %llu bytes) into %s", o->namespace_, o->name, m.format,
+		 (unsigned long long)m.objects[0].size, target.display);
+	if ((rc = readback_run(&rb, st, &m)))
+		goto done;
+	if (custom) {
+		proc_close_in(&script);
+		pthread_join(cp.thread, NULL);
+		copier_running = 0;
+		if (cp.rc) {
+			rc = err_set(cp.rc, "%s", cp.msg);
+			goto done;
+		}
+		if ((rc = proc_wait(&script))) {
+			rc = err_set(E_RESTORE, "pg_restore could not read the archive: %s", err_msg());
+			goto done;
+		}
+	}
+	if ((rc = holdback_check_commit(holder)))
+		goto done;
+	/* Everything checked: release COMMIT. */
+	if ((rc = holdback_release(holder)))
+		goto done;
+	if ((rc = proc_wait(&psql))) {
+		rc = err_set(E_RESTORE,
+			     "psql failed applying the backup to %s, so the transaction was rolled "
+			     "back and the database is unchanged: %s",
+			     target.display, err_msg());
+		goto done;
+	}
+	have_psql = 0;
+	proc_dispose(&psql);
+
+	struct json_object *r = json_object_new_object();
+	result_add_str(r, "target", target.display);
+	result_add_str(r, "targetServerVersion", info.server_version);
+	json_object_object_add(r, "clean", json_object_new_boolean(o->clean));
+	result_add_time(r, "startTime", started);
+	result_add_time(r, "completionTime", time(NULL));
+	json_object_object_add(result, "restore", r);
+	result_add_manifest(result, &m, location);
+	log_info("restore of %s/%s into %s committed", o->namespace_, o->name, target.display);
+done:
+	if (rc) {
+		/* psql first: killing it before COMMIT makes the server roll back. */
+		if (have_psql)
+			proc_kill(&psql);
+		if (have_script)
+			proc_kill(&script);
+		if (rc != E_INVALID && have_psql)
+			err_wrap("restore of %s/%s failed and was rolled back; %s is unchanged",
+				 o->namespace_, o->name, target.display);
+	}
+	if (copier_running)
+		pthread_join(cp.thread, NULL);
+	if (have_rb)
+		readback_dispose(&rb);
+	stage_free_chain(hold);
+	if (have_script)
+		proc_dispose(&script);
+	if (have_psql)
+		proc_dispose(&psql);
+	if (have_info)
+		pg_info_dispose(&info);
+	if (have_target)
+		pg_target_dispose(&target);
+	if (have_m)
+		manifest_dispose(&m);
+	free(dir);
+	free(location);
+	store_free(st);
+	return rc;
+}

@@ -1,0 +1,199 @@
+/* The stage chain plumbing and the small generic stages (hash, sinks). */
+#include "stage.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "../common/buf.h"
+#include "../common/err.h"
+#include "../common/xmalloc.h"
+
+int stage_write(struct stage *s, const uint8_t *p, size_t n)
+{
+	if (n == 0)
+		return 0;
+	return s->ops->write(s, p, n);
+}
+
+int stage_finish(struct stage *s)
+{
+	return s->ops->finish(s);
+}
+
+int stage_finish_next(struct stage *s)
+{
+	return s->next ? stage_finish(s->next) : 0;
+}
+
+void stage_free_chain(struct stage *s)
+{
+	while (s) {
+		struct stage *next = s->next;
+		s->ops->free(s);
+		s = next;
+	}
+}
+
+/* --- hash --- */
+
+struct hash_stage {
+	struct stage base;
+	EVP_MD_CTX *md;
+	uint64_t size;
+	unsigned char digest[32];
+	int done;
+};
+
+static int hash_write(struct stage *s, const uint8_t *p, size_t n)
+{
+	struct hash_stage *h = (struct hash_stage *)s;
+	if (EVP_DigestUpdate(h->md, p, n) != 1)
+		return err_set(E_IO, "SHA-256 update failed");
+	h->size += n;
+	return s->next ? stage_write(s->next, p, n) : 0;
+}
+
+static int hash_finish(struct stage *s)
+{
+	struct hash_stage *h = (struct hash_stage *)s;
+	if (!h->done) {
+		unsigned int len = 0;
+		if (EVP_DigestFinal_ex(h->md, h->digest, &len) != 1 || len != 32)
+			return err_set(E_IO, "SHA-256 final failed");
+		h->done = 1;
+	}
+	return stage_finish_next(s);
+}
+
+static void hash_free(struct stage *s)
+{
+	struct hash_stage *h = (struct hash_stage *)s;
+	EVP_MD_CTX_free(h->md);
+	free(h);
+}
+
+static const struct stage_ops hash_ops = {"sha256", hash_write, hash_finish, hash_free};
+
+struct stage *stage_hash_new(struct stage *next)
+{
+	struct hash_stage *h = xcalloc(1, sizeof(*h));
+	h->base.ops = &hash_ops;
+	h->base.next = next;
+	h->md = EVP_MD_CTX_new();
+	if (!h->md || EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(h->md);
+		free(h);
+		return NULL;
+	}
+	return &h->base;
+}
+
+uint64_t stage_hash_size(const struct stage *s)
+{
+	return ((const struct hash_stage *)s)->size;
+}
+
+void stage_hash_hex(const struct stage *s, char out[65])
+{
+	const struct hash_stage *h = (const struct hash_stage *)s;
+	static const char hex[] = "0123456789abcdef";
+	for (int i = 0; i < 32; i++) {
+		out[2 * i] = hex[h->digest[i] >> 4];
+		out[2 * i + 1] = hex[h->digest[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+/* --- buffer sink --- */
+
+struct buf_stage {
+	struct stage base;
+	struct buf *out;
+};
+
+static int bufsink_write(struct stage *s, const uint8_t *p, size_t n)
+{
+	return buf_add(((struct buf_stage *)s)->out, p, n);
+}
+
+static int sink_finish(struct stage *s)
+{
+	return stage_finish_next(s);
+}
+
+static void plain_free(struct stage *s)
+{
+	free(s);
+}
+
+static const struct stage_ops bufsink_ops = {"buffer", bufsink_write, sink_finish, plain_free};
+
+struct stage *stage_buf_new(struct buf *out)
+{
+	struct buf_stage *b = xcalloc(1, sizeof(*b));
+	b->base.ops = &bufsink_ops;
+	b->out = out;
+	return &b->base;
+}
+
+/* --- null sink --- */
+
+static int null_write(struct stage *s, const uint8_t *p, size_t n)
+{
+	(void)s;
+	(void)p;
+	(void)n;
+	return 0;
+}
+
+static const struct stage_ops null_ops = {"null", null_write, sink_finish, plain_free};
+
+struct stage *stage_null_new(void)
+{
+	struct stage *s = xcalloc(1, sizeof(*s));
+	s->ops = &null_ops;
+	return s;
+}
+
+/* --- fd sink --- */
+
+struct fd_stage {
+	struct stage base;
+	int fd;
+	const char *what;
+	int closed; /* the reader went away: the caller judges by its exit status */
+};
+
+static int fd_write(struct stage *s, const uint8_t *p, size_t n)
+{
+	struct fd_stage *f = (struct fd_stage *)s;
+	while (n > 0 && !f->closed) {
+		ssize_t w = write(f->fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EPIPE) {
+				f->closed = 1;
+				break;
+			}
+			return err_set(E_IO, "writing to %s: %s", f->what, strerror(errno));
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static const struct stage_ops fd_ops = {"fd", fd_write, sink_finish, plain_free};
+
+struct stage *stage_fd_new(int fd, const char *what)
+{
+	struct fd_stage *f = xcalloc(1, sizeof(*f));
+	f->base.ops = &fd_ops;
+	f->fd = fd;
+	f->what = what;
+	return &f->base;
+}

@@ -1,0 +1,87 @@
+/* Picks a backend by URL scheme and forwards to its ops table. */
+#include "store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/buf.h"
+#include "../common/err.h"
+#include "../common/xmalloc.h"
+
+static const struct store_ops *const backends[] = {&store_file_ops};
+
+int store_open(struct store **out, const char *url)
+{
+	const char *sep = strstr(url, "://");
+	if (!sep)
+		return err_set(E_INVALID,
+			       "storage URL \"%s\" has no scheme: use file:///PATH (s3:// and azure:// "
+			       "come with the object-storage backends)",
+			       url);
+	size_t n = (size_t)(sep - url);
+	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		if (strlen(backends[i]->scheme) == n && strncmp(url, backends[i]->scheme, n) == 0)
+			return backends[i]->open(out, url);
+	return err_set(E_INVALID, "storage URL \"%.*s://...\": scheme \"%.*s\" is not supported; use "
+				  "file:///PATH",
+		       (int)n, url, (int)n, url);
+}
+
+void store_free(struct store *st)
+{
+	if (st)
+		st->ops->free(st);
+}
+
+int store_writer(struct store *st, const char *key, struct stage **out)
+{
+	return st->ops->writer(st, key, out);
+}
+
+int store_read(struct store *st, const char *key, struct stage *sink)
+{
+	return st->ops->read(st, key, sink);
+}
+
+int store_stat(struct store *st, const char *key, uint64_t *size)
+{
+	return st->ops->stat(st, key, size);
+}
+
+int store_list(struct store *st, const char *prefix, store_list_cb cb, void *ud)
+{
+	return st->ops->list(st, prefix, cb, ud);
+}
+
+int store_remove(struct store *st, const char *key)
+{
+	return st->ops->remove(st, key);
+}
+
+int store_put(struct store *st, const char *key, const void *p, size_t n)
+{
+	struct stage *w = NULL;
+	int rc = store_writer(st, key, &w);
+	if (rc)
+		return rc;
+	rc = stage_write(w, p, n);
+	if (!rc)
+		rc = stage_finish(w);
+	stage_free_chain(w);
+	return rc;
+}
+
+int store_get(struct store *st, const char *key, struct buf *out)
+{
+	struct stage *sink = stage_buf_new(out);
+	int rc = store_read(st, key, sink);
+	stage_free_chain(sink);
+	return rc;
+}
+
+char *store_location(const struct store *st, const char *key)
+{
+	size_t n = strlen(st->display);
+	int slash = n > 0 && st->display[n - 1] == '/';
+	return xasprintf("%s%s%s", st->display, slash ? "" : "/", key);
+}

@@ -1,0 +1,60 @@
+/* Storage behind one ops table: the URL's scheme picks the backend. Keys are
+ * relative to the storage root ("ns/name/manifest.json"). */
+#ifndef LIFEBOAT_STORE_H
+#define LIFEBOAT_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stage.h"
+
+struct buf;
+struct store;
+
+struct store_entry {
+	const char *key; /* borrowed for the callback's duration */
+	uint64_t size;
+};
+
+/* Return 0 to go on, non-zero to stop listing (returned by store_list). */
+typedef int (*store_list_cb)(const struct store_entry *e, void *ud);
+
+struct store_ops {
+	const char *scheme; /* "file" */
+	int (*open)(struct store **out, const char *url);
+	/* A sink stage: finish makes the object visible (atomically where the
+	 * backend allows); freeing it unfinished aborts and removes the upload. */
+	int (*writer)(struct store *st, const char *key, struct stage **out);
+	/* Streams the object into sink with stage_write (no finish). */
+	int (*read)(struct store *st, const char *key, struct stage *sink);
+	int (*stat)(struct store *st, const char *key, uint64_t *size);
+	int (*list)(struct store *st, const char *prefix, store_list_cb cb, void *ud);
+	int (*remove)(struct store *st, const char *key);
+	void (*free)(struct store *st);
+};
+
+/* Every backend's struct embeds this first. */
+struct store {
+	const struct store_ops *ops;
+	char *display; /* the URL without credentials, for messages */
+};
+
+/* Opens the store for url; E_INVALID names an unknown scheme or bad URL. */
+int store_open(struct store **out, const char *url);
+void store_free(struct store *st);
+int store_writer(struct store *st, const char *key, struct stage **out);
+int store_read(struct store *st, const char *key, struct stage *sink);
+/* E_NOTFOUND when the object does not exist. */
+int store_stat(struct store *st, const char *key, uint64_t *size);
+int store_list(struct store *st, const char *prefix, store_list_cb cb, void *ud);
+/* Removing a missing object is not an error. */
+int store_remove(struct store *st, const char *key);
+/* Whole small objects (manifests); reads past max give E_TOOBIG. */
+int store_put(struct store *st, const char *key, const void *p, size_t n);
+int store_get(struct store *st, const char *key, struct buf *out);
+/* "file:///backups/ns/name/manifest.json": for messages and results. */
+char *store_location(const struct store *st, const char *key);
+
+extern const struct store_ops store_file_ops;
+
+#endif

@@ -1,0 +1,309 @@
+/* The file:// backend: a folder (a mounted volume). Objects are written to
+ * "<key>.partial" and renamed into place after fsync, so a crash never leaves
+ * a complete-looking object. */
+#include "store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/buf.h"
+#include "../common/err.h"
+#include "../common/xmalloc.h"
+
+#define READ_CHUNK (256 * 1024)
+
+struct file_store {
+	struct store base;
+	char *root; /* absolute, no trailing slash */
+};
+
+struct file_writer {
+	struct stage base;
+	struct file_store *st;
+	char *path;
+	char *partial;
+	int fd;
+	int done;
+};
+
+static char *path_of(const struct file_store *fs, const char *key)
+{
+	return xasprintf("%s/%s", fs->root, key);
+}
+
+static int io_error(int code, const char *what, const char *path, int e)
+{
+	const char *hint = "";
+	if (e == ENOSPC || e == EDQUOT)
+		hint = ": the storage volume is full; free space or grow the volume, then retry";
+	else if (e == EACCES || e == EPERM || e == EROFS)
+		hint = ": the storage folder is not writable by this process; fix its permissions "
+		       "or mount";
+	return err_set(code, "%s %s: %s%s", what, path, strerror(e), hint);
+}
+
+static int file_open(struct store **out, const char *url)
+{
+	const char *p = url + strlen("file://");
+	if (*p != '/')
+		return err_set(E_INVALID,
+			       "storage URL \"%s\": a file URL needs an absolute path, like "
+			       "file:///backups",
+			       url);
+	size_t n = strlen(p);
+	while (n > 1 && p[n - 1] == '/')
+		n--;
+	char *root = xstrndup(p, n);
+	struct stat sb;
+	if (stat(root, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		int missing = errno == ENOENT;
+		err_set(E_STORE, "storage folder %s %s; create it or mount the volume there", root,
+			missing ? "does not exist" : "is not a readable folder");
+		free(root);
+		return E_STORE;
+	}
+	struct file_store *fs = xcalloc(1, sizeof(*fs));
+	fs->base.ops = &store_file_ops;
+	fs->base.display = xasprintf("file://%s", root);
+	fs->root = root;
+	*out = &fs->base;
+	return 0;
+}
+
+static void file_free(struct store *st)
+{
+	struct file_store *fs = (struct file_store *)st;
+	free(fs->root);
+	free(fs->base.display);
+	free(fs);
+}
+
+/* mkdir -p for the folders of path below the root. */
+static int make_parents(struct file_store *fs, const char *path)
+{
+	char *copy = xstrdup(path);
+	int rc = 0;
+	for (char *p = copy + strlen(fs->root) + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
+			rc = io_error(E_STORE, "cannot create folder", copy, errno);
+			break;
+		}
+		*p = '/';
+	}
+	free(copy);
+	return rc;
+}
+
+static int fsync_dir_of(const char *path)
+{
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	free(dir);
+	return 0;
+}
+
+static int fw_write(struct stage *s, const uint8_t *p, size_t n)
+{
+	struct file_writer *w = (struct file_writer *)s;
+	while (n > 0) {
+		ssize_t r = write(w->fd, p, n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return io_error(E_STORE, "cannot write", w->partial, errno);
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static int fw_finish(struct stage *s)
+{
+	struct file_writer *w = (struct file_writer *)s;
+	if (fsync(w->fd) != 0)
+		return io_error(E_STORE, "cannot sync", w->partial, errno);
+	if (close(w->fd) != 0) {
+		w->fd = -1;
+		return io_error(E_STORE, "cannot close", w->partial, errno);
+	}
+	w->fd = -1;
+	if (rename(w->partial, w->path) != 0)
+		return io_error(E_STORE, "cannot rename into place", w->path, errno);
+	fsync_dir_of(w->path);
+	w->done = 1;
+	return stage_finish_next(s);
+}
+
+static void fw_free(struct stage *s)
+{
+	struct file_writer *w = (struct file_writer *)s;
+	if (w->fd >= 0)
+		close(w->fd);
+	if (!w->done)
+		unlink(w->partial);
+	free(w->path);
+	free(w->partial);
+	free(w);
+}
+
+static const struct stage_ops file_writer_ops = {"file-writer", fw_write, fw_finish, fw_free};
+
+static int file_writer(struct store *st, const char *key, struct stage **out)
+{
+	struct file_store *fs = (struct file_store *)st;
+	char *path = path_of(fs, key);
+	int rc = make_parents(fs, path);
+	if (rc) {
+		free(path);
+		return rc;
+	}
+	char *partial = xasprintf("%s.partial", path);
+	int fd = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		rc = io_error(E_STORE, "cannot create", partial, errno);
+		free(path);
+		free(partial);
+		return rc;
+	}
+	struct file_writer *w = xcalloc(1, sizeof(*w));
+	w->base.ops = &file_writer_ops;
+	w->st = fs;
+	w->path = path;
+	w->partial = partial;
+	w->fd = fd;
+	*out = &w->base;
+	return 0;
+}
+
+static int file_read(struct store *st, const char *key, struct stage *sink)
+{
+	struct file_store *fs = (struct file_store *)st;
+	char *path = path_of(fs, key);
+	uint8_t *chunk = NULL;
+	int rc = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = errno == ENOENT ? err_set(E_NOTFOUND, "%s does not exist", path)
+				     : io_error(E_STORE, "cannot open", path, errno);
+		goto done;
+	}
+	chunk = xmalloc(READ_CHUNK);
+	for (;;) {
+		ssize_t r = read(fd, chunk, READ_CHUNK);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = io_error(E_STORE, "cannot read", path, errno);
+			goto done;
+		}
+		if (r == 0)
+			break;
+		if ((rc = stage_write(sink, chunk, (size_t)r)))
+			goto done;
+	}
+done:
+	if (fd >= 0)
+		close(fd);
+	free(chunk);
+	free(path);
+	return rc;
+}
+
+static int file_stat(struct store *st, const char *key, uint64_t *size)
+{
+	struct file_store *fs = (struct file_store *)st;
+	char *path = path_of(fs, key);
+	struct stat sb;
+	int rc = 0;
+	if (stat(path, &sb) != 0)
+		rc = errno == ENOENT ? err_set(E_NOTFOUND, "%s does not exist", path)
+				     : io_error(E_STORE, "cannot stat", path, errno);
+	else
+		*size = (uint64_t)sb.st_size;
+	free(path);
+	return rc;
+}
+
+/* Recursive walk below dir; keys are paths relative to the root. */
+static int walk(struct file_store *fs, const char *dir, store_list_cb cb, void *ud)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : io_error(E_STORE, "cannot list", dir, errno);
+	int rc = 0;
+	struct dirent *de;
+	while (!rc && (de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		char *path = xasprintf("%s/%s", dir, de->d_name);
+		struct stat sb;
+		if (lstat(path, &sb) == 0) {
+			if (S_ISDIR(sb.st_mode)) {
+				rc = walk(fs, path, cb, ud);
+			} else if (S_ISREG(sb.st_mode)) {
+				struct store_entry e = {path + strlen(fs->root) + 1, (uint64_t)sb.st_size};
+				rc = cb(&e, ud);
+			}
+		}
+		free(path);
+	}
+	closedir(d);
+	return rc;
+}
+
+static int file_list(struct store *st, const char *prefix, store_list_cb cb, void *ud)
+{
+	struct file_store *fs = (struct file_store *)st;
+	/* The prefix is a folder path ("ns/" or ""): walk that folder. */
+	char *dir = prefix && *prefix ? xasprintf("%s/%s", fs->root, prefix) : xstrdup(fs->root);
+	size_t n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		dir[--n] = '\0';
+	int rc = walk(fs, dir, cb, ud);
+	free(dir);
+	return rc;
+}
+
+static int file_remove(struct store *st, const char *key)
+{
+	struct file_store *fs = (struct file_store *)st;
+	char *path = path_of(fs, key);
+	int rc = 0;
+	if (unlink(path) != 0 && errno != ENOENT)
+		rc = io_error(E_STORE, "cannot delete", path, errno);
+	/* Remove emptied folders up to (not including) the root. */
+	for (char *slash; !rc && (slash = strrchr(path, '/')) && (size_t)(slash - path) > strlen(fs->root);) {
+		*slash = '\0';
+		if (rmdir(path) != 0)
+			break;
+	}
+	free(path);
+	return rc;
+}
+
+const struct store_ops store_file_ops = {
+	.scheme = "file",
+	.open = file_open,
+	.writer = file_writer,
+	.read = file_read,
+	.stat = file_stat,
+	.list = file_list,
+	.remove = file_remove,
+	.free = file_free,
+};

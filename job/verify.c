@@ -1,0 +1,103 @@
+/* `lifeboat verify`: re-reads a stored backup and checks everything the
+ * manifest promises; records the verdict as verified.json on success. */
+#include "job.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json.h>
+
+#include "../common/err.h"
+#include "../common/log.h"
+#include "../common/xmalloc.h"
+#include "artifact.h"
+#include "pg.h"
+#include "proc.h"
+#include "readback.h"
+#include "result.h"
+#include "store.h"
+
+int verify_run(const struct job_opts *o, struct json_object *result)
+{
+	struct manifest m;
+	struct readback rb;
+	struct proc lister;
+	struct store *st = NULL;
+	int have_m = 0, have_rb = 0, have_lister = 0, rc;
+	char *dir = NULL, *location = NULL, *vkey = NULL;
+	const char *method = "sha256+mdc";
+
+	memset(&rb, 0, sizeof(rb));
+	if ((rc = artifact_check_name(o->name, "--name")) ||
+	    (rc = artifact_check_namespace(o->namespace_, "--namespace")) ||
+	    (rc = store_open(&st, o->storage)) ||
+	    (rc = artifact_load_manifest(&m, st, o->namespace_, o->name)))
+		goto done;
+	have_m = 1;
+	dir = artifact_key(o->namespace_, o->name, NULL);
+	location = store_location(st, dir);
+	struct stage *sink;
+	if (strcmp(m.format, "custom") == 0) {
+		/* pg_restore --list proves the archive's table of contents reads. */
+		char *pg_restore = pg_tool_path("pg_restore");
+		const char *argv[] = {pg_restore, "--list", NULL};
+		rc = proc_start(&lister, argv, NULL, PROC_PIPE_STDIN | PROC_STDOUT_NULL, -1);
+		free(pg_restore);
+		if (rc)
+			goto done;
+		have_lister = 1;
+		sink = stage_fd_new(lister.in, "pg_restore --list");
+		method = "sha256+mdc+pg_restore-list";
+	} else {
+		sink = stage_null_new();
+	}
+	if (!m.encrypted)
+		method = strcmp(m.format, "custom") == 0 ? "sha256+pg_restore-list" : "sha256";
+	if ((rc = readback_init(&rb, &m, o->passphrase, o->passlen, sink)))
+		goto done;
+	have_rb = 1;
+	rc = readback_run(&rb, st, &m);
+	if (have_lister) {
+		int lrc = proc_wait(&lister);
+		if (lrc && !rc)
+			rc = err_set(E_INTEGRITY,
+				     "pg_restore --list cannot read the archive of %s: %s; restore "
+				     "another backup",
+				     location, err_msg());
+	}
+	if (rc)
+		goto done;
+
+	/* Record the verdict beside the backup, for `lifeboat list`. */
+	struct json_object *v = json_object_new_object();
+	time_t now = time(NULL);
+	result_add_time(v, "time", now);
+	result_add_str(v, "method", method);
+	result_add_str(v, "sha256", m.objects[0].sha256);
+	vkey = artifact_key(o->namespace_, o->name, ARTIFACT_VERIFIED);
+	const char *text = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PRETTY);
+	rc = store_put(st, vkey, text, strlen(text));
+	json_object_put(v);
+	if (rc)
+		goto done;
+	result_add_manifest(result, &m, location);
+	struct json_object *ver = json_object_new_object();
+	json_object_object_add(ver, "verified", json_object_new_boolean(1));
+	result_add_time(ver, "time", now);
+	result_add_str(ver, "method", method);
+	json_object_object_add(result, "verification", ver);
+	log_info("backup %s/%s verified (%s)", o->namespace_, o->name, method);
+done:
+	if (have_rb)
+		readback_dispose(&rb);
+	if (have_lister)
+		proc_dispose(&lister);
+	if (have_m)
+		manifest_dispose(&m);
+	free(dir);
+	free(location);
+	free(vkey);
+	store_free(st);
+	return rc;
+}

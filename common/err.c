@@ -10,10 +10,13 @@ static _Thread_local char last_msg[2048];
 
 int err_set(int code, const char *fmt, ...)
 {
+	/* Format aside first: callers may pass err_msg() itself as an argument. */
+	char tmp[sizeof(last_msg)];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(last_msg, sizeof(last_msg), fmt, ap);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
+	memcpy(last_msg, tmp, sizeof(last_msg));
 	last_code = code;
 	return code;
 }
@@ -21,11 +24,11 @@ int err_set(int code, const char *fmt, ...)
 int err_wrap(const char *fmt, ...)
 {
 	char prefix[1024], old[sizeof(last_msg)];
+	memcpy(old, last_msg, sizeof(old));
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
-	memcpy(old, last_msg, sizeof(old));
 	/* Truncation of an over-long message is acceptable here. */
 	size_t plen = strlen(prefix);
 	if (plen > sizeof(last_msg) - 3)

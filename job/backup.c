@@ -69,7 +69,7 @@ static int dumper_wait(struct dumper *d)
 {
 	int rc = proc_wait(&d->dump);
 	if (rc)
-		rc = err_set(E_DB, "pg_dump failed: %s", err_msg() + strlen("pg_dump "));
+		rc = err_set(E_DB, "%s", err_msg());
 	if (d->have_script) {
 		int rc2 = proc_wait(&d->script);
 		if (rc2 && !rc)

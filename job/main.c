@@ -128,7 +128,9 @@ static int load_passphrase(struct job_opts *o, const char *file)
 
 static int parse_bool(int *out, const char *v, const char *name)
 {
-	if (!v || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes"))
+	if (!v)
+		*out = 0;
+	else if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes"))
 		*out = 1;
 	else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no") || !*v)
 		*out = 0;

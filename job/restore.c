@@ -21,6 +21,7 @@
 #include "../common/xmalloc.h"
 #include "artifact.h"
 #include "holdback.h"
+#include "inject.h"
 #include "pg.h"
 #include "proc.h"
 #include "readback.h"
@@ -59,6 +60,30 @@ static void *copier_main(void *arg)
 		snprintf(c->msg, sizeof(c->msg), "%s", err_msg());
 	free(chunk);
 	return NULL;
+}
+
+/* --clean: inside the restore's own transaction, drop every user schema
+ * (CASCADE) and large object, then recreate an empty public schema, so the
+ * database ends up holding exactly what the backup holds. pg_restore's own
+ * --clean cannot be used atomically: some of its DROPs fail (inherited
+ * partition constraints) and would abort the transaction. */
+static const char *clean_sql(int server_version_num)
+{
+	return server_version_num >= 140000
+		   ? "DO $lifeboat$ DECLARE s record; BEGIN FOR s IN SELECT nspname FROM pg_namespace "
+		     "WHERE nspname NOT IN ('pg_catalog','information_schema','pg_toast') AND nspname "
+		     "NOT LIKE 'pg\\_temp\\_%' AND nspname NOT LIKE 'pg\\_toast\\_temp\\_%' LOOP "
+		     "EXECUTE format('DROP SCHEMA %I CASCADE', s.nspname); END LOOP; PERFORM "
+		     "lo_unlink(oid) FROM pg_largeobject_metadata; END $lifeboat$;\n"
+		     "CREATE SCHEMA public AUTHORIZATION pg_database_owner;\n"
+		     "GRANT USAGE ON SCHEMA public TO PUBLIC;\n"
+		   : "DO $lifeboat$ DECLARE s record; BEGIN FOR s IN SELECT nspname FROM pg_namespace "
+		     "WHERE nspname NOT IN ('pg_catalog','information_schema','pg_toast') AND nspname "
+		     "NOT LIKE 'pg\\_temp\\_%' AND nspname NOT LIKE 'pg\\_toast\\_temp\\_%' LOOP "
+		     "EXECUTE format('DROP SCHEMA %I CASCADE', s.nspname); END LOOP; PERFORM "
+		     "lo_unlink(oid) FROM pg_largeobject_metadata; END $lifeboat$;\n"
+		     "CREATE SCHEMA public;\n"
+		     "GRANT ALL ON SCHEMA public TO PUBLIC;\n";
 }
 
 static int check_restore_tool(const struct manifest *m, char version[32])
@@ -119,13 +144,6 @@ int restore_run(const struct job_opts *o, struct json_object *result)
 		goto done;
 	have_m = 1;
 	custom = strcmp(m.format, "custom") == 0;
-	if (!custom && o->clean) {
-		rc = err_set(E_INVALID, "--clean needs a custom-format backup; %s/%s is plain SQL, "
-					"which cannot drop objects selectively: drop them first or "
-					"restore without --clean",
-			     o->namespace_, o->name);
-		goto done;
-	}
 	if (m.encrypted && !o->passphrase) {
 		rc = err_set(E_INVALID, "backup %s/%s is encrypted: give --passphrase-file or "
 					"LIFEBOAT_PASSPHRASE",
@@ -153,15 +171,13 @@ int restore_run(const struct job_opts *o, struct json_object *result)
 		goto done;
 	have_psql = 1;
 	holder = hold = holdback_new(stage_fd_new(psql.in, "psql"));
+	if (o->clean)
+		hold = inject_new(clean_sql(info.server_version_num), hold);
 
 	struct stage *sink;
 	if (custom) {
 		char *pr = pg_tool_path("pg_restore");
-		const char *argv[6] = {pr, "--file=-", "--single-transaction", NULL, NULL, NULL};
-		if (o->clean) {
-			argv[3] = "--clean";
-			argv[4] = "--if-exists";
-		}
+		const char *argv[] = {pr, "--file=-", "--single-transaction", NULL};
 		rc = proc_start(&script, argv, NULL, PROC_PIPE_STDIN | PROC_PIPE_STDOUT, -1);
 		free(pr);
 		if (rc)
@@ -207,10 +223,7 @@ int restore_run(const struct job_opts *o, struct json_object *result)
 	if ((rc = holdback_release(holder)))
 		goto done;
 	if ((rc = proc_wait(&psql))) {
-		rc = err_set(E_RESTORE,
-			     "psql failed applying the backup to %s, so the transaction was rolled "
-			     "back and the database is unchanged: %s",
-			     target.display, err_msg());
+		rc = err_set(E_RESTORE, "psql failed applying the backup: %s", err_msg());
 		goto done;
 	}
 	have_psql = 0;
@@ -232,7 +245,7 @@ done:
 			proc_kill(&psql);
 		if (have_script)
 			proc_kill(&script);
-		if (rc != E_INVALID && have_psql)
+		if (have_psql)
 			err_wrap("restore of %s/%s failed and was rolled back; %s is unchanged",
 				 o->namespace_, o->name, target.display);
 	}

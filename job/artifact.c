@@ -21,6 +21,10 @@ static int dns_chars_ok(const char *s, int allow_dot)
 			return 0;
 		if ((i == 0 || i == n - 1) && !alnum)
 			return 0;
+		/* DNS-1123 subdomain: each dot-separated label starts and ends
+		 * with a letter or digit ("a..b", "a.-b", "a-.b" are invalid). */
+		if (c == '.' && (s[i - 1] == '.' || s[i - 1] == '-' || s[i + 1] == '-'))
+			return 0;
 	}
 	return 1;
 }

@@ -1,6 +1,7 @@
 /* zstd and gzip streaming stages; fixed buffers, any input slicing. */
 #include "compress.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +77,9 @@ static int zstd_d_write(struct stage *s, const uint8_t *p, size_t n)
 		int r = stage_write(s->next, z->out, out.pos);
 		if (r)
 			return r;
-		if (in.pos == in.size && out.pos < out.size)
+		/* rc == 0: the frame is decoded and flushed; calling again would
+		 * overwrite last with the next frame's header hint. */
+		if (in.pos == in.size && (out.pos < out.size || rc == 0))
 			return 0;
 	}
 }
@@ -318,7 +321,8 @@ int compress_parse(struct compress_spec *out, const char *text, const char *fiel
 		long v = strtol(colon + 1, &end, 10);
 		if (algo == COMPRESS_NONE)
 			return err_set(E_INVALID, "%s: \"none\" takes no level", field);
-		if (!colon[1] || *end || v < im->min_level || v > im->max_level)
+		if (!isdigit((unsigned char)colon[1]) || *end || v < im->min_level ||
+		    v > im->max_level)
 			return err_set(E_INVALID, "%s: %s level must be a number from %d to %d, got \"%s\"",
 				       field, im->name, im->min_level, im->max_level, colon + 1);
 		level = (int)v;

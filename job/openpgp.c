@@ -17,10 +17,10 @@
 #include "../common/xmalloc.h"
 #include "stage.h"
 
-#define CHUNK 65536     /* partial body length the encryptor emits (2^16) */
+#define CHUNK 65536	/* partial body length the encryptor emits (2^16) */
 #define CHUNK_CODE 0xF0 /* its length octet: 224 + 16 */
-#define WORK 16384      /* decryption and inflate slice */
-#define HOLD 22         /* the MDC packet: 0xD3 0x14 and a SHA-1 */
+#define WORK 16384	/* decryption and inflate slice */
+#define HOLD 22		/* the MDC packet: 0xD3 0x14 and a SHA-1 */
 #define SKESK_MAX 128
 #define MAX_BS 16
 
@@ -42,7 +42,7 @@ static const struct pgp_hash {
 	int id;
 	const EVP_MD *(*md)(void);
 } hashes[] = {
-	{2, EVP_sha1}, {8, EVP_sha256}, {9, EVP_sha384}, {10, EVP_sha512}, {11, EVP_sha224},
+    {2, EVP_sha1}, {8, EVP_sha256}, {9, EVP_sha384}, {10, EVP_sha512}, {11, EVP_sha224},
 };
 
 static const struct pgp_cipher {
@@ -52,20 +52,21 @@ static const struct pgp_cipher {
 	size_t bs;
 	const EVP_CIPHER *(*cipher)(void);
 } ciphers[] = {
-	{2, "3DES", 24, 8, EVP_des_ede3_cfb64},
-	{7, "AES-128", 16, 16, EVP_aes_128_cfb128},
-	{8, "AES-192", 24, 16, EVP_aes_192_cfb128},
-	{9, "AES-256", 32, 16, EVP_aes_256_cfb128},
-	{11, "Camellia-128", 16, 16, EVP_camellia_128_cfb128},
-	{12, "Camellia-192", 24, 16, EVP_camellia_192_cfb128},
-	{13, "Camellia-256", 32, 16, EVP_camellia_256_cfb128},
+    {2, "3DES", 24, 8, EVP_des_ede3_cfb64},
+    {7, "AES-128", 16, 16, EVP_aes_128_cfb128},
+    {8, "AES-192", 24, 16, EVP_aes_192_cfb128},
+    {9, "AES-256", 32, 16, EVP_aes_256_cfb128},
+    {11, "Camellia-128", 16, 16, EVP_camellia_128_cfb128},
+    {12, "Camellia-192", 24, 16, EVP_camellia_192_cfb128},
+    {13, "Camellia-256", 32, 16, EVP_camellia_256_cfb128},
 };
 
 /* What both stages start with, so openpgp_info_get serves either. */
 struct pgp_common {
 	struct stage base;
 	struct openpgp_info info;
-	int failed; /* the first error: every later call fails */
+	int failed;   /* the first error: every later call fails */
+	int finished; /* finish succeeded: every later call fails */
 };
 
 static const struct pgp_hash *hash_find(int id)
@@ -82,6 +83,25 @@ static const struct pgp_cipher *cipher_find(int id)
 		if (ciphers[i].id == id)
 			return &ciphers[i];
 	return NULL;
+}
+
+static int common_check(const struct pgp_common *c)
+{
+	if (c->failed)
+		return err_set(c->failed, "%s: an earlier call failed", c->base.ops->name);
+	if (c->finished)
+		return err_set(E_INVALID, "%s: used after finish", c->base.ops->name);
+	return 0;
+}
+
+/* Records the outcome of a write or finish for common_check. */
+static int common_done(struct pgp_common *c, int rc, int finishing)
+{
+	if (rc < 0)
+		c->failed = rc;
+	else if (finishing)
+		c->finished = 1;
+	return rc;
 }
 
 static int emit(struct stage *s, const uint8_t *p, size_t n)
@@ -197,7 +217,7 @@ struct enc {
 	EVP_MD_CTX *sha1;
 	uint8_t skesk[15];
 	int skesk_sent;
-	int lit_first;   /* the Literal Data header is still to come */
+	int lit_first;	 /* the Literal Data header is still to come */
 	int seipd_first; /* the SEIPD header is still to come */
 	size_t llen, olen;
 	uint8_t lbuf[CHUNK]; /* Literal Data body not yet encrypted */
@@ -306,10 +326,8 @@ static int enc_write(struct stage *s, const uint8_t *p, size_t n)
 	struct enc *e = (struct enc *)s;
 	int rc = 0;
 
-	if (e->c.failed) {
-		rc = err_set(e->c.failed, "OpenPGP encryption already failed");
+	if ((rc = common_check(&e->c)) < 0)
 		goto done;
-	}
 	while (n > 0) {
 		size_t k;
 		if (e->llen == CHUNK && (rc = enc_flush_lit(e, 0)) < 0)
@@ -321,9 +339,7 @@ static int enc_write(struct stage *s, const uint8_t *p, size_t n)
 		n -= k;
 	}
 done:
-	if (rc < 0)
-		e->c.failed = rc;
-	return rc;
+	return common_done(&e->c, rc, 0);
 }
 
 static int enc_finish(struct stage *s)
@@ -334,10 +350,8 @@ static int enc_finish(struct stage *s)
 	unsigned int dlen = 0;
 	int rc = 0;
 
-	if (e->c.failed) {
-		rc = err_set(e->c.failed, "OpenPGP encryption already failed");
+	if ((rc = common_check(&e->c)) < 0)
 		goto done;
-	}
 	if ((rc = enc_flush_lit(e, 1)) < 0 || (rc = enc_plain(e, mdc_hdr, 2)) < 0)
 		goto done;
 	if (EVP_DigestFinal_ex(e->sha1, digest, &dlen) != 1 || dlen != 20) {
@@ -348,9 +362,8 @@ static int enc_finish(struct stage *s)
 		goto done;
 	rc = stage_finish_next(s);
 done:
-	if (rc < 0)
-		e->c.failed = rc;
-	return rc;
+	OPENSSL_cleanse(digest, sizeof(digest));
+	return common_done(&e->c, rc, 1);
 }
 
 static void enc_free(struct stage *s)
@@ -388,8 +401,8 @@ struct stage *openpgp_encrypt_new(const char *pass, size_t passlen, uint8_t s2k_
 	/* The quick check: the prefix repeats its last two bytes. */
 	prefix[16] = prefix[14];
 	prefix[17] = prefix[15];
-	if (openpgp_s2k_derive(key, sizeof(key), 8, 3, salt, e->c.info.s2k_count, pass,
-			       passlen) < 0)
+	if (openpgp_s2k_derive(key, sizeof(key), 8, 3, salt, e->c.info.s2k_count, pass, passlen) <
+	    0)
 		goto done;
 	e->cipher = EVP_CIPHER_CTX_new();
 	e->sha1 = EVP_MD_CTX_new();
@@ -439,8 +452,8 @@ struct pr {
 	int state;
 	int tag;
 	int newfmt;
-	int first;         /* the length being read is the packet's first */
-	int partial;       /* more body parts follow the current one */
+	int first;	   /* the length being read is the packet's first */
+	int partial;	   /* more body parts follow the current one */
 	int indeterminate; /* old-format length type 3: the body runs to the end */
 	uint8_t len[5];
 	size_t lenhave, lenneed;
@@ -470,8 +483,7 @@ static void pr_decode(struct pr *r)
 
 /* Consumes input up to the next event. PR_DATA hands out *dlen body bytes
  * at *data. Returns -1 on a byte that cannot start a packet. */
-static int pr_step(struct pr *r, const uint8_t **p, size_t *n, const uint8_t **data,
-		   size_t *dlen)
+static int pr_step(struct pr *r, const uint8_t **p, size_t *n, const uint8_t **data, size_t *dlen)
 {
 	for (;;) {
 		if (r->state == PR_TAG) {
@@ -505,11 +517,12 @@ static int pr_step(struct pr *r, const uint8_t **p, size_t *n, const uint8_t **d
 			r->len[r->lenhave++] = **p;
 			(*p)++;
 			(*n)--;
-			if (r->newfmt && r->lenhave == 1)
-				r->lenneed = r->len[0] < 192 ? 1
-					     : r->len[0] < 224 ? 2
-					     : r->len[0] < 255 ? 1
-								: 5;
+			if (r->newfmt && r->lenhave == 1) {
+				if (r->len[0] >= 192 && r->len[0] < 224)
+					r->lenneed = 2;
+				else if (r->len[0] == 255)
+					r->lenneed = 5;
+			}
 			if (r->lenhave < r->lenneed)
 				continue;
 			pr_decode(r);
@@ -552,8 +565,9 @@ struct dec {
 	struct pgp_common c;
 	char *pass;
 	size_t passlen;
-	struct pr r0;      /* the message's own packets */
+	struct pr r0;	   /* the message's own packets */
 	uint64_t in_off;   /* input bytes consumed */
+	uint64_t pkt_off;  /* where the current outer packet began */
 	uint64_t npackets; /* outer packets started */
 	/* key */
 	uint8_t skesk[SKESK_MAX];
@@ -576,7 +590,7 @@ struct dec {
 	struct pr rm[2];
 	int msg_seen[2]; /* the level's one Literal or Compressed packet began */
 	int msg_done[2]; /* ... and ended */
-	int deferred;    /* an E_UNSUPPORTED reported only once the MDC holds */
+	int deferred;	 /* an E_UNSUPPORTED reported only once the MDC holds */
 	char deferred_msg[512];
 	size_t lit_pos, lit_hdrlen;
 	int zalgo; /* -1 until the algorithm octet is read */
@@ -588,9 +602,9 @@ struct dec {
 
 static int inside_err(struct dec *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int defer(struct dec *d, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int skesk_bad(struct dec *d, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int msg_feed(struct dec *d, int level, const uint8_t *p, size_t n);
 static int msg_finish_level(struct dec *d, int level);
 
@@ -656,7 +670,8 @@ static int z_run(struct dec *d, const uint8_t *p, size_t n)
 		size_t produced;
 		int zrc, rc;
 		if (d->z_done)
-			return d->z.avail_in ? inside_err(d, "data after the compressed stream") : 0;
+			return d->z.avail_in ? inside_err(d, "data after the compressed stream")
+					     : 0;
 		d->z.next_out = d->zout;
 		d->z.avail_out = sizeof(d->zout);
 		zrc = inflate(&d->z, Z_NO_FLUSH);
@@ -668,7 +683,8 @@ static int z_run(struct dec *d, const uint8_t *p, size_t n)
 					  d->z.msg ? d->z.msg : "error");
 		if (produced && ((rc = msg_feed(d, 1, d->zout, produced)) < 0 || d->deferred))
 			return rc;
-		if (!d->z_done && (zrc == Z_BUF_ERROR || (d->z.avail_in == 0 && d->z.avail_out != 0)))
+		if (!d->z_done &&
+		    (zrc == Z_BUF_ERROR || (d->z.avail_in == 0 && d->z.avail_out != 0)))
 			return 0;
 	}
 }
@@ -688,15 +704,17 @@ static int z_data(struct dec *d, const uint8_t *p, size_t n)
 		else if (d->zalgo == 2)
 			zrc = inflateInit2(&d->z, 15);
 		else if (d->zalgo == 3)
-			return defer(d, E_UNSUPPORTED,
-				     "the OpenPGP message is compressed with BZip2, which lifeboat does "
-				     "not support; re-encrypt it with `gpg --compress-algo zlib` (or "
-				     "`--compress-algo none`)");
+			return defer(
+			    d, E_UNSUPPORTED,
+			    "the OpenPGP message is compressed with BZip2, which lifeboat does "
+			    "not support; re-encrypt it with `gpg --compress-algo zlib` (or "
+			    "`--compress-algo none`)");
 		else if (d->zalgo != 0)
-			return defer(d, E_UNSUPPORTED,
-				     "OpenPGP compression algorithm %d is not supported; re-encrypt "
-				     "with `gpg --compress-algo zlib` (or `--compress-algo none`)",
-				     d->zalgo);
+			return defer(
+			    d, E_UNSUPPORTED,
+			    "OpenPGP compression algorithm %d is not supported; re-encrypt "
+			    "with `gpg --compress-algo zlib` (or `--compress-algo none`)",
+			    d->zalgo);
 		if (zrc != Z_OK)
 			return err_set(E_IO, "OpenPGP: zlib could not start inflating (%d)", zrc);
 		d->z_init = d->zalgo != 0;
@@ -846,9 +864,10 @@ static int seipd_start(struct dec *d)
 		if (d->skesk_err)
 			return err_set(d->skesk_err, "%s", d->skesk_msg);
 		if (d->pkesk_seen)
-			return err_set(E_UNSUPPORTED,
-				       "the OpenPGP message is encrypted to a public key; lifeboat "
-				       "opens passphrase-encrypted messages only (`gpg --symmetric`)");
+			return err_set(
+			    E_UNSUPPORTED,
+			    "the OpenPGP message is encrypted to a public key; lifeboat "
+			    "opens passphrase-encrypted messages only (`gpg --symmetric`)");
 		return err_set(E_INTEGRITY,
 			       "the OpenPGP message has no passphrase packet (SKESK) before its "
 			       "encrypted data: the object is corrupt; restore another backup");
@@ -984,11 +1003,12 @@ static int outer_start(struct dec *d)
 			       "re-encrypt with `gpg --symmetric --cipher-algo AES256` without "
 			       "AEAD (no --force-ocb)");
 	default:
-		return err_set(E_INTEGRITY,
-			       "not a passphrase-encrypted OpenPGP message (packet type %d at byte "
-			       "%llu): the object is corrupt or not a lifeboat/gpg encrypted backup; "
-			       "restore another backup",
-			       tag, (unsigned long long)d->in_off - 1);
+		return err_set(
+		    E_INTEGRITY,
+		    "not a passphrase-encrypted OpenPGP message (packet type %d at byte "
+		    "%llu): the object is corrupt or not a lifeboat/gpg encrypted backup; "
+		    "restore another backup",
+		    tag, (unsigned long long)d->pkt_off);
 	}
 }
 
@@ -997,10 +1017,11 @@ static int outer_data(struct dec *d, const uint8_t *p, size_t n)
 	switch (d->r0.tag) {
 	case TAG_SKESK:
 		if (n > SKESK_MAX - d->skesk_len)
-			return err_set(E_INTEGRITY,
-				       "OpenPGP passphrase packet (SKESK) longer than %d bytes: the "
-				       "object is corrupt; restore another backup",
-				       SKESK_MAX);
+			return err_set(
+			    E_INTEGRITY,
+			    "OpenPGP passphrase packet (SKESK) longer than %d bytes: the "
+			    "object is corrupt; restore another backup",
+			    SKESK_MAX);
 		memcpy(d->skesk + d->skesk_len, p, n);
 		d->skesk_len += n;
 		return 0;
@@ -1018,23 +1039,28 @@ static int outer_feed(struct dec *d, const uint8_t *p, size_t n)
 	while (rc == 0) {
 		const uint8_t *data = NULL;
 		size_t dlen = 0, before = n;
-		int ev = pr_step(&d->r0, &p, &n, &data, &dlen);
+		int ev;
+		if (d->r0.state == PR_TAG)
+			d->pkt_off = d->in_off;
+		ev = pr_step(&d->r0, &p, &n, &data, &dlen);
 		d->in_off += before - n;
 		if (ev == PR_NEED)
 			break;
 		if (ev < 0 && d->seipd)
-			rc = err_set(E_INTEGRITY, "OpenPGP integrity check failed: unexpected data "
-						  "after the encrypted data; the object is corrupt; "
-						  "restore another backup");
+			rc =
+			    err_set(E_INTEGRITY, "OpenPGP integrity check failed: unexpected data "
+						 "after the encrypted data; the object is corrupt; "
+						 "restore another backup");
 		else if (ev < 0 && d->npackets == 0 && d->r0.bad == '-')
 			rc = err_set(E_UNSUPPORTED,
 				     "the input looks like ASCII-armored OpenPGP; lifeboat reads "
 				     "binary OpenPGP only (convert it with `gpg --dearmor`)");
 		else if (ev < 0 && d->npackets == 0)
-			rc = err_set(E_INTEGRITY,
-				     "not an OpenPGP message (it starts with byte 0x%02x): the object "
-				     "is not an encrypted backup or is corrupt; restore another backup",
-				     d->r0.bad);
+			rc = err_set(
+			    E_INTEGRITY,
+			    "not an OpenPGP message (it starts with byte 0x%02x): the object "
+			    "is not an encrypted backup or is corrupt; restore another backup",
+			    d->r0.bad);
 		else if (ev < 0)
 			rc = err_set(E_INTEGRITY,
 				     "malformed OpenPGP packet header at byte %llu: the object is "
@@ -1057,19 +1083,16 @@ static int dec_write(struct stage *s, const uint8_t *p, size_t n)
 	struct dec *d = (struct dec *)s;
 	int rc;
 
-	if (d->c.failed)
-		return err_set(d->c.failed, "OpenPGP decryption already failed");
-	rc = outer_feed(d, p, n);
-	if (rc < 0)
-		d->c.failed = rc;
-	return rc;
+	if ((rc = common_check(&d->c)) < 0)
+		return rc;
+	return common_done(&d->c, outer_feed(d, p, n), 0);
 }
 
 static int dec_check_end(struct dec *d)
 {
 	static const char truncated[] =
-		"OpenPGP integrity check failed: the encrypted object is truncated (it ends %s); "
-		"it is corrupt or was cut short; restore another backup";
+	    "OpenPGP integrity check failed: the encrypted object is truncated (it ends %s); "
+	    "it is corrupt or was cut short; restore another backup";
 	uint8_t digest[EVP_MAX_MD_SIZE];
 	unsigned int dlen = 0;
 
@@ -1078,6 +1101,10 @@ static int dec_check_end(struct dec *d)
 					    "restore another backup");
 	if (!d->seipd)
 		return err_set(E_INTEGRITY, truncated, "before the encrypted data");
+	if (d->seipd == 2 && d->r0.state != PR_TAG)
+		return err_set(E_INTEGRITY, "OpenPGP integrity check failed: unexpected data after "
+					    "the encrypted data; the object is corrupt; restore "
+					    "another backup");
 	if (d->seipd == 1 && !(d->r0.state == PR_BODY && d->r0.indeterminate))
 		return err_set(E_INTEGRITY, truncated, "inside the encrypted data");
 	if (!d->ver_seen || d->pfx_len < d->ciph->bs + 2 || d->hold_len < HOLD)
@@ -1098,14 +1125,12 @@ static int dec_finish(struct stage *s)
 	struct dec *d = (struct dec *)s;
 	int rc;
 
-	if (d->c.failed)
-		return err_set(d->c.failed, "OpenPGP decryption already failed");
+	if ((rc = common_check(&d->c)) < 0)
+		return rc;
 	rc = dec_check_end(d);
 	if (rc == 0)
 		rc = stage_finish_next(s);
-	if (rc < 0)
-		d->c.failed = rc;
-	return rc;
+	return common_done(&d->c, rc, 1);
 }
 
 static void dec_free(struct stage *s)

@@ -10,13 +10,18 @@ struct stage;
 
 /* Parameters recorded in the manifest (no secrets). */
 struct openpgp_info {
-	int cipher_algo;      /* 9 = AES-256 (decrypt: 7, 8, 9 AES; 2 3DES; 11-13 Camellia) */
-	int s2k_type;         /* 3 = iterated+salted (decrypt also 0 simple, 1 salted) */
-	int s2k_hash_algo;    /* 8 = SHA-256 (decrypt also 2 SHA-1, 9 SHA-384, 10 SHA-512,
-				 11 SHA-224) */
-	uint32_t s2k_count;   /* decoded iteration byte count (0 unless s2k_type is 3) */
-	int compression_algo; /* decrypt side: 0 none, 1 ZIP, 2 ZLIB found inside */
-	int mdc;              /* 1 when an MDC was present and checked */
+	/* 9 = AES-256 (decrypt also 7, 8 AES; 2 3DES; 11, 12, 13 Camellia) */
+	int cipher_algo;
+	/* 3 = iterated+salted (decrypt also 0 simple, 1 salted) */
+	int s2k_type;
+	/* 8 = SHA-256 (decrypt also 2 SHA-1, 9 SHA-384, 10 SHA-512, 11 SHA-224) */
+	int s2k_hash_algo;
+	/* decoded iteration byte count (0 unless s2k_type is 3) */
+	uint32_t s2k_count;
+	/* decrypt side: 0 none, 1 ZIP, 2 ZLIB found inside */
+	int compression_algo;
+	/* 1 when an MDC was present and checked */
+	int mdc;
 };
 
 /* Encrypting stage: its output is a complete binary OpenPGP message (SKESK v4

@@ -181,19 +181,33 @@ void pg_info_dispose(struct pg_info *info)
 	info->schema_version = NULL;
 }
 
+/* "17beta1", "18rc1", "19devel": PostgreSQL numbers these MAJOR.0. */
+static int is_prerelease(const char *s)
+{
+	static const char *const tags[] = {"alpha", "beta", "rc", "devel"};
+	for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)
+		if (strncmp(s, tags[i], strlen(tags[i])) == 0)
+			return 1;
+	return 0;
+}
+
 int pg_version_parse(int *num, const char *text)
 {
 	for (const char *p = text; *p; p++) {
 		if (!isdigit((unsigned char)*p) || (p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '.')))
 			continue;
 		char *end;
-		long major = strtol(p, &end, 10);
-		if (*end != '.' || !isdigit((unsigned char)end[1]))
+		long major = strtol(p, &end, 10), minor = 0, patch = 0;
+		if (*end == '.' && isdigit((unsigned char)end[1])) {
+			minor = strtol(end + 1, &end, 10);
+			if (major < 10 && *end == '.' && isdigit((unsigned char)end[1]))
+				patch = strtol(end + 1, &end, 10);
+		} else if (major < 10 || !is_prerelease(end)) {
 			continue;
-		long minor = strtol(end + 1, &end, 10);
-		long patch = 0;
-		if (major < 10 && *end == '.' && isdigit((unsigned char)end[1]))
-			patch = strtol(end + 1, &end, 10);
+		}
+		/* Bounds keep the arithmetic below from overflowing on junk. */
+		if (major > 999 || minor > 9999 || (major < 10 && (minor > 99 || patch > 99)))
+			continue;
 		if (major >= 10)
 			*num = (int)(major * 10000 + minor);
 		else

@@ -93,10 +93,11 @@ int readback_init(struct readback *rb, const struct manifest *m, const char *pas
 	return 0;
 }
 
-int readback_run(struct readback *rb, struct store *st, const struct manifest *m)
+int readback_run(struct readback *rb, struct store *st, const struct manifest *m, const char *ns,
+		 const char *name)
 {
 	const struct manifest_object *obj = &m->objects[0];
-	char *key = artifact_key(m->namespace_, m->name, obj->key);
+	char *key = artifact_key(ns, name, obj->key);
 	char *where = store_location(st, key);
 	uint64_t size = 0;
 	char got[65];

@@ -26,7 +26,10 @@ int readback_init(struct readback *rb, const struct manifest *m, const char *pas
  * both SHA-256s, the MDC and the compression trailer. A corrupt object is
  * reported as a checksum mismatch (E_INTEGRITY) even when decryption failed
  * first, so a flipped bit is never mistaken for a wrong passphrase. */
-int readback_run(struct readback *rb, struct store *st, const struct manifest *m);
+/* The object is read from the folder ns/name that was asked for, whatever
+ * names the manifest inside records (folders may be copied or renamed). */
+int readback_run(struct readback *rb, struct store *st, const struct manifest *m, const char *ns,
+		 const char *name);
 void readback_dispose(struct readback *rb);
 
 #endif

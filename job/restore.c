@@ -77,13 +77,15 @@ static const char *clean_sql(int server_version_num)
 		     "lo_unlink(oid) FROM pg_largeobject_metadata; END $lifeboat$;\n"
 		     "CREATE SCHEMA public AUTHORIZATION pg_database_owner;\n"
 		     "GRANT USAGE ON SCHEMA public TO PUBLIC;\n"
+		     "COMMENT ON SCHEMA public IS 'standard public schema';\n"
 		   : "DO $lifeboat$ DECLARE s record; BEGIN FOR s IN SELECT nspname FROM pg_namespace "
 		     "WHERE nspname NOT IN ('pg_catalog','information_schema','pg_toast') AND nspname "
 		     "NOT LIKE 'pg\\_temp\\_%' AND nspname NOT LIKE 'pg\\_toast\\_temp\\_%' LOOP "
 		     "EXECUTE format('DROP SCHEMA %I CASCADE', s.nspname); END LOOP; PERFORM "
 		     "lo_unlink(oid) FROM pg_largeobject_metadata; END $lifeboat$;\n"
 		     "CREATE SCHEMA public;\n"
-		     "GRANT ALL ON SCHEMA public TO PUBLIC;\n";
+		     "GRANT ALL ON SCHEMA public TO PUBLIC;\n"
+		     "COMMENT ON SCHEMA public IS 'standard public schema';\n";
 }
 
 static int check_restore_tool(const struct manifest *m, char version[32])
@@ -202,7 +204,7 @@ int restore_run(const struct job_opts *o, struct json_object *result)
 	have_rb = 1;
 	log_info("restoring %s/%s (%s, %llu bytes) into %s", o->namespace_, o->name, m.format,
 		 (unsigned long long)m.objects[0].size, target.display);
-	if ((rc = readback_run(&rb, st, &m)))
+	if ((rc = readback_run(&rb, st, &m, o->namespace_, o->name)))
 		goto done;
 	if (custom) {
 		proc_close_in(&script);

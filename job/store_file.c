@@ -62,8 +62,10 @@ static int file_open(struct store **out, const char *url)
 		n--;
 	char *root = xstrndup(p, n);
 	struct stat sb;
-	if (stat(root, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-		int missing = errno == ENOENT;
+	int st_rc = stat(root, &sb);
+	if (st_rc != 0 || !S_ISDIR(sb.st_mode)) {
+		/* errno is stale when stat succeeded on a non-folder. */
+		int missing = st_rc != 0 && errno == ENOENT;
 		err_set(E_STORE, "storage folder %s %s; create it or mount the volume there", root,
 			missing ? "does not exist" : "is not a readable folder");
 		free(root);

@@ -57,10 +57,12 @@ int verify_run(const struct job_opts *o, struct json_object *result)
 	if ((rc = readback_init(&rb, &m, o->passphrase, o->passlen, sink)))
 		goto done;
 	have_rb = 1;
-	rc = readback_run(&rb, st, &m);
-	if (have_lister) {
+	rc = readback_run(&rb, st, &m, o->namespace_, o->name);
+	if (have_lister && rc) {
+		proc_kill(&lister); /* the first verdict stands */
+	} else if (have_lister) {
 		int lrc = proc_wait(&lister);
-		if (lrc && !rc)
+		if (lrc)
 			rc = err_set(E_INTEGRITY,
 				     "pg_restore --list cannot read the archive of %s: %s; restore "
 				     "another backup",

@@ -352,7 +352,8 @@ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^p
 -- Comments on anything in the database (object identity is name-based).
 SELECT 'comment', (pg_identify_object(d.classoid, d.objoid, d.objsubid)).identity, md5(d.description)
 FROM pg_description d
-WHERE d.objoid >= 16384; -- FirstNormalObjectId: skip initdb's own comments
+WHERE d.objoid >= 16384 -- FirstNormalObjectId: skip initdb's own comments
+  AND d.classoid <> 'pg_namespace'::regclass; -- schema comments: the 'schema' lines
 
 SELECT 'schema', format('%I', nspname), md5(coalesce(obj_description(oid, 'pg_namespace'), ''))
 FROM pg_namespace

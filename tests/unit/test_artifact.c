@@ -151,15 +151,29 @@ static int setup_store(void **state)
 	return rc;
 }
 
-static int remove_all_cb(const struct store_entry *e, void *ud)
+struct keys {
+	char *v[64];
+	size_t n;
+};
+
+static int collect_cb(const struct store_entry *e, void *ud)
 {
-	return store_remove(ud, e->key);
+	struct keys *k = ud;
+	if (k->n == sizeof(k->v) / sizeof(k->v[0]))
+		return 1;
+	k->v[k->n++] = xstrdup(e->key);
+	return 0;
 }
 
 static int teardown_store(void **state)
 {
 	struct fixture *f = *state;
-	store_list(f->st, "", remove_all_cb, f->st);
+	struct keys k = {.n = 0};
+	store_list(f->st, "", collect_cb, &k);
+	for (size_t i = 0; i < k.n; i++) {
+		store_remove(f->st, k.v[i]);
+		free(k.v[i]);
+	}
 	store_free(f->st);
 	int rc = rmdir(f->dir);
 	free(f);

@@ -24,6 +24,7 @@
 
 #define BIG (64u << 20)
 #define PASS "correct horse battery staple"
+#define FAST 0x01 /* S2K count 1088: quick tests */
 
 /* --- helpers --- */
 
@@ -66,8 +67,8 @@ static int feed(struct stage *s, const uint8_t *p, size_t n, size_t maxslice)
 	return rc;
 }
 
-static void encrypt(const uint8_t *pt, size_t n, const char *pass, uint8_t count,
-		    size_t maxslice, struct buf *out)
+static void encrypt(const uint8_t *pt, size_t n, const char *pass, uint8_t count, size_t maxslice,
+		    struct buf *out)
 {
 	struct stage *e;
 	buf_init(out, BIG);
@@ -77,8 +78,8 @@ static void encrypt(const uint8_t *pt, size_t n, const char *pass, uint8_t count
 	stage_free_chain(e);
 }
 
-static int decrypt(const uint8_t *ct, size_t n, const char *pass, size_t maxslice,
-		   struct buf *out, struct openpgp_info *info)
+static int decrypt(const uint8_t *ct, size_t n, const char *pass, size_t maxslice, struct buf *out,
+		   struct openpgp_info *info)
 {
 	struct stage *d;
 	int rc;
@@ -140,32 +141,31 @@ static const struct {
 	size_t keylen;
 	const char *key;
 } s2k_vectors[] = {
-	{0, 2, LONGPW, NULL, 0, 32,
-	 "3e1b9a507d6e9ad89364967a3fcb273fc37b3ab2ef4d68aa9cd7e488eed15e70"},
-	{0, 2, "a", NULL, 0, 16, "86f7e437faa5a7fce15d1ddcb9eaeaea"},
-	{0, 8, LONGPW, NULL, 0, 16, "8836786bd95a62ff47d3fb79c9087056"},
-	{1, 8, LONGPW, "058bfe31aaf32911", 0, 16, "b242fe5e0902d962b935f3a843809fb1"},
-	{3, 2, "a", "6d47e3685d2c3616", 1024, 16, "419f486ebfe6dd059a72231744d8d3f3"},
-	{3, 2, LONGPW, "95d6724efbe1c31a", 102400, 16, "f23f367fb46ad03a319e65118e2b999b"},
-	{3, 2, "a", "ef8f37618fabae4f", 1024, 32,
-	 "6d65ae8623913998ec1c2344b60dad325446c72326bbdf4b546ed4c2fac61717"},
-	{3, 2, LONGPW, "caa7dc59ce31e749", 1024, 32,
-	 "67e9d629491cb6a085e8f98b85473a7ea7ee89526f19005393070a8bb9a88694"},
-	{3, 2, "abcdefghi", "7aaccc6e1556bda1", 1024, 24,
-	 "fa7e2007b647b00946b838fba1aff7752afa77140654cb34"},
-	{3, 8, LONGPW, "d34aeac9971bcc83", 1024, 16, "35379962072668230547b2a00b2b2b8d"},
-	{3, 8, LONGPW, "5e71bd005f96c423", 10240, 16, "a16aeebade732525d1aba0c57ec639a7"},
-	{3, 9, LONGPW, "c308eb17620889ef", 1024, 16, "9b7f0c816f71599bd5f6bf3a86201633"},
-	{3, 10, LONGPW, "e67d136b39e34405", 1024, 16, "c8cd4ba4f3f1d5b05906f0bb89346aad"},
-	{3, 10, LONGPW, "ed7d3047e4c3f8b6", 1024, 32,
-	 "897aef7097e710db75cc2022ab7bf3054bb62e17119fd6ebbfdf4d7059f0f9e5"},
-	{3, 2, UMLAUTS, "fe3a25cb78efe121", 1024, 16, "2ab05308f32fd46eeb01495d87f627f6"},
-	{3, 11, "lifeboat", "0102030405060708", 65536, 32,
-	 "5b975800692c2089605c41cf968ee6b3d6fda09305f1e012486f36beee85372b"},
-	{3, 8, PASS, "a1b2c3d4e5f60718", 65011712, 32,
-	 "8084fcaa3813467efd327f954b8e51e6550f685a51b22d435b08666b59f433b1"},
-	{3, 8, "", "a1b2c3d4e5f60718", 1024, 32,
-	 "f7c4680963ad007d3c49330c9cc6a1d33caf1ef2a5c6bc7835b38a0234eee4d3"},
+    {0, 2, LONGPW, NULL, 0, 32, "3e1b9a507d6e9ad89364967a3fcb273fc37b3ab2ef4d68aa9cd7e488eed15e70"},
+    {0, 2, "a", NULL, 0, 16, "86f7e437faa5a7fce15d1ddcb9eaeaea"},
+    {0, 8, LONGPW, NULL, 0, 16, "8836786bd95a62ff47d3fb79c9087056"},
+    {1, 8, LONGPW, "058bfe31aaf32911", 0, 16, "b242fe5e0902d962b935f3a843809fb1"},
+    {3, 2, "a", "6d47e3685d2c3616", 1024, 16, "419f486ebfe6dd059a72231744d8d3f3"},
+    {3, 2, LONGPW, "95d6724efbe1c31a", 102400, 16, "f23f367fb46ad03a319e65118e2b999b"},
+    {3, 2, "a", "ef8f37618fabae4f", 1024, 32,
+     "6d65ae8623913998ec1c2344b60dad325446c72326bbdf4b546ed4c2fac61717"},
+    {3, 2, LONGPW, "caa7dc59ce31e749", 1024, 32,
+     "67e9d629491cb6a085e8f98b85473a7ea7ee89526f19005393070a8bb9a88694"},
+    {3, 2, "abcdefghi", "7aaccc6e1556bda1", 1024, 24,
+     "fa7e2007b647b00946b838fba1aff7752afa77140654cb34"},
+    {3, 8, LONGPW, "d34aeac9971bcc83", 1024, 16, "35379962072668230547b2a00b2b2b8d"},
+    {3, 8, LONGPW, "5e71bd005f96c423", 10240, 16, "a16aeebade732525d1aba0c57ec639a7"},
+    {3, 9, LONGPW, "c308eb17620889ef", 1024, 16, "9b7f0c816f71599bd5f6bf3a86201633"},
+    {3, 10, LONGPW, "e67d136b39e34405", 1024, 16, "c8cd4ba4f3f1d5b05906f0bb89346aad"},
+    {3, 10, LONGPW, "ed7d3047e4c3f8b6", 1024, 32,
+     "897aef7097e710db75cc2022ab7bf3054bb62e17119fd6ebbfdf4d7059f0f9e5"},
+    {3, 2, UMLAUTS, "fe3a25cb78efe121", 1024, 16, "2ab05308f32fd46eeb01495d87f627f6"},
+    {3, 11, "lifeboat", "0102030405060708", 65536, 32,
+     "5b975800692c2089605c41cf968ee6b3d6fda09305f1e012486f36beee85372b"},
+    {3, 8, PASS, "a1b2c3d4e5f60718", 65011712, 32,
+     "8084fcaa3813467efd327f954b8e51e6550f685a51b22d435b08666b59f433b1"},
+    {3, 8, "", "a1b2c3d4e5f60718", 1024, 32,
+     "f7c4680963ad007d3c49330c9cc6a1d33caf1ef2a5c6bc7835b38a0234eee4d3"},
 };
 
 static void unhex(uint8_t *out, const char *hex)
@@ -229,9 +229,10 @@ static void encrypt__writes_skesk_and_seipd_headers(void **state)
 		assert_int_equal(b[15], 0xd2);
 		assert_int_equal(b[16], 0xf0); /* a 64 KiB partial part */
 		assert_int_equal(b[17], 0x01); /* SEIPD version */
-		/* 200000 + 6 + 4 literal headers + 18 prefix + 22 MDC + 1 version
-		 * + 15 SKESK + SEIPD headers (1 tag + 3 partial + 5 final). */
-		assert_int_equal(ct.len, 200000 + 6 + 4 + 18 + 22 + 1 + 15 + 9);
+		/* Data + 6 literal header + 6 literal packet headers (tag, 3
+		 * partial, 2 final) + 18 prefix + 22 MDC + 1 version + 15 SKESK
+		 * + 6 SEIPD packet headers. */
+		assert_int_equal(ct.len, 200000 + 6 + 6 + 18 + 22 + 1 + 15 + 6);
 	}
 	buf_dispose(&ct);
 
@@ -252,8 +253,8 @@ static void encrypt__salt_and_prefix_differ_each_time(void **state)
 {
 	struct buf a, b;
 	(void)state;
-	encrypt((const uint8_t *)"same", 4, PASS, 0x00, 4, &a);
-	encrypt((const uint8_t *)"same", 4, PASS, 0x00, 4, &b);
+	encrypt((const uint8_t *)"same", 4, PASS, FAST, 4, &a);
+	encrypt((const uint8_t *)"same", 4, PASS, FAST, 4, &b);
 	assert_int_equal(a.len, b.len);
 	assert_memory_not_equal(a.ptr + 6, b.ptr + 6, 8);
 	assert_memory_not_equal(a.ptr + 15, b.ptr + 15, a.len - 15);
@@ -265,9 +266,9 @@ static void encrypt__salt_and_prefix_differ_each_time(void **state)
 
 static void roundtrip__sizes_and_slicings(void **state)
 {
-	static const size_t sizes[] = {0,     1,     2,     511,   512,   513,         8383,
-				       8384,  65529, 65530, 65535, 65536, 65537,       131072,
-				       200003, (1u << 20) + 3};
+	static const size_t sizes[] = {0,     1,      2,      511,	     512,   513,
+				       8383,  8384,   65529,  65530,	     65535, 65536,
+				       65537, 131072, 200003, (1u << 20) + 3};
 	(void)state;
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		size_t n = sizes[i];
@@ -276,7 +277,7 @@ static void roundtrip__sizes_and_slicings(void **state)
 		struct openpgp_info info;
 		/* 1-byte writes to both stages on all but the largest size. */
 		size_t encslice = n <= 65537 && i % 2 ? 1 : 100000;
-		encrypt(pt, n, PASS, 0x00, encslice, &ct);
+		encrypt(pt, n, PASS, FAST, encslice, &ct);
 
 		assert_int_equal(decrypt((const uint8_t *)ct.ptr, ct.len, PASS, 9000, &out, &info),
 				 0);
@@ -287,13 +288,13 @@ static void roundtrip__sizes_and_slicings(void **state)
 		assert_int_equal(info.cipher_algo, 9);
 		assert_int_equal(info.s2k_type, 3);
 		assert_int_equal(info.s2k_hash_algo, 8);
-		assert_int_equal(info.s2k_count, 1024);
+		assert_int_equal(info.s2k_count, 1088);
 		assert_int_equal(info.compression_algo, 0);
 		buf_dispose(&out);
 
 		if (n <= 200003) {
 			assert_int_equal(
-				decrypt((const uint8_t *)ct.ptr, ct.len, PASS, 1, &out, NULL), 0);
+			    decrypt((const uint8_t *)ct.ptr, ct.len, PASS, 1, &out, NULL), 0);
 			assert_int_equal(out.len, n);
 			if (n)
 				assert_memory_equal(out.ptr, pt, n);
@@ -376,7 +377,7 @@ static void roundtrip__binary_passphrases(void **state)
 	(void)state;
 
 	buf_init(&ct, BIG);
-	e = openpgp_encrypt_new(pass, sizeof(pass) - 1, 0x00, stage_buf_new(&ct));
+	e = openpgp_encrypt_new(pass, sizeof(pass) - 1, FAST, stage_buf_new(&ct));
 	assert_int_equal(feed(e, (const uint8_t *)"x", 1, 1), 0);
 	stage_free_chain(e);
 	buf_init(&out, BIG);
@@ -395,7 +396,7 @@ static void roundtrip__binary_passphrases(void **state)
 	buf_dispose(&ct);
 
 	/* Empty passphrase. */
-	encrypt((const uint8_t *)"abc", 3, "", 0x00, 3, &ct);
+	encrypt((const uint8_t *)"abc", 3, "", FAST, 3, &ct);
 	assert_int_equal(decrypt((const uint8_t *)ct.ptr, ct.len, "", 2, &out, NULL), 0);
 	assert_int_equal(out.len, 3);
 	buf_dispose(&out);
@@ -411,7 +412,7 @@ static void decrypt__wrong_passphrase(void **state)
 	struct stage *d;
 	(void)state;
 
-	encrypt(pt, 100000, PASS, 0x00, 5000, &ct);
+	encrypt(pt, 100000, PASS, FAST, 5000, &ct);
 	expect_fail((const uint8_t *)ct.ptr, ct.len, "correct horse battery stapler", E_PASSPHRASE);
 	assert_non_null(strstr(err_msg(), "wrong passphrase"));
 	expect_fail((const uint8_t *)ct.ptr, ct.len, "", E_PASSPHRASE);
@@ -455,7 +456,7 @@ static void decrypt__any_bit_flip_fails(void **state)
 	(void)state;
 
 	/* Small: every offset, every bit in the headers and the prefix. */
-	encrypt(pt, 700, PASS, 0x00, 700, &ct);
+	encrypt(pt, 700, PASS, FAST, 700, &ct);
 	he = header_end((const uint8_t *)ct.ptr);
 	assert_int_equal(he, 15 + 1 + 2 + 1);
 	for (size_t off = 0; off < ct.len; off++)
@@ -465,7 +466,7 @@ static void decrypt__any_bit_flip_fails(void **state)
 	buf_dispose(&ct);
 
 	/* Large, with partial lengths: strided offsets plus the part headers. */
-	encrypt(pt, 70000, PASS, 0x00, 70000, &ct);
+	encrypt(pt, 70000, PASS, FAST, 70000, &ct);
 	he = header_end((const uint8_t *)ct.ptr);
 	for (size_t off = 0; off < ct.len; off += off < 64 ? 1 : 397)
 		check_flip((const uint8_t *)ct.ptr, ct.len, off, (int)(off % 8), he);
@@ -485,12 +486,12 @@ static void decrypt__any_truncation_fails(void **state)
 	struct buf ct;
 	(void)state;
 
-	encrypt(pt, 300, PASS, 0x00, 300, &ct);
+	encrypt(pt, 300, PASS, FAST, 300, &ct);
 	for (size_t len = 0; len < ct.len; len++)
 		expect_fail((const uint8_t *)ct.ptr, len, PASS, E_INTEGRITY);
 	buf_dispose(&ct);
 
-	encrypt(pt, 70000, PASS, 0x00, 70000, &ct);
+	encrypt(pt, 70000, PASS, FAST, 70000, &ct);
 	for (size_t len = 0; len < ct.len; len += len < 64 ? 1 : 1009)
 		expect_fail((const uint8_t *)ct.ptr, len, PASS, E_INTEGRITY);
 	for (size_t len = 65545; len < 65565; len++)
@@ -530,7 +531,7 @@ static void decrypt__rejects_garbage_and_trailing_data(void **state)
 		buf_dispose(&out);
 	}
 
-	encrypt((const uint8_t *)"hello", 5, PASS, 0x00, 5, &ct);
+	encrypt((const uint8_t *)"hello", 5, PASS, FAST, 5, &ct);
 	more = malloc(ct.len + 1);
 	assert_non_null(more);
 	memcpy(more, ct.ptr, ct.len);
@@ -567,9 +568,9 @@ static size_t put_len12(uint8_t *h, size_t len)
 }
 
 struct craft {
-	int cipher;      /* 7 AES-128 or 9 AES-256 */
-	int s2k_type;    /* 0, 1 or 3, with SHA-1 */
-	int mdc;         /* 1 correct, 0 none, 2 wrong header, 3 wrong hash */
+	int cipher;	 /* 7 AES-128 or 9 AES-256 */
+	int s2k_type;	 /* 0, 1 or 3, with SHA-1 */
+	int mdc;	 /* 1 correct, 0 none, 2 wrong header, 3 wrong hash */
 	int odd_framing; /* old-format SKESK; SEIPD in tiny partial parts */
 };
 
@@ -586,9 +587,8 @@ static void craft(struct buf *out, const struct craft *c, const uint8_t *inner, 
 	int outl = 0;
 
 	buf_init(out, BIG);
-	assert_int_equal(openpgp_s2k_derive(key, keylen, 2, c->s2k_type, salt, 1024, PASS,
-					    strlen(PASS)),
-			 0);
+	assert_int_equal(
+	    openpgp_s2k_derive(key, keylen, 2, c->s2k_type, salt, 1024, PASS, strlen(PASS)), 0);
 	sk[sklen++] = 4;
 	sk[sklen++] = (uint8_t)c->cipher;
 	sk[sklen++] = (uint8_t)c->s2k_type;
@@ -626,11 +626,10 @@ static void craft(struct buf *out, const struct craft *c, const uint8_t *inner, 
 			md[19] ^= 1;
 		memcpy(pt + 20 + n, md, 20);
 	}
-	assert_int_equal(EVP_EncryptInit_ex(x,
-					    c->cipher == 7 ? EVP_aes_128_cfb128()
-							   : EVP_aes_256_cfb128(),
-					    NULL, key, iv),
-			 1);
+	assert_int_equal(
+	    EVP_EncryptInit_ex(x, c->cipher == 7 ? EVP_aes_128_cfb128() : EVP_aes_256_cfb128(),
+			       NULL, key, iv),
+	    1);
 	assert_int_equal(EVP_EncryptUpdate(x, ct, &outl, pt, (int)ptlen), 1);
 	assert_int_equal((size_t)outl, ptlen);
 
@@ -727,10 +726,11 @@ static void crafted__literal_forms_and_algorithms(void **state)
 	/* Old-format literal header with a file name; AES-128, salted S2K
 	 * with SHA-1, SKESK old-format, SEIPD in tiny partial parts. */
 	buf_init(&in, BIG);
-	add(&in, "\xad\x0b\xc4", 3); /* tag 11, two-octet length 3012 */
+	add(&in, "\xad\x0b\xc3", 3); /* tag 11, two-octet length 3011 */
 	add(&in, "b\x05x.txt\x01\x02\x03\x04", 11);
 	add(&in, data, 3000);
-	assert_int_equal(craft_decrypt(&aes128_salted, &in, &out, &info), 0);
+	if (craft_decrypt(&aes128_salted, &in, &out, &info) != 0)
+		fail_msg("%s", err_msg());
 	assert_int_equal(out.len, 3000);
 	assert_memory_equal(out.ptr, data, 3000);
 	assert_int_equal(info.cipher_algo, 7);
@@ -745,7 +745,15 @@ static void crafted__literal_forms_and_algorithms(void **state)
 	 * parts of 2, 4 and 1 bytes, then a definite part. */
 	buf_init(&in, BIG);
 	add(&in, "\xca\x03PGP", 5);
-	add(&in, "\xcb\xe1" "b\x00" "\xe2\x00\x00\x00\x00" "\xe0" "A" "\x03" "BCD", 14);
+	add(&in,
+	    "\xcb\xe1"
+	    "b\x00"
+	    "\xe2\x00\x00\x00\x00"
+	    "\xe0"
+	    "A"
+	    "\x03"
+	    "BCD",
+	    15);
 	assert_int_equal(craft_decrypt(&simple, &in, &out, &info), 0);
 	assert_int_equal(out.len, 4);
 	assert_memory_equal(out.ptr, "ABCD", 4);
@@ -829,7 +837,10 @@ static void crafted__refusals_inside_the_encryption(void **state)
 
 	/* BZip2: unsupported once the MDC holds, corrupt when it does not. */
 	buf_init(&in, BIG);
-	add(&in, "\xc8\x08\x03" "BZh91AY", 10);
+	add(&in,
+	    "\xc8\x08\x03"
+	    "BZh91AY",
+	    10);
 	assert_int_equal(craft_decrypt(&plain_craft, &in, &out, NULL), E_UNSUPPORTED);
 	assert_non_null(strstr(err_msg(), "--compress-algo zlib"));
 	buf_dispose(&out);
@@ -861,7 +872,10 @@ static void crafted__refusals_inside_the_encryption(void **state)
 	assert_int_equal(craft_decrypt(&plain_craft, &in, &out, NULL), E_INTEGRITY);
 	assert_non_null(strstr(err_msg(), "no literal data"));
 	buf_dispose(&out);
-	add(&in, "\xcb\x03" "b\x05x", 5);
+	add(&in,
+	    "\xcb\x03"
+	    "b\x05x",
+	    5);
 	assert_int_equal(craft_decrypt(&plain_craft, &in, &out, NULL), E_INTEGRITY);
 	buf_dispose(&out);
 	buf_reset(&in);
@@ -938,11 +952,11 @@ static void crafted__outer_packets(void **state)
 			size_t len;
 			const char *needle;
 		} bad[] = {
-			{"\xc3\x04\x05\x09\x00\x02", 6, "version 5"},
-			{"\xc3\x04\x04\x01\x00\x02", 6, "cipher algorithm 1"},
-			{"\xc3\x04\x04\x09\x00\x01", 6, "hash algorithm 1"},
-			{"\xc3\x05\x04\x09\x00\x02\x77", 7, "session key"},
-			{"\xc3\x04\x04\x09\x65\x02", 6, "S2K type 101"},
+		    {"\xc3\x04\x05\x09\x00\x02", 6, "version 5"},
+		    {"\xc3\x04\x04\x01\x00\x02", 6, "cipher algorithm 1"},
+		    {"\xc3\x04\x04\x09\x00\x01", 6, "hash algorithm 1"},
+		    {"\xc3\x05\x04\x09\x00\x02\x77", 7, "session key"},
+		    {"\xc3\x04\x04\x09\x65\x02", 6, "S2K type 101"},
 		};
 		size_t skesk_len = 2 + (size_t)(uint8_t)msg.ptr[1];
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -1005,8 +1019,8 @@ static int run(const char *fmt, ...)
 	return st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
-#define GPG                                                                                    \
-	"gpg --homedir %s --batch --yes --quiet --no-tty --no-symkey-cache "                   \
+#define GPG                                                                                        \
+	"gpg --homedir %s --batch --yes --quiet --no-tty --no-symkey-cache "                       \
 	"--pinentry-mode loopback --passphrase-file %s/pass "
 
 static void write_file(const char *dir, const char *name, const void *p, size_t n)
@@ -1077,7 +1091,7 @@ static void gpg__decrypts_our_output(void **state)
 	static const struct {
 		size_t n;
 		uint8_t count;
-	} cases[] = {{0, 0x60}, {5, 0x60}, {70000, 0x00}, {300000, 0}};
+	} cases[] = {{0, 0x60}, {5, 0x60}, {70000, FAST}, {300000, 0}};
 	(void)state;
 	if (!home[0])
 		skip();
@@ -1116,25 +1130,22 @@ static void gpg__we_decrypt_its_output(void **state)
 		int from_stdin;
 		int rc, cipher, hash, type, zalgo;
 	} cases[] = {
-		{"--cipher-algo AES256", 0, 0, 9, 2, 3, 1},
-		{"--cipher-algo AES256 --s2k-count 65536", 1, 0, 9, 2, 3, 1},
-		{"--cipher-algo AES256 --compress-algo zlib --s2k-count 65536", 0, 0, 9, 2, 3, 2},
-		{"--cipher-algo AES256 --compress-algo zlib --s2k-count 65536", 1, 0, 9, 2, 3, 2},
-		{"--cipher-algo AES256 --compress-algo none --s2k-count 65536", 0, 0, 9, 2, 3, 0},
-		{"--cipher-algo AES256 --compress-algo none --s2k-count 65536", 1, 0, 9, 2, 3, 0},
-		{"--cipher-algo AES256 --s2k-digest-algo SHA512 --s2k-count 65536", 1, 0, 9, 10, 3,
-		 1},
-		{"--cipher-algo AES256 --s2k-digest-algo SHA256 --s2k-count 1024", 0, 0, 9, 8, 3, 1},
-		{"--cipher-algo AES192 --s2k-digest-algo SHA224 --s2k-count 65536", 0, 0, 8, 11, 3,
-		 1},
-		{"--cipher-algo AES128 --s2k-digest-algo SHA384 --s2k-count 65536", 0, 0, 7, 9, 3,
-		 1},
-		{"--cipher-algo AES256 --s2k-mode 1", 0, 0, 9, 2, 1, 1},
-		{"--cipher-algo AES256 --s2k-mode 0", 0, 0, 9, 2, 0, 1},
-		{"--cipher-algo 3DES --s2k-count 65536", 0, 0, 2, 2, 3, 1},
-		{"--cipher-algo CAMELLIA256 --s2k-count 65536", 0, 0, 13, 2, 3, 1},
-		{"--cipher-algo AES256 --compress-algo bzip2 --s2k-count 65536", 0, E_UNSUPPORTED,
-		 9, 2, 3, 3},
+	    {"--cipher-algo AES256", 0, 0, 9, 2, 3, 1},
+	    {"--cipher-algo AES256 --s2k-count 65536", 1, 0, 9, 2, 3, 1},
+	    {"--cipher-algo AES256 --compress-algo zlib --s2k-count 65536", 0, 0, 9, 2, 3, 2},
+	    {"--cipher-algo AES256 --compress-algo zlib --s2k-count 65536", 1, 0, 9, 2, 3, 2},
+	    {"--cipher-algo AES256 --compress-algo none --s2k-count 65536", 0, 0, 9, 2, 3, 0},
+	    {"--cipher-algo AES256 --compress-algo none --s2k-count 65536", 1, 0, 9, 2, 3, 0},
+	    {"--cipher-algo AES256 --s2k-digest-algo SHA512 --s2k-count 65536", 1, 0, 9, 10, 3, 1},
+	    {"--cipher-algo AES256 --s2k-digest-algo SHA256 --s2k-count 1024", 0, 0, 9, 8, 3, 1},
+	    {"--cipher-algo AES192 --s2k-digest-algo SHA224 --s2k-count 65536", 0, 0, 8, 11, 3, 1},
+	    {"--cipher-algo AES128 --s2k-digest-algo SHA384 --s2k-count 65536", 0, 0, 7, 9, 3, 1},
+	    {"--cipher-algo AES256 --s2k-mode 1", 0, 0, 9, 2, 1, 1},
+	    {"--cipher-algo AES256 --s2k-mode 0", 0, 0, 9, 2, 0, 1},
+	    {"--cipher-algo 3DES --s2k-count 65536", 0, 0, 2, 2, 3, 1},
+	    {"--cipher-algo CAMELLIA256 --s2k-count 65536", 0, 0, 13, 2, 3, 1},
+	    {"--cipher-algo AES256 --compress-algo bzip2 --s2k-count 65536", 0, E_UNSUPPORTED, 9, 2,
+	     3, 3},
 	};
 	size_t n;
 	uint8_t *pt = gpg_plaintext(&n);
@@ -1170,14 +1181,14 @@ static void gpg__we_decrypt_its_output(void **state)
 
 		/* Wrong passphrase and a flipped bit, on gpg's own output. */
 		if (i == 1) {
-			assert_int_equal(decrypt((const uint8_t *)ct.ptr, ct.len, "wrong", 4096,
-						 &out, NULL),
-					 E_PASSPHRASE);
+			assert_int_equal(
+			    decrypt((const uint8_t *)ct.ptr, ct.len, "wrong", 4096, &out, NULL),
+			    E_PASSPHRASE);
 			buf_dispose(&out);
 			ct.ptr[ct.len / 2] ^= 0x10;
-			assert_int_equal(decrypt((const uint8_t *)ct.ptr, ct.len, PASS, 4096, &out,
-						 NULL),
-					 E_INTEGRITY);
+			assert_int_equal(
+			    decrypt((const uint8_t *)ct.ptr, ct.len, PASS, 4096, &out, NULL),
+			    E_INTEGRITY);
 			buf_dispose(&out);
 		}
 		buf_dispose(&ct);
@@ -1188,25 +1199,25 @@ static void gpg__we_decrypt_its_output(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(s2k_count_decode__rfc4880_values),
-		cmocka_unit_test(s2k_derive__published_vectors),
-		cmocka_unit_test(s2k_derive__rejects_unknown_hash_and_type),
-		cmocka_unit_test(encrypt__writes_skesk_and_seipd_headers),
-		cmocka_unit_test(encrypt__salt_and_prefix_differ_each_time),
-		cmocka_unit_test(roundtrip__sizes_and_slicings),
-		cmocka_unit_test(roundtrip__streams_through_chained_stages),
-		cmocka_unit_test(roundtrip__binary_passphrases),
-		cmocka_unit_test(decrypt__wrong_passphrase),
-		cmocka_unit_test(decrypt__any_bit_flip_fails),
-		cmocka_unit_test(decrypt__any_truncation_fails),
-		cmocka_unit_test(decrypt__rejects_garbage_and_trailing_data),
-		cmocka_unit_test(crafted__literal_forms_and_algorithms),
-		cmocka_unit_test(crafted__zip_and_zlib_compression),
-		cmocka_unit_test(crafted__refusals_inside_the_encryption),
-		cmocka_unit_test(crafted__mdc_missing_or_wrong),
-		cmocka_unit_test(crafted__outer_packets),
-		cmocka_unit_test(gpg__decrypts_our_output),
-		cmocka_unit_test(gpg__we_decrypt_its_output),
+	    cmocka_unit_test(s2k_count_decode__rfc4880_values),
+	    cmocka_unit_test(s2k_derive__published_vectors),
+	    cmocka_unit_test(s2k_derive__rejects_unknown_hash_and_type),
+	    cmocka_unit_test(encrypt__writes_skesk_and_seipd_headers),
+	    cmocka_unit_test(encrypt__salt_and_prefix_differ_each_time),
+	    cmocka_unit_test(roundtrip__sizes_and_slicings),
+	    cmocka_unit_test(roundtrip__streams_through_chained_stages),
+	    cmocka_unit_test(roundtrip__binary_passphrases),
+	    cmocka_unit_test(decrypt__wrong_passphrase),
+	    cmocka_unit_test(decrypt__any_bit_flip_fails),
+	    cmocka_unit_test(decrypt__any_truncation_fails),
+	    cmocka_unit_test(decrypt__rejects_garbage_and_trailing_data),
+	    cmocka_unit_test(crafted__literal_forms_and_algorithms),
+	    cmocka_unit_test(crafted__zip_and_zlib_compression),
+	    cmocka_unit_test(crafted__refusals_inside_the_encryption),
+	    cmocka_unit_test(crafted__mdc_missing_or_wrong),
+	    cmocka_unit_test(crafted__outer_packets),
+	    cmocka_unit_test(gpg__decrypts_our_output),
+	    cmocka_unit_test(gpg__we_decrypt_its_output),
 	};
 	return cmocka_run_group_tests(tests, gpg_setup, gpg_teardown);
 }

@@ -35,6 +35,8 @@
 #define TAG_SEIPD 18
 #define TAG_AEAD 20
 
+static const char trailing[] = "OpenPGP integrity check failed: unexpected data after the "
+			       "encrypted data; the object is corrupt; restore another backup";
 static const char mdc_failed[] = "OpenPGP integrity check (MDC) failed: the encrypted object is "
 				 "corrupt or was tampered with; restore another backup";
 
@@ -978,9 +980,7 @@ static int outer_start(struct dec *d)
 
 	d->npackets++;
 	if (d->seipd)
-		return err_set(E_INTEGRITY, "OpenPGP integrity check failed: unexpected data after "
-					    "the encrypted data; the object is corrupt; restore "
-					    "another backup");
+		return err_set(E_INTEGRITY, "%s", trailing);
 	switch (tag) {
 	case TAG_MARKER:
 		return 0;
@@ -1047,10 +1047,7 @@ static int outer_feed(struct dec *d, const uint8_t *p, size_t n)
 		if (ev == PR_NEED)
 			break;
 		if (ev < 0 && d->seipd)
-			rc =
-			    err_set(E_INTEGRITY, "OpenPGP integrity check failed: unexpected data "
-						 "after the encrypted data; the object is corrupt; "
-						 "restore another backup");
+			rc = err_set(E_INTEGRITY, "%s", trailing);
 		else if (ev < 0 && d->npackets == 0 && d->r0.bad == '-')
 			rc = err_set(E_UNSUPPORTED,
 				     "the input looks like ASCII-armored OpenPGP; lifeboat reads "
@@ -1102,12 +1099,8 @@ static int dec_check_end(struct dec *d)
 	if (!d->seipd)
 		return err_set(E_INTEGRITY, truncated, "before the encrypted data");
 	if (d->seipd == 2 && d->r0.state != PR_TAG)
-		return err_set(E_INTEGRITY, "OpenPGP integrity check failed: unexpected data after "
-					    "the encrypted data; the object is corrupt; restore "
-					    "another backup");
-	if (d->seipd == 1 && !(d->r0.state == PR_BODY && d->r0.indeterminate))
-		return err_set(E_INTEGRITY, truncated, "inside the encrypted data");
-	if (!d->ver_seen || d->pfx_len < d->ciph->bs + 2 || d->hold_len < HOLD)
+		return err_set(E_INTEGRITY, "%s", trailing);
+	if (d->seipd == 1 || !d->ver_seen || d->pfx_len < d->ciph->bs + 2 || d->hold_len < HOLD)
 		return err_set(E_INTEGRITY, truncated, "inside the encrypted data");
 	if (d->plain[0] != 0xd3 || d->plain[1] != 0x14 ||
 	    EVP_DigestUpdate(d->sha1, d->plain, 2) != 1 ||

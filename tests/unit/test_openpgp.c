@@ -403,6 +403,31 @@ static void roundtrip__binary_passphrases(void **state)
 	buf_dispose(&ct);
 }
 
+static void stages__refuse_use_after_finish(void **state)
+{
+	struct buf ct, out;
+	struct stage *e, *d;
+	(void)state;
+
+	buf_init(&ct, BIG);
+	e = openpgp_encrypt_new(PASS, strlen(PASS), FAST, stage_buf_new(&ct));
+	assert_int_equal(stage_finish(e), 0);
+	assert_int_equal(stage_write(e, (const uint8_t *)"x", 1), E_INVALID);
+	assert_int_equal(stage_finish(e), E_INVALID);
+	stage_free_chain(e);
+
+	buf_init(&out, BIG);
+	d = openpgp_decrypt_new(PASS, strlen(PASS), stage_buf_new(&out));
+	assert_int_equal(stage_write(d, (const uint8_t *)ct.ptr, ct.len), 0);
+	assert_int_equal(stage_finish(d), 0);
+	assert_int_equal(out.len, 0);
+	assert_int_equal(stage_write(d, (const uint8_t *)"x", 1), E_INVALID);
+	assert_int_equal(stage_finish(d), E_INVALID);
+	stage_free_chain(d);
+	buf_dispose(&out);
+	buf_dispose(&ct);
+}
+
 /* --- wrong passphrase, corruption, truncation, garbage --- */
 
 static void decrypt__wrong_passphrase(void **state)

@@ -1,0 +1,137 @@
+# Failure paths: each gives a clear error and leaves nothing that looks complete.
+
+no_manifest() { # name: records that no manifest and no partial object exist
+	if [[ ! -e "$STORE/default/$1/manifest.json" ]] && ! ls "$STORE/default/$1/"*.partial >/dev/null 2>&1; then
+		t_pass "$2"
+	else
+		t_fail "$2" "found: $(ls "$STORE/default/$1" 2>&1)"
+	fi
+}
+
+t_run "server unreachable: exit 3" 3 \
+	"${LB[@]}" backup --db "postgresql://lifeboat:lifeboat-pw@127.0.0.1:1/fixture" \
+	--storage "file://$STORE" --name unreachable --passphrase-file "$PASS"
+t_contains "server unreachable: message says cannot connect and what to check" "cannot connect to postgresql://lifeboat@127.0.0.1:1/fixture"
+no_manifest unreachable "server unreachable: nothing stored"
+
+t_run "wrong password: exit 3" 3 \
+	"${LB[@]}" backup --db "postgresql://lifeboat:hunter2-wrong@127.0.0.1:$PGTEST_PORT/fixture" \
+	--storage "file://$STORE" --name wrongpw --passphrase-file "$PASS"
+t_contains "wrong password: the server's reason is given" "password authentication failed"
+if [[ $T_OUT != *hunter2-wrong* ]]; then t_pass "wrong password: the password never appears in output"; else t_fail "wrong password: the password never appears in output" "leaked"; fi
+
+t_run "database missing: exit 3" 3 \
+	"${LB[@]}" backup --db "$(pg_uri nosuchdb)" --storage "file://$STORE" --name nodb
+t_contains "database missing: message names it" 'database "nosuchdb" does not exist'
+
+LIFEBOAT_PG_BINDIR=$WORK/nobin t_run "pg_dump missing: exit 8" 8 \
+	"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "file://$STORE" --name nopgdump
+t_contains "pg_dump missing: message says to install the client" "install the PostgreSQL client"
+no_manifest nopgdump "pg_dump missing: nothing stored"
+
+mkdir -p "$WORK/oldbin"
+cat >"$WORK/oldbin/pg_dump" <<'SH'
+#!/bin/sh
+[ "$1" = --version ] && { echo "pg_dump (PostgreSQL) 13.16"; exit 0; }
+exit 1
+SH
+chmod +x "$WORK/oldbin/pg_dump"
+LIFEBOAT_PG_BINDIR=$WORK/oldbin t_run "pg_dump older than the server: exit 7" 7 \
+	"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "file://$STORE" --name oldpgdump
+t_contains "pg_dump older than the server: message says which pg_dump is needed" "use pg_dump 15 or newer"
+
+# pg_dump failing mid-way (a table it may not read): no manifest, no object.
+pg_psql fixture -q -c "CREATE ROLE weak LOGIN PASSWORD 'weak-pw'; CREATE TABLE public.secret_t(x int); REVOKE ALL ON public.secret_t FROM PUBLIC" >/dev/null
+t_run "pg_dump fails (permission denied on a table): exit 3" 3 \
+	"${LB[@]}" backup --db "postgresql://weak:weak-pw@127.0.0.1:$PGTEST_PORT/fixture" \
+	--storage "file://$STORE" --name dumpfails --passphrase-file "$PASS"
+t_contains "pg_dump fails: pg_dump's own error is in the message" "permission denied"
+no_manifest dumpfails "pg_dump fails: nothing that looks complete is left"
+pg_psql fixture -q -c "DROP TABLE public.secret_t; DROP ROLE weak" >/dev/null
+
+t_run "storage folder missing: exit 4" 4 \
+	"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "file://$WORK/no/such/dir" --name nostore
+t_contains "storage folder missing: message says create or mount it" "create it or mount the volume"
+
+if [[ $(id -u) -eq 0 ]]; then
+	mkdir -p "$WORK/ro"
+	chmod 755 "$WORK/ro"
+	t_run "storage not writable: exit 4 (encrypted)" 4 setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
+		env LIFEBOAT_PASSPHRASE=x "${LB[@]}" backup --db "$(pg_uri fixture)" --storage "file://$WORK/ro" --name ro
+	t_contains "storage not writable: message says fix permissions" "not writable"
+
+	mkdir -p "$WORK/full"
+	mount -t tmpfs -o size=1m tmpfs "$WORK/full"
+	t_run "storage full: exit 4" 4 \
+		"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "file://$WORK/full" --name full --passphrase-file "$PASS"
+	t_contains "storage full: message says the volume is full" "storage volume is full"
+	if [[ -z $(find "$WORK/full" -type f) ]]; then t_pass "storage full: no partial object or manifest left"; else t_fail "storage full: no partial object or manifest left" "$(find "$WORK/full" -type f)"; fi
+	umount "$WORK/full"
+else
+	chmod 555 "$WORK/ro" 2>/dev/null || { mkdir -p "$WORK/ro"; chmod 555 "$WORK/ro"; }
+	LIFEBOAT_PASSPHRASE=x t_run "storage not writable: exit 4 (encrypted)" 4 \
+		"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "file://$WORK/ro" --name ro
+	t_contains "storage not writable: message says fix permissions" "not writable"
+fi
+
+# Killed mid-backup: a database big enough that the dump takes a while.
+pg_psql postgres -q -c "DROP DATABASE IF EXISTS big; CREATE DATABASE big" >/dev/null
+pg_psql big -q -c "CREATE TABLE h AS SELECT i, md5(i::text) a, md5((i*7)::text) b FROM generate_series(1, 1500000) i" >/dev/null
+"${LB[@]}" backup --db "$(pg_uri big)" --storage "file://$STORE" --name killed --compression zstd:19 \
+	--passphrase-file "$PASS" >/dev/null 2>&1 &
+victim_pid=$!
+for _ in $(seq 100); do
+	[[ -e "$STORE/default/killed/db.dump.zst.pgp.partial" ]] && break
+	sleep 0.1
+done
+sleep 0.5
+kill -9 "$victim_pid" 2>/dev/null || true
+wait "$victim_pid" 2>/dev/null || true
+sleep 0.5
+if [[ ! -e "$STORE/default/killed/manifest.json" && ! -e "$STORE/default/killed/db.dump.zst.pgp" ]]; then
+	t_pass "killed mid-backup: no manifest and no complete-looking object"
+else
+	t_fail "killed mid-backup: no manifest and no complete-looking object" "$(ls -la "$STORE/default/killed")"
+fi
+t_run "killed mid-backup: list shows it as incomplete" 0 "${LB[@]}" list --storage "file://$STORE" --namespace default
+t_contains "killed mid-backup: list says Incomplete" "Incomplete"
+t_run "killed mid-backup: verify refuses it (no manifest, exit 8)" 8 \
+	"${LB[@]}" verify --storage "file://$STORE" --name killed --passphrase-file "$PASS"
+t_run "killed mid-backup: the same name backs up cleanly afterwards" 0 \
+	"${LB[@]}" backup --db "$(pg_uri big)" --storage "file://$STORE" --name killed --passphrase-file "$PASS"
+t_true "killed mid-backup: no partial left after the retry" bash -c "! ls $STORE/default/killed/*.partial 2>/dev/null"
+pg_psql postgres -q -c "DROP DATABASE big" >/dev/null
+
+t_run "existing backup is never overwritten: exit 9" 9 \
+	"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "file://$STORE" --name rt1 --passphrase-file "$PASS"
+t_contains "existing backup: message says choose another name" "choose another --name"
+
+fresh_db victim fixture
+pg_table_checksums victim >"$WORK/victim.sums"
+t_run "restore --confirm mismatch: exit 2" 2 \
+	"${LB[@]}" restore --db "$(pg_uri victim)" --storage "file://$STORE" --name rt1 \
+	--passphrase-file "$PASS" --confirm fixture --clean
+t_contains "restore --confirm mismatch: message names the expected name" '--confirm must equal the target database name "victim"'
+t_run "restore without --confirm: exit 2" 2 \
+	"${LB[@]}" restore --db "$(pg_uri victim)" --storage "file://$STORE" --name rt1 --passphrase-file "$PASS"
+
+# A restore whose SQL fails half-way (objects already exist, no --clean):
+# psql stops, the transaction rolls back, the target is as it was.
+t_run "restore failing mid-way (objects exist, no --clean): exit 11" 11 \
+	"${LB[@]}" restore --db "$(pg_uri victim)" --storage "file://$STORE" --name rt1 \
+	--passphrase-file "$PASS" --confirm victim
+t_contains "restore failing mid-way: message says rolled back and unchanged" "rolled back"
+t_contains "restore failing mid-way: psql's error is in the message" "already exists"
+same_as "restore failing mid-way: target untouched" victim "$WORK/victim.sums"
+
+t_run "unknown flag: exit 2" 2 "${LB[@]}" backup --storage "file://$STORE" --nme x
+t_contains "unknown flag: message names it" "unknown flag --nme"
+t_run "passphrase as a flag is refused: exit 2" 2 "${LB[@]}" backup --storage "file://$STORE" --passphrase=x
+t_run "flag of another command: exit 2" 2 "${LB[@]}" verify --storage "file://$STORE" --name rt1 --confirm x
+t_run "bad name: exit 2" 2 "${LB[@]}" backup --db "$(pg_uri fixture)" --storage "file://$STORE" --name Bad_Name
+t_contains "bad name: message explains the rule" "lowercase letters"
+t_run "bad compression level: exit 2" 2 "${LB[@]}" backup --db "$(pg_uri fixture)" --storage "file://$STORE" --name x --compression zstd:42
+t_contains "bad compression level: message names the flag and range" "--compression: zstd level must be a number from 1 to 19"
+t_run "unsupported storage scheme: exit 2" 2 "${LB[@]}" list --storage "ftp://x/y"
+t_run "--version prints the version" 0 "${LB[@]}" --version
+t_contains "--version: names lifeboat" "lifeboat "

@@ -51,10 +51,18 @@ int manifest_time_parse(time_t *out, const char *text)
 	struct tm tm;
 	memset(&tm, 0, sizeof(tm));
 	const char *end = strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (!end || *end)
+	char canon[32] = "";
+	time_t t = 0;
+	if (end && !*end) {
+		t = timegm(&tm);
+		manifest_time_format(canon, t);
+	}
+	/* strptime also takes " 2026-1-2T3:4:5Z" and normalises Feb 31 and
+	 * second 60: only the canonical text, formatted back, is accepted. */
+	if (!end || *end || strcmp(canon, text) != 0)
 		return err_set(E_INVALID, "\"%s\" is not an RFC 3339 UTC time (YYYY-MM-DDTHH:MM:SSZ)",
 			       text);
-	*out = timegm(&tm);
+	*out = t;
 	return 0;
 }
 
@@ -161,6 +169,9 @@ static int get_str(char **out, struct json_object *o, const char *path, const ch
 	int rc = get(&v, o, path, k, json_type_string, required);
 	if (rc)
 		return rc;
+	/* A NUL inside would silently cut the text short. */
+	if (v && strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
+		return err_set(E_INTEGRITY, "manifest: field %s%s contains a NUL character", path, k);
 	*out = v ? xstrdup(json_object_get_string(v)) : NULL;
 	return 0;
 }
@@ -306,6 +317,8 @@ static int parse_into(struct manifest *m, struct json_object *root)
 		    (rc = get_str(&m->s2k, sub, "encryption.", "s2k", 0)) ||
 		    (rc = get_u64(&u, sub, "encryption.", "s2kCount", 0)))
 			return rc;
+		if (u > UINT32_MAX)
+			return err_set(E_INTEGRITY, "manifest: field encryption.s2kCount is out of range");
 		m->s2k_count = (uint32_t)u;
 	}
 
@@ -347,7 +360,7 @@ int manifest_parse(struct manifest *out, const char *text, size_t len)
 	}
 	if (json_tokener_get_parse_end(tok) < len) {
 		for (size_t i = json_tokener_get_parse_end(tok); i < len; i++)
-			if (!strchr(" \t\r\n", text[i])) {
+			if (text[i] == '\0' || !strchr(" \t\r\n", text[i])) {
 				rc = err_set(E_INTEGRITY, "manifest: trailing data after the JSON object");
 				goto done;
 			}

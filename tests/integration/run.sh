@@ -16,9 +16,15 @@ export LB
 
 WORK=$(mktemp -d /tmp/lifeboat-it.XXXXXX)
 chmod 755 "$WORK"
+current=setup
 cleanup() {
+	local rc=$?
+	# A suite that stops early must not look green.
+	[[ $rc -ne 0 ]] && t_fail "suite aborted in $current" "exit status $rc (see the output above)"
+	mountpoint -q "$WORK/full" 2>/dev/null && umount "$WORK/full"
 	pg_stop || true
 	rm -rf "$WORK"
+	return "$rc"
 }
 trap cleanup EXIT
 
@@ -52,7 +58,8 @@ same_as() {
 }
 
 for f in "$here"/${LIFEBOAT_TESTS:-t_*.sh}; do
-	echo "-- $(basename "$f")"
+	current=$(basename "$f")
+	echo "-- $current"
 	# shellcheck source=/dev/null
 	source "$f"
 done

@@ -75,7 +75,7 @@ else
 fi
 
 # Killed mid-backup: a database big enough that the dump takes a while.
-pg_psql postgres -q -c "DROP DATABASE IF EXISTS big; CREATE DATABASE big" >/dev/null
+fresh_db big
 pg_psql big -q -c "CREATE TABLE h AS SELECT i, md5(i::text) a, md5((i*7)::text) b FROM generate_series(1, 1500000) i" >/dev/null
 "${LB[@]}" backup --db "$(pg_uri big)" --storage "file://$STORE" --name killed --compression zstd:19 \
 	--passphrase-file "$PASS" >/dev/null 2>&1 &

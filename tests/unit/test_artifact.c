@@ -44,9 +44,8 @@ static void artifact_check_name__rejects_others_naming_the_flag(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-	    "",     "Nightly", "night_ly", "-nightly", "nightly-", ".nightly", "nightly.", "a/b",
-	    "..",   ".",       "a b",      "a..b",     "a.-b",     "a-.b",     "é",        "a\nb",
-	    "a:b",  "a*",
+	    "",	 "Nightly", "night_ly", "-nightly", "nightly-", ".nightly", "nightly.", "a/b", "..",
+	    ".", "a b",	    "a..b",	"a.-b",	    "a-.b",	"é",	    "a\nb",	"a:b", "a*",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err_clear();
@@ -79,7 +78,7 @@ static void artifact_check_namespace__rejects_others_naming_the_flag(void **stat
 {
 	(void)state;
 	static const char *const bad[] = {
-	    "",   "Default", "team_a", "-team", "team-", "a.b", "a/b", "..", ".", " a", "a ", "ü",
+	    "", "Default", "team_a", "-team", "team-", "a.b", "a/b", "..", ".", " a", "a ", "ü",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err_clear();
@@ -104,13 +103,18 @@ static void artifact_dump_leaf__combines_format_compression_and_encryption(void 
 		int encrypted;
 		const char *want;
 	} cases[] = {
-	    {"custom", "", 0, "db.dump"},      {"custom", ".zst", 0, "db.dump.zst"},
-	    {"custom", ".gz", 1, "db.dump.gz.pgp"}, {"custom", ".zst", 1, "db.dump.zst.pgp"},
-	    {"plain", "", 0, "db.sql"},        {"plain", ".gz", 0, "db.sql.gz"},
-	    {"plain", "", 1, "db.sql.pgp"},    {"plain", ".zst", 1, "db.sql.zst.pgp"},
+	    {"custom", "", 0, "db.dump"},
+	    {"custom", ".zst", 0, "db.dump.zst"},
+	    {"custom", ".gz", 1, "db.dump.gz.pgp"},
+	    {"custom", ".zst", 1, "db.dump.zst.pgp"},
+	    {"plain", "", 0, "db.sql"},
+	    {"plain", ".gz", 0, "db.sql.gz"},
+	    {"plain", "", 1, "db.sql.pgp"},
+	    {"plain", ".zst", 1, "db.sql.zst.pgp"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *leaf = artifact_dump_leaf(cases[i].format, cases[i].suffix, cases[i].encrypted);
+		char *leaf =
+		    artifact_dump_leaf(cases[i].format, cases[i].suffix, cases[i].encrypted);
 		assert_string_equal(leaf, cases[i].want);
 		free(leaf);
 	}
@@ -196,9 +200,10 @@ static void put_valid_manifest(struct store *st, const char *key)
 	m.format = xstrdup("custom");
 	m.compression = xstrdup("zstd");
 	m.compression_level = 3;
-	assert_int_equal(manifest_add_object(&m, "db.dump.zst", 10,
-					     "0000000000000000000000000000000000000000000000000000000000000000"),
-			 0);
+	assert_int_equal(
+	    manifest_add_object(&m, "db.dump.zst", 10,
+				"0000000000000000000000000000000000000000000000000000000000000000"),
+	    0);
 	memset(m.plaintext_sha256, 'a', 64);
 	m.server_version = xstrdup("15.18");
 	m.dump_version = xstrdup("15.18");

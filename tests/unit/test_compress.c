@@ -28,8 +28,9 @@ static void compress_parse__accepts_algorithms_and_levels(void **state)
 		enum compress_algo algo;
 		int level;
 	} ok[] = {
-	    {"zstd", COMPRESS_ZSTD, 3},   {"zstd:1", COMPRESS_ZSTD, 1}, {"zstd:19", COMPRESS_ZSTD, 19},
-	    {"gzip", COMPRESS_GZIP, 6},   {"gzip:1", COMPRESS_GZIP, 1}, {"gzip:9", COMPRESS_GZIP, 9},
+	    {"zstd", COMPRESS_ZSTD, 3},	    {"zstd:1", COMPRESS_ZSTD, 1},
+	    {"zstd:19", COMPRESS_ZSTD, 19}, {"gzip", COMPRESS_GZIP, 6},
+	    {"gzip:1", COMPRESS_GZIP, 1},   {"gzip:9", COMPRESS_GZIP, 9},
 	    {"none", COMPRESS_NONE, 0},
 	};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
@@ -45,9 +46,26 @@ static void compress_parse__rejects_others_naming_the_field(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-	    "",        "zstd:",   "zstd:0",  "zstd:20", "zstd:x",   "zstd:-1", "zstd: 3",
-	    "zstd:3 ", "gzip:0",  "gzip:10", "none:1",  "none:",    "lz4",     "ZSTD",
-	    "zstd:3:4", ":3",     "zst",     "zstdd",   "gzip:+5",  "zstd:99999999999999999999",
+	    "",
+	    "zstd:",
+	    "zstd:0",
+	    "zstd:20",
+	    "zstd:x",
+	    "zstd:-1",
+	    "zstd: 3",
+	    "zstd:3 ",
+	    "gzip:0",
+	    "gzip:10",
+	    "none:1",
+	    "none:",
+	    "lz4",
+	    "ZSTD",
+	    "zstd:3:4",
+	    ":3",
+	    "zst",
+	    "zstdd",
+	    "gzip:+5",
+	    "zstd:99999999999999999999",
 	    "averyveryverylongname:1",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -103,7 +121,8 @@ static uint8_t *sample(size_t n, uint32_t seed)
 		x ^= x << 13;
 		x ^= x >> 17;
 		x ^= x << 5;
-		p[i] = (i / 4096) % 2 ? (uint8_t)x : (uint8_t)("INSERT INTO t VALUES (42);\n"[i % 27]);
+		p[i] =
+		    (i / 4096) % 2 ? (uint8_t)x : (uint8_t)("INSERT INTO t VALUES (42);\n"[i % 27]);
 	}
 	return p;
 }
@@ -163,10 +182,11 @@ static void round_trip(const struct compress_spec *spec, int workers)
 		buf_init(&back, BIG);
 		compress_all(&z, spec, workers, p, n, max_slice);
 		assert_true(z.len > 0);
-		int rc = decompress_all(&back, spec->algo, (const uint8_t *)z.ptr, z.len, max_slice);
+		int rc =
+		    decompress_all(&back, spec->algo, (const uint8_t *)z.ptr, z.len, max_slice);
 		if (rc)
-			fail_msg("%s:%d workers %d size %zu: %s", compress_name(spec->algo), spec->level,
-				 workers, n, err_msg());
+			fail_msg("%s:%d workers %d size %zu: %s", compress_name(spec->algo),
+				 spec->level, workers, n, err_msg());
 		assert_int_equal(back.len, n);
 		if (n)
 			assert_memory_equal(back.ptr, p, n);
@@ -268,8 +288,8 @@ static void decompress__truncated_input_fails_at_finish(void **state)
 			assert_int_equal(stage_write(d, (const uint8_t *)z.ptr, cut), 0);
 			err_clear();
 			if (stage_finish(d) != E_INTEGRITY)
-				fail_msg("%s cut at %zu of %zu was accepted", compress_name(algos[a]), cut,
-					 z.len);
+				fail_msg("%s cut at %zu of %zu was accepted",
+					 compress_name(algos[a]), cut, z.len);
 			assert_non_null(strstr(err_msg(), "truncated"));
 			stage_free_chain(d);
 			buf_dispose(&back);
@@ -301,8 +321,8 @@ static void decompress__corrupt_input_is_integrity_error(void **state)
 			if (rc == 0 && back.len == n && memcmp(back.ptr, plain, n) == 0)
 				undetected++; /* a flip in padding that changes nothing */
 			else if (rc != E_INTEGRITY)
-				fail_msg("%s flip at %zu: rc %d (%s)", compress_name(algos[a]), pos, rc,
-					 err_msg());
+				fail_msg("%s flip at %zu: rc %d (%s)", compress_name(algos[a]), pos,
+					 rc, err_msg());
 			buf_dispose(&back);
 		}
 		assert_true(undetected < 4);
@@ -320,8 +340,9 @@ static void decompress__garbage_and_wrong_format_are_integrity_errors(void **sta
 		struct buf back;
 		buf_init(&back, BIG);
 		const char *junk = "this is not compressed data at all";
-		assert_int_equal(decompress_all(&back, algos[a], (const uint8_t *)junk, strlen(junk), 5),
-				 E_INTEGRITY);
+		assert_int_equal(
+		    decompress_all(&back, algos[a], (const uint8_t *)junk, strlen(junk), 5),
+		    E_INTEGRITY);
 		assert_non_null(strstr(err_msg(), "corrupt"));
 		buf_dispose(&back);
 
@@ -331,8 +352,9 @@ static void decompress__garbage_and_wrong_format_are_integrity_errors(void **sta
 		size_t n;
 		small_stream(&z, algos[1 - a], &plain, &n);
 		buf_init(&back, BIG);
-		assert_int_equal(decompress_all(&back, algos[a], (const uint8_t *)z.ptr, z.len, 100),
-				 E_INTEGRITY);
+		assert_int_equal(
+		    decompress_all(&back, algos[a], (const uint8_t *)z.ptr, z.len, 100),
+		    E_INTEGRITY);
 		buf_dispose(&back);
 		buf_dispose(&z);
 		free(plain);
@@ -350,8 +372,9 @@ static void decompress__trailing_garbage_after_the_stream_fails(void **state)
 		small_stream(&z, algos[a], &plain, &n);
 		assert_int_equal(buf_adds(&z, "JUNKJUNKJUNK"), 0);
 		buf_init(&back, BIG);
-		assert_int_equal(decompress_all(&back, algos[a], (const uint8_t *)z.ptr, z.len, 3000),
-				 E_INTEGRITY);
+		assert_int_equal(
+		    decompress_all(&back, algos[a], (const uint8_t *)z.ptr, z.len, 3000),
+		    E_INTEGRITY);
 		buf_dispose(&back);
 		buf_dispose(&z);
 		free(plain);
@@ -388,9 +411,9 @@ static void gzip__concatenated_members_decode_as_one(void **state)
 	static const size_t slices[] = {1 << 20, 1};
 	for (size_t i = 0; i < 2; i++) {
 		buf_init(&back, 100);
-		assert_int_equal(decompress_all(&back, COMPRESS_GZIP, (const uint8_t *)z.ptr, z.len,
-						slices[i]),
-				 0);
+		assert_int_equal(
+		    decompress_all(&back, COMPRESS_GZIP, (const uint8_t *)z.ptr, z.len, slices[i]),
+		    0);
 		assert_string_equal(buf_str(&back), "hello gzip world");
 		buf_dispose(&back);
 	}

@@ -42,8 +42,14 @@ static void write_sliced(struct stage *s, const uint8_t *p, size_t n, size_t sli
 static void holdback__passes_all_but_the_tail_for_any_slicing(void **state)
 {
 	(void)state;
-	static const size_t sizes[] = {0,    1,    100,  HOLDBACK_BYTES - 1, HOLDBACK_BYTES,
-				       HOLDBACK_BYTES + 1, 2 * HOLDBACK_BYTES, 50000};
+	static const size_t sizes[] = {0,
+				       1,
+				       100,
+				       HOLDBACK_BYTES - 1,
+				       HOLDBACK_BYTES,
+				       HOLDBACK_BYTES + 1,
+				       2 * HOLDBACK_BYTES,
+				       50000};
 	static const size_t slices[] = {0,
 					1,
 					2,
@@ -136,7 +142,8 @@ static void holdback_check_commit__accepts_complete_scripts(void **state)
 		for (size_t j = 0; j < sizeof(pads) / sizeof(pads[0]); j++) {
 			int rc = check_text(pads[j], ok[i]);
 			if (rc)
-				fail_msg("rejected (pad %zu): \"%s\": %s", pads[j], ok[i], err_msg());
+				fail_msg("rejected (pad %zu): \"%s\": %s", pads[j], ok[i],
+					 err_msg());
 		}
 }
 

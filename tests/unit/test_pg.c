@@ -62,7 +62,7 @@ static void pg_version_parse__rejects_text_without_a_version(void **state)
 	    "v15x",
 	    "9beta1", /* before 10 a major had two parts: "9.6beta1" */
 	    "1x.2",
-	    "abc15.2",   /* glued to a word */
+	    "abc15.2", /* glued to a word */
 	    "99999999999999999999.1",
 	    "15.99999999999999999999",
 	    "9.6.99999999999999999999",
@@ -83,7 +83,7 @@ static void pg_check_dump_version__allows_same_or_newer_pg_dump(void **state)
 	(void)state;
 	static const int ok[][2] = {
 	    {150018, 150018}, {160004, 150018}, {150001, 150018}, {170000, 170002},
-	    {100023, 90624},  {90624, 90624},   {90624, 90500},   {180000, 90624},
+	    {100023, 90624},  {90624, 90624},	{90624, 90500},	  {180000, 90624},
 	};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
 		if (pg_check_dump_version(ok[i][0], ok[i][1], "pg_dump") != 0)
@@ -104,9 +104,9 @@ static void pg_check_dump_version__refuses_older_pg_dump_naming_the_one_needed(v
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err_clear();
-		assert_int_equal(
-		    pg_check_dump_version(bad[i].dump, bad[i].server, "/usr/lib/postgresql/14/bin/pg_dump"),
-		    E_VERSION);
+		assert_int_equal(pg_check_dump_version(bad[i].dump, bad[i].server,
+						       "/usr/lib/postgresql/14/bin/pg_dump"),
+				 E_VERSION);
 		if (!strstr(err_msg(), bad[i].need))
 			fail_msg("message lacks \"%s\": %s", bad[i].need, err_msg());
 		assert_non_null(strstr(err_msg(), "/usr/lib/postgresql/14/bin/pg_dump"));
@@ -147,7 +147,8 @@ static void pg_target_parse__keyword_value_string(void **state)
 	(void)state;
 	struct pg_target t;
 	assert_int_equal(
-	    pg_target_parse(&t, "host=db port=5432 user=bob dbname=shop password='p w' sslmode=require"),
+	    pg_target_parse(
+		&t, "host=db port=5432 user=bob dbname=shop password='p w' sslmode=require"),
 	    0);
 	assert_string_equal(t.display, "postgresql://bob@db:5432/shop");
 	assert_string_equal(t.dbname, "shop");

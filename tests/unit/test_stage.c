@@ -82,7 +82,8 @@ static void stage_hash__passes_bytes_on_and_finishes_next(void **state)
 	assert_int_equal(stage_hash_size(h), 11);
 	char hex[65];
 	stage_hash_hex(h, hex);
-	assert_string_equal(hex, "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9");
+	assert_string_equal(hex,
+			    "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9");
 	stage_free_chain(h);
 	buf_dispose(&out);
 }

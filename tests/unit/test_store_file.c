@@ -103,7 +103,8 @@ static void store_open__rejects_bad_urls(void **state)
 			fail_msg("accepted \"%s\"", cases[i].url);
 		assert_null(st);
 		if (!strstr(err_msg(), cases[i].says))
-			fail_msg("\"%s\": message lacks \"%s\": %s", cases[i].url, cases[i].says, err_msg());
+			fail_msg("\"%s\": message lacks \"%s\": %s", cases[i].url, cases[i].says,
+				 err_msg());
 	}
 }
 

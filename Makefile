@@ -63,8 +63,8 @@ integration: $(BUILD)/lifeboat
 test: deps
 	@tests/run-all.sh
 
-asan:
-	$(MAKE) BUILD=build/asan SAN=1 all $(patsubst $(BUILD)/%,build/asan/%,$(UNIT_BIN))
+
+
 
 bench: deps all
 	@bench/run.sh $(abspath $(BUILD)/lifeboat)

@@ -116,31 +116,33 @@ pg_start() {
 		return 1
 	fi
 	if [[ -z $dir ]]; then
-		dir=$(mktemp -d /tmp/lifeboat-pg.XXXXXX)
+		dir=$(mktemp -d /tmp/lifeboat-pg.XXXXXX) || return 1
 	elif [[ -e $dir/$_PGTEST_MARKER ]]; then
 		_pg_reap_leftover "$dir"
-		rm -rf -- "$dir"
+		rm -rf -- "$dir" || return 1
 	elif [[ -d $dir && -n $(ls -A -- "$dir") ]]; then
 		_pg_log "$dir exists, is not empty and was not made by pg_start; refusing"
 		return 1
 	fi
-	mkdir -p -- "$dir"
-	dir=$(cd "$dir" && pwd -P)
-	touch "$dir/$_PGTEST_MARKER"
-	chmod 755 "$dir"
+	# Steps end in `|| return 1` (or are checked) so that a failure stops
+	# pg_start even where the caller's set -e is off (`if pg_start; ...`).
+	mkdir -p -- "$dir" && dir=$(cd "$dir" && pwd -P) && touch "$dir/$_PGTEST_MARKER" || return 1
 	PGTEST_DIR=$dir
 	export PGTEST_DIR
+	chmod 755 "$dir" || { pg_stop; return 1; }
 	if [[ $(id -u) -eq 0 ]]; then
-		chown postgres: "$dir"
-		if ! setpriv --reuid=postgres --regid=postgres --init-groups -- test -w "$dir"; then
+		if ! chown postgres: "$dir" || ! setpriv --reuid=postgres --regid=postgres --init-groups -- test -w "$dir"; then
 			_pg_log "user postgres cannot reach $dir (a parent directory is not traversable); use a directory under /tmp"
 			pg_stop
 			return 1
 		fi
 	fi
 	local pwfile=$dir/initdb.pw
-	printf '%s\n' "$PGTEST_PASSWORD" >"$pwfile"
-	chmod 644 "$pwfile"
+	# (the superuser gets the same password, for TCP logins as postgres)
+	if ! { printf '%s\n' "$PGTEST_PASSWORD" >"$pwfile" && chmod 644 "$pwfile"; }; then
+		pg_stop
+		return 1
+	fi
 	# Superuser `postgres` (whatever the OS user), UTF8 with C collation so
 	# sort orders do not depend on the machine's locales.
 	if ! (cd "$dir" && _pg_as_owner "$PGTEST_BIN/initdb" -D "$dir/data" -U "$PGTEST_SUPERUSER" \
@@ -183,7 +185,10 @@ _pg_reap_leftover() {
 	[[ $pid =~ ^[0-9]+$ ]] || return 0
 	if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "-D $dir/data"; then
 		_pg_log "stopping leftover postgres $pid in $dir"
-		kill -KILL "$pid" 2>/dev/null || true
+		local kids
+		kids=$(pgrep -P "$pid" || true)
+		# shellcheck disable=SC2086 # one PID per word
+		kill -KILL "$pid" $kids 2>/dev/null || true
 		sleep 0.5
 	fi
 }
@@ -206,8 +211,16 @@ pg_stop() {
 		_pg_log "postgres $pid ignored SIGINT for 30 s; killing it"
 		local kids
 		kids=$(pgrep -P "$pid" || true)
+		# shellcheck disable=SC2086 # one PID per word
 		kill -KILL "$pid" $kids 2>/dev/null || true
 	fi
+	# timeout exits by itself once postgres is gone; give it a moment, then
+	# make sure (this also covers a postgres that never wrote its PID).
+	for ((i = 0; i < 20; i++)); do
+		[[ -n $pgid ]] || break
+		kill -0 -- "-$pgid" 2>/dev/null || break
+		sleep 0.1
+	done
 	if [[ -n $pgid ]] && kill -0 -- "-$pgid" 2>/dev/null; then
 		kill -KILL -- "-$pgid" 2>/dev/null || true
 	fi
@@ -226,12 +239,13 @@ pg_uri() {
 		"$PGTEST_HOST" "$PGTEST_PORT" "$1"
 }
 
-# Environment for client tools: stable output settings, no stray PG* from
-# the caller. Use as `_pg_env pg_dump ...` or via pg_tool.
+# Environment for client tools: stable output settings, no NOTICEs, no stray
+# PG* from the caller. Use as `_pg_env pg_dump ...` or via pg_tool.
 _pg_env() {
-	env -u PGSERVICE -u PGSERVICEFILE -u PGPASSWORD -u PGPASSFILE -u PGOPTIONS \
-		-u PGDATABASE -u PGUSER -u PGSSLMODE \
+	env -u PGSERVICE -u PGSERVICEFILE -u PGPASSWORD -u PGPASSFILE \
+		-u PGDATABASE -u PGSSLMODE \
 		PGHOST="$PGTEST_DIR" PGPORT="$PGTEST_PORT" PGUSER="$PGTEST_SUPERUSER" \
+		PGOPTIONS='-c client_min_messages=warning' \
 		PGCLIENTENCODING=UTF8 PGTZ=UTC PGDATESTYLE='ISO, YMD' "$@"
 }
 

@@ -25,6 +25,7 @@ fail() {
 	exit 1
 }
 
+# shellcheck disable=SC2119 # no DIR: pg_start makes one under /tmp
 pg_start
 say "cluster up: dir=$PGTEST_DIR port=$PGTEST_PORT pid=$PGTEST_PID"
 

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# `make test`: builds, then runs every suite: unit (cmocka) and integration
+# (real PostgreSQL, gpg, pg_restore) in the normal build; both again under
+# ASan+UBSan; the pipeline cycle under valgrind. Ends with "N passed, M failed".
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export LIFEBOAT_RESULTS
+LIFEBOAT_RESULTS=$(mktemp /tmp/lifeboat-results.XXXXXX)
+jobs=$(nproc 2>/dev/null || echo 2)
+started=$(date +%s)
+
+step() { printf '\n== %s\n' "$*"; }
+record_build() { # label, make args...
+	local label=$1
+	shift
+	if make -s -j"$jobs" "$@" >/tmp/lifeboat-build.log 2>&1; then
+		echo "PASS build: $label" >>"$LIFEBOAT_RESULTS"
+		return 0
+	fi
+	cat /tmp/lifeboat-build.log
+	echo "FAIL build: $label: compilation failed (see above)" >>"$LIFEBOAT_RESULTS"
+	return 1
+}
+
+unit_bins() { # build folder
+	for src in tests/unit/test_*.c; do
+		b=${src#tests/unit/}
+		printf '%s/tests/%s ' "$1" "${b%.c}"
+	done
+}
+
+step "build (-Wall -Wextra -Werror)"
+# shellcheck disable=SC2046
+if record_build "normal" all $(unit_bins build); then
+	step "unit tests"
+	# shellcheck disable=SC2046
+	UNIT_LABEL=unit tests/run-unit.sh build $(unit_bins build)
+	step "integration tests (PostgreSQL, gpg, pg_restore)"
+	T_SUITE=integration LIFEBOAT="$root/build/lifeboat" timeout 1800 tests/integration/run.sh
+	step "valgrind: the pipeline cycle"
+	T_SUITE=valgrind LIFEBOAT_TESTS='v_*.sh' \
+		LIFEBOAT="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect $root/build/lifeboat" \
+		timeout 1800 tests/integration/run.sh
+fi
+
+step "build with AddressSanitizer + UndefinedBehaviorSanitizer"
+# shellcheck disable=SC2046
+if record_build "asan+ubsan" BUILD=build/asan SAN=1 build/asan/lifeboat $(unit_bins build/asan); then
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+	step "unit tests (ASan+UBSan)"
+	# shellcheck disable=SC2046
+	UNIT_LABEL=unit-asan tests/run-unit.sh build/asan $(unit_bins build/asan)
+	step "integration tests (ASan+UBSan)"
+	T_SUITE=integration-asan LIFEBOAT="$root/build/asan/lifeboat" timeout 1800 tests/integration/run.sh
+fi
+
+passed=$(grep -c '^PASS' "$LIFEBOAT_RESULTS")
+failed=$(grep -c '^FAIL' "$LIFEBOAT_RESULTS")
+if [[ $failed -gt 0 ]]; then
+	step "failures"
+	grep '^FAIL' "$LIFEBOAT_RESULTS" | cut -c1-400
+fi
+printf '\n(%d s)\n%d passed, %d failed\n' "$(($(date +%s) - started))" "$passed" "$failed"
+rm -f "$LIFEBOAT_RESULTS"
+[[ $failed -eq 0 && $passed -gt 0 ]]

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <json.h>
@@ -276,6 +277,10 @@ int main(int argc, char **argv)
 		result_add_str(result, "message", err_msg());
 		log_error("%s", err_msg());
 	}
+	/* Peak memory: the bounded-memory promise, visible in every result. */
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		json_object_object_add(result, "peakRssKiB", json_object_new_int64(ru.ru_maxrss));
 	/* list prints its own table or JSON; the others print the result. */
 	if (result_emit(result, cmd->bit != C_LIST, default_result_path(&raw)))
 		log_warn("%s", err_msg());

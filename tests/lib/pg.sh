@@ -7,7 +7,13 @@
 #   pg_psql postgres -c 'CREATE DATABASE x'
 #   pg_uri x                 # postgresql://lifeboat:lifeboat-pw@127.0.0.1:PORT/x
 #   pg_table_checksums x     # stable text fingerprint of a database's content
+#   pg_tool pg_dump -Fc x    # any client program in PGTEST_BIN, as superuser
 #   pg_stop
+#
+# pg_start exports PGTEST_DIR, PGTEST_PORT, PGTEST_PID (postmaster),
+# PGTEST_PGID (its `timeout` wrapper's process group); always exported:
+# PGTEST_HOST=127.0.0.1, PGTEST_BIN, PGTEST_SUPERUSER=postgres,
+# PGTEST_ROLE=lifeboat, PGTEST_PASSWORD=lifeboat-pw.
 #
 # One cluster per shell at a time (its state lives in the PGTEST_* variables).
 # Authentication: the unix socket in PGTEST_DIR trusts everyone (superuser

@@ -24,10 +24,12 @@ LDLIBS = $(PKG_LIBS) -lpthread
 
 COMMON_SRC := $(wildcard common/*.c)
 JOB_SRC := $(filter-out job/main.c,$(wildcard job/*.c))
+KUBE_SRC := $(wildcard operator/kube/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 JOB_OBJ := $(JOB_SRC:%.c=$(BUILD)/%.o)
+KUBE_OBJ := $(KUBE_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps test unit integration asan valgrind bench demo clean format format-check
@@ -43,10 +45,14 @@ $(BUILD)/lifeboat: $(BUILD)/job/main.o $(JOB_OBJ) $(COMMON_OBJ)
 	@echo "  LD $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(JOB_OBJ) $(COMMON_OBJ)
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(JOB_OBJ) $(KUBE_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  LD $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(BUILD)/kubetool: $(BUILD)/tests/kube/kubetool.o $(KUBE_OBJ) $(COMMON_OBJ)
+	@echo "  LD $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Idempotent set-up on Debian: installs only what is missing.
 deps:

@@ -76,6 +76,11 @@ static const struct {
 	{E_UNSUPPORTED, "Unsupported", 10},
 	{E_TOOBIG, "TooLarge", 1},
 	{E_RESTORE, "RestoreFailed", 11},
+	{E_CONFLICT, "Conflict", 12},
+	{E_GONE, "Expired", 12},
+	{E_UNAVAILABLE, "Unavailable", 12},
+	{E_FORBIDDEN, "Forbidden", 12},
+	{E_TIMEOUT, "Timeout", 12},
 };
 
 const char *err_reason(int code)

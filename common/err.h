@@ -17,6 +17,11 @@ enum err_code {
 	E_UNSUPPORTED = -10, /* valid input we do not handle (e.g. bzip2 inside OpenPGP) */
 	E_TOOBIG = -11,    /* a size cap was hit */
 	E_RESTORE = -12,   /* the restore failed; the target was left as it was */
+	E_CONFLICT = -13,  /* HTTP 409 Conflict: a stale resourceVersion */
+	E_GONE = -14,      /* HTTP 410 Gone: a watch's resourceVersion is too old */
+	E_UNAVAILABLE = -15, /* transport errors, 429 and 5xx after retries */
+	E_FORBIDDEN = -16, /* HTTP 401/403 */
+	E_TIMEOUT = -17,   /* a wait ran out */
 };
 
 /* Records code and message for this thread; returns code. */

@@ -16,6 +16,7 @@
 #include "../common/log.h"
 #include "../common/xmalloc.h"
 #include "artifact.h"
+#include "async.h"
 #include "compress.h"
 #include "manifest.h"
 #include "openpgp.h"
@@ -67,15 +68,19 @@ done:
 /* Waits for every process; the first failure wins, named. */
 static int dumper_wait(struct dumper *d)
 {
+	char first[1024] = "";
 	int rc = proc_wait(&d->dump);
 	if (rc)
-		rc = err_set(E_DB, "%s", err_msg());
+		snprintf(first, sizeof(first), "%s", err_msg());
 	if (d->have_script) {
 		int rc2 = proc_wait(&d->script);
-		if (rc2 && !rc)
-			rc = err_set(E_DB, "pg_restore (plain-format conversion) failed: %s", err_msg());
+		if (rc2 && !rc) {
+			rc = rc2;
+			snprintf(first, sizeof(first), "pg_restore (plain-format conversion) failed: %s",
+				 err_msg());
+		}
 	}
-	return rc;
+	return rc ? err_set(E_DB, "%s", first) : 0;
 }
 
 static void dumper_dispose(struct dumper *d, int kill_them)
@@ -202,6 +207,9 @@ int backup_run(const struct job_opts *o, struct json_object *result)
 		}
 		head = enc;
 	}
+	/* Encryption, hashing and storage run on a worker thread, reading and
+	 * compression on this one (zstd adds its own workers). */
+	head = async_new(head);
 	head = compress_new(&cs, o->zstd_workers, head);
 	head = plain_hash = stage_hash_new(head);
 

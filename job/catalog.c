@@ -152,7 +152,9 @@ int list_run(const struct job_opts *o, struct json_object *result)
 			manifest_dispose(&m);
 		}
 		human_size(size, bytes);
-		result_add_str(it, "status", f->has_manifest ? "Complete" : "Incomplete");
+		result_add_str(it, "status", !f->has_manifest			  ? "Incomplete"
+					     : strcmp(status, "Complete") == 0 ? "Complete"
+									       : "Unreadable");
 		if (vtime[0])
 			result_add_str(it, "verifiedAt", vtime);
 		json_object_array_add(items, it);

@@ -112,9 +112,13 @@ static struct stage *zstd_c_new(int level, int workers, struct stage *next)
 		abort();
 	ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_compressionLevel, level);
 	ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_checksumFlag, 1);
-	if (workers > 1)
-		/* Ignored (error returned) by a single-threaded libzstd: fine. */
+	if (workers > 0) {
+		/* Ignored (error returned) by a single-threaded libzstd: fine.
+		 * 2 MiB jobs bound memory (2 workers: about 28 MiB peak RSS in
+		 * all) while keeping both cores busy (measured: docs/performance.md). */
 		ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_nbWorkers, workers);
+		ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_jobSize, 2 << 20);
+	}
 	return &z->base;
 }
 
@@ -213,7 +217,8 @@ static int gzip_d_write(struct stage *s, const uint8_t *p, size_t n)
 			if (r)
 				return r;
 			if (zr == Z_BUF_ERROR && g->zs.avail_in > 0 && g->zs.avail_out > 0)
-				return err_set(E_INTEGRITY, "gzip data is corrupt");
+				return err_set(E_INTEGRITY, "gzip data is corrupt: the backup object is "
+							    "damaged; restore another backup");
 		}
 		p += take;
 		n -= take;

@@ -60,7 +60,7 @@ static const struct flag {
 	{"--clean", "LIFEBOAT_CLEAN", F(clean), C_RESTORE, 1, "drop existing objects before recreating them"},
 	{"--output", "LIFEBOAT_OUTPUT", F(output), C_LIST, 0, "table (default) or json"},
 	{"--result-path", "LIFEBOAT_RESULT_PATH", F(result_path), C_ALL, 0, "where to write the JSON result (default /dev/termination-log when it exists)"},
-	{"--zstd-workers", "LIFEBOAT_ZSTD_WORKERS", F(workers), C_BACKUP, 0, "zstd compression threads (default 1 on 2+ cores, 0 = inline)"},
+	{"--zstd-workers", "LIFEBOAT_ZSTD_WORKERS", F(workers), C_BACKUP, 0, "zstd compression threads (default 2 on 2+ cores, 0 = inline)"},
 	{"--log-level", "LIFEBOAT_LOG_LEVEL", F(log_level), C_ALL, 0, "error, warning, info (default) or debug"},
 #undef F
 };
@@ -109,7 +109,7 @@ static int load_passphrase(struct job_opts *o, const char *file)
 				OPENSSL_cleanse(b.ptr, b.cap);
 			buf_dispose(&b);
 			return err_set(E_INVALID, "--passphrase-file %s: %s", file,
-				       rc ? "the first line is longer than 4095 bytes"
+				       rc ? "the first line is longer than 4096 bytes"
 					  : "the first line is empty; put the passphrase there");
 		}
 		o->passlen = b.len;
@@ -191,7 +191,7 @@ static int build_opts(struct job_opts *o, const struct raw *r, const struct comm
 	o->confirm = r->confirm;
 	o->output = r->output;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	o->zstd_workers = ncpu >= 2 ? 1 : 0;
+	o->zstd_workers = ncpu >= 2 ? 2 : 0;
 	if (r->workers) {
 		char *end;
 		long w = strtol(r->workers, &end, 10);
@@ -256,11 +256,18 @@ int main(int argc, char **argv)
 	result_add_str(result, "command", cmd->name);
 	rc = parse_args(&raw, cmd, argc, argv);
 	const char *lvl = raw.log_level;
-	if (lvl)
-		log_set_level(!strcmp(lvl, "debug")	? LOG_LEVEL_DEBUG
-			      : !strcmp(lvl, "warning") ? LOG_LEVEL_WARN
-			      : !strcmp(lvl, "error")	? LOG_LEVEL_ERROR
-							: LOG_LEVEL_INFO);
+	if (!rc && lvl) {
+		static const char *const names[] = {"error", "warning", "info", "debug"};
+		int found = 0;
+		for (int i = 0; i < 4; i++)
+			if (!strcmp(lvl, names[i])) {
+				log_set_level((enum log_level)i);
+				found = 1;
+			}
+		if (!found)
+			rc = err_set(E_INVALID, "--log-level \"%s\": use error, warning, info or debug",
+				     lvl);
+	}
 	if (!rc)
 		rc = build_opts(&opts, &raw, cmd);
 	if (opts.namespace_)

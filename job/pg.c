@@ -126,8 +126,10 @@ int pg_preflight(struct pg_info *out, const struct pg_target *t, const char *sch
 	if (PQstatus(c) != CONNECTION_OK) {
 		char *m = xstrdup(PQerrorMessage(c));
 		for (char *p = m; *p; p++)
-			if (*p == '\n')
+			if (*p == '\n' || *p == '\t')
 				*p = ' ';
+		for (size_t n = strlen(m); n > 0 && m[n - 1] == ' ';)
+			m[--n] = '\0';
 		rc = err_set(E_DB,
 			     "cannot connect to %s: %s; check host, port, user, password and that the "
 			     "server accepts connections",
@@ -267,6 +269,30 @@ int pg_check_dump_version(int dump_num, int server_num, const char *tool)
 			       tool, have, need, need);
 	}
 	return 0;
+}
+
+int pg_check_restore_tool(char version[32], const char *dump_version)
+{
+	char *tool = pg_tool_path("pg_restore");
+	int num = 0, dump_num = 0;
+	int rc = pg_tool_version(&num, version, tool);
+	if (rc == E_NOTFOUND)
+		rc = err_set(E_NOTFOUND, "%s: pg_restore is needed to read custom-format backups; "
+					 "install the PostgreSQL client or set LIFEBOAT_PG_BINDIR",
+			     err_msg());
+	else if (!rc && dump_version && pg_version_parse(&dump_num, dump_version) == 0 &&
+		 major_of(num) * (num >= 100000 ? 100 : 1) <
+		     major_of(dump_num) * (dump_num >= 100000 ? 100 : 1)) {
+		char need[16];
+		major_text(need, dump_num);
+		rc = err_set(E_VERSION,
+			     "%s is version %s but the backup was made by pg_dump %s: pg_restore reads "
+			     "archives of its own major version or older; use pg_restore %s or newer "
+			     "(set LIFEBOAT_PG_BINDIR, or use a job image with a newer PostgreSQL client)",
+			     tool, version, dump_version, need);
+	}
+	free(tool);
+	return rc;
 }
 
 char *pg_tool_path(const char *name)

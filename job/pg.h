@@ -36,6 +36,10 @@ int pg_tool_version(int *num, char out[32], const char *tool);
 /* Pure: may a pg_dump of dump_num dump a server of server_num? E_VERSION
  * with a message saying which pg_dump is needed. */
 int pg_check_dump_version(int dump_num, int server_num, const char *tool);
+/* Runs `pg_restore --version` (from pg_tool_path) and checks it can read an
+ * archive made by pg_dump dump_version: E_VERSION naming the one needed,
+ * E_NOTFOUND when pg_restore is missing. Fills version. */
+int pg_check_restore_tool(char version[32], const char *dump_version);
 /* The path of a PostgreSQL client program: $LIFEBOAT_PG_BINDIR/name, else
  * name (looked up in PATH). Caller frees. */
 char *pg_tool_path(const char *name);

@@ -64,8 +64,10 @@ int readback_init(struct readback *rb, const struct manifest *m, const char *pas
 	int rc = compress_algo_from_name(&algo, m->compression);
 	if (rc) {
 		stage_free_chain(sink);
-		return err_set(E_UNSUPPORTED, "manifest: compression \"%s\" is not known to lifeboat %s",
-			       m->compression, LIFEBOAT_VERSION);
+		return err_set(E_UNSUPPORTED,
+			       "backup %s/%s: its manifest names compression \"%s\", unknown to "
+			       "lifeboat %s; use a newer lifeboat",
+			       m->namespace_, m->name, m->compression, LIFEBOAT_VERSION);
 	}
 	if (m->encrypted && !pass) {
 		stage_free_chain(sink);
@@ -138,8 +140,8 @@ int readback_run(struct readback *rb, struct store *st, const struct manifest *m
 	if (stage_hash_size(rb->plain_hash) != m->plaintext_size ||
 	    strcmp(got, m->plaintext_sha256) != 0) {
 		rc = err_set(E_INTEGRITY,
-			     "%s decrypts to a dump whose sha256 (%.12s..) differs from the manifest's "
-			     "(%.12s..): the manifest does not belong to this object",
+			     "the dump read from %s has sha256 %.12s.., but the manifest says %.12s..: "
+			     "the manifest does not belong to this object; restore another backup",
 			     where, got, m->plaintext_sha256);
 		goto done;
 	}

@@ -88,22 +88,6 @@ static const char *clean_sql(int server_version_num)
 		     "COMMENT ON SCHEMA public IS 'standard public schema';\n";
 }
 
-static int check_restore_tool(const struct manifest *m, char version[32])
-{
-	char *tool = pg_tool_path("pg_restore");
-	int num = 0, dump_num = 0;
-	int rc = pg_tool_version(&num, version, tool);
-	if (!rc && pg_version_parse(&dump_num, m->dump_version) == 0 &&
-	    num / 10000 < dump_num / 10000 && num >= 100000)
-		rc = err_set(E_VERSION,
-			     "%s is version %s but the backup was made by pg_dump %s: pg_restore "
-			     "reads archives of its own major version or older; use pg_restore %d or "
-			     "newer (set LIFEBOAT_PG_BINDIR)",
-			     tool, version, m->dump_version, dump_num / 10000);
-	free(tool);
-	return rc;
-}
-
 int restore_run(const struct job_opts *o, struct json_object *result)
 {
 	struct manifest m;
@@ -158,7 +142,7 @@ int restore_run(const struct job_opts *o, struct json_object *result)
 	if ((rc = pg_preflight(&info, &target, NULL)))
 		goto done;
 	have_info = 1;
-	if (custom && (rc = check_restore_tool(&m, tool_version)))
+	if (custom && (rc = pg_check_restore_tool(tool_version, m.dump_version)))
 		goto done;
 
 	/* psql applies the script; its stdout joins the captured stderr. */

@@ -33,7 +33,8 @@ int stage_finish_next(struct stage *s);
 /* Frees s and every stage after it. stage_free_chain(NULL) does nothing. */
 void stage_free_chain(struct stage *s);
 
-/* A passthrough that counts and SHA-256 hashes what flows through it. */
+/* A passthrough that counts and SHA-256 hashes what flows through it. Never
+ * NULL (allocation failure aborts, as out-of-memory does everywhere). */
 struct stage *stage_hash_new(struct stage *next);
 /* After finish: the byte count and digest (32 bytes) / lowercase hex (65). */
 uint64_t stage_hash_size(const struct stage *s);

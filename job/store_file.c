@@ -18,6 +18,9 @@
 #include "../common/xmalloc.h"
 
 #define READ_CHUNK (256 * 1024)
+/* Start writeback every this many bytes, so the final fsync finds little
+ * left to do and the page cache does not fill with one backup. */
+#define FLUSH_EVERY (8 * 1024 * 1024)
 
 struct file_store {
 	struct store base;
@@ -31,6 +34,7 @@ struct file_writer {
 	char *partial;
 	int fd;
 	int done;
+	uint64_t written, flushed;
 };
 
 static char *path_of(const struct file_store *fs, const char *key)
@@ -43,9 +47,13 @@ static int io_error(int code, const char *what, const char *path, int e)
 	const char *hint = "";
 	if (e == ENOSPC || e == EDQUOT)
 		hint = ": the storage volume is full; free space or grow the volume, then retry";
-	else if (e == EACCES || e == EPERM || e == EROFS)
+	else if (e == EROFS || ((e == EACCES || e == EPERM) && strncmp(what, "cannot", 6) == 0 &&
+				   (strstr(what, "create") || strstr(what, "write") ||
+				    strstr(what, "rename") || strstr(what, "delete"))))
 		hint = ": the storage folder is not writable by this process; fix its permissions "
 		       "or mount";
+	else if (e == EACCES || e == EPERM)
+		hint = ": this process may not read the storage folder; fix its permissions";
 	return err_set(code, "%s %s: %s%s", what, path, strerror(e), hint);
 }
 
@@ -131,6 +139,13 @@ static int fw_write(struct stage *s, const uint8_t *p, size_t n)
 		}
 		p += r;
 		n -= (size_t)r;
+		w->written += (uint64_t)r;
+	}
+	if (w->written - w->flushed >= FLUSH_EVERY) {
+		/* Asynchronous: queues the range for writeback, does not wait. */
+		sync_file_range(w->fd, (off_t)w->flushed, (off_t)(w->written - w->flushed),
+				SYNC_FILE_RANGE_WRITE);
+		w->flushed = w->written;
 	}
 	return 0;
 }

@@ -8,6 +8,7 @@ packages=(
 	libcurl4-openssl-dev libjson-c-dev libyaml-dev libpq-dev libssl-dev
 	libwebsockets-dev libcmocka-dev libzstd-dev zlib1g-dev
 	postgresql postgresql-client gnupg zstd valgrind python3 util-linux
+	python3-kubernetes
 )
 
 missing=()

@@ -27,7 +27,7 @@ gpg_case gpg-zlib "--compress-algo zlib" 0
 gpg_case gpg-none "--compress-algo none" 0
 gpg_case gpg-sha512 "--s2k-digest-algo SHA512 --s2k-count 1024" 0
 gpg_case gpg-bzip2 "--compress-algo bzip2" 10
-t_contains "gpg interop: bzip2 inside OpenPGP is refused clearly" "bzip2"
+t_contains "gpg interop: bzip2 inside OpenPGP is refused clearly" "BZip2"
 
 fresh_db target
 t_run "gpg interop: lifeboat restores gpg --symmetric output" 0 \

@@ -135,3 +135,31 @@ t_contains "bad compression level: message names the flag and range" "--compress
 t_run "unsupported storage scheme: exit 2" 2 "${LB[@]}" list --storage "ftp://x/y"
 t_run "--version prints the version" 0 "${LB[@]}" --version
 t_contains "--version: names lifeboat" "lifeboat "
+
+# Secrets never reach a child's argv, and the passphrase not even its
+# environment: spy wrappers record what pg_dump, pg_restore and psql receive.
+mkdir -p "$WORK/spy"
+for tool in pg_dump pg_restore psql; do
+	cat >"$WORK/spy/$tool" <<SH
+#!/bin/sh
+{ echo "ARGV $tool: \$*"; env | sed "s/^/ENV $tool: /"; } >>"$WORK/spy.log"
+exec "$PGTEST_BIN/$tool" "\$@"
+SH
+	chmod +x "$WORK/spy/$tool"
+done
+fresh_db spytarget
+LIFEBOAT_PG_BINDIR=$WORK/spy LIFEBOAT_PASSPHRASE='spy-passphrase-123' t_run "secrets: backup through spy wrappers" 0 \
+	"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "file://$STORE" --name spied
+LIFEBOAT_PG_BINDIR=$WORK/spy LIFEBOAT_PASSPHRASE='spy-passphrase-123' t_run "secrets: restore through spy wrappers" 0 \
+	"${LB[@]}" restore --db "$(pg_uri spytarget)" --storage "file://$STORE" --name spied --confirm spytarget
+if grep -q "ARGV pg_dump" "$WORK/spy.log" && grep -q "ARGV psql" "$WORK/spy.log" && ! grep '^ARGV' "$WORK/spy.log" | grep -q "$PGTEST_PASSWORD"; then
+	t_pass "secrets: the database password is in no child's argv"
+else
+	t_fail "secrets: the database password is in no child's argv" "$(grep '^ARGV' "$WORK/spy.log" | head -5)"
+fi
+if ! grep -q -e 'spy-passphrase-123' -e 'LIFEBOAT_PASSPHRASE' "$WORK/spy.log"; then
+	t_pass "secrets: the passphrase is in no child's argv or environment"
+else
+	t_fail "secrets: the passphrase is in no child's argv or environment" "$(grep -e spy-passphrase -e LIFEBOAT_PASSPHRASE "$WORK/spy.log" | head -3)"
+fi
+if ! grep -rq 'spy-passphrase-123' "$STORE/default/spied"; then t_pass "secrets: the passphrase is not in the manifest"; else t_fail "secrets: the passphrase is not in the manifest" "found"; fi

@@ -1,0 +1,438 @@
+/* kubetool: drives the C Kubernetes client against the test API server.
+ *   kubetool storm KUBECONFIG [CHANGES]   informer vs a storm of changes under faults
+ *   kubetool populate KUBECONFIG N        create N DatabaseBackups in namespace "bench"
+ *   kubetool touch KUBECONFIG N           merge-patch N of them (labels), as fast as possible
+ *   kubetool bench KUBECONFIG N           informer over the N objects: sync time, events/s, RSS
+ * Test results are "PASS kube: ..." / "FAIL kube: ..." lines, also appended to
+ * $LIFEBOAT_RESULTS. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json.h>
+
+#include "../../common/err.h"
+#include "../../common/http.h"
+#include "../../common/xmalloc.h"
+#include "../../operator/kube/client.h"
+#include "../../operator/kube/informer.h"
+#include "../../operator/kube/kubeconfig.h"
+
+static const struct kube_resource BACKUPS = {"lifeboat.dev", "v1alpha1", "databasebackups",
+					     "DatabaseBackup", 1};
+static int failures;
+
+static void result(int ok, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void result(int ok, const char *name, const char *fmt, ...)
+{
+	char why[1024] = "";
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	const char *path = getenv("LIFEBOAT_RESULTS");
+	FILE *f = path && *path ? fopen(path, "a") : NULL;
+	if (ok) {
+		printf("  ok   %s\n", name);
+		if (f)
+			fprintf(f, "PASS kube: %s\n", name);
+	} else {
+		failures++;
+		printf("  FAIL %s: %s\n", name, why);
+		if (f)
+			fprintf(f, "FAIL kube: %s: %s\n", name, why);
+	}
+	if (f)
+		fclose(f);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static long rv_num(struct json_object *obj)
+{
+	struct json_object *m, *v;
+	if (json_object_object_get_ex(obj, "metadata", &m) &&
+	    json_object_object_get_ex(m, "resourceVersion", &v))
+		return strtol(json_object_get_string(v), NULL, 10);
+	return -1;
+}
+
+/* --- the fault API of tests/apiserver --- */
+
+static int control(struct kube_config *cfg, const char *method, const char *path, const char *body)
+{
+	struct http_client *h = http_client_new();
+	struct http_response resp;
+	http_response_init(&resp);
+	char *url = xasprintf("%s%s", cfg->server, path);
+	const char *hdrs[] = {"Content-Type: application/json", NULL};
+	struct http_tls tls = {cfg->ca_pem, NULL, NULL, cfg->insecure};
+	struct http_request req = {.method = method, .url = url, .headers = hdrs, .body = body,
+				   .body_len = body ? strlen(body) : 0, .tls = &tls,
+				   .timeout_ms = 10000};
+	int rc = http_do(h, &req, &resp);
+	if (!rc && resp.status / 100 != 2)
+		rc = err_set(E_IO, "%s %s: HTTP %ld", method, path, resp.status);
+	free(url);
+	http_response_dispose(&resp);
+	http_client_free(h);
+	return rc;
+}
+
+/* --- storm --- */
+
+struct seen {
+	pthread_mutex_t lock;
+	struct json_object *last; /* key -> {"rv": n, "deleted": bool} */
+	long violations;
+	char first_violation[256];
+};
+
+static void record(struct seen *s, struct json_object *obj, int deleted)
+{
+	char *key = informer_key(obj);
+	long rv = rv_num(obj);
+	pthread_mutex_lock(&s->lock);
+	struct json_object *prev;
+	if (json_object_object_get_ex(s->last, key, &prev)) {
+		struct json_object *p;
+		json_object_object_get_ex(prev, "rv", &p);
+		long prv = json_object_get_int64(p);
+		/* A delete carries the object's last version, which may equal the
+		 * version last seen: only a repeat of an upsert is a duplicate. */
+		if (rv < prv || (rv == prv && !deleted)) {
+			if (!s->violations)
+				snprintf(s->first_violation, sizeof(s->first_violation),
+					 "%s: handler got rv %ld after rv %ld", key, rv, prv);
+			s->violations++;
+		}
+	}
+	struct json_object *e = json_object_new_object();
+	json_object_object_add(e, "rv", json_object_new_int64(rv));
+	json_object_object_add(e, "deleted", json_object_new_boolean(deleted));
+	json_object_object_add(s->last, key, e);
+	pthread_mutex_unlock(&s->lock);
+	free(key);
+}
+
+static void on_add(struct json_object *obj, void *ud)
+{
+	record(ud, obj, 0);
+}
+
+static void on_update(struct json_object *old, struct json_object *obj, void *ud)
+{
+	(void)old;
+	record(ud, obj, 0);
+}
+
+static void on_delete(struct json_object *obj, void *ud)
+{
+	record(ud, obj, 1);
+}
+
+struct faults {
+	struct kube_config *cfg;
+	volatile int stop;
+	int rounds;
+};
+
+static void *fault_main(void *arg)
+{
+	struct faults *f = arg;
+	static const char *const plan[] = {
+	    "drop-watches",
+	    "{\"status\": 500, \"rate\": 0.2}",
+	    "clear",
+	    "{\"status\": 429, \"retryAfterSeconds\": 1, \"count\": 3}",
+	    "{\"slowMs\": 150, \"rate\": 1.0}",
+	    "clear",
+	    "restart",
+	    "{\"status\": 503, \"rate\": 0.3, \"methods\": [\"GET\"]}",
+	    "clear",
+	    "drop-watches",
+	};
+	size_t i = 0;
+	while (!f->stop) {
+		const char *step = plan[i++ % (sizeof(plan) / sizeof(plan[0]))];
+		if (!strcmp(step, "drop-watches"))
+			control(f->cfg, "POST", "/_lifeboat/drop-watches", "{}");
+		else if (!strcmp(step, "restart"))
+			control(f->cfg, "POST", "/_lifeboat/restart", "{}");
+		else if (!strcmp(step, "clear"))
+			control(f->cfg, "DELETE", "/_lifeboat/faults", NULL);
+		else
+			control(f->cfg, "POST", "/_lifeboat/faults", step);
+		f->rounds++;
+		usleep(400 * 1000);
+	}
+	control(f->cfg, "DELETE", "/_lifeboat/faults", NULL);
+	return NULL;
+}
+
+static struct json_object *backup_object(const char *name, int gen)
+{
+	char text[1024];
+	snprintf(text, sizeof(text),
+		 "{\"apiVersion\":\"lifeboat.dev/v1alpha1\",\"kind\":\"DatabaseBackup\","
+		 "\"metadata\":{\"name\":\"%s\",\"labels\":{\"gen\":\"%d\"}},"
+		 "\"spec\":{\"database\":{\"engine\":\"postgresql\",\"host\":\"db\",\"database\":"
+		 "\"app\",\"connectionSecretRef\":{\"name\":\"db\",\"key\":\"uri\"}},"
+		 "\"storage\":{\"volume\":{\"claimName\":\"backups\"}}}}",
+		 name, gen);
+	return json_tokener_parse(text);
+}
+
+static int collect_rv(struct json_object *item, void *ud)
+{
+	char *key = informer_key(item);
+	json_object_object_add(ud, key, json_object_new_int64(rv_num(item)));
+	free(key);
+	return 0;
+}
+
+static int cache_rv(const char *key, struct json_object *obj, void *ud)
+{
+	json_object_object_add(ud, key, json_object_new_int64(rv_num(obj)));
+	return 0;
+}
+
+static int ensure_namespace(struct kube_client *c, const char *ns)
+{
+	char text[256];
+	snprintf(text, sizeof(text), "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}", ns);
+	struct json_object *o = json_tokener_parse(text);
+	int rc = kube_create(c, &KUBE_NAMESPACES, NULL, o, NULL);
+	json_object_put(o);
+	return rc == E_EXISTS ? 0 : rc;
+}
+
+static int storm(struct kube_config *cfg, int changes)
+{
+	struct kube_client *c = kube_client_new(cfg);
+	kube_client_set_retry(c, 8, 50, 2000);
+	struct seen seen = {PTHREAD_MUTEX_INITIALIZER, json_object_new_object(), 0, ""};
+	struct informer_handlers h = {on_add, on_update, on_delete, &seen};
+	if (ensure_namespace(c, "storm")) {
+		result(0, "storm: namespace created", "%s", err_msg());
+		return 1;
+	}
+	struct informer *inf = informer_new(cfg, &BACKUPS, "storm", NULL, &h);
+	informer_set_timing(inf, 20, 50, 1000);
+	informer_start(inf);
+	result(informer_wait_synced(inf, 20000) == 0, "storm: informer syncs", "%s", err_msg());
+
+	struct faults f = {cfg, 0, 0};
+	pthread_t ft;
+	pthread_create(&ft, NULL, fault_main, &f);
+	int done = 0, failed = 0, gen = 0;
+	unsigned int seed = 42;
+	double t0 = now_s();
+	while (done < changes && now_s() - t0 < 240) {
+		char name[32];
+		snprintf(name, sizeof(name), "b-%d", rand_r(&seed) % 60);
+		struct json_object *cur = NULL;
+		int rc = kube_get(c, &BACKUPS, "storm", name, &cur);
+		if (rc == E_NOTFOUND) {
+			struct json_object *o = backup_object(name, ++gen);
+			rc = kube_create(c, &BACKUPS, "storm", o, NULL);
+			json_object_put(o);
+		} else if (rc == 0 && rand_r(&seed) % 10 < 7) {
+			char patch[128];
+			snprintf(patch, sizeof(patch), "{\"metadata\":{\"labels\":{\"gen\":\"%d\"}}}", ++gen);
+			rc = kube_patch(c, &BACKUPS, "storm", name, KUBE_PATCH_MERGE, patch, 0, NULL, NULL);
+		} else if (rc == 0) {
+			rc = kube_delete(c, &BACKUPS, "storm", name, "Background", NULL, NULL);
+		}
+		json_object_put(cur);
+		if (rc == 0)
+			done++;
+		else
+			failed++;
+	}
+	f.stop = 1;
+	pthread_join(ft, NULL);
+	result(done == changes, "storm: 1,000 changes made through the faults (client retries)",
+	       "only %d of %d changes succeeded (%d failed after retries)", done, changes, failed);
+
+	/* Converge: the cache must equal a fresh list of the server. */
+	struct json_object *server = NULL, *cache = NULL;
+	int equal = 0;
+	for (int i = 0; i < 300 && !equal; i++) {
+		json_object_put(server);
+		json_object_put(cache);
+		server = json_object_new_object();
+		cache = json_object_new_object();
+		kube_list(c, &BACKUPS, "storm", NULL, NULL, 0, collect_rv, server, NULL);
+		informer_foreach(inf, cache_rv, cache);
+		equal = json_object_equal(server, cache);
+		if (!equal)
+			usleep(100 * 1000);
+	}
+	result(equal, "storm: after the faults stop, the cache equals the server's state",
+	       "server %d objects, cache %d objects", json_object_object_length(server),
+	       json_object_object_length(cache));
+	/* Each live object's last handler call carried its final version; each
+	 * deleted one's last call was a delete. */
+	long missed = 0;
+	pthread_mutex_lock(&seen.lock);
+	json_object_object_foreach(seen.last, key, e)
+	{
+		struct json_object *rv, *del, *srv;
+		json_object_object_get_ex(e, "rv", &rv);
+		json_object_object_get_ex(e, "deleted", &del);
+		int live = json_object_object_get_ex(server, key, &srv);
+		if (live ? (json_object_get_boolean(del) ||
+			    json_object_get_int64(rv) != json_object_get_int64(srv))
+			 : !json_object_get_boolean(del))
+			missed++;
+	}
+	json_object_object_foreach(server, skey, sv)
+	{
+		(void)sv;
+		struct json_object *x;
+		if (!json_object_object_get_ex(seen.last, skey, &x))
+			missed++;
+	}
+	pthread_mutex_unlock(&seen.lock);
+	result(missed == 0, "storm: no event lost: every object's last handler call matches the server",
+	       "%ld objects whose last handler call disagrees with the server", missed);
+	result(seen.violations == 0, "storm: no duplicate handler call for the same resourceVersion",
+	       "%ld violations; first: %s", seen.violations, seen.first_violation);
+	struct informer_stats st;
+	informer_get_stats(inf, &st);
+	result(st.relists_410 >= 1, "storm: relisted after 410 Gone", "relists after 410: %llu",
+	       (unsigned long long)st.relists_410);
+	result(st.watches >= 3, "storm: reconnected after dropped watches", "watches: %llu",
+	       (unsigned long long)st.watches);
+	const struct kube_client_stats *cs = kube_client_stats(c);
+	/* Each change costs a GET and a write; retries on top stay bounded. */
+	result(cs->requests <= (uint64_t)(done + failed) * 2 * 4, "storm: no retry storm (driver)",
+	       "%llu requests for %d changes", (unsigned long long)cs->requests, done + failed);
+	result(st.errors <= (uint64_t)f.rounds * 8 + 20, "storm: no retry storm (informer)",
+	       "%llu informer errors over %d fault rounds", (unsigned long long)st.errors, f.rounds);
+	printf("  (changes %d, failed %d, fault rounds %d, lists %llu, relists after 410 %llu, "
+	       "watches %llu, informer errors %llu, events %llu, duplicates skipped %llu, "
+	       "driver requests %llu, retries %llu)\n",
+	       done, failed, f.rounds, (unsigned long long)st.lists,
+	       (unsigned long long)st.relists_410, (unsigned long long)st.watches,
+	       (unsigned long long)st.errors, (unsigned long long)st.events,
+	       (unsigned long long)st.duplicates, (unsigned long long)cs->requests,
+	       (unsigned long long)cs->retries);
+	json_object_put(server);
+	json_object_put(cache);
+	informer_free(inf);
+	json_object_put(seen.last);
+	kube_client_free(c);
+	return failures ? 1 : 0;
+}
+
+/* --- bench helpers --- */
+
+static int populate(struct kube_config *cfg, int n)
+{
+	struct kube_client *c = kube_client_new(cfg);
+	int rc = ensure_namespace(c, "bench");
+	for (int i = 0; !rc && i < n; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "backup-%05d", i);
+		struct json_object *o = backup_object(name, i);
+		rc = kube_create(c, &BACKUPS, "bench", o, NULL);
+		json_object_put(o);
+		if (rc == E_EXISTS)
+			rc = 0;
+	}
+	if (rc)
+		fprintf(stderr, "kubetool populate: %s\n", err_msg());
+	kube_client_free(c);
+	return rc ? 1 : 0;
+}
+
+static int touch(struct kube_config *cfg, int n)
+{
+	struct kube_client *c = kube_client_new(cfg);
+	int rc = 0;
+	for (int i = 0; !rc && i < n; i++) {
+		char name[32], patch[96];
+		snprintf(name, sizeof(name), "backup-%05d", i);
+		snprintf(patch, sizeof(patch), "{\"metadata\":{\"labels\":{\"touched\":\"%d\"}}}", i);
+		rc = kube_patch(c, &BACKUPS, "bench", name, KUBE_PATCH_MERGE, patch, 0, NULL, NULL);
+	}
+	if (rc)
+		fprintf(stderr, "kubetool touch: %s\n", err_msg());
+	kube_client_free(c);
+	return rc ? 1 : 0;
+}
+
+static int bench(struct kube_config *cfg, int n, const char *touch_cmd)
+{
+	struct informer *inf = informer_new(cfg, &BACKUPS, "bench", NULL, NULL);
+	double t0 = now_s();
+	informer_start(inf);
+	if (informer_wait_synced(inf, 600000)) {
+		fprintf(stderr, "kubetool bench: %s\n", err_msg());
+		return 1;
+	}
+	double synced = now_s() - t0;
+	size_t cached = informer_len(inf);
+	struct informer_stats before, after;
+	informer_get_stats(inf, &before);
+	double t1 = now_s();
+	/* Another process makes n changes; we measure how fast they arrive. */
+	int rc = touch_cmd ? system(touch_cmd) : 0;
+	double deadline = now_s() + 120;
+	do {
+		informer_get_stats(inf, &after);
+		if (after.events - before.events >= (uint64_t)n)
+			break;
+		usleep(10 * 1000);
+	} while (now_s() < deadline);
+	double dt = now_s() - t1;
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	printf("objects cached: %zu (of %d)\nsync time: %.2f s\nevents: %llu in %.2f s = %.0f events/s\n"
+	       "peak RSS: %ld KiB\n",
+	       cached, n, synced, (unsigned long long)(after.events - before.events), dt,
+	       (double)(after.events - before.events) / dt, ru.ru_maxrss);
+	informer_free(inf);
+	return rc == 0 && cached == (size_t)n ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3) {
+		fprintf(stderr, "usage: kubetool storm|populate|touch|bench KUBECONFIG [N] [TOUCH_CMD]\n");
+		return 2;
+	}
+	struct kube_config cfg;
+	if (kubeconfig_load(&cfg, argv[2], NULL)) {
+		fprintf(stderr, "kubetool: %s\n", err_msg());
+		return 2;
+	}
+	int n = argc > 3 ? atoi(argv[3]) : 1000;
+	int rc;
+	if (!strcmp(argv[1], "storm"))
+		rc = storm(&cfg, n);
+	else if (!strcmp(argv[1], "populate"))
+		rc = populate(&cfg, n);
+	else if (!strcmp(argv[1], "touch"))
+		rc = touch(&cfg, n);
+	else if (!strcmp(argv[1], "bench"))
+		rc = bench(&cfg, n, argc > 4 ? argv[4] : NULL);
+	else
+		rc = 2;
+	kube_config_dispose(&cfg);
+	return rc;
+}

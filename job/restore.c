@@ -150,8 +150,16 @@ int restore_run(const struct job_opts *o, struct json_object *result)
 	const char *psql_argv[] = {psql_path, "--no-psqlrc", "--quiet", "--no-password",
 				   "--set=ON_ERROR_STOP=1", "--output=/dev/null", "--file=-",
 				   NULL};
-	rc = proc_start(&psql, psql_argv, (const char *const *)target.env,
-			PROC_PIPE_STDIN | PROC_STDOUT_TO_STDERR, -1);
+	/* NOTICEs ("drop cascades to ...") would drown the errors that matter. */
+	size_t nenv = 0;
+	while (target.env[nenv])
+		nenv++;
+	const char **psql_env = xcalloc(nenv + 2, sizeof(*psql_env));
+	for (size_t i = 0; i < nenv; i++)
+		psql_env[i] = target.env[i];
+	psql_env[nenv] = "PGOPTIONS=-c client_min_messages=warning";
+	rc = proc_start(&psql, psql_argv, psql_env, PROC_PIPE_STDIN | PROC_STDOUT_TO_STDERR, -1);
+	free(psql_env);
 	free(psql_path);
 	if (rc)
 		goto done;

@@ -31,7 +31,7 @@ pg_psql shop -c "SELECT name, count(o.*) AS orders, sum(total) AS revenue FROM c
 
 say "Back up: pg_dump -> zstd -> OpenPGP (AES-256) -> SHA-256 -> storage"
 printf "$ LIFEBOAT_DB=postgresql://lifeboat:****@127.0.0.1:%s/shop %s backup --name shop-nightly --passphrase-file passphrase\n" "$PGTEST_PORT" "$LIFEBOAT"
-LIFEBOAT_DB=$DB "$LIFEBOAT" backup --name shop-nightly --passphrase-file "$DEMO/passphrase" | python3 -m json.tool
+LIFEBOAT_DB=$DB "$LIFEBOAT" backup --name shop-nightly --passphrase-file "$DEMO/passphrase" | python3 -m json.tool | grep -v -e '"key"' -e '"location"'
 
 say "What the storage holds"
 run "$LIFEBOAT" list
@@ -41,22 +41,26 @@ say "The manifest (written last: a manifest means a complete backup)"
 cat "$DEMO/backups/default/shop-nightly/manifest.json"
 
 say "Verify: re-read, check sizes, SHA-256, the OpenPGP MDC, pg_restore --list"
-run "$LIFEBOAT" verify --name shop-nightly --passphrase-file "$DEMO/passphrase" | python3 -m json.tool | head -5
+printf '$ lifeboat verify --name shop-nightly --passphrase-file passphrase\n'
+"$LIFEBOAT" verify --name shop-nightly --passphrase-file "$DEMO/passphrase" | python3 -m json.tool | grep -A4 '"verification"'
 
 say "Disaster: someone deletes Ada's orders and renames Grace"
 pg_psql shop -c "DELETE FROM orders WHERE customer_id = 1; UPDATE customers SET name = 'Oops' WHERE id = 2"
 pg_psql shop -c "SELECT name, count(o.*) AS orders, sum(total) AS revenue FROM customers c LEFT JOIN orders o ON o.customer_id = c.id GROUP BY name ORDER BY name"
 
 say "A restore with the wrong confirmation is refused, touching nothing"
-LIFEBOAT_DB=$DB run "$LIFEBOAT" restore --name shop-nightly --passphrase-file "$DEMO/passphrase" --confirm prod --clean 2>&1 | tail -1 || true
+printf '$ lifeboat restore --name shop-nightly --passphrase-file passphrase --confirm prod --clean\n'
+LIFEBOAT_DB=$DB "$LIFEBOAT" restore --name shop-nightly --passphrase-file "$DEMO/passphrase" --confirm prod --clean 2>&1 | tail -1 || true
 
 say "Restore (one transaction, committed only after every check passed)"
-LIFEBOAT_DB=$DB "$LIFEBOAT" restore --name shop-nightly --passphrase-file "$DEMO/passphrase" --confirm shop --clean | python3 -m json.tool | head -12
+printf '$ lifeboat restore --name shop-nightly --passphrase-file passphrase --confirm shop --clean\n'
+LIFEBOAT_DB=$DB "$LIFEBOAT" restore --name shop-nightly --passphrase-file "$DEMO/passphrase" --confirm shop --clean | python3 -m json.tool | grep -A7 '"restore"'
 
 say "The data is back"
 pg_psql shop -c "SELECT name, count(o.*) AS orders, sum(total) AS revenue FROM customers c JOIN orders o ON o.customer_id = c.id GROUP BY name ORDER BY name"
 
 say "And plain gpg opens the backup without lifeboat"
+mkdir -p "$DEMO/gnupg" && chmod 700 "$DEMO/gnupg"
 run bash -c "GNUPGHOME=$DEMO/gnupg gpg --batch --quiet --pinentry-mode loopback --passphrase-file $DEMO/passphrase -d $DEMO/backups/default/shop-nightly/db.dump.zst.pgp | zstd -dc | pg_restore --list | grep 'TABLE DATA'"
 echo
 echo "demo: done (the cluster and the folder are removed on exit)"

@@ -223,27 +223,13 @@ done:
 	return rc;
 }
 
-int kube_get(struct kube_client *c, const struct kube_resource *r, const char *ns, const char *name,
-	     struct json_object **out)
-{
-	char *path = kube_path(r, ns, name, NULL);
-	struct call call = {.method = "GET", .path = path, .timeout_ms = 30000};
-	struct json_object *obj = NULL;
-	int rc = perform(c, &call, &obj);
-	free(path);
-	if (!rc && out)
-		*out = obj;
-	else
-		json_object_put(obj);
-	return rc;
-}
-
 static const char *body_of(struct json_object *obj)
 {
 	return json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
 							JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
+/* One request with an optional body; takes ownership of path. */
 static int send_object(struct kube_client *c, const char *method, char *path,
 		       const char *content_type, const char *body, struct json_object **out)
 {
@@ -257,6 +243,12 @@ static int send_object(struct kube_client *c, const char *method, char *path,
 	else
 		json_object_put(obj);
 	return rc;
+}
+
+int kube_get(struct kube_client *c, const struct kube_resource *r, const char *ns, const char *name,
+	     struct json_object **out)
+{
+	return send_object(c, "GET", kube_path(r, ns, name, NULL), NULL, NULL, out);
 }
 
 int kube_create(struct kube_client *c, const struct kube_resource *r, const char *ns,

@@ -28,6 +28,12 @@
 #define PEM_MAX_BYTES (4 * 1024 * 1024)
 #define TOKEN_MAX_BYTES (64 * 1024)
 #define NAMESPACE_MAX_BYTES 4096
+/* Bounds checked on the event stream before libyaml builds its tree: the
+ * scanner costs O(depth) per token inside flow collections ("[[[[..." would
+ * take minutes) and each node costs about 200 bytes. Kubeconfigs nest under
+ * ten levels and hold a few thousand nodes. */
+#define MAX_DEPTH 64
+#define MAX_NODES 250000
 #define DEFAULT_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 
 /* What identifies one version of a file, to notice rewrites and swaps. */
@@ -53,6 +59,19 @@ static void wipe_free(char *s)
 	}
 }
 
+/* err_set(E_INVALID, ...) that returns the constant E_INVALID. */
+static int invalid(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int invalid(const char *fmt, ...)
+{
+	char msg[1792];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	err_set(E_INVALID, "%s", msg);
+	return E_INVALID;
+}
+
 static void stamp_of(struct file_stamp *out, const struct stat *st)
 {
 	out->dev = (int64_t)st->st_dev;
@@ -75,13 +94,13 @@ static int slurp(char **out, size_t *out_len, struct file_stamp *stamp, const ch
 	/* O_NONBLOCK: opening a FIFO must not hang the loader. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0 || fstat(fd, &st) != 0) {
-		rc = err_set(E_INVALID, "cannot read %s: %s", path, strerror(errno));
+		rc = invalid("cannot read %s: %s", path, strerror(errno));
 		goto done;
 	}
 	if (stamp)
 		stamp_of(stamp, &st);
 	if (!S_ISREG(st.st_mode)) {
-		rc = err_set(E_INVALID, "cannot read %s: not a regular file", path);
+		rc = invalid("cannot read %s: not a regular file", path);
 		goto done;
 	}
 	cap = st.st_size > 0 && (size_t)st.st_size < max ? (size_t)st.st_size + 1 : 256;
@@ -89,8 +108,7 @@ static int slurp(char **out, size_t *out_len, struct file_stamp *stamp, const ch
 	for (;;) {
 		if (len + 1 == cap) {
 			if (len >= max) {
-				rc = err_set(E_INVALID, "cannot read %s: larger than %zu bytes",
-					     path, max);
+				rc = invalid("cannot read %s: larger than %zu bytes", path, max);
 				goto done;
 			}
 			size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
@@ -105,7 +123,7 @@ static int slurp(char **out, size_t *out_len, struct file_stamp *stamp, const ch
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			rc = err_set(E_INVALID, "cannot read %s: %s", path, strerror(errno));
+			rc = invalid("cannot read %s: %s", path, strerror(errno));
 			goto done;
 		}
 		if (n == 0)
@@ -162,12 +180,11 @@ static int read_token(char **out, struct file_stamp *stamp, const char *path)
 		goto done;
 	trim(tok);
 	if (!*tok) {
-		rc = err_set(E_INVALID, "token file %s is empty", path);
+		rc = invalid("token file %s is empty", path);
 		goto done;
 	}
 	if (!token_chars_ok(tok)) {
-		rc = err_set(E_INVALID,
-			     "token file %s holds characters that cannot be in a bearer token "
+		rc = invalid("token file %s holds characters that cannot be in a bearer token "
 			     "(spaces or control characters)",
 			     path);
 		goto done;
@@ -230,7 +247,9 @@ static int fail(const struct kc *p, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return err_set(code, "%s: %s", p->name, msg);
+	/* The constant return (not err_set's) lets gcc -fanalyzer follow it. */
+	err_set(code, "%s: %s", p->name, msg);
+	return code;
 }
 
 static const char *kind(const yaml_node_t *n)
@@ -286,8 +305,7 @@ static int get_str(const char **out, const struct kc *p, yaml_node_t *map, const
 	if (!v)
 		return 0;
 	if (v->type != YAML_SCALAR_NODE)
-		return fail(p, E_INVALID, "%s: %s must be a string, found %s", where, key,
-			    kind(v));
+		return fail(p, E_INVALID, "%s: %s must be a string, found %s", where, key, kind(v));
 	if (strlen((const char *)v->data.scalar.value) != v->data.scalar.length)
 		return fail(p, E_INVALID, "%s: %s contains a NUL character", where, key);
 	if (v->data.scalar.length)
@@ -357,7 +375,8 @@ static int find_named(yaml_node_t **out, const struct kc *p, yaml_node_t *root, 
 		*out = v;
 		return 0;
 	}
-	return fail(p, E_INVALID, "%s%s%s \"%s\" not found in %s; check the names with kubectl config view",
+	return fail(p, E_INVALID,
+		    "%s%s%s \"%s\" not found in %s; check the names with kubectl config view",
 		    prefix, sep, field, name, list);
 }
 
@@ -432,8 +451,7 @@ static int check_server(char **out, const struct kc *p, const char *server, cons
 	else if (!strncasecmp(server, "http://", 7))
 		host = server + 7;
 	if (!host)
-		return fail(p, E_INVALID, "%s: server must start with https:// or http://",
-			    where);
+		return fail(p, E_INVALID, "%s: server must start with https:// or http://", where);
 	for (const char *s = server; *s; s++)
 		if ((unsigned char)*s <= 0x20 || (unsigned char)*s == 0x7f)
 			return fail(p, E_INVALID,
@@ -477,8 +495,7 @@ static int parse_cluster(struct kube_config *c, const struct kc *p, yaml_node_t 
 	return 0;
 }
 
-static int parse_user(struct kube_config *c, const struct kc *p, yaml_node_t *u,
-		      const char *where)
+static int parse_user(struct kube_config *c, const struct kc *p, yaml_node_t *u, const char *where)
 {
 	static const char *const unsupported[][2] = {
 	    {"exec", "runs a credential plugin (exec), which lifeboat does not do"},
@@ -510,9 +527,9 @@ static int parse_user(struct kube_config *c, const struct kc *p, yaml_node_t *u,
 		tok = xstrdup(token);
 		trim(tok);
 		if (!token_chars_ok(tok)) {
-			rc = fail(p, E_INVALID,
-				  "%s: token is empty or holds spaces or control characters",
-				  where);
+			rc =
+			    fail(p, E_INVALID,
+				 "%s: token is empty or holds spaces or control characters", where);
 			goto done;
 		}
 		c->token = tok;
@@ -544,8 +561,7 @@ done:
 	return rc;
 }
 
-static int yaml_fail(const struct kc *p, const yaml_parser_t *parser, const char *yaml,
-		     size_t len)
+static int yaml_fail(const struct kc *p, const yaml_parser_t *parser, const char *yaml, size_t len)
 {
 	size_t at = parser->problem_mark.index;
 	/* The scanner reports a tab where indentation was expected this way
@@ -558,8 +574,8 @@ static int yaml_fail(const struct kc *p, const yaml_parser_t *parser, const char
 			    parser->problem ? parser->problem : "cannot decode");
 	return fail(p, E_INVALID, "invalid YAML at line %zu column %zu: %s%s%s%s",
 		    parser->problem_mark.line + 1, parser->problem_mark.column + 1,
-		    parser->problem ? parser->problem : "parse error",
-		    parser->context ? " " : "", parser->context ? parser->context : "",
+		    parser->problem ? parser->problem : "parse error", parser->context ? " " : "",
+		    parser->context ? parser->context : "",
 		    tab ? " (a tab: YAML indentation must use spaces)" : "");
 }
 
@@ -581,6 +597,60 @@ static void wipe_parser(yaml_parser_t *parser)
 				(size_t)(parser->raw_buffer.end - parser->raw_buffer.start));
 }
 
+/* Walks the first document's events to bound its nesting and size. */
+static int check_shape(const struct kc *p, const char *yaml, size_t len)
+{
+	int rc = 0;
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	size_t depth = 0, nodes = 0;
+	bool end = false;
+
+	if (!yaml_parser_initialize(&parser))
+		return fail(p, E_INVALID, "cannot set up the YAML parser (out of memory)");
+	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+	while (!rc && !end) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			rc = yaml_fail(p, &parser, yaml, len);
+			break;
+		}
+		switch (ev.type) {
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			nodes++;
+			if (++depth > MAX_DEPTH)
+				rc = fail(p, E_INVALID,
+					  "lists and mappings are nested more than %d deep",
+					  MAX_DEPTH);
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_SCALAR_EVENT:
+			nodes++;
+			OPENSSL_cleanse(ev.data.scalar.value, ev.data.scalar.length);
+			break;
+		case YAML_ALIAS_EVENT:
+			nodes++;
+			break;
+		case YAML_DOCUMENT_END_EVENT:
+		case YAML_STREAM_END_EVENT:
+			end = true;
+			break;
+		default:
+			break;
+		}
+		if (!rc && nodes > MAX_NODES)
+			rc = fail(p, E_INVALID, "more than %d YAML nodes; this is not a kubeconfig",
+				  MAX_NODES);
+		yaml_event_delete(&ev);
+	}
+	wipe_parser(&parser);
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
 static int parse_config(struct kube_config *out, const char *name, const char *yaml, size_t len,
 			const char *context, const char *base_dir)
 {
@@ -600,9 +670,12 @@ static int parse_config(struct kube_config *out, const char *name, const char *y
 	while (blank < len && isspace((unsigned char)yaml[blank]))
 		blank++;
 	if (blank == len) {
-		rc = fail(&p, E_INVALID, "the file is empty; it needs clusters, users and contexts");
+		rc =
+		    fail(&p, E_INVALID, "the file is empty; it needs clusters, users and contexts");
 		goto done;
 	}
+	if ((rc = check_shape(&p, yaml, len)))
+		goto done;
 	if (!yaml_parser_initialize(&parser)) {
 		rc = fail(&p, E_INVALID, "cannot set up the YAML parser (out of memory)");
 		goto done;
@@ -685,33 +758,34 @@ int kubeconfig_parse(struct kube_config *out, const char *yaml, size_t len, cons
 static int default_path(char **out)
 {
 	int rc = 0;
-	const char *env = getenv("KUBECONFIG");
+	char *list = NULL, *save = NULL;
+	const char *env = getenv("KUBECONFIG"), *home = getenv("HOME");
+
 	if (env && *env) {
-		char *list = xstrdup(env), *save = NULL;
+		list = xstrdup(env);
 		for (char *f = strtok_r(list, ":", &save); f; f = strtok_r(NULL, ":", &save)) {
 			struct stat st;
 			if (stat(f, &st) == 0) {
 				*out = xstrdup(f);
-				free(list);
-				return 0;
+				goto done;
 			}
 		}
-		free(list);
-		return err_set(E_INVALID,
-			       "KUBECONFIG=%s: none of the listed files exists; fix KUBECONFIG "
-			       "or pass --kubeconfig",
-			       env);
+		rc = invalid("KUBECONFIG=%s: none of the listed files exists; fix KUBECONFIG "
+			     "or pass --kubeconfig",
+			     env);
+		goto done;
 	}
-	const char *home = getenv("HOME");
 	if (!home || !*home) {
 		struct passwd *pw = getpwuid(getuid());
 		home = pw ? pw->pw_dir : NULL;
 	}
 	if (!home || !*home)
-		rc = err_set(E_INVALID, "cannot find the home folder to look for ~/.kube/config; "
-					"set HOME or KUBECONFIG, or pass --kubeconfig");
+		rc = invalid("cannot find the home folder to look for ~/.kube/config; "
+			     "set HOME or KUBECONFIG, or pass --kubeconfig");
 	else
 		*out = xasprintf("%s/.kube/config", home);
+done:
+	free(list);
 	return rc;
 }
 
@@ -727,13 +801,13 @@ int kubeconfig_load(struct kube_config *out, const char *path, const char *conte
 		goto done;
 	if ((rc = slurp(&data, &len, NULL, chosen, KUBECONFIG_MAX_BYTES))) {
 		err_wrap("kubeconfig");
-		err_set(rc, "%s; pass --kubeconfig, set KUBECONFIG or run in a cluster",
-			err_msg());
+		err_set(rc, "%s; pass --kubeconfig, set KUBECONFIG or run in a cluster", err_msg());
 		goto done;
 	}
 	const char *slash = strrchr(chosen, '/');
-	dir = !slash ? xstrdup(".") : slash == chosen ? xstrdup("/")
-						      : xstrndup(chosen, (size_t)(slash - chosen));
+	dir = !slash		? xstrdup(".")
+	      : slash == chosen ? xstrdup("/")
+				: xstrndup(chosen, (size_t)(slash - chosen));
 	name = xasprintf("kubeconfig %s", chosen);
 	rc = parse_config(out, name, data, len, context, dir);
 done:
@@ -759,16 +833,14 @@ int kubeconfig_in_cluster(struct kube_config *out, const char *sa_dir)
 
 	memset(&c, 0, sizeof(c));
 	if (!host || !*host || !port || !*port) {
-		rc = err_set(E_INVALID,
-			     "in-cluster config: KUBERNETES_SERVICE_HOST and "
+		rc = invalid("in-cluster config: KUBERNETES_SERVICE_HOST and "
 			     "KUBERNETES_SERVICE_PORT must be set (Kubernetes sets them in every "
 			     "pod); outside a cluster pass --kubeconfig");
 		goto done;
 	}
 	size_t plen = strspn(port, "0123456789");
 	if (plen == 0 || plen > 5 || port[plen] || atoi(port) < 1 || atoi(port) > 65535) {
-		rc = err_set(E_INVALID,
-			     "in-cluster config: KUBERNETES_SERVICE_PORT=\"%.32s\" is not a port "
+		rc = invalid("in-cluster config: KUBERNETES_SERVICE_PORT=\"%.32s\" is not a port "
 			     "number (1-65535)",
 			     port);
 		goto done;
@@ -778,10 +850,10 @@ int kubeconfig_in_cluster(struct kube_config *out, const char *sa_dir)
 	for (const char *s = host; *s; s++)
 		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f || strchr("/@?#", *s) ||
 		    ((*s == '[' || *s == ']') && !bracketed)) {
-			rc = err_set(E_INVALID,
-				     "in-cluster config: KUBERNETES_SERVICE_HOST=\"%.64s\" is not a "
-				     "host name or IP address",
-				     host);
+			rc =
+			    invalid("in-cluster config: KUBERNETES_SERVICE_HOST=\"%.64s\" is not a "
+				    "host name or IP address",
+				    host);
 			goto done;
 		}
 	/* An IPv6 address needs brackets in a URL. */
@@ -810,8 +882,7 @@ int kubeconfig_in_cluster(struct kube_config *out, const char *sa_dir)
 		err_wrap("in-cluster config: service account CA");
 		goto done;
 	} else if (!strstr(c.ca_pem, "-----BEGIN CERTIFICATE-----")) {
-		rc = err_set(E_INVALID,
-			     "in-cluster config: %s is not a PEM certificate (no -----BEGIN "
+		rc = invalid("in-cluster config: %s is not a PEM certificate (no -----BEGIN "
 			     "CERTIFICATE line)",
 			     path);
 		goto done;
@@ -821,8 +892,7 @@ int kubeconfig_in_cluster(struct kube_config *out, const char *sa_dir)
 	if (slurp(&ns, NULL, NULL, path, NAMESPACE_MAX_BYTES) == 0) {
 		trim(ns);
 		if (!token_chars_ok(ns) || strchr(ns, '/')) {
-			rc = err_set(E_INVALID,
-				     "in-cluster config: %s does not hold a namespace name", path);
+			rc = invalid("in-cluster config: %s does not hold a namespace name", path);
 			goto done;
 		}
 		c.namespace_ = ns;

@@ -8,15 +8,15 @@
 
 /* What the client needs to reach an API server; owned strings. */
 struct kube_config {
-	char *server;	     /* "https://host:port[/path]" or "http://...", no trailing '/' */
-	char *ca_pem;	     /* CA bundle PEM, NUL-terminated; NULL = system CAs */
+	char *server;	       /* "https://host:port[/path]" or "http://...", no trailing '/' */
+	char *ca_pem;	       /* CA bundle PEM, NUL-terminated; NULL = system CAs */
 	char *client_cert_pem; /* NULL when unused; set together with client_key_pem */
 	char *client_key_pem;
-	char *token;	     /* bearer token written inline in the kubeconfig, or NULL */
-	char *token_file;    /* tokenFile / in-cluster token path, or NULL; overrides token */
-	int insecure;	     /* insecure-skip-tls-verify (the loader logs a warning) */
-	char *namespace_;    /* context namespace, in-cluster namespace file, or "default" */
-	char *context;	     /* the context used (kubeconfig only, else NULL) */
+	char *token;	  /* bearer token written inline in the kubeconfig, or NULL */
+	char *token_file; /* tokenFile / in-cluster token path, or NULL; overrides token */
+	int insecure;	  /* insecure-skip-tls-verify (the loader logs a warning) */
+	char *namespace_; /* context namespace, in-cluster namespace file, or "default" */
+	char *context;	  /* the context used (kubeconfig only, else NULL) */
 
 	/* Private to kube_config_token: the token last read from token_file, the
 	 * one before it (so a pointer handed out just before a rotation stays
@@ -50,8 +50,9 @@ int kubeconfig_load(struct kube_config *out, const char *path, const char *conte
  * unreadable or empty). */
 int kubeconfig_in_cluster(struct kube_config *out, const char *sa_dir);
 /* The loader the operator calls: kubeconfig_load(kubeconfig_path, context)
- * when a path is given or $KUBECONFIG is set; else in-cluster when
- * KUBERNETES_SERVICE_HOST is set; else ~/.kube/config. */
+ * when a path or a context name is given or $KUBECONFIG is set; else
+ * in-cluster when KUBERNETES_SERVICE_HOST is set; else ~/.kube/config.
+ * Errors as those two. */
 int kube_config_auto(struct kube_config *out, const char *kubeconfig_path, const char *context);
 /* Wipes the secrets and frees every field; c is left zeroed. */
 void kube_config_dispose(struct kube_config *c);

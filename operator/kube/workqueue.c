@@ -285,8 +285,8 @@ struct workqueue *workqueue_new(int64_t (*now_ms)(void *ud), void *ud)
 	q->ud = ud;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	q->seed = ((uint64_t)ts.tv_sec * 1000000007ULL) ^ (uint64_t)ts.tv_nsec ^
-		  (uint64_t)(uintptr_t)q;
+	q->seed =
+	    ((uint64_t)ts.tv_sec * 1000000007ULL) ^ (uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)q;
 	q->nbuckets = 64;
 	q->buckets = xcalloc(q->nbuckets, sizeof(*q->buckets));
 	q->base_ms = WORKQUEUE_DEFAULT_BASE_MS;

@@ -9,8 +9,8 @@
 
 /* What workqueue_get returns. */
 enum workqueue_status {
-	WORKQUEUE_OK = 0,       /* *key is set */
-	WORKQUEUE_TIMEOUT = 1,  /* no key became due within timeout_ms */
+	WORKQUEUE_OK = 0,	/* *key is set */
+	WORKQUEUE_TIMEOUT = 1,	/* no key became due within timeout_ms */
 	WORKQUEUE_SHUTDOWN = 2, /* workqueue_shutdown was called */
 };
 
@@ -38,7 +38,8 @@ void workqueue_add_after(struct workqueue *q, const char *key, int64_t delay_ms)
 /* workqueue_add_after with the key's backoff: base * 2^failures, capped at
  * the maximum; then counts one more failure for the key. */
 void workqueue_add_rate_limited(struct workqueue *q, const char *key);
-/* Resets the key's failure count (call it after a success). */
+/* Resets the key's failure count. Call it after a success and when the
+ * object is gone: a key with failures stays in memory until forgotten. */
 void workqueue_forget(struct workqueue *q, const char *key);
 /* How many times add_rate_limited was called since the last forget. */
 int workqueue_failures(struct workqueue *q, const char *key);

@@ -458,9 +458,6 @@ class CustomResourceDefinitions(ResourceType):
             names.setdefault("singular", names["kind"].lower())
             names.setdefault("listKind", names["kind"] + "List")
         spec.setdefault("conversion", {"strategy": "None"})
-        for v in spec.get("versions") or []:
-            if isinstance(v, dict) and isinstance(v.get("schema", {}).get("openAPIV3Schema"), dict):
-                schemamod.apply_defaults({}, v)
         fins = _meta(obj).setdefault("finalizers", [])
         if "customresourcecleanup.apiextensions.k8s.io" not in fins:
             fins.append("customresourcecleanup.apiextensions.k8s.io")

@@ -265,12 +265,11 @@ def track_update(rt, old, new, ctx, subresource):
     if ctx.get("operation") == "Apply":
         return
     from store import now_rfc3339
-    old_entries_src = old if old is not None else {}
     user_set = old is not None and (new.get("metadata") or {}).get("managedFields") != \
         (old.get("metadata") or {}).get("managedFields")
     entries = parse_entries(new if user_set or old is None else old)
     rc = root_ctx(rt)
-    before = leaf_map(owned_part(old_entries_src, subresource, rt), rc)
+    before = leaf_map(owned_part(old, subresource, rt), rc)
     after = leaf_map(owned_part(new, subresource, rt), rc)
     changed = {p for p, v in after.items() if p not in before or before[p] != v}
     removed = set(before) - set(after)
@@ -309,6 +308,20 @@ def path_string(path):
     return out
 
 
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def _allowed_by_last_applied(current, sub, rt, rc, cur_leaves):
+    anns = ((current or {}).get("metadata") or {}).get("annotations") or {}
+    try:
+        last = json.loads(anns.get(LAST_APPLIED) or "")
+    except ValueError:
+        return set()
+    if not isinstance(last, dict):
+        return set()
+    return {p for p, v in leaf_map(owned_part(last, sub, rt), rc).items() if cur_leaves.get(p) == v}
+
+
 def apply(rt, current, config, ctx, subresource):
     """Server-side apply of `config` onto `current` (None: create)."""
     from store import now_rfc3339
@@ -326,6 +339,12 @@ def apply(rt, current, config, ctx, subresource):
                 if (e["manager"], e["operation"]) != (manager, "Apply") and e["subresource"] == sub and \
                         p in e["fields"]:
                     conflicts.append((e, p))
+    if conflicts and not ctx.get("force") and manager == "kubectl" and \
+            {p for _, p in conflicts} <= _allowed_by_last_applied(current, sub, rt, rc, cur_leaves):
+        # The apiserver's lastAppliedManager: kubectl's first server-side
+        # apply may take over fields that client-side apply set and that
+        # still hold the last-applied values.
+        ctx = dict(ctx, force=True)
     if conflicts and not ctx.get("force"):
         causes = [{"reason": "FieldManagerConflict", "message": "conflict with %s" % _print_manager(e),
                    "field": path_string(p)} for e, p in conflicts]
@@ -372,6 +391,12 @@ def apply(rt, current, config, ctx, subresource):
     mine["apiVersion"] = rt.gv
     mine["time"] = now_rfc3339()
     write_entries(result, entries)
+    anns = (result.get("metadata") or {}).get("annotations") or {}
+    if manager == "kubectl" and LAST_APPLIED in anns:
+        # The apiserver's lastAppliedUpdater keeps client-side apply usable.
+        applied = copy.deepcopy(config)
+        (applied.get("metadata") or {}).get("annotations", {}).pop(LAST_APPLIED, None)
+        anns[LAST_APPLIED] = json.dumps(applied, sort_keys=True, separators=(",", ":")) + "\n"
     result["apiVersion"] = config.get("apiVersion", rt.gv)
     result["kind"] = config.get("kind", rt.kind)
     return result

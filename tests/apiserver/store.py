@@ -14,6 +14,7 @@ Stored objects are never mutated after they are stored: every write makes a
 new dict, so events can share them with watch threads.
 """
 
+import base64
 import collections
 import copy
 import datetime
@@ -21,7 +22,6 @@ import json
 import queue
 import random
 import threading
-import time
 import uuid
 
 import managed
@@ -33,10 +33,6 @@ GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 def now_rfc3339():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def now_micro():
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def random_suffix(n=5):
@@ -110,6 +106,7 @@ class Store:
         self.global_floor = 0
         self.watchers = collections.defaultdict(set)
         self.subscribers = []
+        self.hooks = []  # called synchronously, under the lock, on every event
         self.uids = {}  # uid -> (key, ns, name)
 
     # --- reading ------------------------------------------------------------
@@ -148,7 +145,7 @@ class Store:
             start_after = None
             if cont:
                 try:
-                    tok = json.loads(__import__("base64").urlsafe_b64decode(cont + "==").decode())
+                    tok = json.loads(base64.urlsafe_b64decode(cont + "==").decode())
                     start_after = tuple(tok["start"])
                     if int(tok["rv"]) < max(self.global_floor, self.floor[rt.storage_key]):
                         raise gone("The provided continue parameter is too old to display a consistent list "
@@ -174,7 +171,7 @@ class Store:
                 last = matching[limit - 1][0]
                 remaining = len(matching) - limit
                 matching = matching[:limit]
-                token = __import__("base64").urlsafe_b64encode(
+                token = base64.urlsafe_b64encode(
                     json.dumps({"rv": rv, "start": list(last)}).encode()).decode().rstrip("=")
             out = [o for _, o in matching]
             return out, rv, token, remaining
@@ -249,6 +246,8 @@ class Store:
             self.floor[key] = hist.popleft()[0]
         for w in list(self.watchers[key]):
             w.offer(etype, obj, old, self.rv)
+        for hook in self.hooks:
+            hook(etype, key, obj, old)
         for q in self.subscribers:
             q.put((etype, key, obj, old))
 
@@ -280,7 +279,16 @@ class Store:
             if mode == "Warn":
                 ctx.setdefault("warnings", []).extend('unknown field "%s"' % u for u in unknown)
 
+    @staticmethod
+    def _omit_empty(obj):
+        """ObjectMeta's omitempty: empty lists and maps are not stored."""
+        m = obj.get("metadata") or {}
+        for f in ("labels", "annotations", "finalizers", "ownerReferences", "managedFields"):
+            if f in m and not m[f]:
+                del m[f]
+
     def _validate(self, rt, obj, old):
+        self._omit_empty(obj)
         errs = []
         validate_object_meta(rt, obj, old, errs)
         rt.validate(obj, old, errs)
@@ -511,14 +519,3 @@ class Store:
                 return None
             raise
 
-
-def time_since(ts):
-    try:
-        t = datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
-    except (TypeError, ValueError):
-        return 0
-    return (datetime.datetime.now(datetime.timezone.utc) - t).total_seconds()
-
-
-def sleep(s):
-    time.sleep(s)

@@ -66,7 +66,9 @@ def age(ts):
     return human_duration((datetime.datetime.now(datetime.timezone.utc) - t).total_seconds())
 
 
-_SEG = re.compile(r"""\.([A-Za-z0-9_\-/]+)|\[(\*|-?\d+)\]|\[\?\(@\.([A-Za-z0-9_.\-]+)\s*(==|!=)\s*("[^"]*"|'[^']*'|[^)\s]+)\)\]
+_SEG = re.compile(r"""\.([A-Za-z0-9_\-/]+)
+                     |\[(\*|-?\d+)\]
+                     |\[\?\(@\.([A-Za-z0-9_.\-]+)\s*(==|!=)\s*("[^"]*"|'[^']*'|[^)\s]+)\)\]
                      |\[['"]([^'"]+)['"]\]""", re.X)
 
 

@@ -18,6 +18,7 @@
 
 #include "../../common/err.h"
 #include "../../common/http.h"
+#include "../../common/log.h"
 #include "../../common/xmalloc.h"
 #include "../../operator/kube/client.h"
 #include "../../operator/kube/informer.h"
@@ -159,7 +160,11 @@ static void *fault_main(void *arg)
 	    "{\"status\": 429, \"retryAfterSeconds\": 1, \"count\": 3}",
 	    "{\"slowMs\": 150, \"rate\": 1.0}",
 	    "clear",
+	    /* Cut the informer off while changes go on, then lose the history:
+	     * its next watch gets 410 Gone and it must relist. */
+	    "cutoff",
 	    "restart",
+	    "clear",
 	    "{\"status\": 503, \"rate\": 0.3, \"methods\": [\"GET\"]}",
 	    "clear",
 	    "drop-watches",
@@ -167,7 +172,12 @@ static void *fault_main(void *arg)
 	size_t i = 0;
 	while (!f->stop) {
 		const char *step = plan[i++ % (sizeof(plan) / sizeof(plan[0]))];
-		if (!strcmp(step, "drop-watches"))
+		if (!strcmp(step, "cutoff")) {
+			control(f->cfg, "POST", "/_lifeboat/faults",
+				"{\"status\": 503, \"rate\": 1.0, \"watches\": true, "
+				"\"pathRegex\": \"watch=\"}");
+			control(f->cfg, "POST", "/_lifeboat/drop-watches", "{}");
+		} else if (!strcmp(step, "drop-watches"))
 			control(f->cfg, "POST", "/_lifeboat/drop-watches", "{}");
 		else if (!strcmp(step, "restart"))
 			control(f->cfg, "POST", "/_lifeboat/restart", "{}");
@@ -188,7 +198,7 @@ static struct json_object *backup_object(const char *name, int gen)
 	snprintf(text, sizeof(text),
 		 "{\"apiVersion\":\"lifeboat.dev/v1alpha1\",\"kind\":\"DatabaseBackup\","
 		 "\"metadata\":{\"name\":\"%s\",\"labels\":{\"gen\":\"%d\"}},"
-		 "\"spec\":{\"database\":{\"engine\":\"postgresql\",\"host\":\"db\",\"database\":"
+		 "\"spec\":{\"database\":{\"engine\":\"postgresql\",\"database\":"
 		 "\"app\",\"connectionSecretRef\":{\"name\":\"db\",\"key\":\"uri\"}},"
 		 "\"storage\":{\"volume\":{\"claimName\":\"backups\"}}}}",
 		 name, gen);
@@ -261,11 +271,16 @@ static int storm(struct kube_config *cfg, int changes)
 			done++;
 		else
 			failed++;
+		/* Spread the changes over many fault rounds. */
+		usleep(15 * 1000);
 	}
 	f.stop = 1;
 	pthread_join(ft, NULL);
-	result(done == changes, "storm: 1,000 changes made through the faults (client retries)",
-	       "only %d of %d changes succeeded (%d failed after retries)", done, changes, failed);
+	char what[128];
+	snprintf(what, sizeof(what), "storm: %d changes made through the faults (client retries)",
+		 changes);
+	result(done == changes, what, "only %d of %d changes succeeded (%d failed after retries)", done,
+	       changes, failed);
 
 	/* Converge: the cache must equal a fresh list of the server. */
 	struct json_object *server = NULL, *cache = NULL;
@@ -416,6 +431,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: kubetool storm|populate|touch|bench KUBECONFIG [N] [TOUCH_CMD]\n");
 		return 2;
 	}
+	if (getenv("KUBETOOL_DEBUG"))
+		log_set_level(LOG_LEVEL_DEBUG);
 	struct kube_config cfg;
 	if (kubeconfig_load(&cfg, argv[2], NULL)) {
 		fprintf(stderr, "kubetool: %s\n", err_msg());

@@ -86,58 +86,57 @@ static int parse(struct kube_config *c, const char *yaml, const char *context, c
 static char *full_config(void)
 {
 	char *ca = b64(CA_PEM), *cert = b64(CERT_PEM), *key = b64(KEY_PEM);
-	char *y = xasprintf(
-	    "apiVersion: v1\n"
-	    "kind: Config\n"
-	    "preferences: {}\n"
-	    "current-context: dev\n"
-	    "clusters:\n"
-	    "- name: dev-cluster\n"
-	    "  cluster:\n"
-	    "    server: https://dev.example.com:6443/\n"
-	    "    certificate-authority-data: %s\n"
-	    "- name: prod-cluster\n"
-	    "  cluster:\n"
-	    "    server: https://[2001:db8::1]:443\n"
-	    "    certificate-authority: certs/ca.crt\n"
-	    "- name: local\n"
-	    "  cluster:\n"
-	    "    server: http://127.0.0.1:8080\n"
-	    "    insecure-skip-tls-verify: true\n"
-	    "contexts:\n"
-	    "- name: dev\n"
-	    "  context:\n"
-	    "    cluster: dev-cluster\n"
-	    "    user: dev-user\n"
-	    "    namespace: team-a\n"
-	    "- name: prod\n"
-	    "  context:\n"
-	    "    cluster: prod-cluster\n"
-	    "    user: prod-user\n"
-	    "- name: data\n"
-	    "  context:\n"
-	    "    cluster: dev-cluster\n"
-	    "    user: data-user\n"
-	    "    namespace: ~\n"
-	    "- name: local\n"
-	    "  context:\n"
-	    "    cluster: local\n"
-	    "users:\n"
-	    "- name: dev-user\n"
-	    "  user:\n"
-	    "    token: \"  s3cr3t-dev-token\\n\"\n"
-	    "- name: prod-user\n"
-	    "  user:\n"
-	    "    client-certificate: certs/client.crt\n"
-	    "    client-key: certs/client.key\n"
-	    "    tokenFile: token\n"
-	    "- name: data-user\n"
-	    "  user:\n"
-	    "    client-certificate-data: %s\n"
-	    "    client-key-data: >-\n"
-	    "      %.20s\n"
-	    "      %s\n",
-	    ca, cert, key, key + 20);
+	char *y = xasprintf("apiVersion: v1\n"
+			    "kind: Config\n"
+			    "preferences: {}\n"
+			    "current-context: dev\n"
+			    "clusters:\n"
+			    "- name: dev-cluster\n"
+			    "  cluster:\n"
+			    "    server: https://dev.example.com:6443/\n"
+			    "    certificate-authority-data: %s\n"
+			    "- name: prod-cluster\n"
+			    "  cluster:\n"
+			    "    server: https://[2001:db8::1]:443\n"
+			    "    certificate-authority: certs/ca.crt\n"
+			    "- name: local\n"
+			    "  cluster:\n"
+			    "    server: http://127.0.0.1:8080\n"
+			    "    insecure-skip-tls-verify: true\n"
+			    "contexts:\n"
+			    "- name: dev\n"
+			    "  context:\n"
+			    "    cluster: dev-cluster\n"
+			    "    user: dev-user\n"
+			    "    namespace: team-a\n"
+			    "- name: prod\n"
+			    "  context:\n"
+			    "    cluster: prod-cluster\n"
+			    "    user: prod-user\n"
+			    "- name: data\n"
+			    "  context:\n"
+			    "    cluster: dev-cluster\n"
+			    "    user: data-user\n"
+			    "    namespace: ~\n"
+			    "- name: local\n"
+			    "  context:\n"
+			    "    cluster: local\n"
+			    "users:\n"
+			    "- name: dev-user\n"
+			    "  user:\n"
+			    "    token: \"  s3cr3t-dev-token\\n\"\n"
+			    "- name: prod-user\n"
+			    "  user:\n"
+			    "    client-certificate: certs/client.crt\n"
+			    "    client-key: certs/client.key\n"
+			    "    tokenFile: token\n"
+			    "- name: data-user\n"
+			    "  user:\n"
+			    "    client-certificate-data: %s\n"
+			    "    client-key-data: >-\n"
+			    "      %.20s\n"
+			    "      %s\n",
+			    ca, cert, key, key + 20);
 	free(ca);
 	free(cert);
 	free(key);
@@ -288,7 +287,8 @@ static void kubeconfig_parse__insecure_and_anonymous(void **state)
 	free(y);
 
 	static const char *const spellings[][2] = {
-	    {"true", "1"}, {"True", "1"}, {"\"true\"", "1"}, {"false", "0"}, {"FALSE", "0"}, {"~", "0"},
+	    {"true", "1"},  {"True", "1"},  {"\"true\"", "1"},
+	    {"false", "0"}, {"FALSE", "0"}, {"~", "0"},
 	};
 	for (size_t i = 0; i < sizeof(spellings) / sizeof(spellings[0]); i++) {
 		y = xasprintf("current-context: a\n"
@@ -308,8 +308,11 @@ static void kubeconfig_parse__namespace_defaults(void **state)
 {
 	(void)state;
 	static const char *const ns_values[][2] = {
-	    {"", "default"}, {"namespace: ~", "default"}, {"namespace: ''", "default"},
-	    {"namespace: backups", "backups"}, {"namespace: \"q-1\"", "q-1"},
+	    {"", "default"},
+	    {"namespace: ~", "default"},
+	    {"namespace: ''", "default"},
+	    {"namespace: backups", "backups"},
+	    {"namespace: \"q-1\"", "q-1"},
 	};
 	for (size_t i = 0; i < sizeof(ns_values) / sizeof(ns_values[0]); i++) {
 		char *y = xasprintf("current-context: a\n"
@@ -360,7 +363,8 @@ static const struct {
      "context \"b\" not found in contexts"},
     {"current-context: a\ncontexts: {a: {cluster: c}}\n", E_INVALID,
      "contexts must be a list of entries with a name, found a mapping"},
-    {"current-context: a\ncontexts:\n- a\n", E_INVALID, "contexts[0] must be a mapping, found a string"},
+    {"current-context: a\ncontexts:\n- a\n", E_INVALID,
+     "contexts[0] must be a mapping, found a string"},
     {"current-context: a\ncontexts:\n- name: [a]\n", E_INVALID,
      "contexts[0]: name must be a string, found a list"},
     {"current-context: a\ncontexts:\n- name: a\n", E_INVALID,
@@ -409,17 +413,17 @@ static const struct {
     {CTX CLUSTERS "    insecure-skip-tls-verify: true\n    certificate-authority-data: "
 		  "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg==\n" USERS,
      E_INVALID, "insecure-skip-tls-verify cannot be combined"},
-    {CTX CLUSTERS, E_INVALID,
-     "context \"a\": user \"u\" not found: the file has no users list"},
+    {CTX CLUSTERS, E_INVALID, "context \"a\": user \"u\" not found: the file has no users list"},
     {CTX CLUSTERS "users:\n- name: v\n  user: {token: SECRET}\n", E_INVALID,
      "context \"a\": user \"u\" not found in users"},
-    {CTX CLUSTERS "users: SECRET\n", E_INVALID, "users must be a list of entries with a name, found a string"},
+    {CTX CLUSTERS "users: SECRET\n", E_INVALID,
+     "users must be a list of entries with a name, found a string"},
     {CTX CLUSTERS "users:\n- name: u\n  user:\n    exec:\n      command: aws\n", E_UNSUPPORTED,
      "context \"a\": user \"u\" runs a credential plugin (exec)"},
     {CTX CLUSTERS "users:\n- name: u\n  user:\n    auth-provider: {name: gcp}\n", E_UNSUPPORTED,
      "user \"u\" uses an auth-provider plugin"},
-    {CTX CLUSTERS "users:\n- name: u\n  user: {username: admin, password: SECRET}\n",
-     E_UNSUPPORTED, "basic authentication"},
+    {CTX CLUSTERS "users:\n- name: u\n  user: {username: admin, password: SECRET}\n", E_UNSUPPORTED,
+     "basic authentication"},
     {CTX CLUSTERS "users:\n- name: u\n  user: {token: SECRET, as: admin}\n", E_UNSUPPORTED,
      "impersonation"},
     {CTX CLUSTERS "users:\n- name: u\n  user: {token: [SECRET]}\n", E_INVALID,
@@ -673,7 +677,8 @@ static void kubeconfig_in_cluster__defaults_and_errors(void **state)
 
 	/* No token: an error naming the path. */
 	assert_int_equal(kubeconfig_in_cluster(&c, sa), E_INVALID);
-	char *want = xasprintf("in-cluster config: service account token: cannot read %s/token", sa);
+	char *want =
+	    xasprintf("in-cluster config: service account token: cannot read %s/token", sa);
 	assert_non_null(strstr(err_msg(), want));
 	free(want);
 	write_sa_dir(f->dir, "\n", NULL, 0);
@@ -836,7 +841,31 @@ static void kubeconfig_parse__survives_deep_nesting_and_aliases(void **state)
 	struct kube_config c;
 	int rc = parse(&c, deep, "a", NULL);
 	assert_int_equal(rc, E_INVALID);
+	assert_non_null(strstr(err_msg(), "nested more than 64 deep"));
+	/* Block sequences nest on one line: "- - - - x". */
+	n = (size_t)snprintf(deep, 32, "clusters:\n");
+	for (size_t i = 0; i < depth; i++) {
+		deep[n++] = '-';
+		deep[n++] = ' ';
+	}
+	deep[n] = '\0';
+	assert_int_equal(parse(&c, deep, "a", NULL), E_INVALID);
+	assert_non_null(strstr(err_msg(), "nested more than 64 deep"));
 	free(deep);
+
+	/* Many nodes: refused before libyaml builds a tree of them. */
+	size_t items = 300000;
+	char *wide = xmalloc(items * 2 + 32);
+	n = (size_t)snprintf(wide, 32, "clusters: [");
+	for (size_t i = 0; i < items; i++) {
+		wide[n++] = 'x';
+		wide[n++] = ',';
+	}
+	wide[n++] = ']';
+	wide[n] = '\0';
+	assert_int_equal(parse(&c, wide, "a", NULL), E_INVALID);
+	assert_non_null(strstr(err_msg(), "more than 250000 YAML nodes"));
+	free(wide);
 
 	/* Aliases are references, not copies: a "billion laughs" stays small. */
 	const char *laughs = "a: &a [x, x, x, x, x, x, x, x, x]\n"
@@ -869,7 +898,8 @@ static void kubeconfig_parse__fuzzed_input_fails_cleanly(void **state)
 	char *base = full_config();
 	size_t base_len = strlen(base);
 	static const char special[] = ":-\n \t[]{}\"'&*!|>%@`#,?~\\=/0aZ";
-	unsigned seed = 12345;
+	const char *seed_env = getenv("KUBECONFIG_FUZZ_SEED");
+	unsigned seed = seed_env ? (unsigned)atoi(seed_env) : 12345;
 	int accepted = 0;
 	const char *iters_env = getenv("KUBECONFIG_FUZZ_ITERATIONS");
 	int iters = iters_env ? atoi(iters_env) : 3000;
@@ -898,7 +928,8 @@ static void kubeconfig_parse__fuzzed_input_fails_cleanly(void **state)
 			case 3: /* insert a character */
 				if (len + 1 < base_len * 2 + 64) {
 					memmove(buf + at + 1, buf + at, len - at);
-					buf[at] = special[(size_t)rand_r(&seed) % (sizeof(special) - 1)];
+					buf[at] =
+					    special[(size_t)rand_r(&seed) % (sizeof(special) - 1)];
 					len++;
 				}
 				break;
@@ -933,6 +964,8 @@ static void kubeconfig_parse__fuzzed_input_fails_cleanly(void **state)
 			fail_msg("iteration %d: message shows a secret: %s", it, err_msg());
 		}
 	}
+	if (getenv("KUBECONFIG_TEST_VERBOSE"))
+		print_message("fuzz: %d of %d mutations accepted\n", accepted, iters);
 	/* Some mutations are harmless (comments, values); most are not. */
 	assert_true(accepted > 0);
 	assert_true(accepted < iters);
@@ -960,23 +993,21 @@ int main(void)
 	    cmocka_unit_test(kubeconfig_parse__namespace_defaults),
 	    cmocka_unit_test(kubeconfig_parse__rejects_malformed_input_naming_the_field),
 	    cmocka_unit_test(kubeconfig_parse__reads_input_that_is_not_nul_terminated),
-	    cmocka_unit_test_setup_teardown(kubeconfig_load__reads_the_file_and_names_it,
-					    setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(kubeconfig_load__reads_the_file_and_names_it, setup_dir,
+					    teardown_dir),
 	    cmocka_unit_test_setup_teardown(
-		kubeconfig_load__default_path_from_kubeconfig_env_or_home, setup_dir,
-		teardown_dir),
-	    cmocka_unit_test_setup_teardown(kubeconfig_in_cluster__ipv4_and_ipv6_hosts,
-					    setup_dir, teardown_dir),
-	    cmocka_unit_test_setup_teardown(kubeconfig_in_cluster__defaults_and_errors,
-					    setup_dir, teardown_dir),
+		kubeconfig_load__default_path_from_kubeconfig_env_or_home, setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(kubeconfig_in_cluster__ipv4_and_ipv6_hosts, setup_dir,
+					    teardown_dir),
+	    cmocka_unit_test_setup_teardown(kubeconfig_in_cluster__defaults_and_errors, setup_dir,
+					    teardown_dir),
 	    cmocka_unit_test_setup_teardown(kube_config_token__follows_rotation_of_the_token_file,
 					    setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(
-		kube_config_auto__prefers_explicit_files_then_in_cluster, setup_dir,
-		teardown_dir),
+		kube_config_auto__prefers_explicit_files_then_in_cluster, setup_dir, teardown_dir),
 	    cmocka_unit_test(kubeconfig_parse__survives_deep_nesting_and_aliases),
-	    cmocka_unit_test_setup_teardown(kubeconfig_parse__fuzzed_input_fails_cleanly,
-					    setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(kubeconfig_parse__fuzzed_input_fails_cleanly, setup_dir,
+					    teardown_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

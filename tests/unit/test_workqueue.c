@@ -501,8 +501,8 @@ static void *stress_consumer_main(void *arg)
 	return NULL;
 }
 
-static void workqueue__stress_every_key_processed_after_its_last_add_never_concurrently(
-    void **state)
+static void
+workqueue__stress_every_key_processed_after_its_last_add_never_concurrently(void **state)
 {
 	(void)state;
 	struct stress *s = xcalloc(1, sizeof(*s));
@@ -513,8 +513,7 @@ static void workqueue__stress_every_key_processed_after_its_last_add_never_concu
 		assert_int_equal(pthread_create(&cons[i], NULL, stress_consumer_main, s), 0);
 	for (int i = 0; i < STRESS_PRODUCERS; i++) {
 		ps[i] = (struct stress_producer){s, (unsigned)(i * 7919 + 1)};
-		assert_int_equal(pthread_create(&prod[i], NULL, stress_producer_main, &ps[i]),
-				 0);
+		assert_int_equal(pthread_create(&prod[i], NULL, stress_producer_main, &ps[i]), 0);
 	}
 	for (int i = 0; i < STRESS_PRODUCERS; i++)
 		assert_int_equal(pthread_join(prod[i], NULL), 0);

@@ -72,8 +72,9 @@ test: deps
 
 
 
-bench: deps all
+bench: deps all $(BUILD)/kubetool
 	@bench/run.sh $(abspath $(BUILD)/lifeboat)
+	@bench/kube.sh $(abspath $(BUILD)/kubetool)
 
 demo: deps all
 	@tests/demo.sh $(abspath $(BUILD)/lifeboat)

@@ -32,12 +32,20 @@ unit_bins() { # build folder
 
 step "build (-Wall -Wextra -Werror)"
 # shellcheck disable=SC2046
-if record_build "normal" all $(unit_bins build); then
+if record_build "normal" all build/kubetool $(unit_bins build); then
 	step "unit tests"
 	# shellcheck disable=SC2046
 	UNIT_LABEL=unit tests/run-unit.sh build $(unit_bins build)
 	step "integration tests (PostgreSQL, gpg, pg_restore)"
 	T_SUITE=integration LIFEBOAT="$root/build/lifeboat" timeout 1800 tests/integration/run.sh
+	step "test API server: kubectl 1.32 and python3-kubernetes"
+	T_SUITE=apiserver timeout 600 tests/apiserver/run.sh
+	step "C Kubernetes client: informer storm under faults"
+	T_SUITE=kube KUBETOOL="$root/build/kubetool" timeout 600 tests/kube/run.sh
+	step "valgrind: unit tests"
+	# shellcheck disable=SC2046
+	UNIT_LABEL=unit-valgrind UNIT_WRAPPER="valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect" \
+		tests/run-unit.sh build $(unit_bins build)
 	step "valgrind: the pipeline cycle"
 	T_SUITE=valgrind LIFEBOAT_TESTS='v_*.sh' \
 		LIFEBOAT="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect $root/build/lifeboat" \
@@ -46,13 +54,15 @@ fi
 
 step "build with AddressSanitizer + UndefinedBehaviorSanitizer"
 # shellcheck disable=SC2046
-if record_build "asan+ubsan" BUILD=build/asan SAN=1 build/asan/lifeboat $(unit_bins build/asan); then
+if record_build "asan+ubsan" BUILD=build/asan SAN=1 build/asan/lifeboat build/asan/kubetool $(unit_bins build/asan); then
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 	step "unit tests (ASan+UBSan)"
 	# shellcheck disable=SC2046
 	UNIT_LABEL=unit-asan tests/run-unit.sh build/asan $(unit_bins build/asan)
 	step "integration tests (ASan+UBSan)"
 	T_SUITE=integration-asan LIFEBOAT="$root/build/asan/lifeboat" timeout 1800 tests/integration/run.sh
+	step "C Kubernetes client storm (ASan+UBSan)"
+	T_SUITE=kube-asan KUBETOOL="$root/build/asan/kubetool" timeout 600 tests/kube/run.sh
 fi
 
 passed=$(grep -c '^PASS' "$LIFEBOAT_RESULTS")

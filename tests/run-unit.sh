@@ -7,7 +7,9 @@ shift # the build folder (kept for the Makefile's call shape)
 status=0
 for bin in "$@"; do
 	name=$(basename "$bin")
-	out=$("$bin" 2>&1)
+	# UNIT_WRAPPER: e.g. "valgrind -q --error-exitcode=1 --leak-check=full".
+	# shellcheck disable=SC2086
+	out=$(${UNIT_WRAPPER:-} "$bin" 2>&1)
 	rc=$?
 	printf '%s\n' "$out" | grep -E '^\[  (PASSED|FAILED)  \]|^\[  ERROR   \]' | sed "s/^/  $name /"
 	oks=$(printf '%s\n' "$out" | grep -cE '^\[       OK \]' || true)

@@ -2,6 +2,7 @@
 #include "informer.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,7 @@ struct informer {
 	volatile int stop;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	struct json_object *cache; /* key -> object */
+	struct lh_table *cache; /* key (owned) -> struct entry (owned) */
 	int synced;
 	struct informer_stats stats;
 
@@ -35,6 +36,38 @@ struct informer {
 	struct kube_client *client;
 	char *rv;
 };
+
+/* A cached object, stored as compact JSON text: a json-c tree costs several
+ * times more, and 10,000 objects must fit in a few MiB. */
+struct entry {
+	char *rv;
+	char *json;
+};
+
+static void entry_free(struct lh_entry *e)
+{
+	struct entry *en = (struct entry *)(uintptr_t)lh_entry_v(e);
+	free((void *)(uintptr_t)lh_entry_k(e));
+	if (en) {
+		free(en->rv);
+		free(en->json);
+		free(en);
+	}
+}
+
+static struct json_object *entry_object(const struct entry *en)
+{
+	return json_tokener_parse(en->json);
+}
+
+/* The transform client-go users apply for memory: managedFields are
+ * bookkeeping for server-side apply that the operator never reads. */
+static void strip(struct json_object *obj)
+{
+	struct json_object *meta;
+	if (json_object_object_get_ex(obj, "metadata", &meta))
+		json_object_object_del(meta, "managedFields");
+}
 
 static const char *meta_str(struct json_object *obj, const char *field)
 {
@@ -66,7 +99,7 @@ struct informer *informer_new(struct kube_config *cfg, const struct kube_resourc
 	inf->watch_timeout_s = 300;
 	inf->base_ms = 200;
 	inf->max_ms = 30000;
-	inf->cache = json_object_new_object();
+	inf->cache = lh_kchar_table_new(1024, entry_free);
 	pthread_mutex_init(&inf->lock, NULL);
 	pthread_cond_init(&inf->cond, NULL);
 	return inf;
@@ -127,77 +160,115 @@ static void apply_upsert(struct informer *inf, struct json_object *obj)
 	char *key = informer_key(obj);
 	if (!key)
 		return;
+	strip(obj);
 	const char *rv = meta_str(obj, "resourceVersion");
-	pthread_mutex_lock(&inf->lock);
 	struct json_object *old = NULL;
-	if (json_object_object_get_ex(inf->cache, key, &old)) {
-		const char *orv = meta_str(old, "resourceVersion");
-		if (orv && rv && strcmp(orv, rv) == 0) {
+	void *v = NULL;
+	pthread_mutex_lock(&inf->lock);
+	if (lh_table_lookup_ex(inf->cache, key, &v)) {
+		struct entry *en = v;
+		if (rv && strcmp(en->rv, rv) == 0) {
 			inf->stats.duplicates++;
 			pthread_mutex_unlock(&inf->lock);
 			free(key);
 			return;
 		}
-		json_object_get(old);
+		if (inf->h.on_update)
+			old = entry_object(en);
+		free(en->rv);
+		free(en->json);
+		en->rv = xstrdup(rv ? rv : "");
+		en->json = xstrdup(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
+		free(key);
+		key = NULL;
+	} else {
+		struct entry *en = xcalloc(1, sizeof(*en));
+		en->rv = xstrdup(rv ? rv : "");
+		en->json = xstrdup(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
+		lh_table_insert(inf->cache, key, en); /* the table owns key now */
 	}
-	json_object_object_add(inf->cache, key, json_object_get(obj));
 	inf->stats.handler_calls++;
 	pthread_mutex_unlock(&inf->lock);
-	if (old && inf->h.on_update)
+	/* key == NULL: it was an update. */
+	if (!key && inf->h.on_update)
 		inf->h.on_update(old, obj, inf->h.ud);
-	else if (!old && inf->h.on_add)
+	else if (key && inf->h.on_add)
 		inf->h.on_add(obj, inf->h.ud);
 	json_object_put(old);
-	free(key);
 }
 
 static void apply_delete(struct informer *inf, const char *key, struct json_object *last)
 {
-	pthread_mutex_lock(&inf->lock);
+	void *v = NULL;
 	struct json_object *old = NULL;
-	if (!json_object_object_get_ex(inf->cache, key, &old)) {
+	pthread_mutex_lock(&inf->lock);
+	if (!lh_table_lookup_ex(inf->cache, key, &v)) {
 		pthread_mutex_unlock(&inf->lock);
 		return;
 	}
-	json_object_get(old);
-	json_object_object_del(inf->cache, key);
+	if (!last && inf->h.on_delete)
+		old = entry_object(v);
+	lh_table_delete(inf->cache, key);
 	inf->stats.handler_calls++;
 	pthread_mutex_unlock(&inf->lock);
+	if (last)
+		strip(last);
 	if (inf->h.on_delete)
 		inf->h.on_delete(last ? last : old, inf->h.ud);
 	json_object_put(old);
 }
 
+/* Objects a list page asks for: a parsed page is the informer's largest
+ * transient allocation (json-c trees are ~20x the JSON text). */
+#define INFORMER_PAGE 100
+
+struct relist_state {
+	struct informer *inf;
+	struct lh_table *seen; /* keys listed (owned) -> NULL */
+};
+
+static void key_free(struct lh_entry *e)
+{
+	free((void *)(uintptr_t)lh_entry_k(e));
+}
+
+/* Each listed object is applied as its page arrives, so a relist never
+ * holds more than one page of parsed objects; only the keys are kept. */
 static int collect(struct json_object *item, void *ud)
 {
-	struct json_object *fresh = ud;
+	struct relist_state *st = ud;
 	char *key = informer_key(item);
-	if (key)
-		json_object_object_add(fresh, key, json_object_get(item));
-	free(key);
+	if (!key)
+		return 0;
+	if (!lh_table_lookup_ex(st->seen, key, NULL))
+		lh_table_insert(st->seen, key, NULL);
+	else
+		free(key);
+	apply_upsert(st->inf, item);
 	return 0;
 }
 
 /* A full list, diffed against the cache. */
 static int relist(struct informer *inf)
 {
-	struct json_object *fresh = json_object_new_object();
+	struct relist_state st = {inf, lh_kchar_table_new(1024, key_free)};
 	char *rv = NULL;
-	int rc = kube_list(inf->client, inf->res, inf->ns, inf->selector, NULL, 500, collect, fresh, &rv);
+	int rc = kube_list(inf->client, inf->res, inf->ns, inf->selector, NULL, INFORMER_PAGE, collect,
+			   &st, &rv);
 	if (rc) {
-		json_object_put(fresh);
+		lh_table_free(st.seen);
 		return rc;
 	}
 	bump(inf, &inf->stats.lists);
-	/* Deletions first: keys cached but no longer listed. */
+	/* Keys cached but no longer listed were deleted meanwhile. */
 	char **gone = NULL;
 	size_t ngone = 0;
+	struct lh_entry *e;
 	pthread_mutex_lock(&inf->lock);
-	json_object_object_foreach(inf->cache, key, val)
+	lh_foreach(inf->cache, e)
 	{
-		(void)val;
-		struct json_object *x;
-		if (!json_object_object_get_ex(fresh, key, &x)) {
+		const char *key = lh_entry_k(e);
+		if (!lh_table_lookup_ex(st.seen, key, NULL)) {
 			gone = xrealloc(gone, (ngone + 1) * sizeof(*gone));
 			gone[ngone++] = xstrdup(key);
 		}
@@ -208,12 +279,7 @@ static int relist(struct informer *inf)
 		free(gone[i]);
 	}
 	free(gone);
-	json_object_object_foreach(fresh, k2, item)
-	{
-		(void)k2;
-		apply_upsert(inf, item);
-	}
-	json_object_put(fresh);
+	lh_table_free(st.seen);
 	set_rv(inf, rv);
 	free(rv);
 	pthread_mutex_lock(&inf->lock);
@@ -332,11 +398,10 @@ struct json_object *informer_get(struct informer *inf, const char *ns, const cha
 {
 	char *key = ns && *ns ? xasprintf("%s/%s", ns, name) : xstrdup(name);
 	struct json_object *obj = NULL;
+	void *v = NULL;
 	pthread_mutex_lock(&inf->lock);
-	if (json_object_object_get_ex(inf->cache, key, &obj))
-		json_object_get(obj);
-	else
-		obj = NULL;
+	if (lh_table_lookup_ex(inf->cache, key, &v))
+		obj = entry_object(v);
 	pthread_mutex_unlock(&inf->lock);
 	free(key);
 	return obj;
@@ -345,7 +410,7 @@ struct json_object *informer_get(struct informer *inf, const char *ns, const cha
 size_t informer_len(struct informer *inf)
 {
 	pthread_mutex_lock(&inf->lock);
-	size_t n = (size_t)json_object_object_length(inf->cache);
+	size_t n = (size_t)lh_table_length(inf->cache);
 	pthread_mutex_unlock(&inf->lock);
 	return n;
 }
@@ -354,10 +419,14 @@ int informer_foreach(struct informer *inf, int (*fn)(const char *key, struct jso
 		     void *ud)
 {
 	int rc = 0;
+	struct lh_entry *e;
 	pthread_mutex_lock(&inf->lock);
-	json_object_object_foreach(inf->cache, key, obj)
+	lh_foreach(inf->cache, e)
 	{
-		if ((rc = fn(key, obj, ud)))
+		struct json_object *obj = entry_object(lh_entry_v(e));
+		rc = fn(lh_entry_k(e), obj, ud);
+		json_object_put(obj);
+		if (rc)
 			break;
 	}
 	pthread_mutex_unlock(&inf->lock);
@@ -388,7 +457,7 @@ void informer_free(struct informer *inf)
 	if (!inf)
 		return;
 	informer_stop(inf);
-	json_object_put(inf->cache);
+	lh_table_free(inf->cache);
 	pthread_mutex_destroy(&inf->lock);
 	pthread_cond_destroy(&inf->cond);
 	free(inf->ns);

@@ -46,11 +46,13 @@ void informer_set_timing(struct informer *inf, int watch_timeout_s, int64_t back
 int informer_start(struct informer *inf);
 /* 0 once the first list is in the cache, E_TIMEOUT after timeout_ms. */
 int informer_wait_synced(struct informer *inf, int64_t timeout_ms);
-/* A new reference to the cached object, or NULL. */
+/* The cached object, parsed anew (the caller owns it), or NULL. Objects are
+ * cached as compact JSON without metadata.managedFields. */
 struct json_object *informer_get(struct informer *inf, const char *ns, const char *name);
 size_t informer_len(struct informer *inf);
-/* Calls fn for each cached object under the cache lock (fn must not call
- * back into the informer); stops at fn's first non-zero return. */
+/* Calls fn for each cached object (parsed for the call) under the cache
+ * lock (fn must not call back into the informer); stops at fn's first
+ * non-zero return. */
 int informer_foreach(struct informer *inf, int (*fn)(const char *key, struct json_object *obj, void *ud),
 		     void *ud);
 void informer_get_stats(struct informer *inf, struct informer_stats *out);

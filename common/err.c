@@ -81,6 +81,7 @@ static const struct {
 	{E_UNAVAILABLE, "Unavailable", 12},
 	{E_FORBIDDEN, "Forbidden", 12},
 	{E_TIMEOUT, "Timeout", 12},
+	{E_TLS, "TLSError", 4},
 };
 
 const char *err_reason(int code)

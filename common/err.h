@@ -22,6 +22,7 @@ enum err_code {
 	E_UNAVAILABLE = -15, /* transport errors, 429 and 5xx after retries */
 	E_FORBIDDEN = -16, /* HTTP 401/403 */
 	E_TIMEOUT = -17,   /* a wait ran out */
+	E_TLS = -18,       /* TLS verification failed: permanent, never retried */
 };
 
 /* Records code and message for this thread; returns code. */

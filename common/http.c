@@ -3,16 +3,21 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
+#include <openssl/rand.h>
 
 #include "err.h"
+#include "log.h"
 #include "xmalloc.h"
 
 #define DEFAULT_MAX_BODY (16u * 1024 * 1024)
+#define MAX_HEADERS (64u * 1024)
 
 struct http_client {
 	CURL *curl;
@@ -52,14 +57,36 @@ void http_client_free(struct http_client *c)
 
 void http_response_init(struct http_response *r)
 {
+	r->streamed = 0;
 	r->status = 0;
 	r->retry_after_s = -1;
 	buf_init(&r->body, DEFAULT_MAX_BODY);
+	buf_init(&r->headers, MAX_HEADERS);
 }
 
 void http_response_dispose(struct http_response *r)
 {
 	buf_dispose(&r->body);
+	buf_dispose(&r->headers);
+}
+
+char *http_response_header(const struct http_response *r, const char *name)
+{
+	size_t nlen = strlen(name);
+	for (const char *p = buf_str(&r->headers); *p;) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		if (len > nlen && p[nlen] == ':' && strncasecmp(p, name, nlen) == 0) {
+			const char *v = p + nlen + 1, *e = p + len;
+			while (v < e && (*v == ' ' || *v == '\t'))
+				v++;
+			while (e > v && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+				e--;
+			return xstrndup(v, (size_t)(e - v));
+		}
+		p += len + (eol ? 1 : 0);
+	}
+	return NULL;
 }
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
@@ -68,6 +95,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 	size_t len = size * n;
 	if (t->req->on_data && t->resp->status / 100 == 2) {
 		int rc = t->req->on_data(p, len, t->req->ud);
+		t->resp->streamed += len;
 		if (rc) {
 			t->stopped = rc;
 			return 0; /* aborts the transfer */
@@ -91,7 +119,12 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 		if (sp)
 			t->resp->status = strtol(sp + 1, NULL, 10);
 		t->resp->retry_after_s = -1;
-	} else if (len > 12 && strncasecmp(p, "Retry-After:", 12) == 0) {
+		buf_reset(&t->resp->headers);
+		return len;
+	}
+	/* Kept for http_response_header; past the cap the rest is dropped. */
+	(void)buf_add(&t->resp->headers, p, len);
+	if (len > 12 && strncasecmp(p, "Retry-After:", 12) == 0) {
 		char tmp[32];
 		size_t k = len - 12 < sizeof(tmp) - 1 ? len - 12 : sizeof(tmp) - 1;
 		memcpy(tmp, p + 12, k);
@@ -102,6 +135,12 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 			t->resp->retry_after_s = v;
 	}
 	return len;
+}
+
+/* The URL for messages: log_url when the real one carries a secret. */
+static const char *shown_url(const struct http_request *req)
+{
+	return req->log_url ? req->log_url : req->url;
 }
 
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
@@ -134,6 +173,8 @@ int http_do(struct http_client *c, const struct http_request *req, struct http_r
 	resp->body.max = req->max_body ? req->max_body : DEFAULT_MAX_BODY;
 	resp->status = 0;
 	resp->retry_after_s = -1;
+	resp->streamed = 0;
+	buf_reset(&resp->headers);
 	for (size_t i = 0; req->headers && req->headers[i]; i++)
 		hdrs = curl_slist_append(hdrs, req->headers[i]);
 	/* No "Expect: 100-continue" round trip on uploads. */
@@ -183,12 +224,12 @@ int http_do(struct http_client *c, const struct http_request *req, struct http_r
 	if (t.stopped) {
 		rc = t.stopped;
 	} else if (cc == CURLE_ABORTED_BY_CALLBACK) {
-		rc = err_set(E_TIMEOUT, "%s %s: cancelled", req->method, req->url);
+		rc = err_set(E_TIMEOUT, "%s %s: cancelled", req->method, shown_url(req));
 	} else if (t.too_big) {
 		rc = err_set(E_TOOBIG, "%s %s: the reply is larger than %zu bytes", req->method,
-			     req->url, resp->body.max);
+			     shown_url(req), resp->body.max);
 	} else if (cc != CURLE_OK) {
-		rc = err_set(E_UNAVAILABLE, "%s %s: %s", req->method, req->url,
+		rc = err_set(E_UNAVAILABLE, "%s %s: %s", req->method, shown_url(req),
 			     errbuf[0] ? errbuf : curl_easy_strerror(cc));
 	} else {
 		long code = 0;
@@ -197,4 +238,43 @@ int http_do(struct http_client *c, const struct http_request *req, struct http_r
 	}
 	curl_slist_free_all(hdrs);
 	return rc;
+}
+
+int http_status_retryable(long status)
+{
+	return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+static long backoff_ms(const struct http_retry *p, int attempt, long retry_after_s)
+{
+	if (retry_after_s >= 0)
+		return retry_after_s * 1000 > p->max_ms ? p->max_ms : retry_after_s * 1000;
+	long d = p->base_ms;
+	for (int i = 1; i < attempt && d < p->max_ms; i++)
+		d *= 2;
+	if (d > p->max_ms)
+		d = p->max_ms;
+	unsigned int r = 0;
+	RAND_bytes((unsigned char *)&r, sizeof(r));
+	return d / 2 + (d > 1 ? (long)(r % (unsigned int)(d / 2 + 1)) : 0);
+}
+
+int http_do_retry(struct http_client *c, const struct http_request *req, struct http_response *resp,
+		  const struct http_retry *policy, unsigned long *retries)
+{
+	int rc;
+	for (int attempt = 1;; attempt++) {
+		rc = http_do(c, req, resp);
+		int retryable = rc == E_UNAVAILABLE || (rc == 0 && http_status_retryable(resp->status));
+		if (!retryable || attempt >= policy->attempts || (req->on_data && resp->streamed > 0))
+			return rc;
+		long wait = backoff_ms(policy, attempt, rc == 0 ? resp->retry_after_s : -1);
+		log_debug("%s %s: %s; retrying in %ld ms (attempt %d of %d)", req->method, shown_url(req),
+			  rc ? err_msg() : "the server is busy", wait, attempt + 1, policy->attempts);
+		if (retries)
+			(*retries)++;
+		struct timespec ts = {wait / 1000, (wait % 1000) * 1000000};
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+	}
 }

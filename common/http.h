@@ -17,6 +17,7 @@ struct http_tls {
 struct http_request {
 	const char *method; /* "GET", "POST", ... */
 	const char *url;
+	const char *log_url; /* shown in messages instead of url (which may hold a SAS); may be NULL */
 	const char *const *headers; /* "Name: value", NULL-terminated; may be NULL */
 	const char *body;
 	size_t body_len;
@@ -38,6 +39,17 @@ struct http_response {
 	long status;
 	struct buf body;
 	long retry_after_s; /* -1 when absent */
+	size_t streamed;    /* bytes handed to on_data */
+	struct buf headers; /* the final reply's header lines, as received (capped) */
+};
+
+/* Retries of transport errors, 429, 500, 502, 503 and 504: jittered
+ * exponential backoff from base_ms doubling to max_ms; a Retry-After header
+ * wins (capped at max_ms). */
+struct http_retry {
+	int attempts; /* in all, >= 1 */
+	long base_ms;
+	long max_ms;
 };
 
 /* Not thread-safe: one client per thread. */
@@ -47,9 +59,21 @@ struct http_client *http_client_new(void);
 void http_client_free(struct http_client *c);
 void http_response_init(struct http_response *r);
 void http_response_dispose(struct http_response *r);
+/* The value of the reply header name (case-insensitive; the first one),
+ * trimmed, owned by the caller; NULL when absent. */
+char *http_response_header(const struct http_response *r, const char *name);
 /* Returns 0 when a reply arrived (whatever its status), the on_data
- * callback's non-zero value when it stopped the transfer, or E_UNAVAILABLE
- * for transport failures (refused, reset, timed out, TLS) naming the URL. */
+ * callback's non-zero value when it stopped the transfer, E_TLS when the
+ * server's certificate does not verify (never retried), or E_UNAVAILABLE for
+ * transport failures (refused, reset, timed out) naming the URL. */
 int http_do(struct http_client *c, const struct http_request *req, struct http_response *resp);
+/* http_do with retries. A streaming request is not retried once bytes
+ * reached on_data (the caller resumes, e.g. with a Range). *retries (may be
+ * NULL) is increased by the retries made. Returns as http_do; a final 429 or
+ * 5xx reply is returned as a reply (status set), not as an error. */
+int http_do_retry(struct http_client *c, const struct http_request *req, struct http_response *resp,
+		  const struct http_retry *policy, unsigned long *retries);
+/* Whether a reply status is worth retrying (429, 500, 502, 503, 504). */
+int http_status_retryable(long status);
 
 #endif

@@ -95,30 +95,6 @@ char *kube_path(const struct kube_resource *r, const char *ns, const char *name,
 	return buf_take(&b);
 }
 
-static void sleep_ms(int64_t ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-/* Full jitter: a random delay in [d/2, d], d doubling from base to max. */
-static int64_t backoff_ms(const struct kube_client *c, int attempt, long retry_after_s)
-{
-	if (retry_after_s >= 0) {
-		int64_t ra = (int64_t)retry_after_s * 1000;
-		return ra > c->max_ms ? c->max_ms : ra;
-	}
-	int64_t d = c->base_ms;
-	for (int i = 1; i < attempt && d < c->max_ms; i++)
-		d *= 2;
-	if (d > c->max_ms)
-		d = c->max_ms;
-	unsigned int r = 0;
-	RAND_bytes((unsigned char *)&r, sizeof(r));
-	return d / 2 + (d > 1 ? (int64_t)(r % (unsigned int)(d / 2 + 1)) : 0);
-}
-
 struct call {
 	const char *method;
 	const char *path; /* with query */
@@ -173,23 +149,12 @@ static int perform(struct kube_client *c, const struct call *call, struct json_o
 	    .max_body = 64u * 1024 * 1024,
 	    .cancel = call->cancel,
 	};
-	int attempts = call->no_retry ? 1 : c->attempts;
-	for (int attempt = 1;; attempt++) {
-		c->stats.requests++;
-		rc = http_do(c->http, &req, &resp);
-		int retryable = rc == E_UNAVAILABLE ||
-				(rc == 0 && (resp.status == 429 || resp.status == 500 ||
-					     resp.status == 502 || resp.status == 503 ||
-					     resp.status == 504));
-		if (!retryable || attempt >= attempts)
-			break;
-		int64_t wait = backoff_ms(c, attempt, rc == 0 ? resp.retry_after_s : -1);
-		log_debug("%s %s: %s; retrying in %lld ms (attempt %d of %d)", call->method,
-			  call->path, rc ? err_msg() : "server busy", (long long)wait, attempt + 1,
-			  attempts);
-		c->stats.retries++;
-		sleep_ms(wait);
-	}
+	struct http_retry policy = {call->no_retry ? 1 : c->attempts, (long)c->base_ms, (long)c->max_ms};
+	c->stats.requests++;
+	unsigned long retries = 0;
+	rc = http_do_retry(c->http, &req, &resp, &policy, &retries);
+	c->stats.retries += retries;
+	c->stats.requests += retries;
 	if (rc)
 		goto done;
 	if (resp.status / 100 != 2) {

@@ -1,0 +1,47 @@
+/* Uploading one stream as numbered parts (S3 multipart, Azure blocks) with a
+ * bounded number in flight: memory is part size x (in_flight + 1), whatever
+ * the stream's length. Backends supply the per-part upload; this module owns
+ * buffering, the worker threads, part sizes and the first error. */
+#ifndef LIFEBOAT_PARTS_H
+#define LIFEBOAT_PARTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PARTS_ID_MAX 256
+/* Part sizes double every this many parts, so a 10,000-part limit (S3)
+ * covers 8 MiB x 1000 x (1 + 2 + ... + 512) = about 8 PiB. */
+#define PARTS_GROWTH_EVERY 1000
+
+struct parts_backend {
+	/* Runs on worker thread `worker` (0 .. in_flight-1): upload part
+	 * part_no (1-based) and write its identifier (ETag, block id) into id.
+	 * Returns 0 or a negative err code with err_set (thread-local: the
+	 * module copies the message). */
+	int (*upload)(void *ctx, int worker, int part_no, const uint8_t *data, size_t len,
+		      char id[PARTS_ID_MAX]);
+};
+
+struct parts;
+
+/* part_size: the first parts' size; in_flight >= 1 worker threads. */
+struct parts *parts_new(const struct parts_backend *b, void *ctx, size_t part_size, int in_flight);
+/* Buffers bytes; a full part is handed to a worker (waiting for a free one).
+ * Returns the first upload error seen so far, with its message. */
+int parts_write(struct parts *p, const uint8_t *data, size_t n);
+/* Nothing dispatched yet and everything fits one buffer: the caller may do
+ * a single PUT of parts_pending() instead (then parts_finish is not needed). */
+int parts_single(const struct parts *p);
+const uint8_t *parts_pending(const struct parts *p, size_t *len);
+/* Uploads the last (short) part and waits for all; 0 or the first error. */
+int parts_finish(struct parts *p);
+int parts_count(const struct parts *p);
+/* The identifier of part part_no (1-based) after a successful finish. */
+const char *parts_id(const struct parts *p, int part_no);
+uint64_t parts_bytes(const struct parts *p);
+/* Stops the workers (waiting for uploads under way) and frees everything. */
+void parts_free(struct parts *p);
+/* Pure: the size of part part_no for a first-part size. */
+size_t parts_size_for(size_t part_size, int part_no);
+
+#endif

@@ -75,6 +75,7 @@ test: deps
 bench: deps all $(BUILD)/kubetool
 	@bench/run.sh $(abspath $(BUILD)/lifeboat)
 	@bench/kube.sh $(abspath $(BUILD)/kubetool)
+	@bench/s3.sh $(abspath $(BUILD)/lifeboat)
 
 demo: deps all
 	@tests/demo.sh $(abspath $(BUILD)/lifeboat)

@@ -228,6 +228,11 @@ int http_do(struct http_client *c, const struct http_request *req, struct http_r
 	} else if (t.too_big) {
 		rc = err_set(E_TOOBIG, "%s %s: the reply is larger than %zu bytes", req->method,
 			     shown_url(req), resp->body.max);
+	} else if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
+		   cc == CURLE_SSL_ISSUER_ERROR || cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH) {
+		/* Permanent: retrying cannot make a certificate verify. */
+		rc = err_set(E_TLS, "%s %s: %s", req->method, shown_url(req),
+			     errbuf[0] ? errbuf : curl_easy_strerror(cc));
 	} else if (cc != CURLE_OK) {
 		rc = err_set(E_UNAVAILABLE, "%s %s: %s", req->method, shown_url(req),
 			     errbuf[0] ? errbuf : curl_easy_strerror(cc));

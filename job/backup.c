@@ -101,8 +101,14 @@ static int pump(struct stage *head, int fd)
 	int rc = 0;
 	for (;;) {
 		ssize_t r = read(fd, chunk, READ_CHUNK);
-		if (r < 0 && errno == EINTR)
+		if (r < 0 && errno == EINTR && !stage_interrupted)
 			continue;
+		if (stage_interrupted) {
+			rc = err_set(E_IO, "interrupted by signal %d (a Job deadline, a deletion or "
+					   "^C): the backup was abandoned and nothing looks complete",
+				     (int)stage_interrupted);
+			break;
+		}
 		if (r < 0) {
 			rc = err_set(E_IO, "reading pg_dump's output: %s", strerror(errno));
 			break;

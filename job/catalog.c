@@ -124,7 +124,8 @@ int list_run(const struct job_opts *o, struct json_object *result)
 	free(prefix);
 	if (rc)
 		goto done;
-	qsort(fs.v, fs.n, sizeof(*fs.v), cmp_folder);
+	if (fs.n) /* qsort(NULL, 0, ...) is undefined */
+		qsort(fs.v, fs.n, sizeof(*fs.v), cmp_folder);
 	struct json_object *items = json_object_new_array();
 	if (!as_json)
 		printf("%-16s %-40s %-20s %10s %-9s %-20s %s\n", "NAMESPACE", "NAME", "CREATED", "SIZE",

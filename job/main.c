@@ -17,6 +17,7 @@
 #include "../common/log.h"
 #include "../common/xmalloc.h"
 #include "job.h"
+#include "stage.h"
 #include "result.h"
 
 enum { C_BACKUP = 1, C_RESTORE = 2, C_VERIFY = 4, C_LIST = 8, C_DELETE = 16, C_ALL = 31 };
@@ -49,7 +50,7 @@ static const struct flag {
 } flags[] = {
 #define F(field) offsetof(struct raw, field)
 	{"--db", "LIFEBOAT_DB", F(db), C_BACKUP | C_RESTORE, 0, "PostgreSQL URI (the database to dump, or the restore target)"},
-	{"--storage", "LIFEBOAT_STORAGE", F(storage), C_ALL, 0, "storage URL: file:///PATH"},
+	{"--storage", "LIFEBOAT_STORAGE", F(storage), C_ALL, 0, "storage URL: file:///PATH, s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or azure://CONTAINER/PREFIX?account=NAME (docs/storage.md)"},
 	{"--name", "LIFEBOAT_NAME", F(name), C_BACKUP | C_RESTORE | C_VERIFY | C_DELETE, 0, "backup name"},
 	{"--namespace", "LIFEBOAT_NAMESPACE", F(ns), C_ALL, 0, "namespace (default: default; list: all)"},
 	{"--passphrase-file", "LIFEBOAT_PASSPHRASE_FILE", F(pass_file), C_BACKUP | C_RESTORE | C_VERIFY, 0, "file whose first line is the passphrase (or LIFEBOAT_PASSPHRASE)"},
@@ -211,6 +212,11 @@ static int build_opts(struct job_opts *o, const struct raw *r, const struct comm
 	return 0;
 }
 
+static void on_signal(int sig)
+{
+	stage_interrupted = sig;
+}
+
 static const char *default_result_path(const struct raw *r)
 {
 	if (r->result_path)
@@ -228,6 +234,14 @@ int main(int argc, char **argv)
 	memset(&opts, 0, sizeof(opts));
 	/* Writes to a child that exited must fail with EPIPE, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
+	/* TERM (Kubernetes stopping the pod) and INT: no SA_RESTART, so blocking
+	 * reads return and the pipeline takes its abort path. */
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
 		usage(argc < 2 ? stderr : stdout);

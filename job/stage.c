@@ -12,8 +12,14 @@
 #include "../common/err.h"
 #include "../common/xmalloc.h"
 
+volatile sig_atomic_t stage_interrupted;
+
 int stage_write(struct stage *s, const uint8_t *p, size_t n)
 {
+	if (stage_interrupted)
+		return err_set(E_IO, "interrupted by signal %d (a Job deadline, a deletion or ^C): "
+				     "stopped before anything was committed",
+			       (int)stage_interrupted);
 	if (n == 0)
 		return 0;
 	return s->ops->write(s, p, n);

@@ -26,6 +26,13 @@ struct stage {
 	struct stage *next; /* borrowed: the chain owner frees each stage */
 };
 
+#include <signal.h>
+
+/* Set (to the signal number) by the SIGTERM/SIGINT handler: every chain
+ * stops at its next write, so the normal abort paths run (partial objects
+ * removed, multipart uploads aborted, an open restore rolled back). */
+extern volatile sig_atomic_t stage_interrupted;
+
 int stage_write(struct stage *s, const uint8_t *p, size_t n);
 int stage_finish(struct stage *s);
 /* Finishes the next stage, or does nothing when there is none. */

@@ -8,22 +8,26 @@
 #include "../common/err.h"
 #include "../common/xmalloc.h"
 
-static const struct store_ops *const backends[] = {&store_file_ops};
+static const struct store_ops *const backends[] = {
+	&store_file_ops,
+	&store_azure_ops,
+	&store_s3_ops, &store_gs_ops,
+};
 
 int store_open(struct store **out, const char *url)
 {
 	const char *sep = strstr(url, "://");
 	if (!sep)
 		return err_set(E_INVALID,
-			       "storage URL \"%s\" has no scheme: use file:///PATH (s3:// and azure:// "
-			       "come with the object-storage backends)",
+			       "storage URL \"%s\" has no scheme: use file:///PATH, "
+			       "s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or azure://CONTAINER/PREFIX",
 			       url);
 	size_t n = (size_t)(sep - url);
 	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
 		if (strlen(backends[i]->scheme) == n && strncmp(url, backends[i]->scheme, n) == 0)
 			return backends[i]->open(out, url);
 	return err_set(E_INVALID, "storage URL \"%.*s://...\": scheme \"%.*s\" is not supported; use "
-				  "file:///PATH",
+				  "file://, s3://, gs:// or azure://",
 		       (int)n, url, (int)n, url);
 }
 

@@ -56,5 +56,7 @@ int store_get(struct store *st, const char *key, struct buf *out);
 char *store_location(const struct store *st, const char *key);
 
 extern const struct store_ops store_file_ops;
+extern const struct store_ops store_azure_ops;
+extern const struct store_ops store_s3_ops, store_gs_ops; /* s3:// and gs:// (job/store_s3.c) */
 
 #endif

@@ -38,6 +38,10 @@ if record_build "normal" all build/kubetool $(unit_bins build); then
 	UNIT_LABEL=unit tests/run-unit.sh build $(unit_bins build)
 	step "integration tests (PostgreSQL, gpg, pg_restore)"
 	T_SUITE=integration LIFEBOAT="$root/build/lifeboat" timeout 1800 tests/integration/run.sh
+	step "Azure Blob storage (Azurite, PostgreSQL)"
+	T_SUITE=azure LIFEBOAT="$root/build/lifeboat" timeout 600 tests/storage/azure.sh
+	step "S3 storage (s3rver behind a botocore SigV4 proxy and a fault injector, aws CLI, PostgreSQL)"
+	T_SUITE=s3 LIFEBOAT="$root/build/lifeboat" timeout 600 tests/storage/s3.sh
 	step "test API server: kubectl 1.32 and python3-kubernetes"
 	T_SUITE=apiserver timeout 600 tests/apiserver/run.sh
 	step "C Kubernetes client: informer storm under faults"
@@ -61,6 +65,10 @@ if record_build "asan+ubsan" BUILD=build/asan SAN=1 build/asan/lifeboat build/as
 	UNIT_LABEL=unit-asan tests/run-unit.sh build/asan $(unit_bins build/asan)
 	step "integration tests (ASan+UBSan)"
 	T_SUITE=integration-asan LIFEBOAT="$root/build/asan/lifeboat" timeout 1800 tests/integration/run.sh
+	step "Azure Blob storage (ASan+UBSan)"
+	T_SUITE=azure-asan LIFEBOAT="$root/build/asan/lifeboat" timeout 600 tests/storage/azure.sh
+	step "S3 storage (ASan+UBSan)"
+	T_SUITE=s3-asan LIFEBOAT="$root/build/asan/lifeboat" timeout 600 tests/storage/s3.sh
 	step "C Kubernetes client storm (ASan+UBSan)"
 	T_SUITE=kube-asan KUBETOOL="$root/build/asan/kubetool" timeout 600 tests/kube/run.sh
 fi

@@ -9,21 +9,48 @@ packages=(
 	libwebsockets-dev libcmocka-dev libzstd-dev zlib1g-dev
 	postgresql postgresql-client gnupg zstd valgrind python3 util-linux
 	python3-kubernetes
+	python3-botocore awscli time
 )
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+# npm packages for the storage tests, in a project-local folder; skipped when
+# present. Runs after the apt step (which may install npm itself).
+# All in one `npm install`: a --no-save install prunes whatever else the
+# folder holds, so installing them one at a time would remove the others.
+npm_deps() {
+	local dir=$root/tests/storage
+	[[ -x $dir/node_modules/.bin/s3rver && -x $dir/node_modules/.bin/azurite-blob ]] && return 0
+	if ! command -v npm >/dev/null; then
+		echo "setup: installing npm (Debian's) for the storage test servers" >&2
+		"${sudo[@]}" apt-get update -qq && "${sudo[@]}" apt-get install -y -qq npm >/dev/null ||
+			{ echo "setup: npm is missing and could not be installed; cannot install s3rver and azurite" >&2; return 1; }
+	fi
+	echo "setup: npm install s3rver and azurite into tests/storage/node_modules" >&2
+	npm install --prefix "$dir" --no-audit --no-fund --no-save --loglevel=error \
+		s3rver@3.7.1 azurite@3.35.0 >/dev/null
+}
 
 missing=()
 for p in "${packages[@]}"; do
 	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
 	[[ $status == "install ok installed" ]] || missing+=("$p")
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
-
-echo "setup: installing ${missing[*]}" >&2
 sudo=()
-if [[ $(id -u) -ne 0 ]]; then
-	command -v sudo >/dev/null || { echo "setup: need root (or sudo) to apt-get install ${missing[*]}" >&2; exit 1; }
+if [[ $(id -u) -ne 0 ]] && command -v sudo >/dev/null; then
 	sudo=(sudo)
 fi
 export DEBIAN_FRONTEND=noninteractive
+if [[ ${#missing[@]} -eq 0 ]]; then
+	npm_deps
+	exit 0
+fi
+
+echo "setup: installing ${missing[*]}" >&2
+if [[ $(id -u) -ne 0 && ${#sudo[@]} -eq 0 ]]; then
+	echo "setup: need root (or sudo) to apt-get install ${missing[*]}" >&2
+	exit 1
+fi
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+npm_deps

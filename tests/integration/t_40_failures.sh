@@ -100,6 +100,28 @@ t_run "killed mid-backup: verify refuses it (no manifest, exit 8)" 8 \
 t_run "killed mid-backup: the same name backs up cleanly afterwards" 0 \
 	"${LB[@]}" backup --db "$(pg_uri big)" --storage "file://$STORE" --name killed --passphrase-file "$PASS"
 t_true "killed mid-backup: no partial left after the retry" bash -c "! ls $STORE/default/killed/*.partial 2>/dev/null"
+# SIGTERM (what Kubernetes sends at a Job's deadline or deletion): the
+# backup stops cleanly, removing its partial object, and says why.
+"${LB[@]}" backup --db "$(pg_uri big)" --storage "file://$STORE" --name termed --compression zstd:19 \
+	--passphrase-file "$PASS" >"$WORK/termed.out" 2>&1 &
+term_pid=$!
+for _ in $(seq 100); do
+	[[ -e "$STORE/default/termed/db.dump.zst.pgp.partial" ]] && break
+	sleep 0.1
+done
+sleep 0.3
+kill -TERM "$term_pid" 2>/dev/null || true
+set +e
+wait "$term_pid"
+term_rc=$?
+set -e
+if [[ $term_rc -ne 0 && ! -e "$STORE/default/termed/manifest.json" ]] && ! ls "$STORE/default/termed/"*.partial >/dev/null 2>&1; then
+	t_pass "SIGTERM mid-backup: fails, no manifest, partial object removed"
+else
+	t_fail "SIGTERM mid-backup: fails, no manifest, partial object removed" "exit $term_rc; $(ls -la "$STORE/default/termed" 2>&1)"
+fi
+T_OUT=$(cat "$WORK/termed.out")
+t_contains "SIGTERM mid-backup: the result says it was interrupted" "interrupted by signal 15"
 pg_psql postgres -q -c "DROP DATABASE big" >/dev/null
 
 t_run "existing backup is never overwritten: exit 9" 9 \

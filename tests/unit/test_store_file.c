@@ -85,8 +85,8 @@ static void store_open__rejects_bad_urls(void **state)
 	static const struct {
 		const char *url, *says;
 	} cases[] = {
-	    {"s3://bucket/prefix", "scheme \"s3\" is not supported"},
-	    {"azure://acct/container", "scheme \"azure\" is not supported"},
+	    {"sftp://host/dir", "scheme \"sftp\" is not supported"},
+	    {"ftp://host/dir", "scheme \"ftp\" is not supported"},
 	    {"FILE:///tmp", "scheme \"FILE\" is not supported"},
 	    {"://x", "scheme \"\" is not supported"},
 	    {"/backups", "has no scheme"},

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# `make bench`, S3 part: lifeboat backup into s3rver against the seeds'
+# sequential way (pg_dump to a file, gpg to a file, sha256sum, aws s3 cp),
+# same databases (pgbench and hex of BENCH_MB megabytes, default 1000), same
+# s3rver. Prints the wall-time ratio and both peak RSS figures (lifeboat's
+# from its result; the sequential way's as the largest of its steps, by
+# /usr/bin/time -f %M); appends the summary to bench/results/latest.txt.
+set -euo pipefail
+LIFEBOAT=${1:?usage: bench/s3.sh PATH/TO/lifeboat}
+root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=data.sh
+source "$root/bench/data.sh"
+MB=${BENCH_MB:-1000}
+S3RVER=$root/tests/storage/node_modules/.bin/s3rver
+AWS=/usr/bin/aws
+WORK=$(mktemp -d /tmp/lifeboat-bench-s3.XXXXXX)
+chmod 755 "$WORK"
+S3PID=
+trap '[[ -n $S3PID ]] && kill "$S3PID" 2>/dev/null; wait 2>/dev/null; pg_stop || true; rm -rf "$WORK"' EXIT
+export GNUPGHOME="$WORK/gnupg"
+mkdir -p "$GNUPGHOME" && chmod 700 "$GNUPGHOME"
+echo 'bench passphrase' >"$WORK/pass"
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$WORK/s3data"
+NODE_OPTIONS=--openssl-legacy-provider timeout 7200 "$S3RVER" -d "$WORK/s3data" -a 127.0.0.1 -p "$port" \
+	--silent --configure-bucket bench >"$WORK/s3rver.log" 2>&1 &
+S3PID=$!
+for ((i = 0; i < 100; i++)); do
+	curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+	sleep 0.1
+done
+export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1 AWS_PAGER=''
+unset AWS_SESSION_TOKEN AWS_PROFILE
+STORAGE="s3://bench/lifeboat?endpoint=http://127.0.0.1:$port"
+
+pg_start >/dev/null
+echo "bench s3: building databases of ~${MB} MB each (pgbench scale $((MB / 15)), hex $((MB * 8000)) rows)"
+bench_make_pgbench pgbench $((MB / 15 > 0 ? MB / 15 : 1)) >/dev/null 2>&1
+bench_make_hex hex $((MB * 8000)) >/dev/null 2>&1
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+result_field() {
+	python3 -c 'import json, sys
+d = json.loads(sys.argv[2].strip().splitlines()[-1])
+for k in sys.argv[1].split("."):
+    d = d[k]
+print(d)' "$1" "$2"
+}
+# timed FILE CMD...: runs CMD under /usr/bin/time, appending its peak RSS (KiB) to FILE.
+timed() {
+	local f=$1
+	shift
+	/usr/bin/time -f %M -a -o "$f" "$@"
+}
+max_of() { sort -n "$1" | tail -1; }
+
+summary="$WORK/summary.txt"
+printf '\nlifeboat %s S3 bench (s3rver %s on loopback), %s, BENCH_MB=%s\n' \
+	"$("$LIFEBOAT" --version | cut -d' ' -f2)" "$("$S3RVER" --version)" "$(date -u +%Y-%m-%d)" "$MB" >"$summary"
+
+for db in pgbench hex; do
+	echo
+	echo "== $db: $(bench_db_size "$db") bytes on disk"
+	uri=$(pg_uri "$db")
+
+	t=$(now)
+	res=$("$LIFEBOAT" backup --db "$uri" --storage "$STORAGE" --name "b-$db" --passphrase-file "$WORK/pass" 2>/dev/null)
+	b=$(elapsed "$t")
+	b_size=$(result_field artifact.size "$res")
+	b_rss=$(result_field peakRssKiB "$res")
+	b_sha=$(result_field artifact.sha256 "$res")
+
+	# The sequential way, each step timed for its peak RSS.
+	: >"$WORK/rss"
+	t=$(now)
+	timed "$WORK/rss" bash -c "source '$root/tests/lib/pg.sh'; PGTEST_DIR='$PGTEST_DIR' PGTEST_PORT='$PGTEST_PORT' pg_tool pg_dump -Fc '$db' >'$WORK/seq.dump'"
+	timed "$WORK/rss" gpg --batch --quiet --pinentry-mode loopback --passphrase-file "$WORK/pass" --symmetric \
+		--cipher-algo AES256 -o "$WORK/seq.dump.gpg" "$WORK/seq.dump"
+	timed "$WORK/rss" sha256sum "$WORK/seq.dump.gpg" >/dev/null
+	timed "$WORK/rss" "$AWS" --endpoint-url "http://127.0.0.1:$port" s3 cp --only-show-errors \
+		"$WORK/seq.dump.gpg" "s3://bench/seq/$db/db.dump.gpg"
+	c=$(elapsed "$t")
+	c_size=$(stat -c %s "$WORK/seq.dump.gpg")
+	c_rss=$(max_of "$WORK/rss")
+	c_temp=$(($(stat -c %s "$WORK/seq.dump") + c_size))
+	rm -f "$WORK/seq.dump" "$WORK/seq.dump.gpg"
+
+	# What lifeboat stored is what it hashed (read back by the aws CLI).
+	got=$("$AWS" --endpoint-url "http://127.0.0.1:$port" s3 cp --only-show-errors \
+		"s3://bench/lifeboat/default/b-$db/db.dump.zst.pgp" - | sha256sum | cut -d' ' -f1)
+	[[ $got == "$b_sha" ]] && check=ok || check="MISMATCH ($got)"
+
+	{
+		echo
+		echo "[$db] $(bench_db_size "$db") bytes on disk"
+		printf '  %-52s %8s s  %12s bytes  peak RSS %s KiB\n' "(s3b) lifeboat backup -> s3rver (zstd:3 + OpenPGP)" "$b" "$b_size" "$b_rss"
+		printf '  %-52s %8s s  %12s bytes  peak RSS %s KiB (largest step)  temp disk %s bytes\n' \
+			"(s3c) pg_dump file, gpg file, sha256sum, aws s3 cp" "$c" "$c_size" "$c_rss" "$c_temp"
+		printf '  ratio s3c/s3b %s (target >= 1.5)  lifeboat RSS %s KiB (target <= 65536)  stored sha256 read back by aws: %s\n' \
+			"$(ratio "$c" "$b")" "$b_rss" "$check"
+	} | tee -a "$summary"
+done
+mkdir -p "$root/bench/results"
+cat "$summary" >>"$root/bench/results/latest.txt"
+echo
+echo "bench s3: summary appended to bench/results/latest.txt"

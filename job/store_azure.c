@@ -1,0 +1,839 @@
+/* The azure:// backend: Azure Blob block blobs over the REST API. Uploads
+ * stream as Put Block (job/parts: bounded memory, blocks in flight) and only
+ * Put Block List makes the object visible; an unfinished upload commits
+ * nothing. Signing, parsing and XML live in azure.c (pure). */
+#include "store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "../common/buf.h"
+#include "../common/err.h"
+#include "../common/http.h"
+#include "../common/log.h"
+#include "../common/xmalloc.h"
+#include "azure.h"
+#include "parts.h"
+
+#define META_TIMEOUT_MS 60000L
+#define STALL_SECONDS 60L
+#define READ_RESUMES 5
+#define LIST_PAGE "5000"
+#define SECRET_FILE_MAX (64 * 1024)
+#define MAX_HEADERS 16
+
+struct azure_store {
+	struct store base;
+	struct azure_url u;
+	char *account;
+	char *endpoint;	 /* scheme://host[:port][/path], no trailing slash */
+	char *base_path; /* the endpoint's path ("/devstoreaccount1" or "") */
+	uint8_t *key;	 /* the decoded account key, or NULL (SAS) */
+	size_t keylen;
+	char *sas; /* the SAS query, or NULL */
+	char *ca_pem;
+	struct http_tls tls;
+	struct http_retry retry;
+	struct http_client *http; /* the opening thread's: stat, list, read, remove */
+};
+
+/* One REST call. */
+struct call {
+	const char *op; /* "Put Block 3", for messages */
+	const char *method;
+	const char *blob;  /* full blob name, or NULL for a container call */
+	const char *query; /* encoded, without '?', or NULL */
+	const char *content_type, *content_md5, *range, *if_match;
+	const char *xms_name, *xms_value; /* one extra x-ms-* header, or NULL */
+	const uint8_t *body;
+	size_t body_len;
+	int has_body;
+	int (*on_data)(const char *p, size_t n, void *ud);
+	void *ud;
+	long timeout_ms;
+};
+
+/* The full blob name of a key: "<prefix>/<key>". */
+static char *blob_of(const struct azure_store *st, const char *key)
+{
+	return *st->u.prefix ? xasprintf("%s/%s", st->u.prefix, key) : xstrdup(key);
+}
+
+/* Tells the callback's errors from the transfer's own. */
+struct tramp {
+	int (*fn)(const char *p, size_t n, void *ud);
+	void *ud;
+	int stopped;
+};
+
+static int trampoline(const char *p, size_t n, void *ud)
+{
+	struct tramp *t = ud;
+	int rc = t->fn(p, n, t->ud);
+	if (rc)
+		t->stopped = 1;
+	return rc;
+}
+
+/* Sends c with retries. Returns 0 with resp set (any status), the on_data
+ * callback's error, or E_STORE for a transport failure after the retries,
+ * naming where and the operation. */
+static int azure_do(struct azure_store *st, struct http_client *h, const struct call *c,
+		    const char *where, struct http_response *resp)
+{
+	struct buf path, url;
+	char date[32], len[24], *auth = NULL, *log_url = NULL, *full_url = NULL;
+	struct azure_header hv[MAX_HEADERS];
+	char *lines[MAX_HEADERS];
+	const char *hl[MAX_HEADERS + 2];
+	size_t nh = 0, nl = 0;
+	struct tramp tr = {c->on_data, c->ud, 0};
+	int rc = 0;
+
+	buf_init(&path, 64 * 1024);
+	buf_init(&url, 128 * 1024);
+	buf_adds(&path, st->base_path);
+	buf_add(&path, "/", 1);
+	buf_adds(&path, st->u.container);
+	if (c->blob) {
+		buf_add(&path, "/", 1);
+		azure_escape(&path, c->blob, 1);
+	}
+	buf_addf(&url, "%s%s", st->endpoint, buf_str(&path) + strlen(st->base_path));
+	if (c->query && *c->query)
+		buf_addf(&url, "?%s", c->query);
+	log_url = xstrdup(buf_str(&url));
+	if (st->sas)
+		buf_addf(&url, "%s%s", c->query && *c->query ? "&" : "?", st->sas);
+	full_url = buf_take(&url);
+
+	azure_http_date(date, time(NULL));
+	hv[nh++] = (struct azure_header){"x-ms-date", date};
+	hv[nh++] = (struct azure_header){"x-ms-version", AZURE_API_VERSION};
+	if (c->has_body) {
+		snprintf(len, sizeof(len), "%zu", c->body_len);
+		hv[nh++] = (struct azure_header){"Content-Length", len};
+		/* Always explicit: libcurl would send a form type of its own. */
+		hv[nh++] = (struct azure_header){
+		    "Content-Type", c->content_type ? c->content_type : "application/octet-stream"};
+	}
+	if (c->content_md5)
+		hv[nh++] = (struct azure_header){"Content-MD5", c->content_md5};
+	if (c->range)
+		hv[nh++] = (struct azure_header){"Range", c->range};
+	if (c->if_match)
+		hv[nh++] = (struct azure_header){"If-Match", c->if_match};
+	if (c->xms_name)
+		hv[nh++] = (struct azure_header){c->xms_name, c->xms_value};
+	if (st->key) {
+		struct azure_sign_input in = {c->method, st->account, buf_str(&path),
+					      c->query,	 hv,	      nh};
+		if ((rc = azure_sign(&auth, &in, st->key, st->keylen))) {
+			rc = err_set(E_STORE, "%s: %s: cannot sign the request: %s", where, c->op,
+				     err_msg());
+			goto done;
+		}
+		hv[nh++] = (struct azure_header){"Authorization", auth};
+	}
+	for (size_t i = 0; i < nh; i++) {
+		/* libcurl sends Content-Length itself (the value signed above). */
+		if (strcmp(hv[i].name, "Content-Length") == 0)
+			continue;
+		lines[nl] = xasprintf("%s: %s", hv[i].name, hv[i].value);
+		hl[nl] = lines[nl];
+		nl++;
+	}
+	hl[nl] = "User-Agent: lifeboat/" LIFEBOAT_VERSION;
+	hl[nl + 1] = NULL;
+
+	struct http_request req = {
+	    .method = c->method,
+	    .url = full_url,
+	    .log_url = log_url,
+	    .headers = hl,
+	    .body = c->has_body ? (c->body ? (const char *)c->body : "") : NULL,
+	    .body_len = c->body_len,
+	    .tls = &st->tls,
+	    .timeout_ms = c->timeout_ms,
+	    .stall_seconds = STALL_SECONDS,
+	    .on_data = c->on_data ? trampoline : NULL,
+	    .ud = &tr,
+	    .max_body = 32u * 1024 * 1024,
+	};
+	rc = http_do_retry(h, &req, resp, &st->retry, NULL);
+	/* Transport failures (refused, reset, timed out, TLS) after the
+	 * retries; the callback's own errors pass through untouched. */
+	if (rc && !tr.stopped)
+		rc = err_set(E_STORE,
+			     "%s: %s: %s; check the endpoint, the network, and (for https) the CA "
+			     "bundle",
+			     where, c->op, err_msg());
+done:
+	for (size_t i = 0; i < nl; i++)
+		free(lines[i]);
+	free(auth);
+	free(log_url);
+	if (st->sas)
+		OPENSSL_cleanse(full_url, strlen(full_url));
+	free(full_url);
+	buf_dispose(&path);
+	buf_dispose(&url);
+	return rc;
+}
+
+/* The error of a reply that is not the expected one: E_STORE naming where,
+ * the operation, the status, Azure's error code and message, and what to
+ * do about it. */
+static int azure_fail(const struct azure_store *st, const char *where, const char *op,
+		      const struct http_response *resp)
+{
+	char *hcode = http_response_header(resp, "x-ms-error-code");
+	char *xcode = NULL, *msg = NULL;
+	azure_error_parse(&xcode, &msg, resp->body.ptr, resp->body.len);
+	const char *code = hcode ? hcode : xcode;
+	const char *hint = "";
+	char extra[256] = "";
+	if (code && strcmp(code, "ContainerNotFound") == 0) {
+		snprintf(extra, sizeof(extra),
+			 "Create container \"%s\" in account %s first (lifeboat never creates it).",
+			 st->u.container, st->account);
+		hint = extra;
+	} else if (resp->status == 403 || (code && strstr(code, "Authentication"))) {
+		hint = st->key
+			   ? "Check that AZURE_STORAGE_KEY (or the connection string's AccountKey) "
+			     "is a key of this account, and the machine's clock."
+			   : "Check that the SAS token is valid, unexpired and allows read, write, "
+			     "list and delete on this container.";
+	} else if (http_status_retryable(resp->status)) {
+		hint = "The service stayed busy or failing through every retry: try again later.";
+	}
+	size_t mlen = msg ? strlen(msg) : 0;
+	int rc = err_set(E_STORE, "%s: %s: HTTP %ld%s%s%s%s%s%s", where, op, resp->status,
+			 code ? " " : "", code ? code : "", msg ? ": " : "", msg ? msg : "",
+			 !*hint				? ""
+			 : mlen && msg[mlen - 1] == '.' ? " "
+							: ". ",
+			 hint);
+	free(hcode);
+	free(xcode);
+	free(msg);
+	return rc;
+}
+
+/* --- opening --- */
+
+/* A secret from NAME or the first line of the file NAME_FILE; heap string
+ * or NULL. Never logged. */
+static int secret_env(char **out, const char *name)
+{
+	*out = NULL;
+	const char *v = getenv(name);
+	if (v && *v) {
+		*out = xstrdup(v);
+		return 0;
+	}
+	char *fname = xasprintf("%s_FILE", name);
+	const char *path = getenv(fname);
+	int rc = 0;
+	if (path && *path) {
+		FILE *f = fopen(path, "re");
+		if (!f) {
+			rc = err_set(E_INVALID, "%s=%s: cannot read the file: %s", fname, path,
+				     strerror(errno));
+		} else {
+			char *line = xmalloc(SECRET_FILE_MAX);
+			if (!fgets(line, SECRET_FILE_MAX, f))
+				line[0] = '\0';
+			fclose(f);
+			size_t n = strcspn(line, "\r\n");
+			while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+				n--;
+			line[n] = '\0';
+			if (n == 0)
+				rc = err_set(E_INVALID, "%s=%s: the file's first line is empty",
+					     fname, path);
+			else
+				*out = xstrdup(line);
+			OPENSSL_cleanse(line, SECRET_FILE_MAX);
+			free(line);
+		}
+	}
+	free(fname);
+	return rc;
+}
+
+static void wipe_free(char *s)
+{
+	if (s) {
+		OPENSSL_cleanse(s, strlen(s));
+		free(s);
+	}
+}
+
+static void azure_free(struct store *base)
+{
+	struct azure_store *st = (struct azure_store *)base;
+	if (!st)
+		return;
+	http_client_free(st->http);
+	azure_url_dispose(&st->u);
+	free(st->account);
+	free(st->endpoint);
+	free(st->base_path);
+	if (st->key) {
+		OPENSSL_cleanse(st->key, st->keylen);
+		free(st->key);
+	}
+	wipe_free(st->sas);
+	free(st->ca_pem);
+	free(st->base.display);
+	free(st);
+}
+
+static int read_ca(char **out, const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return err_set(E_INVALID, "storage URL: caFile %s: %s", path, strerror(errno));
+	struct buf b;
+	buf_init(&b, 4 * 1024 * 1024);
+	char chunk[4096];
+	size_t n;
+	int rc = 0;
+	while (!rc && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (buf_add(&b, chunk, n))
+			rc =
+			    err_set(E_INVALID, "storage URL: caFile %s is larger than 4 MiB", path);
+	fclose(f);
+	if (!rc && !strstr(buf_str(&b), "-----BEGIN CERTIFICATE-----"))
+		rc = err_set(E_INVALID, "storage URL: caFile %s holds no PEM certificate", path);
+	if (rc)
+		buf_dispose(&b);
+	else
+		*out = buf_take(&b);
+	return rc;
+}
+
+static int azure_open(struct store **out, const char *url)
+{
+	struct azure_store *st = xcalloc(1, sizeof(*st));
+	struct azure_conn conn;
+	char *conn_str = NULL, *key = NULL, *sas = NULL;
+	int have_conn = 0, rc;
+
+	memset(&conn, 0, sizeof(conn));
+	st->base.ops = &store_azure_ops;
+	if ((rc = azure_url_parse(&st->u, url)))
+		goto done;
+	st->base.display = *st->u.prefix ? xasprintf("azure://%s/%s", st->u.container, st->u.prefix)
+					 : xasprintf("azure://%s", st->u.container);
+	if ((rc = secret_env(&conn_str, "AZURE_STORAGE_CONNECTION_STRING")))
+		goto done;
+	if (conn_str) {
+		if ((rc = azure_conn_parse(&conn, conn_str))) {
+			err_wrap("AZURE_STORAGE_CONNECTION_STRING");
+			goto done;
+		}
+		have_conn = 1;
+	}
+	if ((rc = secret_env(&key, "AZURE_STORAGE_KEY")) ||
+	    (rc = secret_env(&sas, "AZURE_STORAGE_SAS_TOKEN")))
+		goto done;
+	if (!key && conn.key) {
+		key = conn.key;
+		conn.key = NULL;
+	}
+	if (!sas && conn.sas) {
+		sas = conn.sas;
+		conn.sas = NULL;
+	}
+
+	const char *account = st->u.account;
+	if (!account)
+		account = conn.account;
+	if (!account && getenv("AZURE_STORAGE_ACCOUNT") && *getenv("AZURE_STORAGE_ACCOUNT"))
+		account = getenv("AZURE_STORAGE_ACCOUNT");
+	if (!account) {
+		rc = err_set(E_INVALID,
+			     "storage URL %s names no storage account: add ?account=NAME (or set "
+			     "AZURE_STORAGE_ACCOUNT, or a connection string with AccountName)",
+			     st->base.display);
+		goto done;
+	}
+	if (st->u.account && conn.account && strcmp(st->u.account, conn.account) != 0) {
+		rc = err_set(
+		    E_INVALID,
+		    "storage URL %s: account=%s, but AZURE_STORAGE_CONNECTION_STRING is for "
+		    "account %s; use one account",
+		    st->base.display, st->u.account, conn.account);
+		goto done;
+	}
+	if ((rc = azure_check_account(account, "storage account")))
+		goto done;
+	st->account = xstrdup(account);
+
+	if (st->u.endpoint)
+		st->endpoint = xstrdup(st->u.endpoint);
+	else if (conn.blob_endpoint)
+		st->endpoint = xstrdup(conn.blob_endpoint);
+	else if (conn.suffix)
+		st->endpoint = xasprintf("%s://%s.blob.%s", conn.protocol ? conn.protocol : "https",
+					 st->account, conn.suffix);
+	else
+		st->endpoint = xasprintf("https://%s.blob.core.windows.net", st->account);
+	const char *host = strstr(st->endpoint, "://") + 3;
+	const char *slash = strchr(host, '/');
+	st->base_path = xstrdup(slash ? slash : "");
+	if (strncmp(st->endpoint, "http://", 7) == 0 && strncmp(host, "127.", 4) != 0 &&
+	    strncmp(host, "localhost", 9) != 0 && strncmp(host, "[::1]", 5) != 0)
+		log_warn(
+		    "storage endpoint %s is plain http: data and SAS tokens travel unencrypted",
+		    st->endpoint);
+
+	if (key) {
+		if (azure_base64_decode(&st->key, &st->keylen, key) != 0) {
+			rc = err_set(E_INVALID,
+				     "the Azure account key (AZURE_STORAGE_KEY or the "
+				     "connection string's AccountKey) is not valid base64: "
+				     "copy the key from the storage account's Access keys");
+			goto done;
+		}
+	} else if (sas) {
+		const char *s = sas[0] == '?' ? sas + 1 : sas;
+		if (!strstr(s, "sig=") || strpbrk(s, " \t\r\n#")) {
+			rc = err_set(E_INVALID,
+				     "the Azure SAS token (AZURE_STORAGE_SAS_TOKEN or the "
+				     "connection string's SharedAccessSignature) is not a "
+				     "query string with a sig= parameter");
+			goto done;
+		}
+		st->sas = xstrdup(s);
+	} else {
+		rc = err_set(E_INVALID,
+			     "no Azure credentials for %s: set AZURE_STORAGE_KEY, "
+			     "AZURE_STORAGE_SAS_TOKEN or AZURE_STORAGE_CONNECTION_STRING "
+			     "(or NAME_FILE for a file holding it)",
+			     st->base.display);
+		goto done;
+	}
+	if (st->u.ca_file && (rc = read_ca(&st->ca_pem, st->u.ca_file)))
+		goto done;
+	st->tls.ca_pem = st->ca_pem;
+	st->retry = (struct http_retry){st->u.retries, 500, 30000};
+	st->http = http_client_new();
+	log_debug("storage %s: account %s, endpoint %s, %s", st->base.display, st->account,
+		  st->endpoint, st->key ? "shared key" : "SAS token");
+done:
+	wipe_free(conn_str);
+	wipe_free(key);
+	wipe_free(sas);
+	if (have_conn)
+		azure_conn_dispose(&conn);
+	if (rc)
+		azure_free(&st->base);
+	else
+		*out = &st->base;
+	return rc;
+}
+
+/* --- the writer: Put Block x N + Put Block List, or one Put Blob --- */
+
+struct azure_writer {
+	struct stage base;
+	struct azure_store *st;
+	char *blob;
+	char *where;
+	struct parts *parts;
+	struct http_client **workers; /* one per parts worker */
+	int nworkers;
+	struct http_client *http; /* Put Blob and Put Block List, on the finishing thread */
+	int done;
+};
+
+static int put_block(void *ctx, int worker, int part_no, const uint8_t *data, size_t len,
+		     char id[PARTS_ID_MAX])
+{
+	struct azure_writer *w = ctx;
+	char bid[AZURE_BLOCK_ID_LEN + 1], md5[25], op[48], query[64];
+	if (part_no > AZURE_BLOCKS_MAX || (uint64_t)len > AZURE_BLOCK_BYTES_MAX)
+		return err_set(
+		    E_STORE,
+		    "%s: block %d of %zu bytes is past what one blob holds (%d blocks of "
+		    "at most 4000 MiB); split the database into several backups",
+		    w->where, part_no, len, AZURE_BLOCKS_MAX);
+	azure_block_id(bid, part_no);
+	azure_content_md5(md5, data, len);
+	snprintf(op, sizeof(op), "Put Block %d", part_no);
+	struct buf q;
+	buf_init(&q, sizeof(query));
+	buf_adds(&q, "comp=block&blockid=");
+	azure_escape(&q, bid, 0);
+	snprintf(query, sizeof(query), "%s", buf_str(&q));
+	buf_dispose(&q);
+	struct call c = {.op = op,
+			 .method = "PUT",
+			 .blob = w->blob,
+			 .query = query,
+			 .content_md5 = md5,
+			 .body = data,
+			 .body_len = len,
+			 .has_body = 1};
+	struct http_response resp;
+	http_response_init(&resp);
+	int rc = azure_do(w->st, w->workers[worker], &c, w->where, &resp);
+	if (!rc && resp.status != 201)
+		rc = azure_fail(w->st, w->where, op, &resp);
+	http_response_dispose(&resp);
+	if (!rc)
+		snprintf(id, PARTS_ID_MAX, "%s", bid);
+	return rc;
+}
+
+static const struct parts_backend azure_parts = {put_block};
+
+static int aw_write(struct stage *s, const uint8_t *p, size_t n)
+{
+	struct azure_writer *w = (struct azure_writer *)s;
+	return parts_write(w->parts, p, n);
+}
+
+static int aw_finish(struct stage *s)
+{
+	struct azure_writer *w = (struct azure_writer *)s;
+	struct http_response resp;
+	char *xml = NULL;
+	int rc;
+	http_response_init(&resp);
+	if (parts_single(w->parts)) {
+		size_t len = 0;
+		const uint8_t *data = parts_pending(w->parts, &len);
+		char md5[25];
+		azure_content_md5(md5, data ? data : (const uint8_t *)"", len);
+		struct call c = {.op = "Put Blob",
+				 .method = "PUT",
+				 .blob = w->blob,
+				 .content_md5 = md5,
+				 .xms_name = "x-ms-blob-type",
+				 .xms_value = "BlockBlob",
+				 .body = data,
+				 .body_len = len,
+				 .has_body = 1};
+		rc = azure_do(w->st, w->http, &c, w->where, &resp);
+		if (!rc && resp.status != 201)
+			rc = azure_fail(w->st, w->where, "Put Blob", &resp);
+	} else {
+		if ((rc = parts_finish(w->parts)))
+			goto done;
+		int count = parts_count(w->parts);
+		xml = azure_block_list_xml(count);
+		char op[48];
+		snprintf(op, sizeof(op), "Put Block List (%d blocks)", count);
+		struct call c = {.op = op,
+				 .method = "PUT",
+				 .blob = w->blob,
+				 .query = "comp=blocklist",
+				 .content_type = "application/xml",
+				 .body = (const uint8_t *)xml,
+				 .body_len = strlen(xml),
+				 .has_body = 1};
+		rc = azure_do(w->st, w->http, &c, w->where, &resp);
+		if (!rc && resp.status != 201)
+			rc = azure_fail(w->st, w->where, op, &resp);
+	}
+	if (!rc) {
+		w->done = 1;
+		log_debug("%s: committed %llu bytes in %d block(s)", w->where,
+			  (unsigned long long)parts_bytes(w->parts),
+			  parts_single(w->parts) ? 1 : parts_count(w->parts));
+		rc = stage_finish_next(s);
+	}
+done:
+	free(xml);
+	http_response_dispose(&resp);
+	return rc;
+}
+
+static void aw_free(struct stage *s)
+{
+	struct azure_writer *w = (struct azure_writer *)s;
+	/* Unfinished: nothing was committed; the service discards the
+	 * uncommitted blocks (after a week). */
+	if (!w->done && parts_bytes(w->parts) > 0)
+		log_debug("%s: upload abandoned; no block list committed", w->where);
+	parts_free(w->parts);
+	for (int i = 0; i < w->nworkers; i++)
+		http_client_free(w->workers[i]);
+	free(w->workers);
+	http_client_free(w->http);
+	free(w->blob);
+	free(w->where);
+	free(w);
+}
+
+static const struct stage_ops azure_writer_ops = {"azure-writer", aw_write, aw_finish, aw_free};
+
+static int azure_writer(struct store *base, const char *key, struct stage **out)
+{
+	struct azure_store *st = (struct azure_store *)base;
+	struct azure_writer *w = xcalloc(1, sizeof(*w));
+	w->base.ops = &azure_writer_ops;
+	w->st = st;
+	w->blob = blob_of(st, key);
+	w->where = store_location(base, key);
+	w->nworkers = st->u.parallel;
+	w->workers = xcalloc((size_t)w->nworkers, sizeof(*w->workers));
+	for (int i = 0; i < w->nworkers; i++)
+		w->workers[i] = http_client_new();
+	w->http = http_client_new();
+	w->parts = parts_new(&azure_parts, w, st->u.block_size, w->nworkers);
+	*out = &w->base;
+	return 0;
+}
+
+/* --- reading: Get Blob streamed, resumed with a Range after a break --- */
+
+struct reader {
+	struct stage *sink;
+	const struct http_response *resp;
+	uint64_t offset;
+	int resuming; /* a 206 is required */
+	int rc;	      /* the sink's error */
+};
+
+static int on_blob_data(const char *p, size_t n, void *ud)
+{
+	struct reader *r = ud;
+	if (r->resuming && r->resp->status != 206)
+		return r->rc = err_set(E_STORE,
+				       "the service ignored the Range of a resumed read "
+				       "(HTTP %ld instead of 206)",
+				       r->resp->status);
+	int rc = stage_write(r->sink, (const uint8_t *)p, n);
+	if (rc)
+		return r->rc = rc;
+	r->offset += n;
+	return 0;
+}
+
+static int azure_read(struct store *base, const char *key, struct stage *sink)
+{
+	struct azure_store *st = (struct azure_store *)base;
+	char *blob = blob_of(st, key), *where = store_location(base, key), *etag = NULL;
+	char range[48];
+	struct http_response resp;
+	struct reader r = {sink, &resp, 0, 0, 0};
+	int rc = 0;
+	http_response_init(&resp);
+	for (int attempt = 0;; attempt++) {
+		r.resuming = r.offset > 0;
+		snprintf(range, sizeof(range), "bytes=%llu-", (unsigned long long)r.offset);
+		struct call c = {.op = r.resuming ? "Get Blob (resumed)" : "Get Blob",
+				 .method = "GET",
+				 .blob = blob,
+				 .range = r.resuming ? range : NULL,
+				 .if_match = r.resuming ? etag : NULL,
+				 .on_data = on_blob_data,
+				 .ud = &r};
+		uint64_t before = r.offset;
+		r.rc = 0;
+		rc = azure_do(st, st->http, &c, where, &resp);
+		if (!etag && resp.status / 100 == 2)
+			etag = http_response_header(&resp, "ETag");
+		if (rc && r.rc) {
+			rc = r.rc; /* the sink's own error, as it set it */
+			break;
+		}
+		if (rc == E_STORE && r.offset > before && attempt < READ_RESUMES) {
+			log_warn(
+			    "%s: the connection broke after %llu bytes; resuming there (%d of %d)",
+			    where, (unsigned long long)r.offset, attempt + 1, READ_RESUMES);
+			continue;
+		}
+		if (rc)
+			break;
+		if (resp.status == 200 || resp.status == 206)
+			break;
+		if (resp.status == 404) {
+			char *code = http_response_header(&resp, "x-ms-error-code");
+			if (code && strcmp(code, "BlobNotFound") == 0)
+				rc = err_set(E_NOTFOUND, "%s does not exist", where);
+			else
+				rc = azure_fail(st, where, c.op, &resp);
+			free(code);
+		} else if (resp.status == 412) {
+			rc = err_set(E_STORE,
+				     "%s: the object changed while it was being read (its ETag no "
+				     "longer matches); read it again",
+				     where);
+		} else {
+			rc = azure_fail(st, where, c.op, &resp);
+		}
+		break;
+	}
+	http_response_dispose(&resp);
+	free(etag);
+	free(blob);
+	free(where);
+	return rc;
+}
+
+static int azure_stat(struct store *base, const char *key, uint64_t *size)
+{
+	struct azure_store *st = (struct azure_store *)base;
+	char *blob = blob_of(st, key), *where = store_location(base, key);
+	struct http_response resp;
+	http_response_init(&resp);
+	struct call c = {.op = "Get Blob Properties",
+			 .method = "HEAD",
+			 .blob = blob,
+			 .timeout_ms = META_TIMEOUT_MS};
+	int rc = azure_do(st, st->http, &c, where, &resp);
+	if (!rc && resp.status == 200) {
+		char *len = http_response_header(&resp, "Content-Length");
+		char *end = NULL;
+		errno = 0;
+		unsigned long long v = len ? strtoull(len, &end, 10) : 0;
+		if (!len || errno || end == len || *end)
+			rc = err_set(E_STORE,
+				     "%s: Get Blob Properties: no valid Content-Length in "
+				     "the reply",
+				     where);
+		else
+			*size = (uint64_t)v;
+		free(len);
+	} else if (!rc && resp.status == 404) {
+		char *code = http_response_header(&resp, "x-ms-error-code");
+		if (code && strcmp(code, "ContainerNotFound") == 0)
+			rc = azure_fail(st, where, c.op, &resp);
+		else
+			rc = err_set(E_NOTFOUND, "%s does not exist", where);
+		free(code);
+	} else if (!rc) {
+		rc = azure_fail(st, where, c.op, &resp);
+	}
+	http_response_dispose(&resp);
+	free(blob);
+	free(where);
+	return rc;
+}
+
+struct lister {
+	const struct azure_store *st;
+	store_list_cb cb;
+	void *ud;
+	int stopped; /* the callback's value, when it stopped the listing */
+};
+
+static int on_blob(const char *name, uint64_t size, void *ud)
+{
+	struct lister *l = ud;
+	const char *key = name;
+	size_t plen = strlen(l->st->u.prefix);
+	if (plen) {
+		if (strncmp(name, l->st->u.prefix, plen) != 0 || name[plen] != '/')
+			return 0; /* not ours: the service filtered by prefix already */
+		key = name + plen + 1;
+	}
+	struct store_entry e = {key, size};
+	return l->stopped = l->cb(&e, l->ud);
+}
+
+static int azure_list(struct store *base, const char *prefix, store_list_cb cb, void *ud)
+{
+	struct azure_store *st = (struct azure_store *)base;
+	struct lister l = {st, cb, ud, 0};
+	struct buf want, q;
+	struct http_response resp;
+	char *marker = NULL, *where = NULL;
+	int rc = 0;
+	/* A prefix is a folder ("ns/"): "ns" must not match "ns2/...". */
+	buf_init(&want, 64 * 1024);
+	buf_init(&q, 256 * 1024);
+	if (*st->u.prefix)
+		buf_addf(&want, "%s/", st->u.prefix);
+	if (prefix && *prefix) {
+		buf_adds(&want, prefix);
+		if (prefix[strlen(prefix) - 1] != '/')
+			buf_add(&want, "/", 1);
+	}
+	where = store_location(base, prefix ? prefix : "");
+	http_response_init(&resp);
+	for (int page = 1;; page++) {
+		buf_reset(&q);
+		buf_adds(&q, "restype=container&comp=list&maxresults=" LIST_PAGE);
+		if (want.len) {
+			buf_adds(&q, "&prefix=");
+			azure_escape(&q, buf_str(&want), 0);
+		}
+		if (marker) {
+			buf_adds(&q, "&marker=");
+			azure_escape(&q, marker, 0);
+		}
+		char op[40];
+		snprintf(op, sizeof(op), "List Blobs (page %d)", page);
+		struct call c = {
+		    .op = op, .method = "GET", .query = buf_str(&q), .timeout_ms = META_TIMEOUT_MS};
+		if ((rc = azure_do(st, st->http, &c, where, &resp)))
+			break;
+		if (resp.status != 200) {
+			rc = azure_fail(st, where, op, &resp);
+			break;
+		}
+		char *next = NULL;
+		rc = azure_list_parse(&next, resp.body.ptr, resp.body.len, on_blob, &l);
+		if (rc && !l.stopped)
+			err_wrap("%s: %s", where, op);
+		free(marker);
+		marker = next;
+		if (rc || !marker)
+			break;
+	}
+	http_response_dispose(&resp);
+	free(marker);
+	free(where);
+	buf_dispose(&want);
+	buf_dispose(&q);
+	return rc;
+}
+
+static int azure_remove(struct store *base, const char *key)
+{
+	struct azure_store *st = (struct azure_store *)base;
+	char *blob = blob_of(st, key), *where = store_location(base, key);
+	struct http_response resp;
+	http_response_init(&resp);
+	struct call c = {.op = "Delete Blob",
+			 .method = "DELETE",
+			 .blob = blob,
+			 .xms_name = "x-ms-delete-snapshots",
+			 .xms_value = "include",
+			 .timeout_ms = META_TIMEOUT_MS};
+	int rc = azure_do(st, st->http, &c, where, &resp);
+	if (!rc && resp.status != 202 && resp.status != 200) {
+		char *code = http_response_header(&resp, "x-ms-error-code");
+		if (!(resp.status == 404 && code && strcmp(code, "BlobNotFound") == 0))
+			rc = azure_fail(st, where, c.op, &resp);
+		free(code);
+	}
+	http_response_dispose(&resp);
+	free(blob);
+	free(where);
+	return rc;
+}
+
+const struct store_ops store_azure_ops = {
+    .scheme = "azure",
+    .open = azure_open,
+    .writer = azure_writer,
+    .read = azure_read,
+    .stat = azure_stat,
+    .list = azure_list,
+    .remove = azure_remove,
+    .free = azure_free,
+};

@@ -1,0 +1,843 @@
+/* The s3:// and gs:// backends: S3's REST API signed with SigV4 (GCS through
+ * its S3-compatible XML API with HMAC keys). Objects larger than one part go
+ * up as a multipart upload while the dump still runs (job/parts.c); smaller
+ * ones as a single PutObject. Nothing is visible before finish; an
+ * unfinished writer aborts its upload. */
+#include "store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "../common/buf.h"
+#include "../common/err.h"
+#include "../common/http.h"
+#include "../common/log.h"
+#include "../common/xmalloc.h"
+#include "parts.h"
+#include "s3.h"
+#include "sigv4.h"
+
+#define CA_BUNDLE_MAX (4u * 1024 * 1024)
+#define CREDENTIALS_MAX (1024u * 1024)
+#define READ_RESUMES 5
+#define REPLY_MAX (8u * 1024 * 1024)
+
+struct s3_store {
+	struct store base;
+	struct s3_config cfg;
+	struct s3_credentials cred;
+	char *ca_pem;
+	struct http_tls tls;
+	struct http_retry retry;
+	struct http_client *http; /* for stat, read, list, remove: the caller's thread */
+};
+
+/* One request. Header values are borrowed. */
+struct s3_req {
+	const char *method;
+	const char *okey; /* full object key; NULL for the bucket */
+	const struct sigv4_param *query;
+	size_t nquery;
+	const void *body; /* NULL: no body */
+	size_t body_len;
+	int md5;	  /* send Content-MD5 of the body */
+	int object_attrs; /* PutObject / CreateMultipartUpload: SSE, storage class */
+	const char *content_type;
+	const char *range;
+	const char *if_match;
+	int (*on_data)(const char *p, size_t n, void *ud);
+	void *ud;
+};
+
+static int s3_request(struct s3_store *s, struct http_client *c, const struct s3_req *r,
+		      struct http_response *resp)
+{
+	char amz_date[17], payload[65], md5b64[32] = "";
+	struct sigv4_header h[12];
+	size_t nh = 0;
+	struct buf query, auth;
+	char *path = s3_config_path(&s->cfg, r->okey), *url = NULL;
+	char **lines = NULL;
+	int rc;
+
+	buf_init(&query, (size_t)-1);
+	buf_init(&auth, (size_t)-1);
+	sigv4_amz_date(amz_date, time(NULL));
+	sigv4_sha256_hex(payload, r->body ? r->body : "", r->body ? r->body_len : 0);
+	if (r->md5 && r->body) {
+		uint8_t d[16];
+		unsigned int len = 0;
+		if (EVP_Digest(r->body, r->body_len, d, &len, EVP_md5(), NULL) != 1)
+			abort();
+		EVP_EncodeBlock((unsigned char *)md5b64, d, 16);
+	}
+	h[nh++] = (struct sigv4_header){"host", s->cfg.host};
+	h[nh++] = (struct sigv4_header){"x-amz-date", amz_date};
+	h[nh++] = (struct sigv4_header){"x-amz-content-sha256", payload};
+	if (s->cred.session_token)
+		h[nh++] = (struct sigv4_header){"x-amz-security-token", s->cred.session_token};
+	if (md5b64[0])
+		h[nh++] = (struct sigv4_header){"content-md5", md5b64};
+	if (r->range)
+		h[nh++] = (struct sigv4_header){"range", r->range};
+	if (r->if_match)
+		h[nh++] = (struct sigv4_header){"if-match", r->if_match};
+	if (r->object_attrs && s->cfg.sse)
+		h[nh++] = (struct sigv4_header){"x-amz-server-side-encryption", s->cfg.sse};
+	if (r->object_attrs && s->cfg.kms_key_id)
+		h[nh++] = (struct sigv4_header){"x-amz-server-side-encryption-aws-kms-key-id",
+						s->cfg.kms_key_id};
+	if (r->object_attrs && s->cfg.storage_class)
+		h[nh++] = (struct sigv4_header){"x-amz-storage-class", s->cfg.storage_class};
+	struct sigv4_request sr = {r->method, path, r->query, r->nquery, h, nh, payload};
+	struct sigv4_credentials cr = {s->cred.access_key, s->cred.secret_key, s->cfg.region, "s3"};
+	if ((rc = sigv4_canonical_query(&query, r->query, r->nquery)) ||
+	    (rc = sigv4_authorization(&auth, &sr, &cr, amz_date)))
+		goto done;
+	/* cfg.host carries the bucket for virtual-hosted style. */
+	url = xasprintf("%s://%s%s%s%s",
+			strncmp(s->cfg.endpoint, "https:", 6) == 0 ? "https" : "http", s->cfg.host,
+			path, query.len ? "?" : "", buf_str(&query));
+	/* Header lines for curl: the signed ones, then the rest. */
+	lines = xcalloc(nh + 4, sizeof(*lines));
+	size_t k = 0;
+	for (size_t i = 0; i < nh; i++)
+		lines[k++] = xasprintf("%s: %s", h[i].name, h[i].value);
+	lines[k++] = xasprintf("Authorization: %s", buf_str(&auth));
+	if (r->content_type)
+		lines[k++] = xasprintf("Content-Type: %s", r->content_type);
+	struct http_request req = {
+	    .method = r->method,
+	    .url = url,
+	    .headers = (const char *const *)lines,
+	    .body = r->body,
+	    .body_len = r->body_len,
+	    .tls = &s->tls,
+	    .stall_seconds = s->cfg.stall_seconds,
+	    .on_data = r->on_data,
+	    .ud = r->ud,
+	    .max_body = REPLY_MAX,
+	};
+	rc = http_do_retry(c, &req, resp, &s->retry, NULL);
+done:
+	if (lines) {
+		for (size_t i = 0; lines[i]; i++) {
+			OPENSSL_cleanse(lines[i], strlen(lines[i]));
+			free(lines[i]);
+		}
+		free(lines);
+	}
+	buf_dispose(&auth);
+	buf_dispose(&query);
+	free(path);
+	free(url);
+	return rc;
+}
+
+/* A hint for the errors people can fix. */
+static const char *hint_for(const struct s3_store *s, long status, const char *code)
+{
+	if (strcmp(code, "SignatureDoesNotMatch") == 0 || strcmp(code, "InvalidAccessKeyId") == 0 ||
+	    strcmp(code, "InvalidToken") == 0 || strcmp(code, "ExpiredToken") == 0)
+		return "check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN)";
+	if (strcmp(code, "AuthorizationHeaderMalformed") == 0 ||
+	    strcmp(code, "PermanentRedirect") == 0 || status == 301)
+		return "the bucket is in another region: set region= in the storage URL";
+	if (strcmp(code, "NoSuchBucket") == 0)
+		return "create the bucket or fix the storage URL";
+	if (status == 403)
+		return strcmp(s->cfg.scheme, "gs") == 0
+			   ? "check the HMAC key and its service account's bucket permissions"
+			   : "check the credentials and the bucket policy (s3:GetObject, "
+			     "s3:PutObject, s3:ListBucket, s3:DeleteObject, "
+			     "s3:AbortMultipartUpload)";
+	return "";
+}
+
+/* Turns a transport failure or a non-2xx reply into an error naming the
+ * object, the operation, the HTTP status and the provider's code and
+ * message. 404 NoSuchKey (or a bodiless 404) is E_NOTFOUND. */
+static int s3_fail(struct s3_store *s, const char *where, const char *what, int rc,
+		   const struct http_response *resp)
+{
+	if (rc == E_UNAVAILABLE || rc == E_TIMEOUT)
+		return err_set(E_STORE,
+			       "%s: %s: %s (after %d attempts); check the endpoint and the "
+			       "network",
+			       where, what, err_msg(), s->retry.attempts);
+	if (rc == E_TLS)
+		return err_set(
+		    E_TLS,
+		    "%s: %s: %s; the endpoint's certificate does not verify: give the CA "
+		    "that signed it with caBundle= in the storage URL or AWS_CA_BUNDLE",
+		    where, what, err_msg());
+	if (rc)
+		return err_wrap("%s: %s", where, what);
+	struct s3_span body = {resp->body.ptr, resp->body.len};
+	char *code = s3_xml_text(body, "Code"), *msg = s3_xml_text(body, "Message");
+	const char *c = code ? code : "";
+	int ecode = E_STORE;
+	if (resp->status == 404 && (!code || strcmp(c, "NoSuchKey") == 0))
+		ecode = E_NOTFOUND;
+	const char *hint = hint_for(s, resp->status, c);
+	size_t mlen = msg ? strlen(msg) : 0;
+	if (*hint && mlen && msg[mlen - 1] == '.')
+		msg[mlen - 1] = '\0'; /* "...signing method; check ..." */
+	rc = err_set(ecode, "%s: %s: HTTP %ld%s%s%s%s%s%s%s", where, what, resp->status,
+		     code ? " " : "", c, msg ? ": " : "", msg ? msg : "",
+		     http_status_retryable(resp->status)
+			 ? " (the server stayed busy through the retries)"
+			 : "",
+		     *hint ? "; " : "", hint);
+	free(code);
+	free(msg);
+	return rc;
+}
+
+static int ok(const struct http_response *r)
+{
+	return r->status >= 200 && r->status < 300;
+}
+
+/* --- opening ----------------------------------------------------------- */
+
+static int read_file(char **out, const char *path, size_t max, const char *what)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return err_set(E_INVALID, "%s %s cannot be read: %s", what, path, strerror(errno));
+	struct buf b;
+	buf_init(&b, max);
+	char chunk[4096];
+	size_t n;
+	int rc = 0;
+	while (!rc && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		rc = buf_add(&b, chunk, n);
+	int bad = ferror(f);
+	fclose(f);
+	OPENSSL_cleanse(chunk, sizeof(chunk));
+	if (rc || bad) {
+		if (b.ptr)
+			OPENSSL_cleanse(b.ptr, b.len);
+		buf_dispose(&b);
+		return err_set(E_INVALID, "%s %s cannot be read%s", what, path,
+			       rc ? ": it is too large" : "");
+	}
+	*out = buf_take(&b);
+	return 0;
+}
+
+/* From the environment, else the shared credentials file. Never logged. */
+static int load_credentials(struct s3_credentials *out, const char *scheme)
+{
+	const char *id = getenv("AWS_ACCESS_KEY_ID"), *secret = getenv("AWS_SECRET_ACCESS_KEY");
+	const char *token = getenv("AWS_SESSION_TOKEN");
+	if ((id && *id) || (secret && *secret)) {
+		if (!id || !*id || !secret || !*secret)
+			return err_set(E_INVALID,
+				       "%s:// storage: %s is set but %s is not; set both", scheme,
+				       id && *id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
+				       id && *id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
+		out->access_key = xstrdup(id);
+		out->secret_key = xstrdup(secret);
+		out->session_token = token && *token ? xstrdup(token) : NULL;
+		return 0;
+	}
+	const char *file = getenv("AWS_SHARED_CREDENTIALS_FILE");
+	const char *profile = getenv("AWS_PROFILE");
+	const char *home = getenv("HOME");
+	char *path = file && *file   ? xstrdup(file)
+		     : home && *home ? xasprintf("%s/.aws/credentials", home)
+				     : NULL;
+	if (!profile || !*profile)
+		profile = "default";
+	int rc = E_NOTFOUND;
+	if (path && (file || access(path, R_OK) == 0)) {
+		char *text = NULL;
+		rc = read_file(&text, path, CREDENTIALS_MAX, "credentials file");
+		if (!rc && text) {
+			rc = s3_credentials_parse(out, text, profile);
+			if (rc)
+				rc = err_set(E_INVALID, "%s:// storage: credentials file %s: %s",
+					     scheme, path, err_msg());
+			OPENSSL_cleanse(text, strlen(text));
+			free(text);
+		}
+	}
+	if (rc == E_NOTFOUND)
+		rc = err_set(E_INVALID,
+			     "%s:// storage needs credentials: set AWS_ACCESS_KEY_ID and "
+			     "AWS_SECRET_ACCESS_KEY (for GCS: an HMAC key), e.g. from a Secret, "
+			     "or a credentials file (AWS_SHARED_CREDENTIALS_FILE, AWS_PROFILE)",
+			     scheme);
+	free(path);
+	return rc;
+}
+
+static void s3_free(struct store *st)
+{
+	struct s3_store *s = (struct s3_store *)st;
+	s3_config_dispose(&s->cfg);
+	s3_credentials_dispose(&s->cred);
+	free(s->ca_pem);
+	http_client_free(s->http);
+	free(s->base.display);
+	free(s);
+}
+
+static int s3_open_as(struct store **out, const char *url, const struct store_ops *ops)
+{
+	const char *env_region = getenv("AWS_REGION");
+	if (!env_region || !*env_region)
+		env_region = getenv("AWS_DEFAULT_REGION");
+	struct s3_store *s = xcalloc(1, sizeof(*s));
+	s->base.ops = ops;
+	int rc = s3_config_parse(&s->cfg, url, env_region);
+	if (rc) {
+		free(s);
+		return rc;
+	}
+	s->base.display = s3_config_display(&s->cfg);
+	if ((rc = load_credentials(&s->cred, s->cfg.scheme)))
+		goto fail;
+	const char *ca = s->cfg.ca_bundle ? s->cfg.ca_bundle : getenv("AWS_CA_BUNDLE");
+	if (ca && *ca && (rc = read_file(&s->ca_pem, ca, CA_BUNDLE_MAX, "CA bundle")))
+		goto fail;
+	s->tls.ca_pem = s->ca_pem;
+	s->retry = (struct http_retry){s->cfg.max_attempts, 250, 15000};
+	s->http = http_client_new();
+	if (strncmp(s->cfg.endpoint, "http://", 7) == 0)
+		log_debug(
+		    "%s: plain http to %s (the dump is encrypted by lifeboat when a passphrase "
+		    "is set; requests are signed, not encrypted)",
+		    s->base.display, s->cfg.endpoint);
+	*out = &s->base;
+	return 0;
+fail:
+	s3_free(&s->base);
+	return rc;
+}
+
+/* --- writing ----------------------------------------------------------- */
+
+struct s3_writer {
+	struct stage base;
+	struct s3_store *st;
+	char *okey;
+	char *where;
+	struct http_client *http;     /* the writer's thread */
+	struct http_client **workers; /* one per part worker */
+	int nworkers;
+	struct parts *parts;
+	char *upload_id;
+	int done;
+};
+
+static int put_object(struct s3_writer *w, const void *p, size_t n)
+{
+	struct http_response resp;
+	http_response_init(&resp);
+	struct s3_req r = {.method = "PUT",
+			   .okey = w->okey,
+			   .body = p ? p : "",
+			   .body_len = n,
+			   .md5 = 1,
+			   .object_attrs = 1,
+			   .content_type = "application/octet-stream"};
+	int rc = s3_request(w->st, w->http, &r, &resp);
+	if (rc || !ok(&resp))
+		rc = s3_fail(w->st, w->where, "PUT", rc, &resp);
+	http_response_dispose(&resp);
+	return rc;
+}
+
+static int create_upload(struct s3_writer *w)
+{
+	struct http_response resp;
+	http_response_init(&resp);
+	struct sigv4_param q[] = {{"uploads", NULL}};
+	struct s3_req r = {.method = "POST",
+			   .okey = w->okey,
+			   .query = q,
+			   .nquery = 1,
+			   .body = "",
+			   .object_attrs = 1,
+			   .content_type = "application/octet-stream"};
+	int rc = s3_request(w->st, w->http, &r, &resp);
+	if (rc || !ok(&resp)) {
+		rc = s3_fail(w->st, w->where, "CreateMultipartUpload", rc, &resp);
+	} else {
+		struct s3_span body = {resp.body.ptr, resp.body.len};
+		w->upload_id = s3_xml_text(body, "UploadId");
+		if (!w->upload_id || !*w->upload_id) {
+			free(w->upload_id);
+			w->upload_id = NULL;
+			rc =
+			    err_set(E_STORE, "%s: CreateMultipartUpload: the reply has no UploadId",
+				    w->where);
+		}
+	}
+	http_response_dispose(&resp);
+	return rc;
+}
+
+static int upload_part(void *ctx, int worker, int part_no, const uint8_t *data, size_t len,
+		       char id[PARTS_ID_MAX])
+{
+	struct s3_writer *w = ctx;
+	struct http_response resp;
+	char num[16], what[48];
+	snprintf(num, sizeof(num), "%d", part_no);
+	snprintf(what, sizeof(what), "PUT part %d", part_no);
+	http_response_init(&resp);
+	struct sigv4_param q[] = {{"partNumber", num}, {"uploadId", w->upload_id}};
+	struct s3_req r = {.method = "PUT",
+			   .okey = w->okey,
+			   .query = q,
+			   .nquery = 2,
+			   .body = data,
+			   .body_len = len,
+			   .md5 = 1,
+			   .content_type = "application/octet-stream"};
+	int rc = s3_request(w->st, w->workers[worker], &r, &resp);
+	if (rc || !ok(&resp)) {
+		rc = s3_fail(w->st, w->where, what, rc, &resp);
+	} else {
+		char *etag = http_response_header(&resp, "ETag");
+		if (!etag || !*etag || strlen(etag) >= PARTS_ID_MAX)
+			rc = err_set(E_STORE, "%s: %s: the reply has no usable ETag", w->where,
+				     what);
+		else
+			snprintf(id, PARTS_ID_MAX, "%s", etag);
+		free(etag);
+	}
+	http_response_dispose(&resp);
+	return rc;
+}
+
+static const struct parts_backend s3_parts = {upload_part};
+
+/* The object's size by HEAD; for a Complete whose reply was lost. */
+static int head_size(struct s3_store *s, struct http_client *c, const char *okey, uint64_t *size)
+{
+	struct http_response resp;
+	http_response_init(&resp);
+	struct s3_req r = {.method = "HEAD", .okey = okey};
+	int rc = s3_request(s, c, &r, &resp);
+	if (!rc && resp.status == 200) {
+		char *len = http_response_header(&resp, "Content-Length");
+		*size = len ? strtoull(len, NULL, 10) : 0;
+		free(len);
+	} else if (!rc) {
+		rc = E_NOTFOUND;
+	}
+	http_response_dispose(&resp);
+	return rc;
+}
+
+static int complete_upload(struct s3_writer *w)
+{
+	struct buf xml;
+	struct http_response resp;
+	int rc = 0, n = parts_count(w->parts);
+	buf_init(&xml, (size_t)-1);
+	http_response_init(&resp);
+	buf_adds(&xml,
+		 "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+	for (int i = 1; i <= n; i++) {
+		const char *etag = parts_id(w->parts, i);
+		if (!etag) {
+			rc = err_set(E_STORE, "%s: part %d has no ETag", w->where, i);
+			goto done;
+		}
+		buf_addf(&xml, "<Part><PartNumber>%d</PartNumber><ETag>", i);
+		s3_xml_escape(&xml, etag);
+		buf_adds(&xml, "</ETag></Part>");
+	}
+	buf_adds(&xml, "</CompleteMultipartUpload>");
+	struct sigv4_param q[] = {{"uploadId", w->upload_id}};
+	struct s3_req r = {.method = "POST",
+			   .okey = w->okey,
+			   .query = q,
+			   .nquery = 1,
+			   .body = xml.ptr,
+			   .body_len = xml.len,
+			   .md5 = 1,
+			   .content_type = "application/xml"};
+	rc = s3_request(w->st, w->http, &r, &resp);
+	struct s3_span body = {resp.body.ptr, resp.body.len};
+	char *code = NULL;
+	if (!rc && ok(&resp) && (code = s3_xml_text(body, "Code")) != NULL) {
+		/* S3 may answer 200 and report the failure in the body. */
+		char *msg = s3_xml_text(body, "Message");
+		rc = err_set(E_STORE, "%s: CompleteMultipartUpload: %s: %s", w->where, code,
+			     msg ? msg : "");
+		free(msg);
+	} else if (!rc && resp.status == 404) {
+		/* A retried Complete whose first try succeeded finds no upload:
+		 * the object of the right size says it did. */
+		uint64_t size = 0;
+		if (head_size(w->st, w->http, w->okey, &size) == 0 && size == parts_bytes(w->parts))
+			rc = 0;
+		else
+			rc = s3_fail(w->st, w->where, "CompleteMultipartUpload", 0, &resp);
+	} else if (rc || !ok(&resp)) {
+		rc = s3_fail(w->st, w->where, "CompleteMultipartUpload", rc, &resp);
+	}
+	free(code);
+done:
+	buf_dispose(&xml);
+	http_response_dispose(&resp);
+	return rc;
+}
+
+static void abort_upload(struct s3_writer *w)
+{
+	struct http_response resp;
+	http_response_init(&resp);
+	struct sigv4_param q[] = {{"uploadId", w->upload_id}};
+	struct s3_req r = {.method = "DELETE", .okey = w->okey, .query = q, .nquery = 1};
+	int rc = s3_request(w->st, w->http, &r, &resp);
+	if (rc || (!ok(&resp) && resp.status != 404)) {
+		s3_fail(w->st, w->where, "AbortMultipartUpload", rc, &resp);
+		log_warn("%s; its parts stay billed until a bucket lifecycle rule "
+			 "(AbortIncompleteMultipartUpload) removes them",
+			 err_msg());
+	} else {
+		log_debug("%s: multipart upload aborted", w->where);
+	}
+	http_response_dispose(&resp);
+}
+
+static int sw_write(struct stage *stage, const uint8_t *p, size_t n)
+{
+	struct s3_writer *w = (struct s3_writer *)stage;
+	if (!w->upload_id) {
+		/* The first full part needs an upload to go to. */
+		size_t pending = 0;
+		parts_pending(w->parts, &pending);
+		if (pending + n >= w->st->cfg.part_size) {
+			int rc = create_upload(w);
+			if (rc)
+				return rc;
+		}
+	}
+	return parts_write(w->parts, p, n);
+}
+
+static int sw_finish(struct stage *stage)
+{
+	struct s3_writer *w = (struct s3_writer *)stage;
+	int rc;
+	if (!w->upload_id && parts_single(w->parts)) {
+		size_t n = 0;
+		const uint8_t *p = parts_pending(w->parts, &n);
+		rc = put_object(w, p, n);
+	} else {
+		rc = parts_finish(w->parts);
+		if (!rc)
+			rc = complete_upload(w);
+	}
+	if (rc)
+		return rc;
+	w->done = 1;
+	log_debug("%s: stored %llu bytes in %d part(s)", w->where,
+		  (unsigned long long)parts_bytes(w->parts),
+		  w->upload_id ? parts_count(w->parts) : 1);
+	return stage_finish_next(stage);
+}
+
+static void sw_free(struct stage *stage)
+{
+	struct s3_writer *w = (struct s3_writer *)stage;
+	/* Waits for the parts under way, so the abort comes after them. */
+	parts_free(w->parts);
+	if (w->upload_id && !w->done)
+		abort_upload(w);
+	for (int i = 0; i < w->nworkers; i++)
+		http_client_free(w->workers[i]);
+	free(w->workers);
+	http_client_free(w->http);
+	free(w->upload_id);
+	free(w->okey);
+	free(w->where);
+	free(w);
+}
+
+static const struct stage_ops s3_writer_ops = {"s3-writer", sw_write, sw_finish, sw_free};
+
+static int s3_writer(struct store *st, const char *key, struct stage **out)
+{
+	struct s3_store *s = (struct s3_store *)st;
+	struct s3_writer *w = xcalloc(1, sizeof(*w));
+	w->base.ops = &s3_writer_ops;
+	w->st = s;
+	w->okey = s3_config_object_key(&s->cfg, key);
+	w->where = store_location(st, key);
+	w->http = http_client_new();
+	w->nworkers = s->cfg.in_flight;
+	w->workers = xcalloc((size_t)w->nworkers, sizeof(*w->workers));
+	for (int i = 0; i < w->nworkers; i++)
+		w->workers[i] = http_client_new();
+	w->parts = parts_new(&s3_parts, w, s->cfg.part_size, s->cfg.in_flight);
+	*out = &w->base;
+	return 0;
+}
+
+/* --- reading ----------------------------------------------------------- */
+
+struct reader {
+	struct stage *sink;
+	uint64_t got;
+	uint64_t expect_from; /* a resumed transfer must start here */
+	int checked;	      /* this transfer's Content-Range was checked */
+	struct http_response *resp;
+	const char *where;
+};
+
+static int on_object_data(const char *p, size_t n, void *ud)
+{
+	struct reader *rd = ud;
+	if (!rd->checked) {
+		rd->checked = 1;
+		if (rd->expect_from > 0) {
+			char *cr = http_response_header(rd->resp, "Content-Range");
+			unsigned long long start = 0;
+			int good = rd->resp->status == 206 && cr &&
+				   sscanf(cr, "bytes %llu-", &start) == 1 &&
+				   start == rd->expect_from;
+			free(cr);
+			if (!good)
+				return err_set(
+				    E_STORE,
+				    "%s: GET resumed at byte %llu, but the server did not "
+				    "answer with that range",
+				    rd->where, (unsigned long long)rd->expect_from);
+		}
+	}
+	int rc = stage_write(rd->sink, (const uint8_t *)p, n);
+	if (!rc)
+		rd->got += n;
+	return rc;
+}
+
+static int s3_read(struct store *st, const char *key, struct stage *sink)
+{
+	struct s3_store *s = (struct s3_store *)st;
+	char *okey = s3_config_object_key(&s->cfg, key), *where = store_location(st, key);
+	char *etag = NULL;
+	char range[48];
+	struct http_response resp;
+	struct reader rd = {sink, 0, 0, 0, &resp, where};
+	int rc = 0;
+	http_response_init(&resp);
+	for (int resumes = 0;; resumes++) {
+		rd.expect_from = rd.got;
+		rd.checked = 0;
+		snprintf(range, sizeof(range), "bytes=%llu-", (unsigned long long)rd.got);
+		struct s3_req r = {.method = "GET",
+				   .okey = okey,
+				   .range = rd.got ? range : NULL,
+				   .if_match = rd.got ? etag : NULL,
+				   .on_data = on_object_data,
+				   .ud = &rd};
+		uint64_t before = rd.got;
+		rc = s3_request(s, s->http, &r, &resp);
+		if (!etag && resp.status / 100 == 2)
+			etag = http_response_header(&resp, "ETag");
+		if (rc == E_UNAVAILABLE && rd.got > before && resumes < READ_RESUMES) {
+			log_info(
+			    "%s: the connection broke at byte %llu (%s); resuming with a Range "
+			    "request",
+			    where, (unsigned long long)rd.got, err_msg());
+			continue;
+		}
+		if (rc == 0 && !ok(&resp) && rd.got > 0 && resp.status == 412)
+			rc = err_set(E_STORE,
+				     "%s: the object changed while it was read (ETag %s); "
+				     "read it again",
+				     where, etag ? etag : "?");
+		else if (rc == E_UNAVAILABLE || rc == E_TIMEOUT || rc == E_TLS ||
+			 (rc == 0 && !ok(&resp)))
+			rc = s3_fail(s, where, rd.got ? "GET (resumed)" : "GET", rc, &resp);
+		break;
+	}
+	if (rc == E_NOTFOUND)
+		rc = err_set(E_NOTFOUND, "%s does not exist", where);
+	http_response_dispose(&resp);
+	free(etag);
+	free(okey);
+	free(where);
+	return rc;
+}
+
+static int s3_stat(struct store *st, const char *key, uint64_t *size)
+{
+	struct s3_store *s = (struct s3_store *)st;
+	char *okey = s3_config_object_key(&s->cfg, key), *where = store_location(st, key);
+	struct http_response resp;
+	http_response_init(&resp);
+	struct s3_req r = {.method = "HEAD", .okey = okey};
+	int rc = s3_request(s, s->http, &r, &resp);
+	if (!rc && resp.status >= 400 && resp.status != 404 && resp.body.len == 0) {
+		/* A HEAD reply has no body to name the error: ask again with a
+		 * one-byte GET, whose error reply carries S3's code and message. */
+		struct s3_req g = {.method = "GET", .okey = okey, .range = "bytes=0-0"};
+		struct http_response again;
+		http_response_init(&again);
+		if (s3_request(s, s->http, &g, &again) == 0 && again.status == resp.status &&
+		    again.body.len > 0) {
+			http_response_dispose(&resp);
+			resp = again;
+		} else {
+			http_response_dispose(&again);
+		}
+	}
+	if (!rc && resp.status == 404) {
+		rc = err_set(E_NOTFOUND, "%s does not exist", where);
+	} else if (rc || !ok(&resp)) {
+		rc = s3_fail(s, where, "HEAD", rc, &resp);
+	} else {
+		char *len = http_response_header(&resp, "Content-Length");
+		char *end = NULL;
+		unsigned long long v = len ? strtoull(len, &end, 10) : 0;
+		if (!len || end == len || *end)
+			rc = err_set(E_STORE, "%s: HEAD: the reply has no Content-Length", where);
+		else
+			*size = (uint64_t)v;
+		free(len);
+	}
+	http_response_dispose(&resp);
+	free(okey);
+	free(where);
+	return rc;
+}
+
+static int s3_list(struct store *st, const char *prefix, store_list_cb cb, void *ud)
+{
+	struct s3_store *s = (struct s3_store *)st;
+	const char *root = s->cfg.prefix;
+	char *want =
+	    *root ? xasprintf("%s/%s", root, prefix ? prefix : "") : xstrdup(prefix ? prefix : "");
+	size_t strip = *root ? strlen(root) + 1 : 0;
+	char *token = NULL, maxkeys[16];
+	struct http_response resp;
+	int rc = 0;
+	snprintf(maxkeys, sizeof(maxkeys), "%d", s->cfg.max_keys);
+	http_response_init(&resp);
+	for (int page = 1; !rc; page++) {
+		struct sigv4_param q[4] = {
+		    {"list-type", "2"}, {"max-keys", maxkeys}, {"prefix", want}};
+		size_t nq = 3;
+		if (token)
+			q[nq++] = (struct sigv4_param){"continuation-token", token};
+		struct s3_req r = {.method = "GET", .okey = NULL, .query = q, .nquery = nq};
+		rc = s3_request(s, s->http, &r, &resp);
+		if (rc || !ok(&resp)) {
+			char what[48];
+			snprintf(what, sizeof(what), "ListObjectsV2 page %d", page);
+			rc = s3_fail(s, s->base.display, what, rc, &resp);
+			if (rc == E_NOTFOUND)
+				rc = E_STORE;
+			break;
+		}
+		const char *xml = resp.body.ptr ? resp.body.ptr : "";
+		size_t len = resp.body.len, pos = 0;
+		struct s3_span item;
+		while (!rc && s3_xml_next(xml, len, &pos, "Contents", &item)) {
+			char *key = s3_xml_text(item, "Key"), *size = s3_xml_text(item, "Size");
+			char *end = NULL;
+			unsigned long long n = size ? strtoull(size, &end, 10) : 0;
+			if (!key || !size || end == size || *end) {
+				rc = err_set(E_STORE,
+					     "%s: ListObjectsV2 page %d: an entry without a Key or "
+					     "Size",
+					     s->base.display, page);
+			} else if (strlen(key) > strip && strncmp(key, want, strlen(want)) == 0) {
+				struct store_entry e = {key + strip, (uint64_t)n};
+				rc = cb(&e, ud);
+			}
+			free(key);
+			free(size);
+		}
+		if (rc)
+			break;
+		struct s3_span all = {xml, len};
+		char *truncated = s3_xml_text(all, "IsTruncated");
+		free(token);
+		token = s3_xml_text(all, "NextContinuationToken");
+		int more = truncated && strcmp(truncated, "true") == 0;
+		free(truncated);
+		if (!more)
+			break;
+		if (!token || !*token) {
+			rc = err_set(E_STORE,
+				     "%s: ListObjectsV2 page %d is truncated but has no "
+				     "NextContinuationToken",
+				     s->base.display, page);
+			break;
+		}
+	}
+	http_response_dispose(&resp);
+	free(token);
+	free(want);
+	return rc;
+}
+
+static int s3_remove(struct store *st, const char *key)
+{
+	struct s3_store *s = (struct s3_store *)st;
+	char *okey = s3_config_object_key(&s->cfg, key), *where = store_location(st, key);
+	struct http_response resp;
+	http_response_init(&resp);
+	struct s3_req r = {.method = "DELETE", .okey = okey};
+	int rc = s3_request(s, s->http, &r, &resp);
+	if (rc || (!ok(&resp) && resp.status != 404))
+		rc = s3_fail(s, where, "DELETE", rc, &resp);
+	http_response_dispose(&resp);
+	free(okey);
+	free(where);
+	return rc;
+}
+
+static int s3_open(struct store **out, const char *url);
+static int gs_open(struct store **out, const char *url);
+
+const struct store_ops store_s3_ops = {
+    .scheme = "s3",
+    .open = s3_open,
+    .writer = s3_writer,
+    .read = s3_read,
+    .stat = s3_stat,
+    .list = s3_list,
+    .remove = s3_remove,
+    .free = s3_free,
+};
+
+const struct store_ops store_gs_ops = {
+    .scheme = "gs",
+    .open = gs_open,
+    .writer = s3_writer,
+    .read = s3_read,
+    .stat = s3_stat,
+    .list = s3_list,
+    .remove = s3_remove,
+    .free = s3_free,
+};
+
+static int s3_open(struct store **out, const char *url)
+{
+	return s3_open_as(out, url, &store_s3_ops);
+}
+
+static int gs_open(struct store **out, const char *url)
+{
+	return s3_open_as(out, url, &store_gs_ops);
+}

@@ -1,0 +1,324 @@
+#!/usr/bin/env bash
+# The s3:// backend against real peers: s3rver (S3 semantics) behind a
+# SigV4-verifying proxy (botocore recomputes every signature) behind a fault
+# injector; /usr/bin/aws as the independent client; a throwaway PostgreSQL.
+#   LIFEBOAT   the binary (or a wrapper command)
+#   T_SUITE    the name results are recorded under (s3, s3-asan)
+# Peers run under `timeout` on free loopback ports and are stopped by PID.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+T_SUITE=${T_SUITE:-s3}
+# shellcheck source=../lib/pg.sh
+source "$root/tests/lib/pg.sh"
+# shellcheck source=../lib/t.sh
+source "$root/tests/lib/t.sh"
+read -r -a LB <<<"${LIFEBOAT:?set LIFEBOAT to the lifeboat binary}"
+PY=/usr/bin/python3
+AWS=/usr/bin/aws
+S3RVER=$here/node_modules/.bin/s3rver
+BUCKET=lifeboat-test
+PREFIX='prefix/with space+plus&=$ü'
+
+WORK=$(mktemp -d /tmp/lifeboat-s3.XXXXXX)
+chmod 755 "$WORK"
+PIDS=()
+current=setup
+cleanup() {
+	local rc=$?
+	[[ $rc -ne 0 ]] && t_fail "suite aborted in $current" "exit status $rc (see the output above)"
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	pg_stop || true
+	rm -rf "$WORK"
+	return "$rc"
+}
+trap cleanup EXIT
+
+for tool in "$S3RVER" "$AWS"; do
+	[[ -x $tool ]] || { t_fail "setup" "$tool is missing: run make deps (tests/setup-deps.sh)"; exit 1; }
+done
+$PY -c 'import botocore' 2>/dev/null || { t_fail "setup" "python3-botocore is missing: run make deps"; exit 1; }
+
+free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# wait_port_file FILE: the port a proxy wrote once it listens.
+wait_port_file() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[[ -s $1 ]] && { cat "$1"; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+
+# --- peers ---------------------------------------------------------------
+mkdir -p "$WORK/s3data"
+S3PORT=$(free_port)
+# s3rver makes continuation tokens with DES: Node 20's OpenSSL needs its legacy provider.
+NODE_OPTIONS=--openssl-legacy-provider timeout 900 "$S3RVER" -d "$WORK/s3data" -a 127.0.0.1 -p "$S3PORT" \
+	--silent --configure-bucket "$BUCKET" >"$WORK/s3rver.log" 2>&1 &
+PIDS+=($!)
+for ((i = 0; i < 100; i++)); do
+	curl -s -o /dev/null "http://127.0.0.1:$S3PORT/" && break
+	sleep 0.1
+done
+timeout 900 $PY "$here/sigv4_proxy.py" --upstream "http://127.0.0.1:$S3PORT" --s3rver-dir "$WORK/s3data" --vhost-suffix localhost \
+	--port-file "$WORK/sigv4.port" 2>"$WORK/sigv4.log" &
+PIDS+=($!)
+SIGPORT=$(wait_port_file "$WORK/sigv4.port")
+timeout 900 $PY "$here/fault_proxy.py" --upstream "http://127.0.0.1:$SIGPORT" \
+	--port-file "$WORK/fault.port" 2>"$WORK/fault.log" &
+PIDS+=($!)
+FAULTPORT=$(wait_port_file "$WORK/fault.port")
+
+export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1
+unset AWS_SESSION_TOKEN AWS_PROFILE AWS_REGION AWS_CA_BUNDLE AWS_SHARED_CREDENTIALS_FILE
+export AWS_EC2_METADATA_DISABLED=true AWS_PAGER=''
+# Lifeboat goes through the fault injector; aws through the SigV4 proxy
+# (which so checks the checker against AWS's own client).
+EP="http://127.0.0.1:$FAULTPORT"
+S3URL="s3://$BUCKET/$PREFIX?endpoint=$EP&partSize=5MiB&maxKeys=2&stallTimeout=3"
+awsc() { timeout 120 "$AWS" --endpoint-url "http://127.0.0.1:$SIGPORT" "$@"; }
+
+# stat EXPR: evaluates a Python expression over the SigV4 proxy's counters
+# (d) and the fault proxy's (f); prints the value.
+stats() {
+	curl -s "http://127.0.0.1:$SIGPORT/__proxy/stats" >"$WORK/sig.json"
+	curl -s "http://127.0.0.1:$FAULTPORT/__fault/stats" >"$WORK/fault.json"
+	$PY -c 'import json,sys; d=json.load(open(sys.argv[1])); f=json.load(open(sys.argv[2])); o=d["ops"]; print(eval(sys.argv[3]))' \
+		"$WORK/sig.json" "$WORK/fault.json" "$1"
+}
+# t_stat NAME EXPR: records whether EXPR over the counters is true.
+t_stat() {
+	local v
+	v=$(stats "$2" 2>&1)
+	if [[ $v == True ]]; then t_pass "$1"; else t_fail "$1" "$2 is $v; proxy: $(cat "$WORK/sig.json" | head -c 1500); faults: $(head -c 600 "$WORK/fault.json")"; fi
+}
+rules() { curl -s -X POST --data-binary "$1" "http://127.0.0.1:$FAULTPORT/__fault/rules" >/dev/null; }
+fault_reset() { curl -s -X POST "http://127.0.0.1:$FAULTPORT/__fault/reset" >/dev/null; }
+open_uploads() { # number of multipart uploads the server holds open
+	awsc s3api list-multipart-uploads --bucket "$BUCKET" --output json |
+		$PY -c 'import json,sys; t=sys.stdin.read().strip(); print(len(json.loads(t).get("Uploads", [])) if t else 0)'
+}
+# no_backup NAME LABEL: no manifest, no dump object under the backup's folder.
+no_backup() {
+	local n
+	n=$(awsc s3api list-objects-v2 --bucket "$BUCKET" --prefix "$PREFIX/default/$1/" --output json |
+		$PY -c 'import json,sys; t=sys.stdin.read().strip(); print(len(json.loads(t).get("Contents", [])) if t else 0)')
+	if [[ $n == 0 ]]; then t_pass "$2"; else t_fail "$2" "$n objects under $PREFIX/default/$1/"; fi
+}
+
+# --- database --------------------------------------------------------------
+pg_start >/dev/null
+pg_psql postgres -q -c 'CREATE DATABASE fixture' >/dev/null
+pg_psql fixture -q -f "$root/tests/fixtures/fixture.sql" >/dev/null
+# Incompressible rows so a backup spans several 5 MiB parts.
+pg_psql fixture -q -c "CREATE TABLE public.noise AS SELECT g, md5(g::text) || md5((g * 7)::text) AS t
+	FROM generate_series(1, 150000) g" >/dev/null
+pg_psql postgres -q -c 'CREATE DATABASE small' >/dev/null
+pg_psql small -q -c "CREATE TABLE t(id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'row ' || g FROM generate_series(1, 1000) g" >/dev/null
+pg_table_checksums fixture >"$WORK/fixture.sums"
+pg_table_checksums small >"$WORK/small.sums"
+PASS="$WORK/pass"
+export GNUPGHOME="$WORK/gnupg"
+mkdir -p "$GNUPGHOME" && chmod 700 "$GNUPGHOME"
+echo 'correct horse battery staple' >"$PASS"
+fresh_db() {
+	pg_psql postgres -q -c "DROP DATABASE IF EXISTS \"$1\"" -c "CREATE DATABASE \"$1\"" >/dev/null
+}
+same_as() { # label db sums
+	pg_table_checksums "$2" >"$WORK/now.sums"
+	t_same "$1" "$3" "$WORK/now.sums"
+}
+
+# --- the full cycle, multipart -------------------------------------------
+current="full cycle"
+t_run "backup: multipart upload through the SigV4 proxy" 0 \
+	"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "$S3URL" --name big \
+	--passphrase-file "$PASS" --compression none --result-path "$WORK/big.result"
+t_stat "backup: several parts, one upload, one complete" 'o.get("UploadPart",0) >= 3 and o.get("CreateMultipartUpload")==1 and o.get("CompleteMultipartUpload")==1'
+t_stat "backup: every request verified by botocore, none rejected" 'd["verified"] > 0 and d["rejected"] == 0'
+t_stat "backup: Content-MD5 sent and right on every upload" 'd["md5Checked"] >= o.get("UploadPart",0) + o.get("PutObject",0)'
+t_true "backup: peak RSS under 64 MiB" $PY -c "import json; r=json.load(open('$WORK/big.result')); assert r['peakRssKiB'] <= 65536, r['peakRssKiB']"
+t_true "backup: the manifest names the multipart object" $PY -c "import json; r=json.load(open('$WORK/big.result')); assert r['artifact']['size'] > 15*1024*1024, r['artifact']"
+
+awsc s3 cp "s3://$BUCKET/$PREFIX/default/big/manifest.json" "$WORK/big.manifest" >/dev/null 2>&1 || true
+awsc s3 cp "s3://$BUCKET/$PREFIX/default/big/db.dump.pgp" "$WORK/big.dump.pgp" >/dev/null 2>&1 || true
+t_true "aws s3 cp reads what lifeboat wrote: byte-identical to the manifest's sha256" \
+	$PY -c "import json,hashlib; m=json.load(open('$WORK/big.manifest')); o=m['objects'][0]; d=open('$WORK/big.dump.pgp','rb').read(); assert len(d)==o['size'] and hashlib.sha256(d).hexdigest()==o['sha256']"
+t_true "aws-read object opens with gpg" bash -c "gpg --batch --quiet --pinentry-mode loopback --passphrase-file '$PASS' --decrypt '$WORK/big.dump.pgp' | head -c 5 | grep -q PGDMP"
+rm -f "$WORK/big.dump.pgp"
+
+t_run "verify: the multipart backup verifies" 0 \
+	"${LB[@]}" verify --storage "$S3URL" --name big --passphrase-file "$PASS"
+t_run "list: shows the backup (pages of 2 keys: continuation tokens)" 0 \
+	"${LB[@]}" list --storage "$S3URL"
+t_contains "list: backup big is complete and verified" "big"
+t_stat "list: ListObjectsV2 continued with a token" 'o.get("ListObjectsV2Continuation",0) >= 1'
+fresh_db target
+t_run "restore: from s3 into an empty database" 0 \
+	"${LB[@]}" restore --db "$(pg_uri target)" --storage "$S3URL" --name big \
+	--passphrase-file "$PASS" --confirm target
+same_as "restore: every table identical" target "$WORK/fixture.sums"
+
+t_run "backup: a small object is one PutObject" 0 \
+	"${LB[@]}" backup --db "$(pg_uri small)" --storage "$S3URL" --name small --passphrase-file "$PASS"
+t_stat "backup: small backup made no new multipart upload" 'o.get("CreateMultipartUpload")==1 and o.get("PutObject",0) >= 3'
+t_run "backup: the same name again is refused (exit 9)" 9 \
+	"${LB[@]}" backup --db "$(pg_uri small)" --storage "$S3URL" --name small --passphrase-file "$PASS"
+t_run "verify: a missing backup is NotFound (exit 8)" 8 \
+	"${LB[@]}" verify --storage "$S3URL" --name nosuch --passphrase-file "$PASS"
+
+AWS_SESSION_TOKEN='FQoGZXIvYXdzE/token+with=chars' t_run "backup: a session token is sent and signed" 0 \
+	"${LB[@]}" backup --db "$(pg_uri small)" --storage "$S3URL" --name with-token --passphrase-file "$PASS"
+t_stat "all good runs: nothing rejected" 'd["rejected"] == 0'
+
+# Virtual-hosted style: Host lifeboat-test.localhost (curl resolves *.localhost to loopback).
+VHURL="s3://$BUCKET/vhost?endpoint=http://localhost:$FAULTPORT&style=virtual"
+t_run "backup: virtual-hosted style (bucket in the Host header)" 0 \
+	"${LB[@]}" backup --db "$(pg_uri small)" --storage "$VHURL" --name vhost --passphrase-file "$PASS"
+t_run "verify: virtual-hosted style" 0 "${LB[@]}" verify --storage "$VHURL" --name vhost --passphrase-file "$PASS"
+t_stat "virtual-hosted requests were verified as sent" 'd["vhost"] >= 4 and d["rejected"] == 0'
+t_true "virtual-hosted backup is where path style finds it" awsc s3 ls "s3://$BUCKET/vhost/default/vhost/manifest.json"
+
+# --- reading with faults ---------------------------------------------------
+current="read faults"
+rules '[{"name":"cut-get","op":"GetObject","path":"/db.dump","reset":true,"afterBytes":3000000,"times":1}]'
+t_run "verify: a connection reset mid-object resumes with a Range request" 0 \
+	"${LB[@]}" verify --storage "$S3URL" --name big --passphrase-file "$PASS"
+t_contains "verify: the resume is logged" "resuming with a Range request"
+t_stat "verify: the cut fired and a Range GET followed" 'f["fired"].get("cut-get")==1 and o.get("GetObjectRange",0) >= 1'
+rules '[{"name":"stall-get","op":"GetObject","path":"/db.dump","stall":6,"afterBytes":1000000,"times":1}]'
+t_run "verify: a stalled download is dropped and resumed" 0 \
+	"${LB[@]}" verify --storage "$S3URL" --name big --passphrase-file "$PASS"
+t_stat "verify: the stall fired" 'f["fired"].get("stall-get")==1'
+fault_reset
+
+# --- writing with faults -----------------------------------------------------
+current="write faults"
+rules '[{"name":"p2-503","op":"UploadPart","part":2,"status":503,"times":2},
+	{"name":"p3-429","op":"UploadPart","part":3,"status":429,"retryAfter":1,"times":1},
+	{"name":"p1-reset","op":"UploadPart","part":1,"reset":true,"afterBytes":1000000,"times":1},
+	{"name":"p4-stall","op":"UploadPart","part":4,"stall":8,"afterBytes":500000,"times":1},
+	{"name":"complete-500","op":"CompleteMultipartUpload","status":500,"times":1}]'
+t_run "backup: 503s, a 429 with Retry-After, a reset, a stall: retried and completed" 0 \
+	"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "$S3URL" --name faulty \
+	--passphrase-file "$PASS" --compression none
+t_stat "backup: every fault fired" 'all(f["fired"].get(k)==v for k,v in {"p2-503":2,"p3-429":1,"p1-reset":1,"p4-stall":1,"complete-500":1}.items())'
+t_stat "backup: no retry storm (each part at most 1 + its faults)" 'all(n <= 1 + {"1":1,"2":2,"3":1,"4":1}.get(p,0) for p,n in f["partRequests"].items())'
+t_run "verify: the backup that survived the faults verifies" 0 \
+	"${LB[@]}" verify --storage "$S3URL" --name faulty --passphrase-file "$PASS"
+fault_reset
+
+rules '[{"name":"storm","op":"UploadPart","status":500,"times":-1}]'
+t_run "backup: a fault storm beyond the retries fails (exit 4)" 4 \
+	"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "$S3URL&maxAttempts=3" --name storm \
+	--passphrase-file "$PASS" --compression none
+t_contains "backup: the error names the part, the status and the provider's code" "PUT part"
+t_contains "backup: ... HTTP 500 InternalError" "HTTP 500 InternalError"
+t_stat "backup: bounded attempts (3 a part, at most in-flight+1 parts)" 'f["ops"].get("UploadPart",0) <= 9'
+no_backup storm "backup: the failed backup left no manifest and no object"
+t_stat "backup: AbortMultipartUpload was sent" 'd["aborted"] >= 1'
+t_true "backup: no multipart upload left open" test "$(open_uploads)" = 0
+fault_reset
+
+rules '[{"name":"flip","op":"UploadPart","part":2,"corrupt":true,"times":1}]'
+t_run "backup: a part damaged on the way is refused by the server (exit 4)" 4 \
+	"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "$S3URL" --name damaged \
+	--passphrase-file "$PASS" --compression none
+t_contains "backup: ... because its Content-MD5 does not match (BadDigest)" "PUT part 2: HTTP 400 BadDigest"
+no_backup damaged "backup: the damaged backup left no manifest and no object"
+t_true "backup: no multipart upload left open after the damaged part" test "$(open_uploads)" = 0
+fault_reset
+
+mkdir -p "$WORK/failbin"
+cat >"$WORK/failbin/pg_dump" <<SH
+#!/bin/sh
+[ "\$1" = --version ] && exec $PGTEST_BIN/pg_dump --version
+head -c 13000000 /dev/urandom
+echo "pg_dump: error: simulated failure" >&2
+exit 1
+SH
+chmod +x "$WORK/failbin/pg_dump"
+before=$(stats 'd["aborted"]')
+LIFEBOAT_PG_BINDIR=$WORK/failbin t_run "backup: pg_dump failing mid-stream fails the backup (exit 3)" 3 \
+	"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "$S3URL" --name dumpfail --compression none
+t_stat "backup: the parts already sent were aborted" "d['aborted'] == $before + 1"
+t_true "backup: no multipart upload left open after the pg_dump failure" test "$(open_uploads)" = 0
+no_backup dumpfail "backup: the pg_dump failure left no manifest and no object"
+
+# --- credentials -------------------------------------------------------------
+current="credentials"
+AWS_SECRET_ACCESS_KEY=not-the-secret t_run "backup: a wrong secret is refused (exit 4)" 4 \
+	"${LB[@]}" backup --db "$(pg_uri small)" --storage "$S3URL" --name wrongkey --passphrase-file "$PASS"
+t_contains "backup: wrong secret: HTTP 403 SignatureDoesNotMatch with the server's message" "HTTP 403 SignatureDoesNotMatch: The request signature we calculated does not match"
+if [[ $T_OUT != *not-the-secret* ]]; then t_pass "backup: wrong secret: the secret never appears in output"; else t_fail "backup: wrong secret: the secret never appears in output" "leaked"; fi
+t_stat "the proxy rejected the wrong signature" 'd["rejected"] >= 1'
+without_keys() { env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$@"; }
+HOME="$WORK" t_run "backup: no credentials at all: exit 2" 2 \
+	without_keys "${LB[@]}" backup --db "$(pg_uri small)" --storage "$S3URL" --name nokey --passphrase-file "$PASS"
+t_contains "backup: no credentials: says what to set" "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+mkdir -p "$WORK/aws"
+printf '[lifeboat]\naws_access_key_id = S3RVER\naws_secret_access_key = S3RVER\n' >"$WORK/aws/credentials"
+AWS_SHARED_CREDENTIALS_FILE="$WORK/aws/credentials" AWS_PROFILE=lifeboat \
+	t_run "list: credentials from a shared credentials file" 0 without_keys "${LB[@]}" list --storage "$S3URL"
+t_run "backup: an unknown URL parameter is refused (exit 2)" 2 \
+	"${LB[@]}" backup --db "$(pg_uri small)" --storage "$S3URL&secretKey=S3RVER" --name badurl
+t_contains "backup: unknown parameter named" 'unknown parameter "secretKey"'
+
+# --- interop: objects uploaded by aws s3 cp --------------------------------
+current="aws interop"
+mkdir -p "$WORK/by-aws"
+pg_tool pg_dump -Fc fixture >"$WORK/by-aws.plain"
+gpg --batch --quiet --pinentry-mode loopback --passphrase-file "$PASS" --symmetric --cipher-algo AES256 \
+	-o "$WORK/by-aws/db.dump.pgp" "$WORK/by-aws.plain"
+$PY "$root/tests/lib/make_manifest.py" "$WORK/by-aws" default by-aws db.dump.pgp "$WORK/by-aws.plain" custom none true
+t_true "aws s3 cp uploads the dump (its own multipart for large files)" \
+	awsc s3 cp "$WORK/by-aws/db.dump.pgp" "s3://$BUCKET/$PREFIX/default/by-aws/db.dump.pgp"
+t_true "aws s3 cp uploads the manifest" \
+	awsc s3 cp "$WORK/by-aws/manifest.json" "s3://$BUCKET/$PREFIX/default/by-aws/manifest.json"
+t_run "verify: lifeboat verifies what aws uploaded" 0 \
+	"${LB[@]}" verify --storage "$S3URL" --name by-aws --passphrase-file "$PASS"
+fresh_db target
+t_run "restore: lifeboat restores what aws uploaded" 0 \
+	"${LB[@]}" restore --db "$(pg_uri target)" --storage "$S3URL" --name by-aws \
+	--passphrase-file "$PASS" --confirm target
+same_as "restore: aws-uploaded backup content identical" target "$WORK/fixture.sums"
+
+# --- TLS: verification on, a private CA through caBundle or AWS_CA_BUNDLE ---
+current="tls"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/tls.key" -out "$WORK/tls.crt" -days 1 \
+	-subj /CN=localhost -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" >/dev/null 2>&1
+mkdir -p "$WORK/s3tls"
+TLSPORT=$(free_port)
+NODE_OPTIONS=--openssl-legacy-provider timeout 900 "$S3RVER" -d "$WORK/s3tls" -a 127.0.0.1 -p "$TLSPORT" \
+	--key "$WORK/tls.key" --cert "$WORK/tls.crt" --silent --configure-bucket "$BUCKET" >"$WORK/s3rver-tls.log" 2>&1 &
+PIDS+=($!)
+for ((i = 0; i < 100; i++)); do
+	curl -s -o /dev/null --cacert "$WORK/tls.crt" "https://127.0.0.1:$TLSPORT/" && break
+	sleep 0.1
+done
+TLSURL="s3://$BUCKET/tls?endpoint=https://127.0.0.1:$TLSPORT&partSize=5MiB"
+t_run "tls: an unknown CA is refused, never retried (exit 4)" 4 "${LB[@]}" list --storage "$TLSURL"
+t_contains "tls: the error says the certificate does not verify and how to fix it" "caBundle="
+t_run "tls: multipart backup over https with caBundle" 0 \
+	"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "$TLSURL&caBundle=$WORK/tls.crt" --name tls \
+	--passphrase-file "$PASS" --compression none
+AWS_CA_BUNDLE="$WORK/tls.crt" t_run "tls: verify over https with AWS_CA_BUNDLE" 0 \
+	"${LB[@]}" verify --storage "$TLSURL" --name tls --passphrase-file "$PASS"
+
+# --- delete --------------------------------------------------------------
+current="delete"
+t_run "delete: removes a backup" 0 "${LB[@]}" delete --storage "$S3URL" --name big
+no_backup big "delete: no object left under the backup's folder"
+t_run "delete: a missing backup is NotFound (exit 8)" 8 "${LB[@]}" delete --storage "$S3URL" --name big
+
+# --- every request shape seen and verified -----------------------------------
+current="shapes"
+for op in PutObject CreateMultipartUpload UploadPart CompleteMultipartUpload AbortMultipartUpload \
+	GetObject GetObjectRange HeadObject ListObjectsV2 ListObjectsV2Continuation DeleteObject; do
+	t_stat "request shape $op was sent and verified" "o.get('$op',0) >= 1"
+done
+t_stat "only the deliberate faults were rejected (wrong secret, damaged part)" 'len(d["rejections"]) == d["rejected"] and all(("/wrongkey/" in r and "SignatureDoesNotMatch" in r) or ("/damaged/" in r and "BadDigest" in r) for r in d["rejections"])'
+current=done

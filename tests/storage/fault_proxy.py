@@ -22,13 +22,11 @@ decoded path), "times": N (-1 = every time), and one action:
   "corrupt": true   flip a bit of the request body, then forward it
 }
 """
-import argparse
 import http.client
 import http.server
 import json
 import os
 import socket
-import socketserver
 import struct
 import sys
 import threading
@@ -36,6 +34,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import s3ops  # noqa: E402
 from s3ops import classify, error_xml  # noqa: E402
 
 HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "expect"}
@@ -213,26 +212,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
 
 
-class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--upstream", required=True)
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--port-file")
-    a = ap.parse_args()
-    srv = Server(("127.0.0.1", a.port), Handler)
-    srv.upstream = urllib.parse.urlsplit(a.upstream)
-    port = srv.server_address[1]
-    if a.port_file:
-        with open(a.port_file + ".tmp", "w") as f:
-            f.write(f"{port}\n")
-        os.rename(a.port_file + ".tmp", a.port_file)
-    print(f"fault_proxy: listening on 127.0.0.1:{port}", file=sys.stderr, flush=True)
-    srv.serve_forever()
+    s3ops.serve("fault_proxy", Handler, s3ops.proxy_args().parse_args())
 
 
 if __name__ == "__main__":

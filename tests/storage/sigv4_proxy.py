@@ -25,7 +25,6 @@ GET /__proxy/stats returns the counters as JSON:
    "md5Checked": N, "rejections": ["..."], "aborted": N}
 POST /__proxy/reset zeroes them.
 """
-import argparse
 import base64
 import datetime
 import hashlib
@@ -34,7 +33,6 @@ import http.server
 import json
 import os
 import shutil
-import socketserver
 import sys
 import threading
 import urllib.parse
@@ -42,6 +40,7 @@ from xml.sax.saxutils import escape
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import s3ops  # noqa: E402
 from s3ops import classify, error_xml
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -297,32 +296,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
 
 
-class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--upstream", required=True)
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--port-file")
+    ap = s3ops.proxy_args()
     ap.add_argument("--s3rver-dir")
     ap.add_argument("--access-key", default="S3RVER")
     ap.add_argument("--secret-key", default="S3RVER")
     ap.add_argument("--region", default="us-east-1")
     ap.add_argument("--vhost-suffix", help="treat Host BUCKET.SUFFIX as virtual-hosted style (e.g. localhost)")
     cfg = ap.parse_args()
-    cfg.upstream = urllib.parse.urlsplit(cfg.upstream)
-    srv = Server(("127.0.0.1", cfg.port), Handler)
-    srv.cfg = cfg
-    port = srv.server_address[1]
-    if cfg.port_file:
-        with open(cfg.port_file + ".tmp", "w") as f:
-            f.write(f"{port}\n")
-        os.rename(cfg.port_file + ".tmp", cfg.port_file)
-    print(f"sigv4_proxy: listening on 127.0.0.1:{port}", file=sys.stderr, flush=True)
-    srv.serve_forever()
+    s3ops.serve("sigv4_proxy", Handler, cfg, cfg=cfg)
 
 
 if __name__ == "__main__":

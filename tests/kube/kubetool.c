@@ -1,6 +1,9 @@
-/* kubetool: drives the C Kubernetes client against the test API server.
- *   kubetool storm KUBECONFIG [CHANGES]   informer vs a storm of changes under faults
- *   kubetool verbs KUBECONFIG             every client verb against real server semantics
+/* kubetool: drives the C Kubernetes client against the real kube-apiserver
+ * (tests/cluster), directly or through tests/cluster/faultproxy.py.
+ *   kubetool storm KUBECONFIG [CHANGES]   informer vs a storm of changes under faults (proxy)
+ *   kubetool verbs KUBECONFIG [NS]        every client verb against real server semantics
+ *   kubetool forbidden KUBECONFIG         an identity that may only read: 403 decoded
+ *   kubetool gone KUBECONFIG              a watch from before a restart+compaction: 410 (proxy)
  *   kubetool populate KUBECONFIG N        create N DatabaseBackups in namespace "bench"
  *   kubetool touch KUBECONFIG N           merge-patch N of them (labels), as fast as possible
  *   kubetool bench KUBECONFIG N           informer over the N objects: sync time, events/s, RSS
@@ -73,7 +76,7 @@ static long rv_num(struct json_object *obj)
 	return -1;
 }
 
-/* --- the fault API of tests/apiserver --- */
+/* --- the control API of tests/cluster/faultproxy.py --- */
 
 static int control(struct kube_config *cfg, const char *method, const char *path, const char *body)
 {
@@ -85,7 +88,7 @@ static int control(struct kube_config *cfg, const char *method, const char *path
 	struct http_tls tls = {cfg->ca_pem, NULL, NULL, cfg->insecure};
 	struct http_request req = {.method = method, .url = url, .headers = hdrs, .body = body,
 				   .body_len = body ? strlen(body) : 0, .tls = &tls,
-				   .timeout_ms = 10000};
+				   .timeout_ms = 60000};
 	int rc = http_do(h, &req, &resp);
 	if (!rc && resp.status / 100 != 2)
 		rc = err_set(E_IO, "%s %s: HTTP %ld", method, path, resp.status);
@@ -151,6 +154,7 @@ struct faults {
 	struct kube_config *cfg;
 	volatile int stop;
 	int rounds;
+	int restarts;
 };
 
 static void *fault_main(void *arg)
@@ -183,7 +187,11 @@ static void *fault_main(void *arg)
 		} else if (!strcmp(step, "drop-watches"))
 			control(f->cfg, "POST", "/_lifeboat/drop-watches", "{}");
 		else if (!strcmp(step, "restart"))
-			control(f->cfg, "POST", "/_lifeboat/restart", "{}");
+			/* The first two restart the real apiserver over a compacted
+			 * etcd (a real 410 for the cut-off informer; ~5 s each);
+			 * later ones only end every watch, as a restart does. */
+			control(f->cfg, "POST", "/_lifeboat/restart",
+				++f->restarts <= 2 ? "{}" : "{\"apiserver\": false}");
 		else if (!strcmp(step, "clear"))
 			control(f->cfg, "DELETE", "/_lifeboat/faults", NULL);
 		else
@@ -235,7 +243,8 @@ static int ensure_namespace(struct kube_client *c, const char *ns)
 static int storm(struct kube_config *cfg, int changes)
 {
 	struct kube_client *c = kube_client_new(cfg);
-	kube_client_set_retry(c, 8, 50, 2000);
+	/* About 15 s of retries: longer than an apiserver restart takes. */
+	kube_client_set_retry(c, 12, 50, 2000);
 	struct seen seen = {PTHREAD_MUTEX_INITIALIZER, json_object_new_object(), 0, ""};
 	struct informer_handlers h = {on_add, on_update, on_delete, &seen};
 	if (ensure_namespace(c, "storm")) {
@@ -247,7 +256,7 @@ static int storm(struct kube_config *cfg, int changes)
 	informer_start(inf);
 	result(informer_wait_synced(inf, 20000) == 0, "storm: informer syncs", "%s", err_msg());
 
-	struct faults f = {cfg, 0, 0};
+	struct faults f = {cfg, 0, 0, 0};
 	pthread_t ft;
 	pthread_create(&ft, NULL, fault_main, &f);
 	int done = 0, failed = 0, gen = 0;
@@ -392,51 +401,51 @@ static int has(struct json_object *obj, const char *needle)
 	return obj && strstr(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN), needle);
 }
 
-static int verbs(struct kube_config *cfg)
+static int verbs(struct kube_config *cfg, const char *ns)
 {
 	struct kube_client *c = kube_client_new(cfg);
 	struct json_object *o = NULL, *got = NULL;
 	int rc;
-	result(ensure_namespace(c, "verbs") == 0, "verbs: create a namespace (or find it)", "%s",
+	result(ensure_namespace(c, ns) == 0, "verbs: create a namespace (or find it)", "%s",
 	       err_msg());
 	o = backup_object("v1", 1);
-	rc = kube_create(c, &BACKUPS, "verbs", o, &got);
+	rc = kube_create(c, &BACKUPS, ns, o, &got);
 	result(rc == 0 && str_at(got, "metadata", "uid"), "verbs: create returns the stored object",
 	       "%s", err_msg());
 	const char *gen = got ? str_at(got, "metadata", "resourceVersion") : NULL;
 	char *rv1 = gen ? xstrdup(gen) : xstrdup("");
 	json_object_put(got);
 	got = NULL;
-	rc = kube_create(c, &BACKUPS, "verbs", o, NULL);
+	rc = kube_create(c, &BACKUPS, ns, o, NULL);
 	result(rc == E_EXISTS && strstr(err_msg(), "AlreadyExists"),
 	       "verbs: a second create is E_EXISTS (AlreadyExists)", "rc %d: %s", rc, err_msg());
 	json_object_put(o);
 
-	rc = kube_get(c, &BACKUPS, "verbs", "nope", NULL);
+	rc = kube_get(c, &BACKUPS, ns, "nope", NULL);
 	result(rc == E_NOTFOUND, "verbs: get of a missing object is E_NOTFOUND", "rc %d: %s", rc,
 	       err_msg());
 
 	/* 422 from the CRD schema, with the field named. */
 	o = json_tokener_parse("{\"apiVersion\":\"lifeboat.dev/v1alpha1\",\"kind\":\"DatabaseBackup\","
 			       "\"metadata\":{\"name\":\"bad\"},\"spec\":{\"format\":\"zip\"}}");
-	rc = kube_create(c, &BACKUPS, "verbs", o, NULL);
+	rc = kube_create(c, &BACKUPS, ns, o, NULL);
 	result(rc == E_INVALID && strstr(err_msg(), "spec."),
 	       "verbs: an invalid object is E_INVALID naming the field", "rc %d: %s", rc, err_msg());
 	json_object_put(o);
 
 	/* Update with a stale resourceVersion: 409 Conflict. */
-	rc = kube_patch(c, &BACKUPS, "verbs", "v1", KUBE_PATCH_MERGE,
+	rc = kube_patch(c, &BACKUPS, ns, "v1", KUBE_PATCH_MERGE,
 			"{\"metadata\":{\"labels\":{\"step\":\"2\"}}}", 0, NULL, NULL);
 	result(rc == 0, "verbs: merge patch", "%s", err_msg());
 	o = backup_object("v1", 3);
 	json_object_object_add(json_object_object_get(o, "metadata"), "resourceVersion",
 			       json_object_new_string(rv1));
-	rc = kube_update(c, &BACKUPS, "verbs", o, 0, NULL);
+	rc = kube_update(c, &BACKUPS, ns, o, 0, NULL);
 	result(rc == E_CONFLICT, "verbs: update with a stale resourceVersion is E_CONFLICT",
 	       "rc %d: %s", rc, err_msg());
 	json_object_put(o);
 
-	rc = kube_patch(c, &BACKUPS, "verbs", "v1", KUBE_PATCH_JSON,
+	rc = kube_patch(c, &BACKUPS, ns, "v1", KUBE_PATCH_JSON,
 			"[{\"op\":\"add\",\"path\":\"/metadata/labels/json\",\"value\":\"yes\"}]", 0,
 			NULL, &got);
 	result(rc == 0 && has(got, "\"json\":\"yes\""),
@@ -445,13 +454,13 @@ static int verbs(struct kube_config *cfg)
 	got = NULL;
 
 	/* Status subresource: read-modify-write with conflict retry. */
-	rc = kube_update_status_retry(c, &BACKUPS, "verbs", "v1", set_phase, (void *)"Running", 5,
+	rc = kube_update_status_retry(c, &BACKUPS, ns, "v1", set_phase, (void *)"Running", 5,
 				      &got);
 	result(rc == 0 && has(got, "\"phase\":\"Running\""), "verbs: status subresource update",
 	       "%s", err_msg());
 	json_object_put(got);
 	got = NULL;
-	rc = kube_patch(c, &BACKUPS, "verbs", "v1", KUBE_PATCH_MERGE, "{\"status\":{\"phase\":\"X\"}}",
+	rc = kube_patch(c, &BACKUPS, ns, "v1", KUBE_PATCH_MERGE, "{\"status\":{\"phase\":\"X\"}}",
 			0, NULL, &got);
 	result(rc == 0 && has(got, "\"phase\":\"Running\""), "verbs: the main endpoint ignores status",
 	       "%s", rc ? err_msg() : "status changed through the main endpoint");
@@ -459,7 +468,7 @@ static int verbs(struct kube_config *cfg)
 	got = NULL;
 
 	/* Server-side apply. */
-	rc = kube_patch(c, &BACKUPS, "verbs", "v1", KUBE_PATCH_APPLY,
+	rc = kube_patch(c, &BACKUPS, ns, "v1", KUBE_PATCH_APPLY,
 			"{\"apiVersion\":\"lifeboat.dev/v1alpha1\",\"kind\":\"DatabaseBackup\","
 			"\"metadata\":{\"name\":\"v1\",\"labels\":{\"applied\":\"yes\"}}}",
 			0, "kubetool", NULL);
@@ -470,32 +479,124 @@ static int verbs(struct kube_config *cfg)
 		char name[16];
 		snprintf(name, sizeof(name), "p-%02d", i);
 		o = backup_object(name, i);
-		kube_create(c, &BACKUPS, "verbs", o, NULL);
+		kube_create(c, &BACKUPS, ns, o, NULL);
 		json_object_put(o);
 	}
 	int n = 0;
 	char *lrv = NULL;
-	rc = kube_list(c, &BACKUPS, "verbs", NULL, NULL, 7, count_item, &n, &lrv);
+	rc = kube_list(c, &BACKUPS, ns, NULL, NULL, 7, count_item, &n, &lrv);
 	result(rc == 0 && n == 26 && lrv && *lrv, "verbs: list follows continue across pages",
 	       "rc %d, %d items: %s", rc, n, err_msg());
 	free(lrv);
 	n = 0;
-	rc = kube_list(c, &BACKUPS, "verbs", "gen=3", NULL, 0, count_item, &n, NULL);
+	rc = kube_list(c, &BACKUPS, ns, "gen=3", NULL, 0, count_item, &n, NULL);
 	result(rc == 0 && n == 1, "verbs: label selector", "rc %d, %d items", rc, n);
 	n = 0;
-	rc = kube_list(c, &BACKUPS, "verbs", NULL, "metadata.name=p-03", 0, count_item, &n, NULL);
+	rc = kube_list(c, &BACKUPS, ns, NULL, "metadata.name=p-03", 0, count_item, &n, NULL);
 	result(rc == 0 && n == 1, "verbs: field selector", "rc %d, %d items", rc, n);
 
 	/* Delete with a failing precondition, then for real. */
-	rc = kube_delete(c, &BACKUPS, "verbs", "v1", "Background", "00000000-wrong-uid", NULL);
+	rc = kube_delete(c, &BACKUPS, ns, "v1", "Background", "00000000-wrong-uid", NULL);
 	result(rc == E_CONFLICT, "verbs: delete with a wrong uid precondition is E_CONFLICT",
 	       "rc %d: %s", rc, err_msg());
-	rc = kube_delete(c, &BACKUPS, "verbs", "v1", "Foreground", NULL, NULL);
+	rc = kube_delete(c, &BACKUPS, ns, "v1", "Foreground", NULL, NULL);
 	result(rc == 0, "verbs: delete with propagationPolicy", "%s", err_msg());
-	rc = kube_delete(c, &BACKUPS, "verbs", "v1", NULL, NULL, NULL);
+	rc = kube_delete(c, &BACKUPS, ns, "v1", NULL, NULL, NULL);
 	result(rc == E_NOTFOUND || rc == 0, "verbs: deleting again is NotFound (or still finalizing)",
 	       "rc %d: %s", rc, err_msg());
 	free(rv1);
+	kube_client_free(c);
+	return failures ? 1 : 0;
+}
+
+/* --- forbidden: RBAC denials decoded --- */
+
+static int forbidden(struct kube_config *cfg)
+{
+	struct kube_client *c = kube_client_new(cfg);
+	int n = 0;
+	int rc = kube_list(c, &BACKUPS, "verbs", NULL, NULL, 0, count_item, &n, NULL);
+	result(rc == 0, "forbidden: a reader may list", "rc %d: %s", rc, err_msg());
+	struct json_object *o = backup_object("not-allowed", 1);
+	rc = kube_create(c, &BACKUPS, "verbs", o, NULL);
+	json_object_put(o);
+	const char *m = err_msg();
+	result(rc == E_FORBIDDEN, "forbidden: a create is E_FORBIDDEN", "rc %d: %s", rc, m);
+	result(rc == E_FORBIDDEN && strstr(m, "403") && strstr(m, "Forbidden") &&
+		   strstr(m, "system:serviceaccount:verbs:reader") && strstr(m, "cannot create") &&
+		   strstr(m, "databasebackups"),
+	       "forbidden: the message names the user, the verb and the resource", "%s", m);
+	rc = kube_delete(c, &BACKUPS, "verbs", "p-00", NULL, NULL, NULL);
+	result(rc == E_FORBIDDEN && strstr(err_msg(), "cannot delete"),
+	       "forbidden: a delete is E_FORBIDDEN too", "rc %d: %s", rc, err_msg());
+	rc = kube_get(c, &KUBE_NAMESPACES, NULL, "verbs", NULL);
+	result(rc == E_FORBIDDEN && strstr(err_msg(), "cannot get resource \"namespaces\""),
+	       "forbidden: a cluster-scoped read outside the role is E_FORBIDDEN", "rc %d: %s", rc,
+	       err_msg());
+	kube_client_free(c);
+	return failures ? 1 : 0;
+}
+
+/* --- gone: a real 410 after the apiserver restarted over a compacted etcd --- */
+
+static int stop_at_first(const char *type, struct json_object *obj, void *ud)
+{
+	(void)obj;
+	snprintf(ud, 32, "%s", type);
+	return 1;
+}
+
+static int gone(struct kube_config *cfg)
+{
+	struct kube_client *c = kube_client_new(cfg);
+	kube_client_set_retry(c, 10, 200, 2000);
+	char *rv = NULL;
+	int n = 0;
+	int rc = ensure_namespace(c, "gone");
+	if (!rc)
+		rc = kube_list(c, &BACKUPS, "gone", NULL, NULL, 0, count_item, &n, &rv);
+	result(rc == 0 && rv, "gone: list returns a resourceVersion", "rc %d: %s", rc, err_msg());
+	/* Changes after rv, so the restarted server's history starts later. */
+	for (int i = 0; !rc && i < 3; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "g-%d", i);
+		struct json_object *o = backup_object(name, i);
+		rc = kube_create(c, &BACKUPS, "gone", o, NULL);
+		json_object_put(o);
+		if (rc == E_EXISTS)
+			rc = 0;
+	}
+	rc = control(cfg, "POST", "/_lifeboat/restart", "{}");
+	result(rc == 0, "gone: the apiserver restarted over a compacted etcd", "%s", err_msg());
+	char first[32] = "";
+	rc = -1;
+	/* The restarted server may still be warming up: retry transport errors. */
+	for (int i = 0; i < 50; i++) {
+		rc = kube_watch(c, &BACKUPS, "gone", NULL, NULL, rv ? rv : "1", 5, stop_at_first, first,
+				NULL);
+		if (rc != E_UNAVAILABLE)
+			break;
+		usleep(200 * 1000);
+	}
+	result(rc == E_GONE, "gone: a watch from the old resourceVersion is E_GONE (410)",
+	       "rc %d, first event %s: %s", rc, first, err_msg());
+	result(rc == E_GONE && (strstr(err_msg(), "too old") || strstr(err_msg(), "compacted") ||
+				strstr(err_msg(), "Expired")),
+	       "gone: the message says why", "%s", err_msg());
+	/* And from the list's fresh version, a watch works again. */
+	free(rv);
+	rv = NULL;
+	rc = kube_list(c, &BACKUPS, "gone", NULL, NULL, 0, count_item, &n, &rv);
+	first[0] = 0;
+	if (!rc) {
+		struct json_object *o = backup_object("g-after", 9);
+		kube_create(c, &BACKUPS, "gone", o, NULL);
+		json_object_put(o);
+		rc = kube_watch(c, &BACKUPS, "gone", NULL, NULL, rv, 10, stop_at_first, first, NULL);
+	}
+	result(rc == 1 && !strcmp(first, "ADDED"), "gone: after a relist the watch resumes",
+	       "rc %d, first event '%s': %s", rc, first, err_msg());
+	free(rv);
 	kube_client_free(c);
 	return failures ? 1 : 0;
 }
@@ -574,7 +675,7 @@ static int bench(struct kube_config *cfg, int n, const char *touch_cmd)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: kubetool storm|verbs|populate|touch|bench KUBECONFIG [N] [TOUCH_CMD]\n");
+		fprintf(stderr, "usage: kubetool storm|verbs|forbidden|gone|populate|touch|bench KUBECONFIG [N] [TOUCH_CMD]\n");
 		return 2;
 	}
 	if (getenv("KUBETOOL_DEBUG"))
@@ -589,7 +690,11 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "storm"))
 		rc = storm(&cfg, n);
 	else if (!strcmp(argv[1], "verbs"))
-		rc = verbs(&cfg);
+		rc = verbs(&cfg, argc > 3 ? argv[3] : "verbs");
+	else if (!strcmp(argv[1], "forbidden"))
+		rc = forbidden(&cfg);
+	else if (!strcmp(argv[1], "gone"))
+		rc = gone(&cfg);
 	else if (!strcmp(argv[1], "populate"))
 		rc = populate(&cfg, n);
 	else if (!strcmp(argv[1], "touch"))

@@ -32,7 +32,7 @@ JOB_OBJ := $(JOB_SRC:%.c=$(BUILD)/%.o)
 KUBE_OBJ := $(KUBE_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration asan valgrind bench demo clean format format-check
+.PHONY: all deps test unit integration asan valgrind bench demo clean format format-check fresh-check
 
 all: $(BUILD)/lifeboat
 
@@ -79,6 +79,11 @@ bench: deps all $(BUILD)/kubetool
 
 demo: deps all
 	@tests/demo.sh $(abspath $(BUILD)/lifeboat)
+
+# `make test` and `make demo` inside a fresh debootstrap minbase of bookworm
+# (as root; ten minutes or more): finds what the set-up forgets to install.
+fresh-check:
+	@tests/fresh-check.sh
 
 format:
 	clang-format -i common/*.[ch] job/*.[ch] tests/unit/*.c

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make test`: builds, then runs every suite: unit (cmocka) and integration
 # (real PostgreSQL, gpg, pg_restore) in the normal build; both again under
-# ASan+UBSan; the pipeline cycle under valgrind. Ends with "N passed, M failed".
+# ASan+UBSan; the pipeline cycle under valgrind; then, once, the end-to-end
+# suites on the real Kubernetes control plane (tests/cluster) with the
+# ASan+UBSan binaries. Ends with "N passed, M failed".
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -30,6 +32,9 @@ unit_bins() { # build folder
 	done
 }
 
+step "set-up check: every command the suites call is installed"
+T_SUITE=deps timeout 120 tests/deps/check-commands.sh
+
 step "build (-Wall -Wextra -Werror)"
 # shellcheck disable=SC2046
 if record_build "normal" all build/kubetool $(unit_bins build); then
@@ -42,10 +47,6 @@ if record_build "normal" all build/kubetool $(unit_bins build); then
 	T_SUITE=azure LIFEBOAT="$root/build/lifeboat" timeout 600 tests/storage/azure.sh
 	step "S3 storage (s3rver behind a botocore SigV4 proxy and a fault injector, aws CLI, PostgreSQL)"
 	T_SUITE=s3 LIFEBOAT="$root/build/lifeboat" timeout 600 tests/storage/s3.sh
-	step "test API server: kubectl 1.32 and python3-kubernetes"
-	T_SUITE=apiserver timeout 600 tests/apiserver/run.sh
-	step "C Kubernetes client: informer storm under faults"
-	T_SUITE=kube KUBETOOL="$root/build/kubetool" timeout 600 tests/kube/run.sh
 	step "valgrind: unit tests"
 	# shellcheck disable=SC2046
 	UNIT_LABEL=unit-valgrind UNIT_WRAPPER="valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect" \
@@ -69,8 +70,30 @@ if record_build "asan+ubsan" BUILD=build/asan SAN=1 build/asan/lifeboat build/as
 	T_SUITE=azure-asan LIFEBOAT="$root/build/asan/lifeboat" timeout 600 tests/storage/azure.sh
 	step "S3 storage (ASan+UBSan)"
 	T_SUITE=s3-asan LIFEBOAT="$root/build/asan/lifeboat" timeout 600 tests/storage/s3.sh
-	step "C Kubernetes client storm (ASan+UBSan)"
-	T_SUITE=kube-asan KUBETOOL="$root/build/asan/kubetool" timeout 600 tests/kube/run.sh
+
+	# End to end on the real control plane, once, with the ASan+UBSan
+	# binaries: one cluster for every suite (each keeps to its namespaces).
+	step "control plane: etcd, kube-apiserver, kube-controller-manager, node agent (tests/cluster/up)"
+	cluster=$(mktemp -d /tmp/lifeboat-cluster.XXXXXX)
+	if LIFEBOAT_BIN_DIR="$root/build/asan" CLUSTER_TTL=3000 timeout 1200 tests/cluster/up "$cluster"; then
+		echo "PASS cluster: the control plane starts and its node is Ready" >>"$LIFEBOAT_RESULTS"
+		export CLUSTER_DIR=$cluster
+		step "node agent: pods as local processes, judged by the real Job and Deployment controllers"
+		T_SUITE=cluster timeout 600 tests/cluster/test-nodeagent.sh "$cluster"
+		step "real clients: kubectl 1.32 and 1.33, python3-kubernetes, helm"
+		T_SUITE=clients timeout 600 tests/cluster/test-clients.sh "$cluster"
+		if [[ -x tests/crds/run.sh ]]; then
+			step "CRDs: schemas, defaults, CEL rules, printer columns on the real apiserver"
+			T_SUITE=crds timeout 600 tests/crds/run.sh
+		fi
+		step "C Kubernetes client (ASan+UBSan): verbs, RBAC, 410, the informer storm through a fault proxy"
+		T_SUITE=kube KUBETOOL="$root/build/asan/kubetool" timeout 900 tests/kube/run.sh
+		unset CLUSTER_DIR
+	else
+		echo "FAIL cluster: tests/cluster/up $cluster failed (output above; logs in $cluster/logs)" >>"$LIFEBOAT_RESULTS"
+	fi
+	tests/cluster/down "$cluster" >/dev/null 2>&1
+	[[ -z ${LIFEBOAT_KEEP:-} ]] && rm -rf "$cluster"
 fi
 
 passed=$(grep -c '^PASS' "$LIFEBOAT_RESULTS")

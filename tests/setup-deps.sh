@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs, on Debian, whatever build and test dependency is missing. Idempotent:
 # does nothing (and needs no network) when everything is present.
+#   tests/setup-deps.sh          install what is missing
+#   tests/setup-deps.sh --list   print the Debian packages it installs, one a
+#                                line (tests/deps/commands.py reads them)
 set -euo pipefail
 
 packages=(
@@ -10,6 +13,17 @@ packages=(
 	postgresql postgresql-client gnupg zstd valgrind python3 util-linux
 	python3-kubernetes
 	python3-botocore awscli time
+	# Commands the suites, the demo and the bench call that a minimal Debian
+	# (debootstrap --variant=minbase) lacks; tests/deps/check-commands.sh
+	# fails when a script calls one that no package here provides.
+	curl     # curl: the storage and API-server suites, bench/s3.sh, tests/setup-go.sh
+	iproute2 # ss: tests/lib/pg.sh's free-port fallback
+	procps   # pgrep, pkill, kill (through xargs): the API-server suite, tests/lib/pg.sh, tests/cluster
+	openssl  # openssl: TLS certificates in the storage suites and tests/cluster/up
+	unzip    # unzip: tests/setup-go.sh, tests/setup-helm.sh
+	xxd      # xxd: hex dumps of the binary formats (OpenPGP, zstd) when debugging
+	bc       # bc: tests/lib/selftest-pg.sh
+	debootstrap # debootstrap (and wget): make fresh-check, tests/fresh-check.sh
 )
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,6 +45,24 @@ npm_deps() {
 		s3rver@3.7.1 azurite@3.35.0 >/dev/null
 }
 
+# The Go toolchain (Go >= 1.24) and helm 3 for the test-only Go builds and
+# charts: fetched into the lifeboat cache by their scripts (no network once
+# there). Each runs only when its script exists.
+go_toolchain() {
+	[[ -x $root/tests/setup-go.sh ]] || return 0
+	"$root/tests/setup-go.sh" >/dev/null
+}
+helm_binary() {
+	[[ -x $root/tests/setup-helm.sh ]] || return 0
+	"$root/tests/setup-helm.sh" >/dev/null
+}
+
+if [[ ${1:-} == --list ]]; then
+	# npm: installed by npm_deps when no npm is on PATH
+	printf '%s\n' "${packages[@]}" npm
+	exit 0
+fi
+
 missing=()
 for p in "${packages[@]}"; do
 	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
@@ -41,16 +73,15 @@ if [[ $(id -u) -ne 0 ]] && command -v sudo >/dev/null; then
 	sudo=(sudo)
 fi
 export DEBIAN_FRONTEND=noninteractive
-if [[ ${#missing[@]} -eq 0 ]]; then
-	npm_deps
-	exit 0
+if [[ ${#missing[@]} -gt 0 ]]; then
+	echo "setup: installing ${missing[*]}" >&2
+	if [[ $(id -u) -ne 0 && ${#sudo[@]} -eq 0 ]]; then
+		echo "setup: need root (or sudo) to apt-get install ${missing[*]}" >&2
+		exit 1
+	fi
+	"${sudo[@]}" apt-get update -qq
+	"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-
-echo "setup: installing ${missing[*]}" >&2
-if [[ $(id -u) -ne 0 && ${#sudo[@]} -eq 0 ]]; then
-	echo "setup: need root (or sudo) to apt-get install ${missing[*]}" >&2
-	exit 1
-fi
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 npm_deps
+go_toolchain
+helm_binary

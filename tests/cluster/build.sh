@@ -21,7 +21,10 @@ export GOMODCACHE="$cache/go/mod" GOCACHE="$cache/go/build"
 export GOFLAGS="-modcacherw -mod=readonly"
 mkdir -p "$GOMODCACHE" "$GOCACHE"
 
-command -v go >/dev/null || { echo "build.sh: go not found (apt-get install golang-go, or Go >= 1.24 on PATH)" >&2; exit 1; }
+# Go >= 1.24: the one on PATH, else Go 1.26.8 fetched from the Go module
+# proxy into the cache (tests/setup-go.sh).
+GO=$("$here/../setup-go.sh")
+export PATH="$(dirname "$GO"):$PATH"
 gover="$(go env GOVERSION)"
 
 sum_of() { cat "$@" | sha256sum | cut -c1-16; }

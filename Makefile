@@ -7,7 +7,7 @@ SAN ?=
 WARN := -std=c17 -Wall -Wextra -Werror -pedantic -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wwrite-strings -Wformat=2 -Wvla -Wimplicit-fallthrough
 HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
-PKGS := libcurl json-c yaml-0.1 libpq openssl libzstd zlib
+PKGS := libcurl json-c yaml-0.1 libpq openssl libzstd zlib libwebsockets
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -25,16 +25,19 @@ LDLIBS = $(PKG_LIBS) -lpthread
 COMMON_SRC := $(wildcard common/*.c)
 JOB_SRC := $(filter-out job/main.c,$(wildcard job/*.c))
 KUBE_SRC := $(wildcard operator/kube/*.c)
+# The operator: everything under operator/ but its main and the kube client.
+OPER_SRC := $(filter-out operator/main.c,$(wildcard operator/*.c operator/api/*.c operator/controller/*.c))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 JOB_OBJ := $(JOB_SRC:%.c=$(BUILD)/%.o)
 KUBE_OBJ := $(KUBE_SRC:%.c=$(BUILD)/%.o)
+OPER_OBJ := $(OPER_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps test unit integration asan valgrind bench demo clean format format-check fresh-check
 
-all: $(BUILD)/lifeboat
+all: $(BUILD)/lifeboat $(if $(wildcard operator/main.c),$(BUILD)/lifeboat-operator)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -45,7 +48,11 @@ $(BUILD)/lifeboat: $(BUILD)/job/main.o $(JOB_OBJ) $(COMMON_OBJ)
 	@echo "  LD $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(JOB_OBJ) $(KUBE_OBJ) $(COMMON_OBJ)
+$(BUILD)/lifeboat-operator: $(BUILD)/operator/main.o $(OPER_OBJ) $(KUBE_OBJ) $(COMMON_OBJ)
+	@echo "  LD $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(JOB_OBJ) $(OPER_OBJ) $(KUBE_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  LD $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
@@ -86,7 +93,7 @@ fresh-check:
 	@tests/fresh-check.sh
 
 format:
-	clang-format -i common/*.[ch] job/*.[ch] tests/unit/*.c
+	clang-format -i common/*.[ch] job/*.[ch] tests/unit/*.c $(wildcard operator/*.[ch] operator/api/*.[ch] operator/controller/*.[ch])
 
 format-check:
 	clang-format --dry-run --Werror common/*.[ch] job/*.[ch] tests/unit/*.c

@@ -78,6 +78,16 @@ if record_build "asan+ubsan" BUILD=build/asan SAN=1 build/asan/lifeboat build/as
 	if LIFEBOAT_BIN_DIR="$root/build/asan" CLUSTER_TTL=3000 timeout 1200 tests/cluster/up "$cluster"; then
 		echo "PASS cluster: the control plane starts and its node is Ready" >>"$LIFEBOAT_RESULTS"
 		export CLUSTER_DIR=$cluster
+		step "node agent: Go unit tests (go test -v)"
+		timeout 600 tests/cluster/build.sh --go-test -v >/tmp/lifeboat-gotest.log 2>&1
+		gorc=$?
+		sed -n 's/^ *--- PASS: \([^ ]*\).*/PASS nodeagent-go: \1/p; s/^ *--- FAIL: \([^ ]*\).*/FAIL nodeagent-go: \1 (see go test output above)/p' \
+			/tmp/lifeboat-gotest.log >>"$LIFEBOAT_RESULTS"
+		grep -E '^(ok|FAIL|---)' /tmp/lifeboat-gotest.log | tail -40
+		if [[ $gorc -ne 0 ]]; then
+			tail -30 /tmp/lifeboat-gotest.log
+			echo "FAIL nodeagent-go: go test exited $gorc" >>"$LIFEBOAT_RESULTS"
+		fi
 		step "node agent: pods as local processes, judged by the real Job and Deployment controllers"
 		T_SUITE=cluster timeout 600 tests/cluster/test-nodeagent.sh "$cluster"
 		step "real clients: kubectl 1.32 and 1.33, python3-kubernetes, helm"

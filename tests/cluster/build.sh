@@ -6,6 +6,7 @@
 #
 #   tests/cluster/build.sh            # build if needed, print the bin folder
 #   tests/cluster/build.sh --no-nodeagent   # the control plane only
+#   tests/cluster/build.sh --go-test  # the node agent's Go unit tests
 #   LIFEBOAT_CACHE=/some/dir ...      # cache root (default ~/.cache/lifeboat)
 #
 # Go is test infrastructure only: nothing built here ships.
@@ -28,6 +29,11 @@ export PATH="$(dirname "$GO"):$PATH"
 gover="$(go env GOVERSION)"
 
 sum_of() { cat "$@" | sha256sum | cut -c1-16; }
+
+if [[ ${1:-} == --go-test ]]; then
+	shift
+	cd "$here" && exec go test -count=1 "$@" ./cmd/nodeagent/
+fi
 
 # Control plane: keyed by the module files, Go and the mains.
 cp_key="$(printf '%s\n%s\n%s\n' "$gover" "$K8S_VERSION" "$ETCD_VERSION" |

@@ -90,6 +90,8 @@ if record_build "asan+ubsan" BUILD=build/asan SAN=1 build/asan/lifeboat build/as
 		fi
 		step "node agent: pods as local processes, judged by the real Job and Deployment controllers"
 		T_SUITE=cluster timeout 600 tests/cluster/test-nodeagent.sh "$cluster"
+		step "admission: a validating webhook called for real"
+		T_SUITE=webhook timeout 300 tests/cluster/test-webhook.sh "$cluster"
 		step "real clients: kubectl 1.32 and 1.33, python3-kubernetes, helm"
 		T_SUITE=clients timeout 600 tests/cluster/test-clients.sh "$cluster"
 		if [[ -x tests/crds/run.sh ]]; then

@@ -121,17 +121,6 @@ ok_if() {
 	shift 2
 	if "$@"; then t_pass "$name"; else t_fail "$name" "$why"; fi
 }
-# equals NAME WANT CMD...: records whether CMD prints exactly WANT.
-equals() {
-	local name=$1 want=$2 got
-	shift 2
-	got=$("$@" 2>&1) || true
-	if [[ $got == "$want" ]]; then t_pass "$name"; else t_fail "$name" "got \"$got\", wanted \"$want\""; fi
-}
-# t_matches NAME ERE: records whether a line of $T_OUT matches ERE.
-t_matches() {
-	if grep -Eq -- "$2" <<<"$T_OUT"; then t_pass "$1"; else t_fail "$1" "no line matches /$2/: $(printf '%s' "$T_OUT" | tail -c 800)"; fi
-}
 # start_bg FILE CMD...: runs CMD in the background (output to FILE); BG_PID.
 start_bg() {
 	local out=$1
@@ -187,7 +176,7 @@ core_checks() {
 	t_matches "$p: CRD created or unchanged" '^customresourcedefinition.apiextensions.k8s.io/databasebackups.lifeboat.dev (created|unchanged|configured)$'
 	t_run "$p: wait --for=condition=Established" 0 k wait --for=condition=Established --timeout=30s crd/databasebackups.lifeboat.dev
 	t_contains "$p: condition met" "customresourcedefinition.apiextensions.k8s.io/databasebackups.lifeboat.dev condition met"
-	equals "$p: CRD conditions (no NonStructuralSchema)" "NamesAccepted=True Established=True " \
+	t_equals "$p: CRD conditions (no NonStructuralSchema)" "NamesAccepted=True Established=True " \
 		k get crd databasebackups.lifeboat.dev -o 'jsonpath={range .status.conditions[*]}{.type}={.status} {end}'
 	t_run "$p: the server takes the CRD without a warning (a renamed copy, server dry run)" 0 sh -c \
 		"sed 's/lifeboat[.]dev/lifeboat-dryrun.dev/g' '$TD/databasebackup-crd.yaml' | $KC create --dry-run=server --warnings-as-errors -f -"
@@ -206,24 +195,24 @@ core_checks() {
 	t_contains "$p: last-applied-configuration annotation" '"compression":"zstd:3"'
 	t_run "$p: apply again" 0 kn apply -f "$TD/backup-nightly.yaml"
 	t_contains "$p: unchanged" "databasebackup.lifeboat.dev/nightly unchanged"
-	equals "$p: generation starts at 1" 1 jp dbb/nightly .metadata.generation
-	equals "$p: schema defaults applied" "true 5432 postgresql Retain" jp dbb/nightly '.spec.verify} {.spec.database.port} {.spec.database.engine} {.spec.deletionPolicy'
+	t_equals "$p: generation starts at 1" 1 jp dbb/nightly .metadata.generation
+	t_equals "$p: schema defaults applied" "true 5432 postgresql Retain" jp dbb/nightly '.spec.verify} {.spec.database.port} {.spec.database.engine} {.spec.deletionPolicy'
 	sed -e 's/zstd:3/zstd:5/' -e '/prefix:/d' "$TD/backup-nightly.yaml" >"$WORK/nightly-5.yaml"
 	t_run "$p: apply an edited copy" 0 kn apply -f "$WORK/nightly-5.yaml"
 	t_contains "$p: configured" "databasebackup.lifeboat.dev/nightly configured"
-	equals "$p: the change is stored" "zstd:5" jp dbb/nightly .spec.compression
-	equals "$p: a field dropped from the file is removed (3-way merge)" "" jp dbb/nightly .spec.storage.s3.prefix
+	t_equals "$p: the change is stored" "zstd:5" jp dbb/nightly .spec.compression
+	t_equals "$p: a field dropped from the file is removed (3-way merge)" "" jp dbb/nightly .spec.storage.s3.prefix
 	T_OUT=$(jp dbb/nightly '.metadata.annotations.kubectl\.kubernetes\.io/last-applied-configuration' 2>&1 || true)
 	t_contains "$p: last-applied-configuration updated" '"compression":"zstd:5"'
-	equals "$p: a spec change bumps generation to 2" 2 jp dbb/nightly .metadata.generation
+	t_equals "$p: a spec change bumps generation to 2" 2 jp dbb/nightly .metadata.generation
 
 	current="$p: server-side apply"
 	sed 's/name: nightly/name: ssa/' "$TD/backup-nightly.yaml" >"$WORK/ssa.yaml"
 	t_run "$p: apply --server-side creates" 0 kn apply --server-side -f "$WORK/ssa.yaml"
 	t_contains "$p: serverside-applied" "databasebackup.lifeboat.dev/ssa serverside-applied"
-	equals "$p: managedFields: manager kubectl, operation Apply" "kubectl Apply" \
+	t_equals "$p: managedFields: manager kubectl, operation Apply" "kubectl Apply" \
 		jp dbb/ssa '.metadata.managedFields[*].manager} {.metadata.managedFields[*].operation'
-	equals "$p: no last-applied annotation with --server-side" "" \
+	t_equals "$p: no last-applied annotation with --server-side" "" \
 		jp dbb/ssa '.metadata.annotations.kubectl\.kubernetes\.io/last-applied-configuration'
 	# The other manager's apply configuration: only the fields it cares about,
 	# one contested (format) and one with kubectl's value (compression).
@@ -235,24 +224,24 @@ spec: {format: plain, compression: "zstd:3"}
 EOF
 	t_run "$p: another --field-manager changing a field conflicts" 1 kn apply --server-side --field-manager=lifeboat-test -f "$WORK/ssa-plain.yaml"
 	t_contains "$p: the conflict names the manager and the field" 'Apply failed with 1 conflict: conflict with "kubectl": .spec.format'
-	equals "$p: the value is unchanged after the conflict" custom jp dbb/ssa .spec.format
+	t_equals "$p: the value is unchanged after the conflict" custom jp dbb/ssa .spec.format
 	t_run "$p: --force-conflicts wins" 0 kn apply --server-side --field-manager=lifeboat-test --force-conflicts -f "$WORK/ssa-plain.yaml"
-	equals "$p: the forced value is stored" plain jp dbb/ssa .spec.format
-	equals "$p: spec.format now belongs to lifeboat-test alone" lifeboat-test managed_by dbb/ssa format
-	equals "$p: a field applied with the same value is co-owned" "kubectl lifeboat-test" managed_by dbb/ssa compression
+	t_equals "$p: the forced value is stored" plain jp dbb/ssa .spec.format
+	t_equals "$p: spec.format now belongs to lifeboat-test alone" lifeboat-test managed_by dbb/ssa format
+	t_equals "$p: a field applied with the same value is co-owned" "kubectl lifeboat-test" managed_by dbb/ssa compression
 	t_run "$p: the old manager now conflicts in turn" 1 kn apply --server-side -f "$WORK/ssa.yaml"
 	t_contains "$p: conflict with lifeboat-test" 'conflict with "lifeboat-test"'
 	grep -v -e 'tier: db' -e 'format:' "$WORK/ssa.yaml" >"$WORK/ssa-less.yaml"
 	t_run "$p: apply --server-side without a label and the contested field" 0 kn apply --server-side -f "$WORK/ssa-less.yaml"
-	equals "$p: the label the manager stopped applying is removed" "" jp dbb/ssa .metadata.labels.tier
-	equals "$p: the field another manager owns stays" plain jp dbb/ssa .spec.format
+	t_equals "$p: the label the manager stopped applying is removed" "" jp dbb/ssa .metadata.labels.tier
+	t_equals "$p: the field another manager owns stays" plain jp dbb/ssa .spec.format
 	t_run "$p: apply --server-side over a client-side-applied object" 0 kn apply --server-side -f "$WORK/nightly-5.yaml"
 	t_contains "$p: upgraded to server-side" "databasebackup.lifeboat.dev/nightly serverside-applied"
 	kn patch dbb ssa --type=merge -p '{"spec":{"compression":"gzip:9"}}' >/dev/null
 	t_run "$p: a field changed by kubectl patch (an Update manager) conflicts" 1 kn apply --server-side -f "$WORK/ssa-less.yaml"
 	t_contains "$p: conflict with kubectl-patch" 'conflict with "kubectl-patch" using lifeboat.dev/v1alpha1: .spec.compression'
 	t_run "$p: --force-conflicts takes it back" 0 kn apply --server-side --force-conflicts -f "$WORK/ssa-less.yaml"
-	equals "$p: the applied value is back" "zstd:3" jp dbb/ssa .spec.compression
+	t_equals "$p: the applied value is back" "zstd:3" jp dbb/ssa .spec.compression
 
 	current="$p: validation"
 	t_run "$p: an enum violation is refused" 1 kn apply -f "$TD/backup-bad.yaml"
@@ -323,7 +312,7 @@ EOF
 	t_run "$p: an unknown field is refused (fieldValidation=Strict)" 1 kn apply -f "$WORK/unknown.yaml"
 	t_contains "$p: strict decoding error" 'strict decoding error: unknown field "spec.bogus"'
 	t_run "$p: --validate=false: accepted" 0 kn apply --validate=false -f "$WORK/unknown.yaml"
-	equals "$p: and the unknown field pruned" "" jp dbb/unknown .spec.bogus
+	t_equals "$p: and the unknown field pruned" "" jp dbb/unknown .spec.bogus
 	t_run "$p: --validate=warn: accepted" 0 kn apply --validate=warn -f "$WORK/unknown.yaml"
 	t_contains "$p: with a warning" 'Warning: unknown field "spec.bogus"'
 	t_run "$p: a bad label value is refused by the server" 1 kn patch dbb unknown --type=merge -p '{"metadata":{"labels":{"bad":"no spaces allowed"}}}'
@@ -380,8 +369,8 @@ EOF
 	t_run "$p: get -o wide" 0 kn get dbb nightly -o wide
 	t_matches "$p: the priority-1 Schedule column" '^NAME +PHASE +SIZE +VERIFIED +SCHEDULE +AGE$'
 	t_matches "$p: schedule cell" '^nightly +Completed +4096 +true +daily +'
-	equals "$p: -o jsonpath over a list" "nightly ssa unknown" kn get dbb -o 'jsonpath={.items[*].metadata.name}'
-	equals "$p: -o jsonpath with a filter and a range" "nightly=Completed;" \
+	t_equals "$p: -o jsonpath over a list" "nightly ssa unknown" kn get dbb -o 'jsonpath={.items[*].metadata.name}'
+	t_equals "$p: -o jsonpath with a filter and a range" "nightly=Completed;" \
 		kn get dbb -o 'jsonpath={range .items[?(@.status.phase=="Completed")]}{.metadata.name}={.status.phase};{end}'
 	t_run "$p: -o custom-columns" 0 kn get dbb nightly -o 'custom-columns=N:.metadata.name,C:.spec.compression'
 	t_matches "$p: custom-columns cells" '^nightly +zstd:5$'
@@ -402,16 +391,16 @@ EOF
 	t_contains "$p: explain: the enum" "custom"
 
 	current="$p: generation and status"
-	equals "$p: a status change keeps generation" 2 jp dbb/nightly .metadata.generation
+	t_equals "$p: a status change keeps generation" 2 jp dbb/nightly .metadata.generation
 	k -n "$NS" label dbb nightly --overwrite keep=generation >/dev/null
-	equals "$p: a label change keeps generation" 2 jp dbb/nightly .metadata.generation
+	t_equals "$p: a label change keeps generation" 2 jp dbb/nightly .metadata.generation
 	t_run "$p: a status patch via the main endpoint is accepted" 0 kn patch dbb nightly --type=merge -p '{"status":{"phase":"Failed"}}'
 	t_contains "$p: and changes nothing" "patched (no change)"
-	equals "$p: status unchanged" Completed jp dbb/nightly .status.phase
+	t_equals "$p: status unchanged" Completed jp dbb/nightly .status.phase
 	kn patch dbb nightly --type=merge -p '{"spec":{"verify":false}}' >/dev/null
-	equals "$p: a spec patch bumps generation" 3 jp dbb/nightly .metadata.generation
+	t_equals "$p: a spec patch bumps generation" 3 jp dbb/nightly .metadata.generation
 	t_run "$p: a spec change via the status subresource is ignored" 0 kn patch dbb nightly --subresource=status --type=merge -p '{"spec":{"verify":true}}'
-	equals "$p: spec unchanged, generation unchanged" "false 3" jp dbb/nightly '.spec.verify} {.metadata.generation'
+	t_equals "$p: spec unchanged, generation unchanged" "false 3" jp dbb/nightly '.spec.verify} {.metadata.generation'
 
 	current="$p: selectors"
 	for spec in "blog1 app=blog" "cache1 app=shop,tier=cache" "plain1 app=shop"; do
@@ -422,16 +411,16 @@ EOF
 		kn label dbb "$n" --overwrite "${pairs[@]}" >/dev/null
 	done
 	local names='-o=jsonpath={.items[*].metadata.name}'
-	equals "$p: -l app=shop" "cache1 nightly plain1 ssa" kn get dbb -l app=shop "$names"
-	equals "$p: -l 'app in (blog)'" "blog1" kn get dbb -l 'app in (blog)' "$names"
-	equals "$p: -l 'tier notin (db),app=shop'" "cache1 plain1 ssa" kn get dbb -l 'tier notin (db),app=shop' "$names"
-	equals "$p: -l tier (exists)" "cache1 nightly" kn get dbb -l tier "$names"
-	equals "$p: -l '!tier'" "blog1 plain1 ssa unknown" kn get dbb -l '!tier' "$names"
-	equals "$p: -l 'tier!=db'" "blog1 cache1 plain1 ssa unknown" kn get dbb -l 'tier!=db' "$names"
-	equals "$p: --field-selector metadata.name" "nightly" kn get dbb --field-selector metadata.name=nightly "$names"
+	t_equals "$p: -l app=shop" "cache1 nightly plain1 ssa" kn get dbb -l app=shop "$names"
+	t_equals "$p: -l 'app in (blog)'" "blog1" kn get dbb -l 'app in (blog)' "$names"
+	t_equals "$p: -l 'tier notin (db),app=shop'" "cache1 plain1 ssa" kn get dbb -l 'tier notin (db),app=shop' "$names"
+	t_equals "$p: -l tier (exists)" "cache1 nightly" kn get dbb -l tier "$names"
+	t_equals "$p: -l '!tier'" "blog1 plain1 ssa unknown" kn get dbb -l '!tier' "$names"
+	t_equals "$p: -l 'tier!=db'" "blog1 cache1 plain1 ssa unknown" kn get dbb -l 'tier!=db' "$names"
+	t_equals "$p: --field-selector metadata.name" "nightly" kn get dbb --field-selector metadata.name=nightly "$names"
 	t_run "$p: an unsupported field selector is refused" 1 kn get dbb --field-selector spec.format=custom
 	t_contains "$p: field label not supported" 'field label not supported: spec.format'
-	equals "$p: --chunk-size=2 pages through all six" 6 sh -c "$KC -n $NS get dbb --chunk-size=2 -o name | wc -l | tr -d ' '"
+	t_equals "$p: --chunk-size=2 pages through all six" 6 sh -c "$KC -n $NS get dbb --chunk-size=2 -o name | wc -l | tr -d ' '"
 
 	current="$p: get -w"
 	out=$WORK/getw-$v.out
@@ -483,9 +472,9 @@ EOF
 t_run "create an object with a finalizer" 0 kn apply -f "$WORK/fin.yaml"
 t_run "delete it without waiting" 0 kn delete dbb fin --wait=false
 t_contains "kubectl reports deleted" 'databasebackup.lifeboat.dev "fin" deleted'
-equals "the object is still there, deletionTimestamp set, grace 0" "set 0 lifeboat.dev/cleanup" \
+t_equals "the object is still there, deletionTimestamp set, grace 0" "set 0 lifeboat.dev/cleanup" \
 	sh -c "$KC -n $NS get dbb fin -o jsonpath='{.metadata.deletionTimestamp}' | sed 's/^20..-..-..T.*Z\$/set/'; $KC -n $NS get dbb fin -o jsonpath=' {.metadata.deletionGracePeriodSeconds} {.metadata.finalizers[*]}'"
-equals "setting deletionTimestamp bumps generation" 2 jp dbb/fin .metadata.generation
+t_equals "setting deletionTimestamp bumps generation" 2 jp dbb/fin .metadata.generation
 t_run "no new finalizer while deleting" 1 kn patch dbb fin --type=json -p '[{"op":"add","path":"/metadata/finalizers/-","value":"x.io/other"}]'
 t_contains "Forbidden worded" "metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted"
 t_run "other changes are still allowed while deleting" 0 kn label dbb fin during=deletion
@@ -528,7 +517,7 @@ t_run "delete an owner (background)" 0 kn delete dbb gc-owner
 # The garbage collector learns new resources (the CRD) by discovery every 30 s.
 eventually "the garbage collector deletes the ConfigMap it owned" 60 sh -c "! $KC -n $NS get configmap gc-dependent"
 t_run "foreground deletion of an owner" 0 kn delete dbb fg-owner --cascade=foreground --wait=false
-equals "the owner waits with the foregroundDeletion finalizer" foregroundDeletion jp dbb/fg-owner '.metadata.finalizers[*]'
+t_equals "the owner waits with the foregroundDeletion finalizer" foregroundDeletion jp dbb/fg-owner '.metadata.finalizers[*]'
 eventually "the garbage collector deletes the blocking dependent" 60 sh -c \
 	"$KC -n $NS get configmap fg-dependent -o jsonpath='{.metadata.deletionTimestamp}' | grep -q ."
 sleep 1
@@ -561,7 +550,7 @@ spec:
 EOF
 t_run "create a Job" 0 kn apply -f "$WORK/job.yaml"
 eventually "the job controller creates its pod" 30 sh -c "$KC -n $NS get pods -l job-name=sleeper -o name | grep -q ."
-equals "the pod is controlled by the Job" "Job sleeper true" kn get pods -l job-name=sleeper \
+t_equals "the pod is controlled by the Job" "Job sleeper true" kn get pods -l job-name=sleeper \
 	-o 'jsonpath={.items[0].metadata.ownerReferences[0].kind} {.items[0].metadata.ownerReferences[0].name} {.items[0].metadata.ownerReferences[0].controller}'
 t_run "delete the Job (background)" 0 kn delete job sleeper --cascade=background --wait=false
 eventually "the garbage collector deletes its pod" 60 sh -c "[ -z \"\$($KC -n $NS get pods -l job-name=sleeper -o name)\" ]"
@@ -579,7 +568,7 @@ k -n "$NSD" apply -f "$TD/backup-nightly.yaml" >/dev/null
 k -n "$NSD" create configmap c1 --from-literal=a=1 >/dev/null
 t_run "delete the namespace without waiting" 0 k delete namespace "$NSD" --wait=false
 eventually "the namespace controller deletes its content" 30 sh -c "! $KC -n $NSD get dbb nightly && ! $KC -n $NSD get configmap c1"
-equals "the namespace is Terminating while a finalizer holds an object" Terminating k get namespace "$NSD" -o 'jsonpath={.status.phase}'
+t_equals "the namespace is Terminating while a finalizer holds an object" Terminating k get namespace "$NSD" -o 'jsonpath={.status.phase}'
 t_run "no new content in a terminating namespace" 1 k -n "$NSD" create configmap c2
 t_contains "Forbidden worded" "unable to create new content in namespace $NSD because it is being terminated"
 eventually "the namespace reports the finalizer that holds it" 30 sh -c \
@@ -601,13 +590,13 @@ stringData:
   password: s3cret
 EOF
 t_run "apply a Secret with stringData" 0 kn apply -f "$WORK/secret.yaml"
-equals "stringData is merged into data (base64)" "postgres://app:s3cret@db/shop" sh -c "$KC -n $NS get secret app-db -o jsonpath={.data.uri} | base64 -d"
-equals "stringData is not stored" "" jp secret/app-db .stringData
+t_equals "stringData is merged into data (base64)" "postgres://app:s3cret@db/shop" sh -c "$KC -n $NS get secret app-db -o jsonpath={.data.uri} | base64 -d"
+t_equals "stringData is not stored" "" jp secret/app-db .stringData
 t_run "apply the Secret again (strategic merge patch)" 0 kn apply -f "$WORK/secret.yaml"
 t_run "create secret generic (a protobuf body)" 0 kn create secret generic lit --from-literal=k=v --from-literal=e=
-equals "its data" "v" sh -c "$KC -n $NS get secret lit -o jsonpath={.data.k} | base64 -d"
+t_equals "its data" "v" sh -c "$KC -n $NS get secret lit -o jsonpath={.data.k} | base64 -d"
 t_run "create configmap (a protobuf body)" 0 kn create configmap pcm --from-literal=a=1
-equals "configmap data" "1" jp configmap/pcm .data.a
+t_equals "configmap data" "1" jp configmap/pcm .data.a
 
 current="RBAC"
 t_run "create a ServiceAccount" 0 kn create serviceaccount dbb-reader
@@ -771,27 +760,27 @@ if HELM=$(timeout 900 "$root/tests/setup-helm.sh"); then
 	t_contains "naming the server version" "chart requires kubeVersion: <1.30.0-0 which is incompatible with Kubernetes v1.34.4"
 	t_run "helm install --create-namespace" 0 h install smoke "$CH" -n "$HNS" --create-namespace
 	t_contains "deployed" "STATUS: deployed"
-	equals "the namespace was created" Active k get namespace "$HNS" -o 'jsonpath={.status.phase}'
-	equals "the ConfigMap from values" "hello v1.34.4" k -n "$HNS" get configmap smoke-config -o 'jsonpath={.data.greeting} {.data.kubeVersion}'
-	equals "the ServiceAccount from values" smoke k -n "$HNS" get serviceaccount smoke -o 'jsonpath={.metadata.name}'
-	equals "objects carry helm's ownership annotations" "smoke $HNS" k -n "$HNS" get configmap smoke-config \
+	t_equals "the namespace was created" Active k get namespace "$HNS" -o 'jsonpath={.status.phase}'
+	t_equals "the ConfigMap from values" "hello v1.34.4" k -n "$HNS" get configmap smoke-config -o 'jsonpath={.data.greeting} {.data.kubeVersion}'
+	t_equals "the ServiceAccount from values" smoke k -n "$HNS" get serviceaccount smoke -o 'jsonpath={.metadata.name}'
+	t_equals "objects carry helm's ownership annotations" "smoke $HNS" k -n "$HNS" get configmap smoke-config \
 		-o 'jsonpath={.metadata.annotations.meta\.helm\.sh/release-name} {.metadata.annotations.meta\.helm\.sh/release-namespace}'
 	t_run "helm status" 0 h status smoke -n "$HNS"
 	t_contains "status deployed" "STATUS: deployed"
 	t_contains "revision 1" "REVISION: 1"
 	t_run "helm upgrade with a changed value" 0 h upgrade smoke "$CH" -n "$HNS" --set greeting=bye
 	t_contains "upgrade: revision 2" "REVISION: 2"
-	equals "the ConfigMap changed" bye k -n "$HNS" get configmap smoke-config -o 'jsonpath={.data.greeting}'
+	t_equals "the ConfigMap changed" bye k -n "$HNS" get configmap smoke-config -o 'jsonpath={.data.greeting}'
 	t_run "helm get values" 0 h get values smoke -n "$HNS"
 	t_contains "the user-supplied value" "greeting: bye"
 	t_run "helm history" 0 h history smoke -n "$HNS"
 	t_matches "history: revision 1 superseded" '^1[[:space:]].*superseded[[:space:]]+chart-smoke-0\.1\.0[[:space:]].*Install complete'
 	t_matches "history: revision 2 deployed" '^2[[:space:]].*deployed[[:space:]]+chart-smoke-0\.1\.0[[:space:]].*Upgrade complete'
-	equals "release records are Secrets of type helm.sh/release.v1" "sh.helm.release.v1.smoke.v1 sh.helm.release.v1.smoke.v2" \
+	t_equals "release records are Secrets of type helm.sh/release.v1" "sh.helm.release.v1.smoke.v1 sh.helm.release.v1.smoke.v2" \
 		k -n "$HNS" get secrets --field-selector type=helm.sh/release.v1 -o 'jsonpath={.items[*].metadata.name}'
 	t_run "helm rollback to revision 1" 0 h rollback smoke 1 -n "$HNS"
 	t_contains "rollback reported" "Rollback was a success"
-	equals "the ConfigMap is back" hello k -n "$HNS" get configmap smoke-config -o 'jsonpath={.data.greeting}'
+	t_equals "the ConfigMap is back" hello k -n "$HNS" get configmap smoke-config -o 'jsonpath={.data.greeting}'
 	t_run "history after the rollback" 0 h history smoke -n "$HNS"
 	t_matches "revision 3 deployed: Rollback to 1" '^3[[:space:]].*deployed[[:space:]].*Rollback to 1'
 	t_run "helm list" 0 h list -n "$HNS"
@@ -800,15 +789,15 @@ if HELM=$(timeout 900 "$root/tests/setup-helm.sh"); then
 	t_contains "uninstalled" 'release "smoke" uninstalled'
 	eventually "the ConfigMap is gone" 30 sh -c "! $KC -n $HNS get configmap smoke-config"
 	t_run "the ServiceAccount is gone" 1 k -n "$HNS" get serviceaccount smoke
-	equals "the release records are gone" "" k -n "$HNS" get secrets --field-selector type=helm.sh/release.v1 -o 'jsonpath={.items[*].metadata.name}'
+	t_equals "the release records are gone" "" k -n "$HNS" get secrets --field-selector type=helm.sh/release.v1 -o 'jsonpath={.items[*].metadata.name}'
 	t_run "helm status after uninstall" 1 h status smoke -n "$HNS"
 	t_contains "release: not found" "release: not found"
 	# A Deployment whose pod must become Ready: only with a node that runs pods.
 	if [[ $(k get nodes -o 'jsonpath={.items[*].status.conditions[?(@.type=="Ready")].status}' 2>/dev/null) == *True* ]]; then
 		t_run "helm install --wait (a Deployment running sleep)" 0 h install sleeper "$CH" -n "$HNS" \
 			--set sleeper.enabled=true --set serviceAccount.name=sleeper --wait --timeout 90s
-		equals "the Deployment is available" 1 k -n "$HNS" get deployment sleeper-sleeper -o 'jsonpath={.status.availableReplicas}'
-		equals "its pod is Running and Ready" "Running True" k -n "$HNS" get pods -l app.kubernetes.io/component=sleeper \
+		t_equals "the Deployment is available" 1 k -n "$HNS" get deployment sleeper-sleeper -o 'jsonpath={.status.availableReplicas}'
+		t_equals "its pod is Running and Ready" "Running True" k -n "$HNS" get pods -l app.kubernetes.io/component=sleeper \
 			-o 'jsonpath={.items[0].status.phase} {.items[0].status.conditions[?(@.type=="Ready")].status}'
 		t_run "helm uninstall --wait of it" 0 h uninstall sleeper -n "$HNS" --wait --timeout 60s
 	else

@@ -61,18 +61,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# equals NAME WANT CMD...: records whether CMD prints exactly WANT.
-equals() {
-	local name=$1 want=$2 got
-	shift 2
-	got=$("$@" 2>&1) || true
-	if [[ $got == "$want" ]]; then t_pass "$name"; else t_fail "$name" "got \"$got\", wanted \"$want\""; fi
-}
-
-# t_matches NAME REGEX: records whether a line of $T_OUT matches REGEX.
-t_matches() {
-	if grep -Eq -- "$2" <<<"$T_OUT"; then t_pass "$1"; else t_fail "$1" "no line matches /$2/: $(printf '%s' "$T_OUT" | tail -c 800)"; fi
-}
 
 # py_checks NAME CMD...: runs a checker printing "ok NAME"/"FAIL NAME: why"
 # lines and records each line as a result.
@@ -143,7 +131,7 @@ for c in "${CRDS[@]}"; do
 done
 t_run "all three CRDs become Established" 0 k wait --for=condition=Established --timeout=60s "${CRDS[@]/#/crd/}"
 for c in "${CRDS[@]}"; do
-	equals "$c: conditions NamesAccepted and Established, no NonStructuralSchema" \
+	t_equals "$c: conditions NamesAccepted and Established, no NonStructuralSchema" \
 		"NamesAccepted=True Established=True " \
 		k get crd "$c" -o 'jsonpath={range .status.conditions[*]}{.type}={.status} {end}'
 	k get crd "$c" -o json >"$WORK/${c%%.*}.json"
@@ -199,44 +187,44 @@ t_run "apply --server-side testdata/backup-full.yaml (every field set)" 0 kn app
 
 jp() { kn get "$1" -o "jsonpath=$2"; }
 B=databasebackup/app-s3
-equals "default: format custom" custom jp $B '{.spec.format}'
-equals "default: compression zstd:3" zstd:3 jp $B '{.spec.compression}'
-equals "default: verify true" true jp $B '{.spec.verify}'
-equals "default: deletionPolicy Retain" Retain jp $B '{.spec.deletionPolicy}'
-equals "default: jobTemplate.activeDeadlineSeconds 3600 (jobTemplate itself defaulted)" 3600 jp $B '{.spec.jobTemplate.activeDeadlineSeconds}'
-equals "default: jobTemplate.backoffLimit 1" 1 jp $B '{.spec.jobTemplate.backoffLimit}'
-equals "default: jobTemplate.logLevel info" info jp $B '{.spec.jobTemplate.logLevel}'
-equals "default: database.engine, port, sslMode, connectTimeoutSeconds" "postgresql 5432 prefer 10" \
+t_equals "default: format custom" custom jp $B '{.spec.format}'
+t_equals "default: compression zstd:3" zstd:3 jp $B '{.spec.compression}'
+t_equals "default: verify true" true jp $B '{.spec.verify}'
+t_equals "default: deletionPolicy Retain" Retain jp $B '{.spec.deletionPolicy}'
+t_equals "default: jobTemplate.activeDeadlineSeconds 3600 (jobTemplate itself defaulted)" 3600 jp $B '{.spec.jobTemplate.activeDeadlineSeconds}'
+t_equals "default: jobTemplate.backoffLimit 1" 1 jp $B '{.spec.jobTemplate.backoffLimit}'
+t_equals "default: jobTemplate.logLevel info" info jp $B '{.spec.jobTemplate.logLevel}'
+t_equals "default: database.engine, port, sslMode, connectTimeoutSeconds" "postgresql 5432 prefer 10" \
 	jp $B '{.spec.database.engine} {.spec.database.port} {.spec.database.sslMode} {.spec.database.connectTimeoutSeconds}'
-equals "default: s3 credential key names" "AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY" \
+t_equals "default: s3 credential key names" "AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY" \
 	jp $B '{.spec.storage.s3.credentialsSecretRef.accessKeyIdKey} {.spec.storage.s3.credentialsSecretRef.secretAccessKeyKey}'
-equals "default: s3 forcePathStyle false" false jp $B '{.spec.storage.s3.forcePathStyle}'
-equals "no default invented: encryption stays as given, files unset" "backup-passphrase|" \
+t_equals "default: s3 forcePathStyle false" false jp $B '{.spec.storage.s3.forcePathStyle}'
+t_equals "no default invented: encryption stays as given, files unset" "backup-passphrase|" \
 	jp $B '{.spec.encryption.passphraseSecretRef.name}|{.spec.files}'
-equals "given values win over defaults (backup-full)" "plain gzip:9 false Delete 7200 0 6432 verify-full" \
+t_equals "given values win over defaults (backup-full)" "plain gzip:9 false Delete 7200 0 6432 verify-full" \
 	jp databasebackup/app-full '{.spec.format} {.spec.compression} {.spec.verify} {.spec.deletionPolicy} {.spec.jobTemplate.activeDeadlineSeconds} {.spec.jobTemplate.backoffLimit} {.spec.database.port} {.spec.database.sslMode}'
-equals "affinity kept as given (preserved unknown fields)" eu-west-1a \
+t_equals "affinity kept as given (preserved unknown fields)" eu-west-1a \
 	jp databasebackup/app-full '{.spec.jobTemplate.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].values[0]}'
-equals "resources: quantities kept as given" "250m 128Mi 1Gi" \
+t_equals "resources: quantities kept as given" "250m 128Mi 1Gi" \
 	jp databasebackup/app-full '{.spec.jobTemplate.resources.requests.cpu} {.spec.jobTemplate.resources.requests.memory} {.spec.jobTemplate.resources.limits.ephemeral-storage}'
 S=backupschedule/nightly
-equals "default: schedule timeZone UTC" UTC jp $S '{.spec.timeZone}'
-equals "default: schedule concurrencyPolicy Forbid" Forbid jp $S '{.spec.concurrencyPolicy}'
-equals "default: schedule suspend false" false jp $S '{.spec.suspend}'
-equals "no default: startingDeadlineSeconds unset" "" jp $S '{.spec.startingDeadlineSeconds}'
-equals "defaults inside backupTemplate.spec too (format, compression, verify, backoffLimit)" "custom zstd:3 true 1" \
+t_equals "default: schedule timeZone UTC" UTC jp $S '{.spec.timeZone}'
+t_equals "default: schedule concurrencyPolicy Forbid" Forbid jp $S '{.spec.concurrencyPolicy}'
+t_equals "default: schedule suspend false" false jp $S '{.spec.suspend}'
+t_equals "no default: startingDeadlineSeconds unset" "" jp $S '{.spec.startingDeadlineSeconds}'
+t_equals "defaults inside backupTemplate.spec too (format, compression, verify, backoffLimit)" "custom zstd:3 true 1" \
 	jp $S '{.spec.backupTemplate.spec.format} {.spec.backupTemplate.spec.compression} {.spec.backupTemplate.spec.verify} {.spec.backupTemplate.spec.jobTemplate.backoffLimit}'
-equals "backupTemplate keeps deletionPolicy Delete as given" Delete jp $S '{.spec.backupTemplate.spec.deletionPolicy}'
-equals "schedule-stockholm as given" "Europe/Stockholm true Replace 600 2w" \
+t_equals "backupTemplate keeps deletionPolicy Delete as given" Delete jp $S '{.spec.backupTemplate.spec.deletionPolicy}'
+t_equals "schedule-stockholm as given" "Europe/Stockholm true Replace 600 2w" \
 	jp backupschedule/frequent '{.spec.timeZone} {.spec.suspend} {.spec.concurrencyPolicy} {.spec.startingDeadlineSeconds} {.spec.retention.maxAge}'
 R=databaserestore/undo-migration
-equals "default: restore safetyBackup.enabled true (safetyBackup itself defaulted)" true jp $R '{.spec.safetyBackup.enabled}'
-equals "default: restore schemaPolicy Warn" Warn jp $R '{.spec.schemaPolicy}'
-equals "default: restore clean true" true jp $R '{.spec.clean}'
-equals "default: restore ownership.mode Keep, privileges Keep" "Keep Keep" jp $R '{.spec.ownership.mode} {.spec.privileges}'
-equals "default: restore jobTemplate.activeDeadlineSeconds 3600" 3600 jp $R '{.spec.jobTemplate.activeDeadlineSeconds}'
-equals "no default: restore target unset (the backup's database)" "" jp $R '{.spec.target}'
-equals "restore-dr as given, with defaults beneath" "RequireMatch false NoOwner Skip true 14400 5432" \
+t_equals "default: restore safetyBackup.enabled true (safetyBackup itself defaulted)" true jp $R '{.spec.safetyBackup.enabled}'
+t_equals "default: restore schemaPolicy Warn" Warn jp $R '{.spec.schemaPolicy}'
+t_equals "default: restore clean true" true jp $R '{.spec.clean}'
+t_equals "default: restore ownership.mode Keep, privileges Keep" "Keep Keep" jp $R '{.spec.ownership.mode} {.spec.privileges}'
+t_equals "default: restore jobTemplate.activeDeadlineSeconds 3600" 3600 jp $R '{.spec.jobTemplate.activeDeadlineSeconds}'
+t_equals "no default: restore target unset (the backup's database)" "" jp $R '{.spec.target}'
+t_equals "restore-dr as given, with defaults beneath" "RequireMatch false NoOwner Skip true 14400 5432" \
 	jp databaserestore/dr-app '{.spec.schemaPolicy} {.spec.clean} {.spec.ownership.mode} {.spec.privileges} {.spec.safetyBackup.enabled} {.spec.jobTemplate.activeDeadlineSeconds} {.spec.target.port}'
 
 # --- bad objects: refused, naming the field and the rule ------------------------
@@ -296,8 +284,8 @@ while IFS='|' read -r file field why; do
 	t_contains "refused: $file: the message names $field" "$field"
 	t_contains "refused: $file: the message gives the rule" "$why"
 done <<<"$bad_table"
-equals "every file in testdata/bad is in the table" "$n_bad" sh -c "ls '$TD/bad' | grep -c '[.]yaml$'"
-equals "no bad object was stored" "" sh -c \
+t_equals "every file in testdata/bad is in the table" "$n_bad" sh -c "ls '$TD/bad' | grep -c '[.]yaml$'"
+t_equals "no bad object was stored" "" sh -c \
 	"timeout 60 '$KUBECTL' --cache-dir '$WORK/kcache' -n '$NS' get lifeboat -o name | grep -E '/($(cut -d'|' -f1 <<<"$bad_table" | paste -sd'|'))\$'"
 
 # --- immutability, labels, status subresource ---------------------------------
@@ -310,12 +298,12 @@ t_run "a DatabaseBackup's spec cannot change (removing encryption)" 1 kn patch $
 t_contains "refused as immutable" "spec is immutable once created"
 t_run "a DatabaseBackup's spec cannot change (adding files)" 1 kn patch $B --type merge -p '{"spec":{"files":{"claimName":"uploads"}}}'
 t_contains "refused as immutable" "spec is immutable once created"
-equals "the refused changes left generation 1" 1 jp $B '{.metadata.generation}'
+t_equals "the refused changes left generation 1" 1 jp $B '{.metadata.generation}'
 t_run "a label change is allowed" 0 kn label $B team=payments
-equals "the label is there" payments jp $B '{.metadata.labels.team}'
+t_equals "the label is there" payments jp $B '{.metadata.labels.team}'
 t_run "an annotation change is allowed" 0 kn annotate $B note=keep-for-audit
 t_run "deletionPolicy may change (Retain -> Delete)" 0 kn patch $B --type merge -p '{"spec":{"deletionPolicy":"Delete"}}'
-equals "deletionPolicy changed, generation 2" "Delete 2" jp $B '{.spec.deletionPolicy} {.metadata.generation}'
+t_equals "deletionPolicy changed, generation 2" "Delete 2" jp $B '{.spec.deletionPolicy} {.metadata.generation}'
 t_run "deletionPolicy back to Retain" 0 kn patch $B --type merge -p '{"spec":{"deletionPolicy":"Retain"}}'
 status='{"status":{"phase":"Completed","observedGeneration":3,"message":"stored and verified",
  "jobName":"app-s3-job","startTime":"2026-11-21T02:00:00Z","completionTime":"2026-11-21T02:01:40Z","durationSeconds":99.5,
@@ -328,12 +316,12 @@ status='{"status":{"phase":"Completed","observedGeneration":3,"message":"stored 
  "conditions":[{"type":"Ready","status":"True","reason":"Succeeded","message":"stored and verified","lastTransitionTime":"2026-11-21T02:01:40Z","observedGeneration":3},
   {"type":"Verified","status":"True","reason":"Verified","message":"sha256, MDC and pg_restore --list","lastTransitionTime":"2026-11-21T02:01:40Z","observedGeneration":3}]}}'
 t_run "a status write through the status subresource works" 0 kn patch $B --subresource=status --type merge -p "$status"
-equals "the status is stored" "Completed 104857600 true nightly Ready Verified" \
+t_equals "the status is stored" "Completed 104857600 true nightly Ready Verified" \
 	jp $B '{.status.phase} {.status.artifact.size} {.status.verification.verified} {.status.scheduleRef.name} {.status.conditions[*].type}'
-equals "a status write does not bump generation" 3 jp $B '{.metadata.generation}'
+t_equals "a status write does not bump generation" 3 jp $B '{.metadata.generation}'
 t_run "kubectl wait --for=condition=Ready works on the conditions" 0 kn wait $B --for=condition=Ready --timeout=10s
 t_run "the main endpoint ignores status (a patch there changes nothing)" 0 kn patch $B --type merge -p '{"status":{"phase":"Failed"}}'
-equals "status unchanged" Completed jp $B '{.status.phase}'
+t_equals "status unchanged" Completed jp $B '{.status.phase}'
 t_run "a status phase outside the enum is refused" 1 kn patch $B --subresource=status --type merge -p '{"status":{"phase":"Done"}}'
 t_contains "refused naming status.phase" 'status.phase: Unsupported value: "Done"'
 t_run "a condition without its required fields is refused" 1 kn patch $B --subresource=status --type merge -p '{"status":{"conditions":[{"type":"Ready","status":"Maybe"}]}}'
@@ -341,7 +329,7 @@ t_contains "refused naming the condition's status" 'status.conditions[0].status:
 t_run "a DatabaseRestore's spec cannot change" 1 kn patch $R --type merge -p '{"spec":{"schemaPolicy":"Ignore"}}'
 t_contains "the refusal says why" "spec is immutable: a DatabaseRestore is a one-shot record"
 t_run "a BackupSchedule's spec can change (suspend)" 0 kn patch $S --type merge -p '{"spec":{"suspend":true}}'
-equals "the schedule's generation moved" "true 2" jp $S '{.spec.suspend} {.metadata.generation}'
+t_equals "the schedule's generation moved" "true 2" jp $S '{.spec.suspend} {.metadata.generation}'
 t_run "status write: a schedule" 0 kn patch $S --subresource=status --type merge -p \
 	'{"status":{"observedGeneration":2,"lastScheduleTime":"2026-11-21T02:00:00Z","nextScheduleTime":"2099-11-22T02:00:00Z","lastBackup":{"name":"nightly-202611210200","phase":"Completed"},"active":[{"name":"nightly-202611210200"}],"successCount":1,"failureCount":0,"missedCount":2}}'
 t_run "status write: a restore" 0 kn patch $R --subresource=status --type merge -p \

@@ -43,3 +43,16 @@ t_true() {
 	shift
 	if "$@" >/dev/null 2>&1; then t_pass "$name"; else t_fail "$name" "command failed: $*"; fi
 }
+
+# t_equals NAME WANT CMD...: records whether CMD prints exactly WANT.
+t_equals() {
+	local name=$1 want=$2 got
+	shift 2
+	got=$("$@" 2>&1) || true
+	if [[ $got == "$want" ]]; then t_pass "$name"; else t_fail "$name" "got \"$got\", wanted \"$want\""; fi
+}
+
+# t_matches NAME ERE: records whether a line of $T_OUT matches ERE.
+t_matches() {
+	if grep -Eq -- "$2" <<<"$T_OUT"; then t_pass "$1"; else t_fail "$1" "no line matches /$2/: $(printf '%s' "$T_OUT" | tail -c 800)"; fi
+}

@@ -57,7 +57,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(JOB_OBJ) $(OPER_OBJ) $(KUBE_OBJ) $(C
 	@echo "  LD $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
-$(BUILD)/kubetool: $(BUILD)/tests/kube/kubetool.o $(KUBE_OBJ) $(COMMON_OBJ)
+$(BUILD)/kubetool: $(BUILD)/tests/kube/kubetool.o $(OPER_OBJ) $(KUBE_OBJ) $(COMMON_OBJ)
 	@echo "  LD $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -270,7 +270,7 @@ int backup_run(const struct job_opts *o, struct json_object *result)
 		goto done;
 	}
 	result_add_manifest(result, &m, location);
-	json_object_object_add(result, "durationSeconds",
+	json_object_object_add(result, JOBRESULT_DURATION_SECONDS,
 			       json_object_new_int64((int64_t)(m.completed_at - started)));
 	log_info("backup %s/%s complete: %llu bytes stored (%llu before compression), sha256 %s",
 		 o->namespace_, o->name, (unsigned long long)m.objects[0].size,

@@ -221,7 +221,8 @@ int delete_run(const struct job_opts *o, struct json_object *result)
 	for (size_t i = 0; i < keys.n; i++)
 		if (strcmp(keys.v[i], mkey) != 0 && (rc = store_remove(st, keys.v[i])))
 			goto done;
-	json_object_object_add(result, "deletedObjects", json_object_new_int64((int64_t)keys.n));
+	json_object_object_add(result, JOBRESULT_DELETED_OBJECTS,
+			       json_object_new_int64((int64_t)keys.n));
 	log_info("deleted backup %s/%s (%zu objects)", o->namespace_, o->name, keys.n);
 done:
 	for (size_t i = 0; i < keys.n; i++)

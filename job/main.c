@@ -14,13 +14,22 @@
 
 #include "../common/buf.h"
 #include "../common/err.h"
+#include "../common/jobenv.h"
 #include "../common/log.h"
 #include "../common/xmalloc.h"
 #include "job.h"
 #include "stage.h"
 #include "result.h"
 
-enum { C_BACKUP = 1, C_RESTORE = 2, C_VERIFY = 4, C_LIST = 8, C_DELETE = 16, C_ALL = 31 };
+/* Command bits and variable names come from the jobenv table, which the
+ * operator builds its Jobs from too. */
+enum {
+	C_BACKUP = JOBENV_CMD_BACKUP,
+	C_RESTORE = JOBENV_CMD_RESTORE,
+	C_VERIFY = JOBENV_CMD_VERIFY,
+	C_LIST = JOBENV_CMD_LIST,
+	C_DELETE = JOBENV_CMD_DELETE,
+};
 
 static const struct command {
 	const char *name;
@@ -40,29 +49,28 @@ struct raw {
 	    *confirm, *clean, *output, *result_path, *workers, *log_level;
 };
 
+/* Each flag's environment variable, commands and help are its jobenv entry. */
 static const struct flag {
 	const char *flag;
-	const char *env;
+	enum jobenv_var env;
 	size_t offset;
-	int commands;
 	int boolean;
-	const char *help;
 } flags[] = {
 #define F(field) offsetof(struct raw, field)
-	{"--db", "LIFEBOAT_DB", F(db), C_BACKUP | C_RESTORE, 0, "PostgreSQL URI (the database to dump, or the restore target)"},
-	{"--storage", "LIFEBOAT_STORAGE", F(storage), C_ALL, 0, "storage URL: file:///PATH, s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or azure://CONTAINER/PREFIX?account=NAME (docs/storage.md)"},
-	{"--name", "LIFEBOAT_NAME", F(name), C_BACKUP | C_RESTORE | C_VERIFY | C_DELETE, 0, "backup name"},
-	{"--namespace", "LIFEBOAT_NAMESPACE", F(ns), C_ALL, 0, "namespace (default: default; list: all)"},
-	{"--passphrase-file", "LIFEBOAT_PASSPHRASE_FILE", F(pass_file), C_BACKUP | C_RESTORE | C_VERIFY, 0, "file whose first line is the passphrase (or LIFEBOAT_PASSPHRASE)"},
-	{"--format", "LIFEBOAT_FORMAT", F(format), C_BACKUP, 0, "custom (default) or plain"},
-	{"--compression", "LIFEBOAT_COMPRESSION", F(compression), C_BACKUP, 0, "zstd[:LEVEL] (default zstd:3), gzip[:LEVEL] or none"},
-	{"--schema-version-query", "LIFEBOAT_SCHEMA_VERSION_QUERY", F(schema_query), C_BACKUP, 0, "SQL whose first value is recorded as the schema version"},
-	{"--confirm", "LIFEBOAT_CONFIRM", F(confirm), C_RESTORE, 0, "the target database name, typed to confirm"},
-	{"--clean", "LIFEBOAT_CLEAN", F(clean), C_RESTORE, 1, "drop existing objects before recreating them"},
-	{"--output", "LIFEBOAT_OUTPUT", F(output), C_LIST, 0, "table (default) or json"},
-	{"--result-path", "LIFEBOAT_RESULT_PATH", F(result_path), C_ALL, 0, "where to write the JSON result (default /dev/termination-log when it exists)"},
-	{"--zstd-workers", "LIFEBOAT_ZSTD_WORKERS", F(workers), C_BACKUP, 0, "zstd compression threads (default 2 on 2+ cores, 0 = inline)"},
-	{"--log-level", "LIFEBOAT_LOG_LEVEL", F(log_level), C_ALL, 0, "error, warning, info (default) or debug"},
+	{"--db", JOBENV_DB, F(db), 0},
+	{"--storage", JOBENV_STORAGE, F(storage), 0},
+	{"--name", JOBENV_NAME, F(name), 0},
+	{"--namespace", JOBENV_NAMESPACE, F(ns), 0},
+	{"--passphrase-file", JOBENV_PASSPHRASE_FILE, F(pass_file), 0},
+	{"--format", JOBENV_FORMAT, F(format), 0},
+	{"--compression", JOBENV_COMPRESSION, F(compression), 0},
+	{"--schema-version-query", JOBENV_SCHEMA_VERSION_QUERY, F(schema_query), 0},
+	{"--confirm", JOBENV_CONFIRM, F(confirm), 0},
+	{"--clean", JOBENV_CLEAN, F(clean), 1},
+	{"--output", JOBENV_OUTPUT, F(output), 0},
+	{"--result-path", JOBENV_RESULT_PATH, F(result_path), 0},
+	{"--zstd-workers", JOBENV_ZSTD_WORKERS, F(workers), 0},
+	{"--log-level", JOBENV_LOG_LEVEL, F(log_level), 0},
 #undef F
 };
 
@@ -80,9 +88,12 @@ static void usage(FILE *out)
 		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\nflags (each also read from its environment variable):\n");
 	for (size_t i = 0; i < NFLAGS; i++)
-		fprintf(out, "  %-24s %-30s %s\n", flags[i].flag, flags[i].env, flags[i].help);
-	fprintf(out, "  %-24s %-30s %s\n", "", "LIFEBOAT_PASSPHRASE", "the passphrase itself (never a flag)");
-	fprintf(out, "  %-24s %-30s %s\n", "", "LIFEBOAT_PG_BINDIR", "folder of pg_dump, pg_restore and psql");
+		fprintf(out, "  %-24s %-30s %s\n", flags[i].flag, jobenv_name(flags[i].env),
+			jobenv_get(flags[i].env)->meaning);
+	static const enum jobenv_var no_flag[] = {JOBENV_PASSPHRASE, JOBENV_PG_BINDIR};
+	for (size_t i = 0; i < sizeof(no_flag) / sizeof(no_flag[0]); i++)
+		fprintf(out, "  %-24s %-30s %s\n", "", jobenv_name(no_flag[i]),
+			jobenv_get(no_flag[i])->meaning);
 	fprintf(out, "\nSee docs/job.md for the result JSON and exit statuses.\n");
 }
 
@@ -91,7 +102,8 @@ static void usage(FILE *out)
  * so no child process inherits it. */
 static int load_passphrase(struct job_opts *o, const char *file)
 {
-	const char *envpass = getenv("LIFEBOAT_PASSPHRASE");
+	const char *pass_var = jobenv_name(JOBENV_PASSPHRASE);
+	const char *envpass = getenv(pass_var);
 	if (file && *file) {
 		FILE *f = fopen(file, "r");
 		if (!f)
@@ -117,13 +129,13 @@ static int load_passphrase(struct job_opts *o, const char *file)
 		o->passphrase = buf_take(&b);
 	} else if (envpass) {
 		if (!*envpass)
-			return err_set(E_INVALID, "LIFEBOAT_PASSPHRASE is set but empty");
+			return err_set(E_INVALID, "%s is set but empty", pass_var);
 		o->passlen = strlen(envpass);
 		o->passphrase = xstrdup(envpass);
 	}
 	if (envpass) {
-		OPENSSL_cleanse(getenv("LIFEBOAT_PASSPHRASE"), strlen(envpass));
-		unsetenv("LIFEBOAT_PASSPHRASE");
+		OPENSSL_cleanse(getenv(pass_var), strlen(envpass));
+		unsetenv(pass_var);
 	}
 	return 0;
 }
@@ -144,8 +156,8 @@ static int parse_bool(int *out, const char *v, const char *name)
 static int parse_args(struct raw *r, const struct command *cmd, int argc, char **argv)
 {
 	for (size_t i = 0; i < NFLAGS; i++) {
-		const char *v = getenv(flags[i].env);
-		if (v && *v && (flags[i].commands & cmd->bit))
+		const char *v = getenv(jobenv_name(flags[i].env));
+		if (v && *v && (jobenv_get(flags[i].env)->commands & (unsigned)cmd->bit))
 			*slot(r, &flags[i]) = v;
 	}
 	for (int i = 2; i < argc; i++) {
@@ -162,7 +174,7 @@ static int parse_args(struct raw *r, const struct command *cmd, int argc, char *
 		if (!f)
 			return err_set(E_INVALID, "%s: unknown flag %.*s; `lifeboat --help` lists them",
 				       cmd->name, (int)n, arg);
-		if (!(f->commands & cmd->bit))
+		if (!(jobenv_get(f->env)->commands & (unsigned)cmd->bit))
 			return err_set(E_INVALID, "%s: flag %s does not apply to this command",
 				       cmd->name, f->flag);
 		if (f->boolean) {
@@ -267,7 +279,7 @@ int main(int argc, char **argv)
 
 	time_t started = time(NULL);
 	struct json_object *result = json_object_new_object();
-	result_add_str(result, "command", cmd->name);
+	result_add_str(result, JOBRESULT_COMMAND, cmd->name);
 	rc = parse_args(&raw, cmd, argc, argv);
 	const char *lvl = raw.log_level;
 	if (!rc && lvl) {
@@ -285,23 +297,23 @@ int main(int argc, char **argv)
 	if (!rc)
 		rc = build_opts(&opts, &raw, cmd);
 	if (opts.namespace_)
-		result_add_str(result, "namespace", opts.namespace_);
+		result_add_str(result, JOBRESULT_NAMESPACE, opts.namespace_);
 	if (opts.name)
-		result_add_str(result, "name", opts.name);
-	result_add_time(result, "startTime", started);
+		result_add_str(result, JOBRESULT_NAME, opts.name);
+	result_add_time(result, JOBRESULT_START_TIME, started);
 	if (!rc)
 		rc = cmd->run(&opts, result);
-	result_add_time(result, "completionTime", time(NULL));
-	result_add_str(result, "phase", rc ? "Failed" : "Completed");
-	result_add_str(result, "reason", err_reason(rc));
+	result_add_time(result, JOBRESULT_COMPLETION_TIME, time(NULL));
+	result_add_str(result, JOBRESULT_PHASE, rc ? JOBRESULT_PHASE_FAILED : JOBRESULT_PHASE_COMPLETED);
+	result_add_str(result, JOBRESULT_REASON, err_reason(rc));
 	if (rc) {
-		result_add_str(result, "message", err_msg());
+		result_add_str(result, JOBRESULT_MESSAGE, err_msg());
 		log_error("%s", err_msg());
 	}
 	/* Peak memory: the bounded-memory promise, visible in every result. */
 	struct rusage ru;
 	if (getrusage(RUSAGE_SELF, &ru) == 0)
-		json_object_object_add(result, "peakRssKiB", json_object_new_int64(ru.ru_maxrss));
+		json_object_object_add(result, JOBRESULT_PEAK_RSS_KIB, json_object_new_int64(ru.ru_maxrss));
 	/* list prints its own table or JSON; the others print the result. */
 	if (result_emit(result, cmd->bit != C_LIST, default_result_path(&raw)))
 		log_warn("%s", err_msg());

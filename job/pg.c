@@ -11,6 +11,7 @@
 
 #include "../common/buf.h"
 #include "../common/err.h"
+#include "../common/jobenv.h"
 #include "../common/xmalloc.h"
 #include "proc.h"
 
@@ -49,7 +50,7 @@ int pg_target_parse(struct pg_target *out, const char *conninfo)
 			db = o->val;
 	}
 	if (!db)
-		db = getenv("PGDATABASE");
+		db = getenv(jobenv_name(JOBENV_PGDATABASE));
 	if (!db || !*db) {
 		for (size_t i = 0; i < k; i++) {
 			OPENSSL_cleanse(t.env[i], strlen(t.env[i]));
@@ -120,8 +121,8 @@ int pg_preflight(struct pg_info *out, const struct pg_target *t, const char *sch
 	int rc = 0;
 	/* A bounded connect: a dead host must not hang the Job until its deadline. */
 	const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
-	const char *vals[] = {t->conninfo, getenv("PGCONNECT_TIMEOUT") ? getenv("PGCONNECT_TIMEOUT") : "10",
-			      "lifeboat", NULL};
+	const char *timeout = getenv(jobenv_name(JOBENV_PGCONNECT_TIMEOUT));
+	const char *vals[] = {t->conninfo, timeout ? timeout : "10", "lifeboat", NULL};
 	PGconn *c = PQconnectdbParams(keys, vals, 1);
 	if (PQstatus(c) != CONNECTION_OK) {
 		char *m = xstrdup(PQerrorMessage(c));
@@ -297,7 +298,7 @@ int pg_check_restore_tool(char version[32], const char *dump_version)
 
 char *pg_tool_path(const char *name)
 {
-	const char *dir = getenv("LIFEBOAT_PG_BINDIR");
+	const char *dir = getenv(jobenv_name(JOBENV_PG_BINDIR));
 	if (dir && *dir)
 		return xasprintf("%s/%s", dir, name);
 	return xstrdup(name);

@@ -13,6 +13,7 @@
 
 #include "../common/buf.h"
 #include "../common/err.h"
+#include "../common/jobenv.h"
 #include "../common/xmalloc.h"
 
 extern char **environ;
@@ -46,25 +47,11 @@ static void *drain_main(void *arg)
 	return NULL;
 }
 
-/* Secrets lifeboat reads from its environment that no child (pg_dump,
- * pg_restore, psql) needs: they are left out of every child's environment. */
-static const char *const withheld[] = {
-    "LIFEBOAT_PASSPHRASE", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID",
-    "AZURE_STORAGE_KEY", "AZURE_STORAGE_SAS_TOKEN", "AZURE_STORAGE_CONNECTION_STRING",
-};
-
-static int is_withheld(const char *entry)
-{
-	size_t klen = strcspn(entry, "=");
-	for (size_t i = 0; i < sizeof(withheld) / sizeof(withheld[0]); i++)
-		if (strlen(withheld[i]) == klen && strncmp(withheld[i], entry, klen) == 0)
-			return 1;
-	return 0;
-}
-
-/* environ with env_extra's keys replaced or added, secrets withheld; built
- * before fork so the child allocates nothing. The array (not the strings)
- * is the caller's. */
+/* environ with env_extra's keys replaced or added, and without the secrets
+ * no child needs: the jobenv table decides (every variable marked secret but
+ * those libpq in pg_dump, pg_restore and psql reads itself, PGPASSWORD).
+ * Built before fork so the child allocates nothing. The array (not the
+ * strings) is the caller's. */
 static char **build_env(const char *const env_extra[])
 {
 	size_t n = 0, m = 0;
@@ -80,7 +67,7 @@ static char **build_env(const char *const env_extra[])
 		for (size_t j = 0; j < m && !replaced; j++)
 			replaced = strncmp(env_extra[j], environ[i], klen) == 0 &&
 				   env_extra[j][klen] == '=';
-		if (!replaced && !is_withheld(environ[i]))
+		if (!replaced && !jobenv_withheld(environ[i]))
 			envp[k++] = environ[i];
 	}
 	for (size_t j = 0; j < m; j++)

@@ -223,13 +223,14 @@ int restore_run(const struct job_opts *o, struct json_object *result)
 	have_psql = 0;
 	proc_dispose(&psql);
 
-	struct json_object *r = json_object_new_object();
-	result_add_str(r, "target", target.display);
-	result_add_str(r, "targetServerVersion", info.server_version);
-	json_object_object_add(r, "clean", json_object_new_boolean(o->clean));
-	result_add_time(r, "startTime", started);
-	result_add_time(r, "completionTime", time(NULL));
-	json_object_object_add(result, "restore", r);
+	struct jobresult_restore r = {
+	    .target = target.display,
+	    .target_server_version = info.server_version,
+	    .clean = {o->clean, 1},
+	    .start_time = {started, 1},
+	    .completion_time = {time(NULL), 1},
+	};
+	jobresult_add_restore(result, &r);
 	result_add_manifest(result, &m, location);
 	log_info("restore of %s/%s into %s committed", o->namespace_, o->name, target.display);
 done:

@@ -1,13 +1,19 @@
-/* Building and writing the command result JSON. */
+/* Building and writing the command result JSON: the schema and its writers
+ * are common/jobresult's; this file maps the job's own types onto them and
+ * does the writing. */
 #include "result.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json.h>
 
 #include "../common/err.h"
+#include "../common/jobresult.h"
+#include "../common/xmalloc.h"
 #include "manifest.h"
 
 void result_add_str(struct json_object *o, const char *key, const char *value)
@@ -22,65 +28,53 @@ void result_add_time(struct json_object *o, const char *key, time_t t)
 	result_add_str(o, key, s);
 }
 
-void result_add_manifest(struct json_object *result, const struct manifest *m, const char *location)
+/* The writer only reads what it is given: these borrow the manifest's text. */
+static char *borrow(const char *s)
 {
-	struct json_object *a = json_object_new_object();
-	result_add_str(a, "location", location);
-	struct json_object *objs = json_object_new_array();
-	for (size_t i = 0; i < m->nobjects; i++) {
-		struct json_object *o = json_object_new_object();
-		result_add_str(o, "key", m->objects[i].key);
-		json_object_object_add(o, "size", json_object_new_int64((int64_t)m->objects[i].size));
-		result_add_str(o, "sha256", m->objects[i].sha256);
-		json_object_array_add(objs, o);
-	}
-	json_object_object_add(a, "objects", objs);
-	if (m->nobjects > 0) {
-		json_object_object_add(a, "size", json_object_new_int64((int64_t)m->objects[0].size));
-		result_add_str(a, "sha256", m->objects[0].sha256);
-	}
-	json_object_object_add(a, "plaintextSize", json_object_new_int64((int64_t)m->plaintext_size));
-	result_add_str(a, "plaintextSha256", m->plaintext_sha256);
-	json_object_object_add(a, "encrypted", json_object_new_boolean(m->encrypted));
-	result_add_str(a, "format", m->format);
-	result_add_str(a, "compression", m->compression);
-	result_add_time(a, "createdAt", m->created_at);
-	json_object_object_add(result, "artifact", a);
-
-	struct json_object *d = json_object_new_object();
-	result_add_str(d, "name", m->database);
-	result_add_str(d, "serverVersion", m->server_version);
-	result_add_str(d, "dumpVersion", m->dump_version);
-	json_object_object_add(d, "sizeBytes", json_object_new_int64((int64_t)m->database_size));
-	json_object_object_add(d, "tableCount", json_object_new_int64(m->table_count));
-	json_object_object_add(d, "rowEstimate", json_object_new_int64(m->row_estimate));
-	if (m->schema_version)
-		result_add_str(d, "schemaVersion", m->schema_version);
-	json_object_object_add(result, "database", d);
+	return (char *)(uintptr_t)s;
 }
 
-static const char *render(struct json_object *result)
+void result_add_manifest(struct json_object *result, const struct manifest *m, const char *location)
 {
-	return json_object_to_json_string_ext(result, JSON_C_TO_STRING_PLAIN |
-							  JSON_C_TO_STRING_NOSLASHESCAPE);
+	struct jobresult_object *objs = xcalloc(m->nobjects + 1, sizeof(*objs));
+	for (size_t i = 0; i < m->nobjects; i++) {
+		objs[i].key = borrow(m->objects[i].key);
+		objs[i].size = (struct jobresult_int){(int64_t)m->objects[i].size, 1};
+		objs[i].sha256 = borrow(m->objects[i].sha256);
+	}
+	struct jobresult_artifact a = {
+	    .location = borrow(location),
+	    .objects = objs,
+	    .nobjects = m->nobjects,
+	    .plaintext_size = {(int64_t)m->plaintext_size, 1},
+	    .plaintext_sha256 = borrow(m->plaintext_sha256),
+	    .encrypted = {m->encrypted, 1},
+	    .format = borrow(m->format),
+	    .compression = borrow(m->compression),
+	    .created_at = {m->created_at, 1},
+	};
+	if (m->nobjects > 0) {
+		a.size = objs[0].size;
+		a.sha256 = objs[0].sha256;
+	}
+	jobresult_add_artifact(result, &a);
+	free(objs);
+
+	struct jobresult_database d = {
+	    .name = borrow(m->database),
+	    .server_version = borrow(m->server_version),
+	    .dump_version = borrow(m->dump_version),
+	    .size_bytes = {(int64_t)m->database_size, 1},
+	    .table_count = {m->table_count, 1},
+	    .row_estimate = {m->row_estimate, 1},
+	    .schema_version = borrow(m->schema_version),
+	};
+	jobresult_add_database(result, &d);
 }
 
 int result_emit(struct json_object *result, int to_stdout, const char *path)
 {
-	const char *text = render(result);
-	struct json_object *msg = NULL;
-	/* Over the cap: shorten the message, then drop the object list. */
-	if (strlen(text) > RESULT_MAX_BYTES && json_object_object_get_ex(result, "message", &msg)) {
-		char shortened[1024];
-		snprintf(shortened, sizeof(shortened), "%.1000s", json_object_get_string(msg));
-		result_add_str(result, "message", shortened);
-		text = render(result);
-	}
-	struct json_object *art = NULL;
-	if (strlen(text) > RESULT_MAX_BYTES && json_object_object_get_ex(result, "artifact", &art)) {
-		json_object_object_del(art, "objects");
-		text = render(result);
-	}
+	const char *text = jobresult_render(result);
 	if (to_stdout) {
 		fputs(text, stdout);
 		fputc('\n', stdout);

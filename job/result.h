@@ -1,5 +1,6 @@
 /* The JSON result a command leaves for the operator (<= 4 KiB, the size of a
- * Kubernetes termination message) and for people (stdout). */
+ * Kubernetes termination message) and for people (stdout). Its schema is
+ * common/jobresult.h; these adapt the job's types to it. */
 #ifndef LIFEBOAT_RESULT_H
 #define LIFEBOAT_RESULT_H
 
@@ -8,7 +9,9 @@
 struct json_object;
 struct manifest;
 
-#define RESULT_MAX_BYTES 4096
+#include "../common/jobresult.h"
+
+#define RESULT_MAX_BYTES JOBRESULT_MAX_BYTES
 
 /* Adds "artifact" and "database" sections describing m to result. */
 void result_add_manifest(struct json_object *result, const struct manifest *m, const char *location);

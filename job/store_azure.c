@@ -16,6 +16,7 @@
 #include "../common/buf.h"
 #include "../common/err.h"
 #include "../common/http.h"
+#include "../common/jobenv.h"
 #include "../common/log.h"
 #include "../common/xmalloc.h"
 #include "azure.h"
@@ -228,17 +229,17 @@ static int azure_fail(const struct azure_store *st, const char *where, const cha
 
 /* --- opening --- */
 
-/* A secret from NAME or the first line of the file NAME_FILE; heap string
- * or NULL. Never logged. */
-static int secret_env(char **out, const char *name)
+/* A secret from the variable var or the first line of the file its _FILE
+ * variable names; heap string or NULL. Never logged. */
+static int secret_env(char **out, enum jobenv_var var, enum jobenv_var file_var)
 {
 	*out = NULL;
-	const char *v = getenv(name);
+	const char *v = getenv(jobenv_name(var));
 	if (v && *v) {
 		*out = xstrdup(v);
 		return 0;
 	}
-	char *fname = xasprintf("%s_FILE", name);
+	const char *fname = jobenv_name(file_var);
 	const char *path = getenv(fname);
 	int rc = 0;
 	if (path && *path) {
@@ -264,7 +265,6 @@ static int secret_env(char **out, const char *name)
 			free(line);
 		}
 	}
-	free(fname);
 	return rc;
 }
 
@@ -333,17 +333,19 @@ static int azure_open(struct store **out, const char *url)
 		goto done;
 	st->base.display = *st->u.prefix ? xasprintf("azure://%s/%s", st->u.container, st->u.prefix)
 					 : xasprintf("azure://%s", st->u.container);
-	if ((rc = secret_env(&conn_str, "AZURE_STORAGE_CONNECTION_STRING")))
+	if ((rc = secret_env(&conn_str, JOBENV_AZURE_STORAGE_CONNECTION_STRING,
+			     JOBENV_AZURE_STORAGE_CONNECTION_STRING_FILE)))
 		goto done;
 	if (conn_str) {
 		if ((rc = azure_conn_parse(&conn, conn_str))) {
-			err_wrap("AZURE_STORAGE_CONNECTION_STRING");
+			err_wrap("%s", jobenv_name(JOBENV_AZURE_STORAGE_CONNECTION_STRING));
 			goto done;
 		}
 		have_conn = 1;
 	}
-	if ((rc = secret_env(&key, "AZURE_STORAGE_KEY")) ||
-	    (rc = secret_env(&sas, "AZURE_STORAGE_SAS_TOKEN")))
+	if ((rc = secret_env(&key, JOBENV_AZURE_STORAGE_KEY, JOBENV_AZURE_STORAGE_KEY_FILE)) ||
+	    (rc = secret_env(&sas, JOBENV_AZURE_STORAGE_SAS_TOKEN,
+			     JOBENV_AZURE_STORAGE_SAS_TOKEN_FILE)))
 		goto done;
 	if (!key && conn.key) {
 		key = conn.key;
@@ -357,8 +359,9 @@ static int azure_open(struct store **out, const char *url)
 	const char *account = st->u.account;
 	if (!account)
 		account = conn.account;
-	if (!account && getenv("AZURE_STORAGE_ACCOUNT") && *getenv("AZURE_STORAGE_ACCOUNT"))
-		account = getenv("AZURE_STORAGE_ACCOUNT");
+	const char *env_account = getenv(jobenv_name(JOBENV_AZURE_STORAGE_ACCOUNT));
+	if (!account && env_account && *env_account)
+		account = env_account;
 	if (!account) {
 		rc = err_set(E_INVALID,
 			     "storage URL %s names no storage account: add ?account=NAME (or set "

@@ -18,6 +18,7 @@
 #include "../common/buf.h"
 #include "../common/err.h"
 #include "../common/http.h"
+#include "../common/jobenv.h"
 #include "../common/log.h"
 #include "../common/xmalloc.h"
 #include "parts.h"
@@ -237,21 +238,22 @@ static int read_file(char **out, const char *path, size_t max, const char *what)
 /* From the environment, else the shared credentials file. Never logged. */
 static int load_credentials(struct s3_credentials *out, const char *scheme)
 {
-	const char *id = getenv("AWS_ACCESS_KEY_ID"), *secret = getenv("AWS_SECRET_ACCESS_KEY");
-	const char *token = getenv("AWS_SESSION_TOKEN");
+	const char *id_var = jobenv_name(JOBENV_AWS_ACCESS_KEY_ID);
+	const char *secret_var = jobenv_name(JOBENV_AWS_SECRET_ACCESS_KEY);
+	const char *id = getenv(id_var), *secret = getenv(secret_var);
+	const char *token = getenv(jobenv_name(JOBENV_AWS_SESSION_TOKEN));
 	if ((id && *id) || (secret && *secret)) {
 		if (!id || !*id || !secret || !*secret)
-			return err_set(E_INVALID,
-				       "%s:// storage: %s is set but %s is not; set both", scheme,
-				       id && *id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
-				       id && *id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
+			return err_set(
+			    E_INVALID, "%s:// storage: %s is set but %s is not; set both", scheme,
+			    id && *id ? id_var : secret_var, id && *id ? secret_var : id_var);
 		out->access_key = xstrdup(id);
 		out->secret_key = xstrdup(secret);
 		out->session_token = token && *token ? xstrdup(token) : NULL;
 		return 0;
 	}
-	const char *file = getenv("AWS_SHARED_CREDENTIALS_FILE");
-	const char *profile = getenv("AWS_PROFILE");
+	const char *file = getenv(jobenv_name(JOBENV_AWS_SHARED_CREDENTIALS_FILE));
+	const char *profile = getenv(jobenv_name(JOBENV_AWS_PROFILE));
 	const char *home = getenv("HOME");
 	char *path = file && *file   ? xstrdup(file)
 		     : home && *home ? xasprintf("%s/.aws/credentials", home)
@@ -294,9 +296,9 @@ static void s3_free(struct store *st)
 
 static int s3_open_as(struct store **out, const char *url, const struct store_ops *ops)
 {
-	const char *env_region = getenv("AWS_REGION");
+	const char *env_region = getenv(jobenv_name(JOBENV_AWS_REGION));
 	if (!env_region || !*env_region)
-		env_region = getenv("AWS_DEFAULT_REGION");
+		env_region = getenv(jobenv_name(JOBENV_AWS_DEFAULT_REGION));
 	struct s3_store *s = xcalloc(1, sizeof(*s));
 	s->base.ops = ops;
 	int rc = s3_config_parse(&s->cfg, url, env_region);
@@ -307,7 +309,8 @@ static int s3_open_as(struct store **out, const char *url, const struct store_op
 	s->base.display = s3_config_display(&s->cfg);
 	if ((rc = load_credentials(&s->cred, s->cfg.scheme)))
 		goto fail;
-	const char *ca = s->cfg.ca_bundle ? s->cfg.ca_bundle : getenv("AWS_CA_BUNDLE");
+	const char *ca =
+	    s->cfg.ca_bundle ? s->cfg.ca_bundle : getenv(jobenv_name(JOBENV_AWS_CA_BUNDLE));
 	if (ca && *ca && (rc = read_file(&s->ca_pem, ca, CA_BUNDLE_MAX, "CA bundle")))
 		goto fail;
 	s->tls.ca_pem = s->ca_pem;

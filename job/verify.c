@@ -3,6 +3,7 @@
 #include "job.h"
 
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -88,11 +89,9 @@ int verify_run(const struct job_opts *o, struct json_object *result)
 		log_warn("backup verified, but the verdict could not be recorded: %s", err_msg());
 	json_object_put(v);
 	result_add_manifest(result, &m, location);
-	struct json_object *ver = json_object_new_object();
-	json_object_object_add(ver, "verified", json_object_new_boolean(1));
-	result_add_time(ver, "time", now);
-	result_add_str(ver, "method", method);
-	json_object_object_add(result, "verification", ver);
+	struct jobresult_verification ver = {
+	    .verified = {1, 1}, .time = {now, 1}, .method = (char *)(uintptr_t)method};
+	jobresult_add_verification(result, &ver);
 	log_info("backup %s/%s verified (%s)", o->namespace_, o->name, method);
 done:
 	if (have_rb)

@@ -100,6 +100,8 @@ if record_build "asan+ubsan" BUILD=build/asan SAN=1 build/asan/lifeboat build/as
 		fi
 		step "C Kubernetes client (ASan+UBSan): verbs, RBAC, 410, the informer storm through a fault proxy"
 		T_SUITE=kube KUBETOOL="$root/build/asan/kubetool" timeout 900 tests/kube/run.sh
+		step "operator parts (ASan+UBSan): Lease leader election, Events, /healthz /readyz /metrics"
+		T_SUITE=operator-parts KUBETOOL="$root/build/asan/kubetool" timeout 300 tests/kube/run-operator-parts.sh
 		unset CLUSTER_DIR
 	else
 		echo "FAIL cluster: tests/cluster/up $cluster failed (output above; logs in $cluster/logs)" >>"$LIFEBOAT_RESULTS"

@@ -24,6 +24,8 @@ packages=(
 	xxd      # xxd: hex dumps of the binary formats (OpenPGP, zstd) when debugging
 	bc       # bc: tests/lib/selftest-pg.sh
 	debootstrap # debootstrap (and wget): make fresh-check, tests/fresh-check.sh
+	prometheus  # promtool: checks the operator's /metrics (tests/kube/run-operator-parts.sh); its server is not started by the tests
+	python3-prometheus-client # the prometheus_client text parser, second check of /metrics (run-operator-parts.sh, /usr/bin/python3)
 )
 
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -7,9 +7,21 @@
  *   kubetool populate KUBECONFIG N        create N DatabaseBackups in namespace "bench"
  *   kubetool touch KUBECONFIG N           merge-patch N of them (labels), as fast as possible
  *   kubetool bench KUBECONFIG N           informer over the N objects: sync time, events/s, RSS
+ *   kubetool leader KUBECONFIG NS NAME ID SECONDS
+ *                                         an elector (operator/leader.c) for the Lease NS/NAME as ID:
+ *                                         prints "LEADING <unix ms>" / "STOPPED <unix ms>" lines; on
+ *                                         SIGTERM/SIGINT or after SECONDS it releases and exits 0
+ *   kubetool events KUBECONFIG NS NAME N  records events (operator/events.c) about ConfigMap NS/NAME:
+ *                                         one Warning repeated N times (one Event, count N), one
+ *                                         Normal, and a burst of 5,000 that must not block
+ *   kubetool metrics                      the operator's metrics with sample values, as served
+ *   kubetool serve PORTFILE               operator/serve.c on 127.0.0.1:0 with sample metrics; writes
+ *                                         the port to PORTFILE; "ready" once PORTFILE is written;
+ *                                         runs until SIGTERM (exit 0)
  * Test results are "PASS kube: ..." / "FAIL kube: ..." lines, also appended to
  * $LIFEBOAT_RESULTS. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,9 +36,14 @@
 #include "../../common/http.h"
 #include "../../common/log.h"
 #include "../../common/xmalloc.h"
+#include "../../common/buf.h"
+#include "../../operator/events.h"
 #include "../../operator/kube/client.h"
 #include "../../operator/kube/informer.h"
 #include "../../operator/kube/kubeconfig.h"
+#include "../../operator/leader.h"
+#include "../../operator/metrics.h"
+#include "../../operator/serve.h"
 
 static const struct kube_resource BACKUPS = {"lifeboat.dev", "v1alpha1", "databasebackups",
 					     "DatabaseBackup", 1};
@@ -672,10 +689,257 @@ static int bench(struct kube_config *cfg, int n, const char *touch_cmd)
 	return rc == 0 && cached == (size_t)n ? 0 : 1;
 }
 
+
+/* --- leader --- */
+
+static long long wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void say(const char *what, const char *id)
+{
+	printf("%s %lld %s\n", what, wall_ms(), id);
+	fflush(stdout);
+}
+
+static void on_started(void *ud)
+{
+	say("LEADING", ud);
+}
+
+static void on_stopped(void *ud)
+{
+	say("STOPPED", ud);
+}
+
+/* Blocks SIGTERM and SIGINT in this thread and every thread started after,
+ * so that only sigtimedwait sees them. */
+static void block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+}
+
+static int leader_cmd(struct kube_config *cfg, const char *ns, const char *name, const char *id,
+		      int seconds)
+{
+	sigset_t set;
+	block_signals(&set);
+	struct leader *l = NULL;
+	struct leader_options o = {.namespace_ = ns, .name = name, .identity = id,
+				   .cb = {on_started, on_stopped, (void *)id}};
+	if (leader_new(&l, cfg, &o) || leader_start(l)) {
+		fprintf(stderr, "kubetool leader: %s\n", err_msg());
+		leader_free(l);
+		return 1;
+	}
+	say("CANDIDATE", id);
+	struct timespec ts = {seconds, 0};
+	int sig = sigtimedwait(&set, NULL, &ts);
+	say(sig > 0 ? "SIGNALLED" : "TIMEOUT", id);
+	leader_stop(l);
+	say("EXIT", id);
+	leader_free(l);
+	return 0;
+}
+
+/* --- events --- */
+
+struct ev_sum {
+	long count;
+	int objects;
+	char last_ts[64];
+};
+
+static int sum_event(struct json_object *item, void *ud)
+{
+	struct ev_sum *s = ud;
+	struct json_object *v;
+	s->objects++;
+	if (json_object_object_get_ex(item, "count", &v))
+		s->count += json_object_get_int64(v);
+	if (json_object_object_get_ex(item, "lastTimestamp", &v))
+		snprintf(s->last_ts, sizeof(s->last_ts), "%s", json_object_get_string(v));
+	return 0;
+}
+
+static int events_of(struct kube_client *c, const char *ns, const char *name, const char *reason,
+		     struct ev_sum *out)
+{
+	char sel[512];
+	snprintf(sel, sizeof(sel), "involvedObject.name=%s,reason=%s", name, reason);
+	memset(out, 0, sizeof(*out));
+	return kube_list(c, &KUBE_EVENTS, ns, NULL, sel, 0, sum_event, out, NULL);
+}
+
+static const char *str_of(struct json_object *o, const char *a, const char *b)
+{
+	struct json_object *x, *y;
+	if (json_object_object_get_ex(o, a, &x) && json_object_object_get_ex(x, b, &y))
+		return json_object_get_string(y);
+	return "";
+}
+
+static int events_cmd(struct kube_config *cfg, const char *ns, const char *name, int n)
+{
+	struct kube_client *c = kube_client_new(cfg);
+	struct json_object *cm = NULL, *got = NULL;
+	char text[512];
+	int rc = ensure_namespace(c, ns);
+	snprintf(text, sizeof(text),
+		 "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"%s\"},"
+		 "\"data\":{\"k\":\"v\"}}",
+		 name);
+	cm = json_tokener_parse(text);
+	if (!rc) {
+		rc = kube_create(c, &KUBE_CONFIGMAPS, ns, cm, &got);
+		if (rc == E_EXISTS)
+			rc = kube_get(c, &KUBE_CONFIGMAPS, ns, name, &got);
+	}
+	json_object_put(cm);
+	if (rc) {
+		fprintf(stderr, "kubetool events: %s\n", err_msg());
+		kube_client_free(c);
+		return 1;
+	}
+	struct events_ref ref = {"v1", "ConfigMap", ns, name, str_of(got, "metadata", "uid"),
+				 str_of(got, "metadata", "resourceVersion"), NULL};
+	struct events *e = NULL;
+	char inst[64];
+	snprintf(inst, sizeof(inst), "kubetool-%ld", (long)getpid());
+	struct events_options o = {.reporting_instance = inst};
+	if (events_new(&e, cfg, &o) || events_start(e)) {
+		fprintf(stderr, "kubetool events: %s\n", err_msg());
+		return 1;
+	}
+	/* The same Warning n times, each written before the next: one create,
+	 * then patches. */
+	for (int i = 0; i < n; i++) {
+		events_emit(e, &ref, EVENTS_WARNING, "BackupFailed",
+			    "pg_dump: could not connect to server db.%s.svc:5432: connection refused", ns);
+		events_flush(e, 30000);
+	}
+	events_emit(e, &ref, EVENTS_NORMAL, "BackupCompleted", "stored 1234 bytes; sha256 verified");
+	int flushed = events_flush(e, 30000);
+	struct events_stats st;
+	events_get_stats(e, &st);
+	result(flushed == 0, "events: everything queued was written within 30 s", "%s", err_msg());
+	result(st.created == 2 && st.patched == (uint64_t)n - 1 && st.failed == 0,
+	       "events: repeats of one event are patches of it (1 create + n-1 patches, then 1 create)",
+	       "created %llu patched %llu failed %llu", (unsigned long long)st.created,
+	       (unsigned long long)st.patched, (unsigned long long)st.failed);
+	struct ev_sum w, ok;
+	rc = events_of(c, ns, name, "BackupFailed", &w) || events_of(c, ns, name, "BackupCompleted", &ok);
+	result(!rc && w.objects == 1 && w.count == n, "events: the apiserver holds one Warning Event with count n",
+	       "%d objects, count %ld (wanted 1 and %d): %s", w.objects, w.count, n, rc ? err_msg() : "");
+	result(!rc && ok.objects == 1 && ok.count == 1, "events: a different reason is its own Event",
+	       "%d objects, count %ld", ok.objects, ok.count);
+
+	/* A burst far beyond the queue: emit never waits for the server. */
+	struct events *b = NULL;
+	struct events_options bo = {.reporting_instance = inst, .queue_cap = 100};
+	events_new(&b, cfg, &bo);
+	events_start(b);
+	double t0 = now_s();
+	int refused = 0;
+	for (int i = 0; i < 5000; i++)
+		if (events_emit(b, &ref, EVENTS_NORMAL, "Burst", "burst event %d", i) == E_TOOBIG)
+			refused++;
+	double dt = now_s() - t0;
+	struct events_stats bs;
+	events_get_stats(b, &bs);
+	printf("  (burst: 5000 emits in %.1f ms, %d refused as the queue was full)\n", dt * 1000, refused);
+	result(dt < 0.5, "events: a burst of 5000 emits returns at once (bounded queue)", "took %.3f s", dt);
+	result(refused > 0 && bs.dropped == (uint64_t)refused, "events: what does not fit is dropped and counted",
+	       "refused %d, dropped %llu", refused, (unsigned long long)bs.dropped);
+	events_stop(b, 0);
+	events_free(b);
+	events_free(e);
+	json_object_put(got);
+	kube_client_free(c);
+	return failures ? 1 : 0;
+}
+
+/* --- metrics and serve --- */
+
+#define MV(...) ((const char *const[]){__VA_ARGS__})
+
+static struct metrics *sample_metrics(void)
+{
+	struct metrics *m = NULL;
+	if (metrics_new(&m, metrics_operator_families, METRICS_OPERATOR_FAMILIES, NULL))
+		return NULL;
+	metrics_set(m, METRICS_BACKUP_LAST_SUCCESS, MV("prod", "nightly-20240501", "nightly"), 1714566896);
+	metrics_set(m, METRICS_BACKUP_LAST_SUCCESS, MV("prod", "manual", ""), 1714560000.5);
+	metrics_set(m, METRICS_BACKUP_SIZE, MV("prod", "nightly-20240501", "nightly"), 123456789);
+	/* A label value with every character that needs escaping. */
+	metrics_set(m, METRICS_BACKUP_SIZE, MV("odd", "q\"uote\\back\nslash", "s"), 1);
+	metrics_observe(m, METRICS_BACKUP_DURATION, MV("prod", "nightly"), 42.5);
+	metrics_observe(m, METRICS_BACKUP_DURATION, MV("prod", "nightly"), 3600);
+	metrics_inc(m, METRICS_BACKUPS_TOTAL, MV("prod", "succeeded"));
+	metrics_inc(m, METRICS_BACKUPS_TOTAL, MV("prod", "failed"));
+	metrics_inc(m, METRICS_RESTORES_TOTAL, MV("prod", "succeeded"));
+	metrics_inc(m, METRICS_SCHEDULE_MISSED_RUNS, MV("prod", "nightly"));
+	metrics_add(m, METRICS_RECONCILE_TOTAL, MV("DatabaseBackup", "success"), 17);
+	metrics_inc(m, METRICS_RECONCILE_ERRORS, MV("DatabaseBackup"));
+	metrics_set(m, METRICS_WORKQUEUE_DEPTH, MV("DatabaseBackup"), 2);
+	metrics_set(m, METRICS_LEADER, MV("lifeboat-system/lifeboat-operator"), 1);
+	return m;
+}
+
+static int metrics_cmd(void)
+{
+	struct metrics *m = sample_metrics();
+	struct buf b;
+	buf_init(&b, 1 << 24);
+	int rc = !m || metrics_render(m, &b);
+	fputs(buf_str(&b), stdout);
+	buf_dispose(&b);
+	metrics_free(m);
+	return rc ? 1 : 0;
+}
+
+static int serve_cmd(const char *port_file)
+{
+	sigset_t set;
+	block_signals(&set);
+	struct metrics *m = sample_metrics();
+	struct serve *s = NULL;
+	struct serve_options o = {.health_addr = "127.0.0.1:0", .metrics_addr = "127.0.0.1:0",
+				  .metrics = m};
+	if (!m || serve_new(&s, &o)) {
+		fprintf(stderr, "kubetool serve: %s\n", err_msg());
+		return 1;
+	}
+	serve_set_synced(s, 1);
+	FILE *f = fopen(port_file, "w");
+	if (!f)
+		return 1;
+	fprintf(f, "%d\n", serve_port(s, SERVE_HEALTH));
+	fclose(f);
+	int sig;
+	sigwait(&set, &sig);
+	serve_free(s);
+	metrics_free(m);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 2 && !strcmp(argv[1], "metrics"))
+		return metrics_cmd();
+	if (argc == 3 && !strcmp(argv[1], "serve"))
+		return serve_cmd(argv[2]);
 	if (argc < 3) {
-		fprintf(stderr, "usage: kubetool storm|verbs|forbidden|gone|populate|touch|bench KUBECONFIG [N] [TOUCH_CMD]\n");
+		fprintf(stderr, "usage: kubetool storm|verbs|forbidden|gone|populate|touch|bench KUBECONFIG [N] [TOUCH_CMD]\n"
+				"       kubetool leader KUBECONFIG NS NAME ID SECONDS\n"
+				"       kubetool events KUBECONFIG NS NAME N\n"
+				"       kubetool metrics | serve PORTFILE\n");
 		return 2;
 	}
 	if (getenv("KUBETOOL_DEBUG"))
@@ -701,6 +965,10 @@ int main(int argc, char **argv)
 		rc = touch(&cfg, n);
 	else if (!strcmp(argv[1], "bench"))
 		rc = bench(&cfg, n, argc > 4 ? argv[4] : NULL);
+	else if (!strcmp(argv[1], "leader") && argc == 7)
+		rc = leader_cmd(&cfg, argv[3], argv[4], argv[5], atoi(argv[6]));
+	else if (!strcmp(argv[1], "events") && argc == 6)
+		rc = events_cmd(&cfg, argv[3], argv[4], atoi(argv[5]));
 	else
 		rc = 2;
 	kube_config_dispose(&cfg);

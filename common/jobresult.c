@@ -1,0 +1,593 @@
+/* The job result's field table, and its writer and parser. */
+#include "jobresult.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json.h>
+
+#include "err.h"
+#include "xmalloc.h"
+
+enum kind { K_STR, K_INT, K_BOOL, K_TIME, K_NUM, K_OBJECTS };
+
+enum {
+	F_OMIT = 1,    /* the writer leaves a NULL string out instead of writing null */
+	F_SHA256 = 2,  /* 64 lowercase hex digits */
+	F_NONNEG = 4,  /* a number that is never negative */
+	F_REASON = 8,  /* a condition reason: CamelCase, as the CRD's pattern says */
+	F_FORMAT = 16, /* custom | plain */
+	F_TEXT = 32,   /* free text: control characters allowed (not NUL) */
+};
+
+struct field {
+	const char *key;
+	enum kind kind;
+	size_t offset;
+	unsigned flags;
+};
+
+#define FIELD(type, key, kind, member, flags)                                                      \
+	{                                                                                          \
+		key, kind, offsetof(type, member), flags                                           \
+	}
+
+static const struct field object_fields[] = {
+    FIELD(struct jobresult_object, "key", K_STR, key, 0),
+    FIELD(struct jobresult_object, "size", K_INT, size, F_NONNEG),
+    FIELD(struct jobresult_object, "sha256", K_STR, sha256, F_SHA256),
+};
+
+/* In the order the job has always written them. */
+static const struct field artifact_fields[] = {
+    FIELD(struct jobresult_artifact, "location", K_STR, location, 0),
+    FIELD(struct jobresult_artifact, "objects", K_OBJECTS, objects, 0),
+    FIELD(struct jobresult_artifact, "size", K_INT, size, F_NONNEG),
+    FIELD(struct jobresult_artifact, "sha256", K_STR, sha256, F_SHA256 | F_OMIT),
+    FIELD(struct jobresult_artifact, "plaintextSize", K_INT, plaintext_size, F_NONNEG),
+    FIELD(struct jobresult_artifact, "plaintextSha256", K_STR, plaintext_sha256, F_SHA256),
+    FIELD(struct jobresult_artifact, "encrypted", K_BOOL, encrypted, 0),
+    FIELD(struct jobresult_artifact, "format", K_STR, format, F_FORMAT),
+    FIELD(struct jobresult_artifact, "compression", K_STR, compression, 0),
+    FIELD(struct jobresult_artifact, "createdAt", K_TIME, created_at, 0),
+};
+
+static const struct field database_fields[] = {
+    FIELD(struct jobresult_database, "name", K_STR, name, 0),
+    FIELD(struct jobresult_database, "serverVersion", K_STR, server_version, 0),
+    FIELD(struct jobresult_database, "dumpVersion", K_STR, dump_version, 0),
+    FIELD(struct jobresult_database, "sizeBytes", K_INT, size_bytes, F_NONNEG),
+    FIELD(struct jobresult_database, "tableCount", K_INT, table_count, F_NONNEG),
+    FIELD(struct jobresult_database, "rowEstimate", K_INT, row_estimate, 0),
+    FIELD(struct jobresult_database, "schemaVersion", K_STR, schema_version, F_OMIT | F_TEXT),
+};
+
+static const struct field verification_fields[] = {
+    FIELD(struct jobresult_verification, "verified", K_BOOL, verified, 0),
+    FIELD(struct jobresult_verification, "time", K_TIME, time, 0),
+    FIELD(struct jobresult_verification, "method", K_STR, method, 0),
+    FIELD(struct jobresult_verification, "message", K_STR, message, F_OMIT | F_TEXT),
+};
+
+static const struct field restore_fields[] = {
+    FIELD(struct jobresult_restore, "target", K_STR, target, 0),
+    FIELD(struct jobresult_restore, "targetServerVersion", K_STR, target_server_version, 0),
+    FIELD(struct jobresult_restore, "clean", K_BOOL, clean, 0),
+    FIELD(struct jobresult_restore, "startTime", K_TIME, start_time, 0),
+    FIELD(struct jobresult_restore, "completionTime", K_TIME, completion_time, 0),
+};
+
+/* command and phase are structural: jobresult_parse checks them itself. */
+static const struct field top_fields[] = {
+    FIELD(struct jobresult, JOBRESULT_NAMESPACE, K_STR, namespace_, 0),
+    FIELD(struct jobresult, JOBRESULT_NAME, K_STR, name, 0),
+    FIELD(struct jobresult, JOBRESULT_REASON, K_STR, reason, F_REASON),
+    FIELD(struct jobresult, JOBRESULT_MESSAGE, K_STR, message, F_TEXT),
+    FIELD(struct jobresult, JOBRESULT_START_TIME, K_TIME, start_time, 0),
+    FIELD(struct jobresult, JOBRESULT_COMPLETION_TIME, K_TIME, completion_time, 0),
+    FIELD(struct jobresult, JOBRESULT_PEAK_RSS_KIB, K_INT, peak_rss_kib, F_NONNEG),
+    FIELD(struct jobresult, JOBRESULT_DURATION_SECONDS, K_NUM, duration_seconds, F_NONNEG),
+    FIELD(struct jobresult, JOBRESULT_DELETED_OBJECTS, K_INT, deleted_objects, F_NONNEG),
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+struct section {
+	const char *key;
+	const struct field *fields;
+	size_t nfields;
+	size_t has_offset; /* int has_<section> in struct jobresult */
+	size_t offset;	   /* the section struct in struct jobresult */
+};
+
+static const struct section sections[] = {
+    {JOBRESULT_ARTIFACT, artifact_fields, COUNT(artifact_fields),
+     offsetof(struct jobresult, has_artifact), offsetof(struct jobresult, artifact)},
+    {JOBRESULT_DATABASE, database_fields, COUNT(database_fields),
+     offsetof(struct jobresult, has_database), offsetof(struct jobresult, database)},
+    {JOBRESULT_VERIFICATION, verification_fields, COUNT(verification_fields),
+     offsetof(struct jobresult, has_verification), offsetof(struct jobresult, verification)},
+    {JOBRESULT_RESTORE, restore_fields, COUNT(restore_fields),
+     offsetof(struct jobresult, has_restore), offsetof(struct jobresult, restore)},
+};
+
+static const char *const commands[] = {"backup", "restore", "verify", "list", "delete"};
+
+static void *at(const void *base, size_t offset)
+{
+	return (char *)(uintptr_t)base + offset;
+}
+
+/* --- times --- */
+
+void jobresult_time_format(char out[32], time_t t)
+{
+	struct tm tm;
+	if (!gmtime_r(&t, &tm) || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, 32, "1970-01-01T00:00:00Z");
+}
+
+static int digits(const char *s, int n, int *out)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 1;
+}
+
+int jobresult_time_parse(time_t *out, const char *text)
+{
+	int y, mo, d, h, mi, s;
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	int ok = strlen(text) == 20 && text[4] == '-' && text[7] == '-' && text[10] == 'T' &&
+		 text[13] == ':' && text[16] == ':' && text[19] == 'Z' && digits(text, 4, &y) &&
+		 digits(text + 5, 2, &mo) && digits(text + 8, 2, &d) && digits(text + 11, 2, &h) &&
+		 digits(text + 14, 2, &mi) && digits(text + 17, 2, &s) && mo >= 1 && mo <= 12 &&
+		 d >= 1 && d <= 31 && h <= 23 && mi <= 59 && s <= 59;
+	time_t t = 0;
+	if (ok) {
+		tm.tm_year = y - 1900;
+		tm.tm_mon = mo - 1;
+		tm.tm_mday = d;
+		tm.tm_hour = h;
+		tm.tm_min = mi;
+		tm.tm_sec = s;
+		t = timegm(&tm);
+		/* timegm normalises Feb 31 to Mar 3: only a date that formats back
+		 * to itself is real. */
+		char canon[32];
+		jobresult_time_format(canon, t);
+		ok = strcmp(canon, text) == 0;
+	}
+	if (!ok)
+		return err_set(E_INVALID,
+			       "\"%.40s\" is not an RFC 3339 UTC time (YYYY-MM-DDTHH:MM:SSZ)",
+			       text);
+	*out = t;
+	return 0;
+}
+
+/* --- writing --- */
+
+static void write_fields(struct json_object *o, const struct field *fields, size_t n,
+			 const void *base);
+
+static void write_objects(struct json_object *o, const char *key, const void *base, size_t offset)
+{
+	const struct jobresult_artifact *a = base;
+	(void)offset;
+	struct json_object *arr = json_object_new_array();
+	for (size_t i = 0; i < a->nobjects; i++) {
+		struct json_object *item = json_object_new_object();
+		write_fields(item, object_fields, COUNT(object_fields), &a->objects[i]);
+		json_object_array_add(arr, item);
+	}
+	json_object_object_add(o, key, arr);
+}
+
+static void write_fields(struct json_object *o, const struct field *fields, size_t n,
+			 const void *base)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct field *f = &fields[i];
+		void *p = at(base, f->offset);
+		switch (f->kind) {
+		case K_STR: {
+			const char *s = *(char **)p;
+			if (s)
+				json_object_object_add(o, f->key, json_object_new_string(s));
+			else if (!(f->flags & F_OMIT))
+				json_object_object_add(o, f->key, NULL);
+			break;
+		}
+		case K_INT: {
+			const struct jobresult_int *v = p;
+			if (v->set)
+				json_object_object_add(o, f->key, json_object_new_int64(v->value));
+			break;
+		}
+		case K_BOOL: {
+			const struct jobresult_bool *v = p;
+			if (v->set)
+				json_object_object_add(o, f->key,
+						       json_object_new_boolean(v->value));
+			break;
+		}
+		case K_TIME: {
+			const struct jobresult_time *v = p;
+			if (v->set) {
+				char s[32];
+				jobresult_time_format(s, v->value);
+				json_object_object_add(o, f->key, json_object_new_string(s));
+			}
+			break;
+		}
+		case K_NUM: {
+			const struct jobresult_num *v = p;
+			if (v->set)
+				json_object_object_add(o, f->key, json_object_new_double(v->value));
+			break;
+		}
+		case K_OBJECTS:
+			write_objects(o, f->key, base, f->offset);
+			break;
+		}
+	}
+}
+
+static void add_section(struct json_object *result, size_t which, const void *s)
+{
+	struct json_object *o = json_object_new_object();
+	write_fields(o, sections[which].fields, sections[which].nfields, s);
+	json_object_object_add(result, sections[which].key, o);
+}
+
+void jobresult_add_artifact(struct json_object *result, const struct jobresult_artifact *a)
+{
+	add_section(result, 0, a);
+}
+
+void jobresult_add_database(struct json_object *result, const struct jobresult_database *d)
+{
+	add_section(result, 1, d);
+}
+
+void jobresult_add_verification(struct json_object *result, const struct jobresult_verification *v)
+{
+	add_section(result, 2, v);
+}
+
+void jobresult_add_restore(struct json_object *result, const struct jobresult_restore *r)
+{
+	add_section(result, 3, r);
+}
+
+static const char *render(struct json_object *result)
+{
+	return json_object_to_json_string_ext(result, JSON_C_TO_STRING_PLAIN |
+							  JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+const char *jobresult_render(struct json_object *result)
+{
+	const char *text = render(result);
+	struct json_object *msg = NULL, *art = NULL;
+	/* Over the cap: shorten the message, then drop the object list. */
+	if (strlen(text) > JOBRESULT_MAX_BYTES &&
+	    json_object_object_get_ex(result, JOBRESULT_MESSAGE, &msg)) {
+		char shortened[1024];
+		snprintf(shortened, sizeof(shortened), "%.1000s", json_object_get_string(msg));
+		json_object_object_add(result, JOBRESULT_MESSAGE,
+				       json_object_new_string(shortened));
+		text = render(result);
+	}
+	if (strlen(text) > JOBRESULT_MAX_BYTES &&
+	    json_object_object_get_ex(result, JOBRESULT_ARTIFACT, &art)) {
+		json_object_object_del(art, "objects");
+		text = render(result);
+	}
+	return text;
+}
+
+/* --- parsing --- */
+
+static int is_hex64(const char *s)
+{
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+			return 0;
+	return n == 64;
+}
+
+/* ^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$, at most 1024: what a condition's
+ * reason may be, so a reason from the result can go into one as it is. */
+static int is_reason(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 1024)
+		return 0;
+	if (!((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z')))
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		char c = s[i];
+		int word = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			   (c >= '0' && c <= '9') || c == '_';
+		if (!word && !(i < n - 1 && (c == ',' || c == ':')))
+			return 0;
+	}
+	return 1;
+}
+
+/* A string value as text without NUL (and, unless F_TEXT, without control
+ * characters) that passes the field's rule; NULL otherwise. */
+static const char *string_value(struct json_object *v, unsigned flags)
+{
+	if (!json_object_is_type(v, json_type_string))
+		return NULL;
+	const char *s = json_object_get_string(v);
+	size_t n = (size_t)json_object_get_string_len(v);
+	if (strlen(s) != n)
+		return NULL;
+	if (!(flags & F_TEXT))
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+				return NULL;
+	if ((flags & F_SHA256) && !is_hex64(s))
+		return NULL;
+	if ((flags & F_REASON) && !is_reason(s))
+		return NULL;
+	if ((flags & F_FORMAT) && strcmp(s, "custom") != 0 && strcmp(s, "plain") != 0)
+		return NULL;
+	return s;
+}
+
+static int int_value(int64_t *out, struct json_object *v)
+{
+	if (!json_object_is_type(v, json_type_int))
+		return 0;
+	int64_t i = json_object_get_int64(v);
+	/* json-c keeps a number past INT64_MAX as unsigned and saturates it here. */
+	if (i == INT64_MAX && json_object_get_uint64(v) != (uint64_t)INT64_MAX)
+		return 0;
+	*out = i;
+	return 1;
+}
+
+static void parse_fields(void *base, const struct field *fields, size_t n, struct json_object *o,
+			 size_t *ignored);
+
+static int parse_objects(struct jobresult_artifact *a, struct json_object *v, size_t *ignored)
+{
+	if (!json_object_is_type(v, json_type_array))
+		return 0;
+	size_t n = json_object_array_length(v);
+	a->objects =
+	    xcalloc(n < JOBRESULT_MAX_OBJECTS ? n + 1 : JOBRESULT_MAX_OBJECTS, sizeof(*a->objects));
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *item = json_object_array_get_idx(v, i);
+		if (a->nobjects == JOBRESULT_MAX_OBJECTS ||
+		    !json_object_is_type(item, json_type_object)) {
+			(*ignored)++;
+			continue;
+		}
+		struct jobresult_object *o = &a->objects[a->nobjects];
+		parse_fields(o, object_fields, COUNT(object_fields), item, ignored);
+		if (!o->key || !*o->key) {
+			/* An object without a key names nothing. */
+			free(o->key);
+			free(o->sha256);
+			memset(o, 0, sizeof(*o));
+			(*ignored)++;
+			continue;
+		}
+		a->nobjects++;
+	}
+	return 1;
+}
+
+/* One field: 1 when it was taken, 0 when malformed. */
+static int parse_field(void *base, const struct field *f, struct json_object *v, size_t *ignored)
+{
+	void *p = at(base, f->offset);
+	int ok = 0;
+	switch (f->kind) {
+	case K_STR: {
+		const char *s = string_value(v, f->flags);
+		if (s) {
+			*(char **)p = xstrdup(s);
+			ok = 1;
+		}
+		break;
+	}
+	case K_INT: {
+		int64_t i;
+		if (int_value(&i, v) && !((f->flags & F_NONNEG) && i < 0)) {
+			*(struct jobresult_int *)p = (struct jobresult_int){i, 1};
+			ok = 1;
+		}
+		break;
+	}
+	case K_BOOL:
+		if (json_object_is_type(v, json_type_boolean)) {
+			*(struct jobresult_bool *)p =
+			    (struct jobresult_bool){json_object_get_boolean(v) ? 1 : 0, 1};
+			ok = 1;
+		}
+		break;
+	case K_TIME: {
+		const char *s = string_value(v, 0);
+		time_t t;
+		if (s && jobresult_time_parse(&t, s) == 0) {
+			*(struct jobresult_time *)p = (struct jobresult_time){t, 1};
+			ok = 1;
+		}
+		break;
+	}
+	case K_NUM: {
+		int64_t i;
+		double d = 0;
+		if (int_value(&i, v)) {
+			d = (double)i;
+			ok = 1;
+		} else if (json_object_is_type(v, json_type_double)) {
+			d = json_object_get_double(v);
+			ok = isfinite(d);
+		}
+		if (ok && (f->flags & F_NONNEG) && d < 0)
+			ok = 0;
+		if (ok)
+			*(struct jobresult_num *)p = (struct jobresult_num){d, 1};
+		break;
+	}
+	case K_OBJECTS:
+		ok = parse_objects(base, v, ignored);
+		break;
+	}
+	return ok;
+}
+
+static void parse_fields(void *base, const struct field *fields, size_t n, struct json_object *o,
+			 size_t *ignored)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *v = NULL;
+		/* An absent field and an explicit null are both "not set". */
+		if (!json_object_object_get_ex(o, fields[i].key, &v) || !v)
+			continue;
+		if (!parse_field(base, &fields[i], v, ignored))
+			(*ignored)++;
+	}
+}
+
+static void dispose_fields(void *base, const struct field *fields, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		void *p = at(base, fields[i].offset);
+		if (fields[i].kind == K_STR) {
+			free(*(char **)p);
+		} else if (fields[i].kind == K_OBJECTS) {
+			struct jobresult_artifact *a = base;
+			for (size_t k = 0; k < a->nobjects; k++)
+				dispose_fields(&a->objects[k], object_fields, COUNT(object_fields));
+			free(a->objects);
+		}
+	}
+}
+
+void jobresult_dispose(struct jobresult *r)
+{
+	if (!r)
+		return;
+	free(r->command);
+	free(r->phase);
+	dispose_fields(r, top_fields, COUNT(top_fields));
+	for (size_t i = 0; i < COUNT(sections); i++)
+		dispose_fields(at(r, sections[i].offset), sections[i].fields, sections[i].nfields);
+	memset(r, 0, sizeof(*r));
+}
+
+static struct json_object *tokenize(const char *json, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new_ex(16);
+	struct json_object *o = NULL;
+	if (!tok)
+		return NULL;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, json, (int)len);
+	if (o && json_tokener_get_error(tok) == json_tokener_success) {
+		/* Only white space may follow the object (the job ends stdout's
+		 * copy with a newline). */
+		for (size_t i = json_tokener_get_parse_end(tok); i < len && o; i++)
+			if (!strchr(" \t\r\n", json[i])) {
+				json_object_put(o);
+				o = NULL;
+			}
+	} else {
+		/* Truncated input leaves the tokener waiting for more. */
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+}
+
+int jobresult_parse(struct jobresult *out, const char *json, size_t len)
+{
+	struct jobresult r;
+	struct json_object *root = NULL, *v = NULL;
+	int rc = 0;
+	memset(&r, 0, sizeof(r));
+	if (len > JOBRESULT_MAX_BYTES) {
+		rc = err_set(E_TOOBIG,
+			     "job result: %zu bytes, more than a termination message "
+			     "holds (%d)",
+			     len, JOBRESULT_MAX_BYTES);
+		goto done;
+	}
+	if (len == 0 || memchr(json, '\0', len) || !(root = tokenize(json, len)) ||
+	    !json_object_is_type(root, json_type_object)) {
+		rc = err_set(E_INVALID,
+			     "job result: not a JSON object (the job may have died before "
+			     "writing its result; see the pod's log)");
+		goto done;
+	}
+	const char *command = NULL;
+	if (json_object_object_get_ex(root, JOBRESULT_COMMAND, &v))
+		command = string_value(v, 0);
+	for (size_t i = 0; command && i < COUNT(commands); i++)
+		if (strcmp(command, commands[i]) == 0)
+			r.command = xstrdup(command);
+	if (!r.command) {
+		rc = err_set(E_INVALID,
+			     "job result: \"command\" is missing or not a lifeboat command");
+		goto done;
+	}
+	const char *phase = NULL;
+	if (json_object_object_get_ex(root, JOBRESULT_PHASE, &v))
+		phase = string_value(v, 0);
+	if (!phase || (strcmp(phase, JOBRESULT_PHASE_COMPLETED) != 0 &&
+		       strcmp(phase, JOBRESULT_PHASE_FAILED) != 0)) {
+		rc = err_set(E_INVALID, "job result: \"phase\" is missing or neither Completed "
+					"nor Failed");
+		goto done;
+	}
+	r.phase = xstrdup(phase);
+	parse_fields(&r, top_fields, COUNT(top_fields), root, &r.ignored);
+	for (size_t i = 0; i < COUNT(sections); i++) {
+		const struct section *s = &sections[i];
+		if (!json_object_object_get_ex(root, s->key, &v) || !v)
+			continue;
+		if (!json_object_is_type(v, json_type_object)) {
+			r.ignored++;
+			continue;
+		}
+		*(int *)at(&r, s->has_offset) = 1;
+		parse_fields(at(&r, s->offset), s->fields, s->nfields, v, &r.ignored);
+	}
+done:
+	json_object_put(root);
+	if (rc)
+		jobresult_dispose(&r);
+	else
+		*out = r;
+	return rc;
+}
+
+int jobresult_ok(const struct jobresult *r)
+{
+	return r->phase && strcmp(r->phase, JOBRESULT_PHASE_COMPLETED) == 0 && r->reason &&
+	       strcmp(r->reason, JOBRESULT_REASON_SUCCEEDED) == 0;
+}
+
+int jobresult_has_artifact(const struct jobresult *r)
+{
+	return jobresult_ok(r) && r->has_artifact && r->artifact.sha256 && r->artifact.size.set;
+}

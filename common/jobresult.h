@@ -1,0 +1,168 @@
+/* The job's JSON result (docs/job.md "The result"), in one place: its field
+ * names, the writers the job builds it with, and the parser the operator reads
+ * a pod's termination message with. One table of fields drives both sides.
+ * Pure: no I/O. */
+#ifndef LIFEBOAT_JOBRESULT_H
+#define LIFEBOAT_JOBRESULT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct json_object;
+
+/* A Kubernetes termination message holds at most this many bytes. */
+#define JOBRESULT_MAX_BYTES 4096
+/* status.artifact.objects holds at most this many (the CRD's maxItems). */
+#define JOBRESULT_MAX_OBJECTS 64
+
+/* Top-level keys the job writes directly (the sections have writers below). */
+#define JOBRESULT_COMMAND "command"
+#define JOBRESULT_NAMESPACE "namespace"
+#define JOBRESULT_NAME "name"
+#define JOBRESULT_PHASE "phase"
+#define JOBRESULT_REASON "reason"
+#define JOBRESULT_MESSAGE "message"
+#define JOBRESULT_START_TIME "startTime"
+#define JOBRESULT_COMPLETION_TIME "completionTime"
+#define JOBRESULT_PEAK_RSS_KIB "peakRssKiB"
+#define JOBRESULT_DURATION_SECONDS "durationSeconds"
+#define JOBRESULT_DELETED_OBJECTS "deletedObjects"
+#define JOBRESULT_ARTIFACT "artifact"
+#define JOBRESULT_DATABASE "database"
+#define JOBRESULT_VERIFICATION "verification"
+#define JOBRESULT_RESTORE "restore"
+
+#define JOBRESULT_PHASE_COMPLETED "Completed"
+#define JOBRESULT_PHASE_FAILED "Failed"
+#define JOBRESULT_REASON_SUCCEEDED "Succeeded"
+
+/* Optional scalars: set is 0 when the field was absent (or malformed). */
+struct jobresult_int {
+	int64_t value;
+	int set;
+};
+struct jobresult_bool {
+	int value;
+	int set;
+};
+struct jobresult_time {
+	time_t value;
+	int set;
+};
+struct jobresult_num {
+	double value;
+	int set;
+};
+
+/* Strings are NULL when absent. In what jobresult_parse returns they are
+ * owned by the struct; when the job fills one to write it, they are borrowed. */
+struct jobresult_object {
+	char *key;
+	struct jobresult_int size;
+	char *sha256; /* 64 lowercase hex digits */
+};
+
+struct jobresult_artifact {
+	char *location; /* the backup's folder, no credentials */
+	struct jobresult_object *objects;
+	size_t nobjects;
+	struct jobresult_int size; /* of the stored dump object */
+	char *sha256;
+	struct jobresult_int plaintext_size;
+	char *plaintext_sha256;
+	struct jobresult_bool encrypted;
+	char *format; /* custom | plain */
+	char *compression;
+	struct jobresult_time created_at;
+};
+
+struct jobresult_database {
+	char *name;
+	char *server_version;
+	char *dump_version;
+	struct jobresult_int size_bytes;
+	struct jobresult_int table_count;
+	struct jobresult_int row_estimate;
+	char *schema_version;
+};
+
+struct jobresult_verification {
+	struct jobresult_bool verified;
+	struct jobresult_time time;
+	char *method;
+	char *message;
+};
+
+struct jobresult_restore {
+	char *target; /* postgresql://USER@HOST:PORT/DB, no password */
+	char *target_server_version;
+	struct jobresult_bool clean;
+	struct jobresult_time start_time;
+	struct jobresult_time completion_time;
+};
+
+struct jobresult {
+	char *command; /* backup | restore | verify | list | delete */
+	char *namespace_;
+	char *name;
+	char *phase;   /* Completed | Failed */
+	char *reason;  /* Succeeded or a failure reason (CamelCase) */
+	char *message; /* set when failed */
+	struct jobresult_time start_time;
+	struct jobresult_time completion_time;
+	struct jobresult_int peak_rss_kib;
+	struct jobresult_num duration_seconds;
+	struct jobresult_int deleted_objects;
+	int has_artifact;
+	struct jobresult_artifact artifact;
+	int has_database;
+	struct jobresult_database database;
+	int has_verification;
+	struct jobresult_verification verification;
+	int has_restore;
+	struct jobresult_restore restore;
+	/* Fields present but malformed (wrong type, bad checksum text, negative
+	 * size, a time that is not RFC 3339, ...) and therefore left unset. */
+	size_t ignored;
+};
+
+/* --- the operator's side --- */
+
+/* Parses a termination message (at most JOBRESULT_MAX_BYTES; the text need not
+ * be NUL-terminated; trailing white space is fine) into *out, which the caller
+ * releases with jobresult_dispose. The structure must hold: a JSON object, a
+ * known command and a phase of Completed or Failed; otherwise E_INVALID (not
+ * JSON, truncated, garbage: e.g. the log tail of FallbackToLogsOnError) or
+ * E_TOOBIG, and *out is untouched. Every other field is optional: one that is
+ * missing or malformed is left unset (and counted in ignored), so a value
+ * the CRD's status schema would refuse never reaches a status. Unknown fields
+ * are skipped (a newer job may write more). */
+int jobresult_parse(struct jobresult *out, const char *json, size_t len);
+void jobresult_dispose(struct jobresult *r);
+/* The command succeeded: phase Completed and reason Succeeded. */
+int jobresult_ok(const struct jobresult *r);
+/* A backup (or verify) result a backup may be Completed with: ok, and the
+ * dump object's sha256 and size are present. */
+int jobresult_has_artifact(const struct jobresult *r);
+
+/* RFC 3339 UTC, as the job writes times: "2026-11-21T02:00:00Z". */
+void jobresult_time_format(char out[32], time_t t);
+/* E_INVALID unless text is exactly that form of a real instant. */
+int jobresult_time_parse(time_t *out, const char *text);
+
+/* --- the job's side --- */
+
+/* Each adds its section to result (a json-c object) under its key, from the
+ * same field table the parser reads: unset scalars are left out, NULL strings
+ * are written as null (schemaVersion, sha256 and message are left out). */
+void jobresult_add_artifact(struct json_object *result, const struct jobresult_artifact *a);
+void jobresult_add_database(struct json_object *result, const struct jobresult_database *d);
+void jobresult_add_verification(struct json_object *result, const struct jobresult_verification *v);
+void jobresult_add_restore(struct json_object *result, const struct jobresult_restore *r);
+/* Renders result as one line of at most JOBRESULT_MAX_BYTES where it can:
+ * an over-long result first has its message cut to 1000 bytes, then loses
+ * artifact.objects. The text belongs to result (valid until it changes). */
+const char *jobresult_render(struct json_object *result);
+
+#endif

@@ -1,0 +1,601 @@
+/* Tests for common/jobresult.c: the writer keeps the job's result text as it
+ * was, the parser reads it back, and garbage, truncation, missing fields and
+ * wrong types never crash, leak or reach a status. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json.h>
+
+#include "../../common/err.h"
+#include "../../common/jobresult.h"
+
+#define SHA_A "3b22c7e0d86c8e4a3b22c7e0d86c8e4a3b22c7e0d86c8e4a3b22c7e0d86c8e4a"
+#define SHA_B "9f1c00aa9f1c00aa9f1c00aa9f1c00aa9f1c00aa9f1c00aa9f1c00aa9f1c00aa"
+/* The writer borrows strings; literals are const under -Wwrite-strings. */
+#define S(x) ((char *)(uintptr_t)(x))
+
+/* What `lifeboat backup` prints (docs/job.md), field for field. */
+static const char good[] =
+    "{\"command\":\"backup\",\"namespace\":\"app\",\"name\":\"nightly\","
+    "\"startTime\":\"2026-11-21T02:00:00Z\",\"artifact\":{\"location\":"
+    "\"s3://acme/prod/app/nightly/\",\"objects\":[{\"key\":\"db.dump.zst.pgp\",\"size\":1234,"
+    "\"sha256\":\"" SHA_A "\"},{\"key\":\"manifest.json\",\"size\":900,\"sha256\":\"" SHA_B
+    "\"}],\"size\":1234,\"sha256\":\"" SHA_A
+    "\",\"plaintextSize\":5678,\"plaintextSha256\":\"" SHA_B
+    "\",\"encrypted\":true,\"format\":\"custom\",\"compression\":\"zstd\",\"createdAt\":"
+    "\"2026-11-21T02:00:01Z\"},\"database\":{\"name\":\"app\",\"serverVersion\":\"15.18\","
+    "\"dumpVersion\":\"15.18\",\"sizeBytes\":8000000,\"tableCount\":12,\"rowEstimate\":150000,"
+    "\"schemaVersion\":\"42\"},\"durationSeconds\":7,\"completionTime\":\"2026-11-21T02:00:08Z\","
+    "\"phase\":\"Completed\",\"reason\":\"Succeeded\",\"peakRssKiB\":20480}";
+
+static void parse_ok(struct jobresult *r, const char *text)
+{
+	int rc = jobresult_parse(r, text, strlen(text));
+	if (rc)
+		fail_msg("parse failed: %s", err_msg());
+}
+
+static void jobresult_parse__reads_a_backup_result(void **state)
+{
+	(void)state;
+	struct jobresult r;
+	parse_ok(&r, good);
+	assert_string_equal(r.command, "backup");
+	assert_string_equal(r.namespace_, "app");
+	assert_string_equal(r.name, "nightly");
+	assert_string_equal(r.phase, "Completed");
+	assert_string_equal(r.reason, "Succeeded");
+	assert_null(r.message);
+	assert_true(r.start_time.set);
+	assert_int_equal(r.start_time.value, 1795226400);
+	assert_int_equal(r.completion_time.value, 1795226408);
+	assert_true(r.peak_rss_kib.set);
+	assert_int_equal(r.peak_rss_kib.value, 20480);
+	assert_true(r.duration_seconds.set);
+	assert_true(r.duration_seconds.value == 7.0);
+	assert_false(r.deleted_objects.set);
+	assert_true(r.has_artifact);
+	assert_string_equal(r.artifact.location, "s3://acme/prod/app/nightly/");
+	assert_int_equal(r.artifact.nobjects, 2);
+	assert_string_equal(r.artifact.objects[0].key, "db.dump.zst.pgp");
+	assert_int_equal(r.artifact.objects[0].size.value, 1234);
+	assert_string_equal(r.artifact.objects[1].sha256, SHA_B);
+	assert_int_equal(r.artifact.size.value, 1234);
+	assert_string_equal(r.artifact.sha256, SHA_A);
+	assert_int_equal(r.artifact.plaintext_size.value, 5678);
+	assert_string_equal(r.artifact.plaintext_sha256, SHA_B);
+	assert_true(r.artifact.encrypted.set && r.artifact.encrypted.value);
+	assert_string_equal(r.artifact.format, "custom");
+	assert_string_equal(r.artifact.compression, "zstd");
+	assert_int_equal(r.artifact.created_at.value, 1795226401);
+	assert_true(r.has_database);
+	assert_string_equal(r.database.name, "app");
+	assert_string_equal(r.database.server_version, "15.18");
+	assert_string_equal(r.database.dump_version, "15.18");
+	assert_int_equal(r.database.size_bytes.value, 8000000);
+	assert_int_equal(r.database.table_count.value, 12);
+	assert_int_equal(r.database.row_estimate.value, 150000);
+	assert_string_equal(r.database.schema_version, "42");
+	assert_false(r.has_verification);
+	assert_false(r.has_restore);
+	assert_int_equal(r.ignored, 0);
+	assert_true(jobresult_ok(&r));
+	assert_true(jobresult_has_artifact(&r));
+	jobresult_dispose(&r);
+	jobresult_dispose(&r); /* disposed twice is harmless */
+	jobresult_dispose(NULL);
+}
+
+static void jobresult_parse__reads_failure_verify_restore_and_delete(void **state)
+{
+	(void)state;
+	struct jobresult r;
+	parse_ok(&r, "{\"command\":\"backup\",\"phase\":\"Failed\",\"reason\":\"DatabaseError\","
+		     "\"message\":\"cannot connect to postgresql://app@db:5432/app: timeout\\n\"}");
+	assert_string_equal(r.reason, "DatabaseError");
+	assert_string_equal(r.message, "cannot connect to postgresql://app@db:5432/app: timeout\n");
+	assert_false(jobresult_ok(&r));
+	assert_false(jobresult_has_artifact(&r));
+	assert_false(r.has_artifact);
+	jobresult_dispose(&r);
+
+	parse_ok(&r, "{\"command\":\"verify\",\"phase\":\"Completed\",\"reason\":\"Succeeded\","
+		     "\"verification\":{\"verified\":true,\"time\":\"2026-11-21T02:10:00Z\","
+		     "\"method\":\"sha256+mdc+pg_restore-list\"}}");
+	assert_true(r.has_verification);
+	assert_true(r.verification.verified.set && r.verification.verified.value);
+	assert_int_equal(r.verification.time.value, 1795227000);
+	assert_string_equal(r.verification.method, "sha256+mdc+pg_restore-list");
+	assert_null(r.verification.message);
+	assert_false(jobresult_has_artifact(&r)); /* ok, but no artifact */
+	jobresult_dispose(&r);
+
+	parse_ok(&r,
+		 "{\"command\":\"restore\",\"phase\":\"Completed\",\"reason\":\"Succeeded\","
+		 "\"restore\":{\"target\":\"postgresql://app@db:5432/app\",\"targetServerVersion\":"
+		 "\"16.4\",\"clean\":false,\"startTime\":\"2026-11-21T03:00:00Z\","
+		 "\"completionTime\":\"2026-11-21T03:01:00Z\"}}");
+	assert_true(r.has_restore);
+	assert_string_equal(r.restore.target, "postgresql://app@db:5432/app");
+	assert_string_equal(r.restore.target_server_version, "16.4");
+	assert_true(r.restore.clean.set);
+	assert_false(r.restore.clean.value);
+	assert_int_equal(r.restore.completion_time.value - r.restore.start_time.value, 60);
+	jobresult_dispose(&r);
+
+	parse_ok(&r, "{\"command\":\"delete\",\"phase\":\"Completed\",\"reason\":\"Succeeded\","
+		     "\"deletedObjects\":3}\n");
+	assert_int_equal(r.deleted_objects.value, 3);
+	jobresult_dispose(&r);
+}
+
+/* Input that is no result at all: *out is untouched. */
+static void jobresult_parse__refuses_garbage(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+	    "",
+	    " ",
+	    "garbage",
+	    "null",
+	    "[]",
+	    "42",
+	    "\"backup\"",
+	    "{}",
+	    "{\"phase\":\"Completed\"}",
+	    "{\"command\":\"backup\"}",
+	    "{\"command\":\"format\",\"phase\":\"Completed\"}",
+	    "{\"command\":7,\"phase\":\"Completed\"}",
+	    "{\"command\":\"backup\",\"phase\":\"Done\"}",
+	    "{\"command\":\"backup\",\"phase\":null}",
+	    "{\"command\":\"backup\",\"phase\":\"Completed\"} trailing",
+	    "{\"command\":\"backup\",\"phase\":\"Completed\"}{}",
+	    "{'command':'backup','phase':'Completed'}",
+	    "{\"command\":\"backup\",\"phase\":\"Completed\",}",
+	    "2026-11-21T02:00:00Z lifeboat: error: cannot connect\npg_dump: error: ...\n",
+	    "{\"command\":\"backup\",\"phase\":\"Completed\",\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+	    "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct jobresult r;
+		memset(&r, 0x5a, sizeof(r));
+		int rc = jobresult_parse(&r, bad[i], strlen(bad[i]));
+		if (rc != E_INVALID)
+			fail_msg("case %zu (%s): rc %d", i, bad[i], rc);
+		assert_true(strstr(err_msg(), "job result") != NULL);
+		assert_int_equal(((unsigned char *)&r)[0], 0x5a);
+	}
+}
+
+static void jobresult_parse__refuses_every_truncation(void **state)
+{
+	(void)state;
+	size_t n = strlen(good);
+	for (size_t len = 0; len < n; len++) {
+		struct jobresult r;
+		int rc = jobresult_parse(&r, good, len);
+		if (rc == 0) {
+			jobresult_dispose(&r);
+			fail_msg("a result cut at %zu of %zu bytes was accepted", len, n);
+		}
+	}
+}
+
+static void jobresult_parse__refuses_nul_bad_utf8_and_oversize(void **state)
+{
+	(void)state;
+	struct jobresult r;
+	const char nul[] = "{\"command\":\"backup\",\"phase\":\"Completed\"}\0";
+	assert_int_equal(jobresult_parse(&r, nul, sizeof(nul)), E_INVALID);
+	const char esc_nul[] = "{\"command\":\"backup\\u0000x\",\"phase\":\"Completed\"}";
+	assert_int_equal(jobresult_parse(&r, esc_nul, strlen(esc_nul)), E_INVALID);
+	const char utf8[] =
+	    "{\"command\":\"backup\",\"phase\":\"Completed\",\"message\":\"\xc3\x28\"}";
+	assert_int_equal(jobresult_parse(&r, utf8, strlen(utf8)), E_INVALID);
+
+	char *big = malloc(JOBRESULT_MAX_BYTES + 2);
+	memset(big, ' ', JOBRESULT_MAX_BYTES + 1);
+	big[JOBRESULT_MAX_BYTES + 1] = '\0';
+	const char head[] = "{\"command\":\"backup\",\"phase\":\"Completed\"}";
+	memcpy(big, head, strlen(head));
+	/* Exactly at the cap (the rest white space) is fine; one more is not. */
+	assert_int_equal(jobresult_parse(&r, big, JOBRESULT_MAX_BYTES), 0);
+	jobresult_dispose(&r);
+	assert_int_equal(jobresult_parse(&r, big, JOBRESULT_MAX_BYTES + 1), E_TOOBIG);
+	free(big);
+}
+
+/* A malformed field is left unset and counted; the rest is read. */
+static const struct wrong {
+	const char *fragment; /* appended to the good result's opening */
+	size_t ignored;
+} wrongs[] = {
+    {"\"artifact\":{\"size\":\"1234\"}", 1},
+    {"\"artifact\":{\"size\":-1}", 1},
+    {"\"artifact\":{\"size\":1.5}", 1},
+    {"\"artifact\":{\"size\":true}", 1},
+    {"\"artifact\":{\"size\":99999999999999999999}", 1},
+    {"\"artifact\":{\"size\":1e3}", 1},
+    {"\"artifact\":{\"sha256\":"
+     "\"3B22C7E0D86C8E4A3B22C7E0D86C8E4A3B22C7E0D86C8E4A3B22C7E0D86C8E4A\"}",
+     1},
+    {"\"artifact\":{\"sha256\":\"3b22\"}", 1},
+    {"\"artifact\":{\"sha256\":\"" SHA_A "0\"}", 1},
+    {"\"artifact\":{\"sha256\":[\"" SHA_A "\"]}", 1},
+    {"\"artifact\":{\"createdAt\":\"2026-02-31T00:00:00Z\"}", 1},
+    {"\"artifact\":{\"createdAt\":\"2026-11-21 02:00:00\"}", 1},
+    {"\"artifact\":{\"createdAt\":\"2026-11-21T02:00:00+01:00\"}", 1},
+    {"\"artifact\":{\"createdAt\":1795226400}", 1},
+    {"\"artifact\":{\"encrypted\":\"true\"}", 1},
+    {"\"artifact\":{\"encrypted\":1}", 1},
+    {"\"artifact\":{\"format\":\"zip\"}", 1},
+    {"\"artifact\":{\"location\":\"s3://a/\\nb\"}", 1},
+    {"\"artifact\":{\"objects\":{\"key\":\"a\"}}", 1},
+    {"\"artifact\":{\"objects\":[{\"size\":1},\"x\",{\"key\":\"\"},{\"key\":\"ok\"}]}", 3},
+    {"\"artifact\":{\"objects\":[{\"key\":\"ok\",\"size\":-5,\"sha256\":\"x\"}]}", 2},
+    {"\"artifact\":\"s3://acme\"", 1},
+    {"\"artifact\":[]", 1},
+    {"\"database\":{\"tableCount\":-1,\"rowEstimate\":-1,\"sizeBytes\":\"big\"}", 2},
+    {"\"database\":{\"schemaVersion\":42}", 1},
+    {"\"verification\":{\"verified\":\"yes\",\"time\":\"later\",\"method\":false}", 3},
+    {"\"restore\":{\"clean\":\"false\",\"target\":{}}", 2},
+    {"\"reason\":\"not a reason\"", 1},
+    {"\"reason\":\"Bad-Reason\"", 1},
+    {"\"reason\":\"Trailing:\"", 1},
+    {"\"message\":42", 1},
+    {"\"namespace\":[\"app\"]", 1},
+    {"\"peakRssKiB\":-1", 1},
+    {"\"durationSeconds\":-3", 1},
+    {"\"durationSeconds\":\"3\"", 1},
+    {"\"startTime\":\"yesterday\"", 1},
+    {"\"deletedObjects\":2.5", 1},
+};
+
+static void jobresult_parse__leaves_malformed_fields_unset(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(wrongs) / sizeof(wrongs[0]); i++) {
+		char text[2048];
+		snprintf(
+		    text, sizeof(text),
+		    "{\"command\":\"backup\",\"phase\":\"Completed\",\"reason\":\"Succeeded\",%s}",
+		    wrongs[i].fragment);
+		struct jobresult r;
+		int rc = jobresult_parse(&r, text, strlen(text));
+		if (rc)
+			fail_msg("case %zu (%s): rc %d: %s", i, wrongs[i].fragment, rc, err_msg());
+		if (r.ignored != wrongs[i].ignored)
+			fail_msg("case %zu (%s): %zu ignored, expected %zu", i, wrongs[i].fragment,
+				 r.ignored, wrongs[i].ignored);
+		/* None of them may count as a complete artifact. */
+		assert_false(jobresult_has_artifact(&r));
+		assert_false(r.artifact.size.set);
+		assert_null(r.artifact.sha256);
+		assert_false(r.artifact.created_at.set);
+		assert_null(r.artifact.format);
+		jobresult_dispose(&r);
+	}
+}
+
+static void jobresult_parse__treats_null_and_unknown_fields_as_absent(void **state)
+{
+	(void)state;
+	struct jobresult r;
+	parse_ok(&r, "{\"command\":\"list\",\"phase\":\"Completed\",\"reason\":null,"
+		     "\"artifact\":{\"location\":null,\"sha256\":null,\"future\":{\"x\":1}},"
+		     "\"database\":null,\"count\":3,\"somethingNew\":[1,2]}");
+	assert_null(r.reason);
+	assert_true(r.has_artifact);
+	assert_null(r.artifact.location);
+	assert_false(r.has_database);
+	assert_int_equal(r.ignored, 0);
+	assert_false(jobresult_ok(&r));
+	jobresult_dispose(&r);
+}
+
+static void jobresult_parse__keeps_at_most_64_objects(void **state)
+{
+	(void)state;
+	char text[JOBRESULT_MAX_BYTES];
+	size_t n = (size_t)snprintf(text, sizeof(text),
+				    "{\"command\":\"backup\",\"phase\":\"Completed\",\"artifact\":"
+				    "{\"objects\":[");
+	for (int i = 0; i < 70; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s{\"key\":\"o%d\"}",
+				      i ? "," : "", i);
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "]}}");
+	assert_true(n < sizeof(text));
+	struct jobresult r;
+	parse_ok(&r, text);
+	assert_int_equal(r.artifact.nobjects, JOBRESULT_MAX_OBJECTS);
+	assert_string_equal(r.artifact.objects[63].key, "o63");
+	assert_int_equal(r.ignored, 6);
+	jobresult_dispose(&r);
+}
+
+static void jobresult_has_artifact__needs_success_sha256_and_size(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text;
+		int complete;
+	} cases[] = {
+	    {"{\"command\":\"backup\",\"phase\":\"Completed\",\"reason\":\"Succeeded\","
+	     "\"artifact\":"
+	     "{\"size\":1,\"sha256\":\"" SHA_A "\"}}",
+	     1},
+	    {"{\"command\":\"backup\",\"phase\":\"Completed\",\"reason\":\"Succeeded\","
+	     "\"artifact\":"
+	     "{\"size\":1}}",
+	     0},
+	    {"{\"command\":\"backup\",\"phase\":\"Completed\",\"reason\":\"Succeeded\","
+	     "\"artifact\":"
+	     "{\"sha256\":\"" SHA_A "\"}}",
+	     0},
+	    {"{\"command\":\"backup\",\"phase\":\"Completed\",\"artifact\":"
+	     "{\"size\":1,\"sha256\":\"" SHA_A "\"}}",
+	     0},
+	    {"{\"command\":\"backup\",\"phase\":\"Failed\",\"reason\":\"Succeeded\",\"artifact\":"
+	     "{\"size\":1,\"sha256\":\"" SHA_A "\"}}",
+	     0},
+	    {"{\"command\":\"backup\",\"phase\":\"Completed\",\"reason\":\"StorageError\","
+	     "\"artifact\":"
+	     "{\"size\":1,\"sha256\":\"" SHA_A "\"}}",
+	     0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct jobresult r;
+		parse_ok(&r, cases[i].text);
+		if (jobresult_has_artifact(&r) != cases[i].complete)
+			fail_msg("case %zu: has_artifact %d", i, jobresult_has_artifact(&r));
+		jobresult_dispose(&r);
+	}
+}
+
+static void jobresult_time_parse__accepts_only_canonical_utc(void **state)
+{
+	(void)state;
+	time_t t;
+	assert_int_equal(jobresult_time_parse(&t, "1970-01-01T00:00:00Z"), 0);
+	assert_int_equal(t, 0);
+	assert_int_equal(jobresult_time_parse(&t, "2024-02-29T23:59:59Z"), 0);
+	char s[32];
+	jobresult_time_format(s, t);
+	assert_string_equal(s, "2024-02-29T23:59:59Z");
+	static const char *const bad[] = {
+	    "2023-02-29T00:00:00Z",
+	    "2026-13-01T00:00:00Z",
+	    "2026-01-01T24:00:00Z",
+	    "2026-01-01T00:60:00Z",
+	    "2026-01-01T00:00:60Z",
+	    "2026-01-01T00:00:00",
+	    "2026-01-01T00:00:00.5Z",
+	    "2026-1-01T00:00:00Z",
+	    " 2026-01-01T00:00:00Z",
+	    "2026-01-01t00:00:00z",
+	    "",
+	    "+026-01-01T00:00:00Z",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (jobresult_time_parse(&t, bad[i]) != E_INVALID)
+			fail_msg("\"%s\" was accepted", bad[i]);
+}
+
+/* The exact text the job wrote before the writer moved here. */
+static void jobresult_add_artifact__writes_the_jobs_historical_text(void **state)
+{
+	(void)state;
+	struct jobresult_object objs[] = {
+	    {S("db.dump.zst.pgp"), {1234, 1}, S(SHA_A)},
+	    {S("manifest.json"), {900, 1}, S(SHA_B)},
+	};
+	struct jobresult_artifact a = {
+	    .location = S("s3://acme/prod/app/nightly/"),
+	    .objects = objs,
+	    .nobjects = 2,
+	    .size = {1234, 1},
+	    .sha256 = S(SHA_A),
+	    .plaintext_size = {5678, 1},
+	    .plaintext_sha256 = S(SHA_B),
+	    .encrypted = {1, 1},
+	    .format = S("custom"),
+	    .compression = S("zstd"),
+	    .created_at = {1795226401, 1},
+	};
+	struct jobresult_database d = {
+	    .name = S("app"),
+	    .server_version = S("15.18"),
+	    .dump_version = S("15.18"),
+	    .size_bytes = {8000000, 1},
+	    .table_count = {12, 1},
+	    .row_estimate = {150000, 1},
+	    .schema_version = S("42"),
+	};
+	struct json_object *o = json_object_new_object();
+	jobresult_add_artifact(o, &a);
+	jobresult_add_database(o, &d);
+	const char *want =
+	    "{\"artifact\":{\"location\":\"s3://acme/prod/app/nightly/\",\"objects\":[{\"key\":"
+	    "\"db.dump.zst.pgp\",\"size\":1234,\"sha256\":\"" SHA_A
+	    "\"},{\"key\":\"manifest.json\","
+	    "\"size\":900,\"sha256\":\"" SHA_B "\"}],\"size\":1234,\"sha256\":\"" SHA_A
+	    "\",\"plaintextSize\":5678,\"plaintextSha256\":\"" SHA_B "\",\"encrypted\":true,"
+	    "\"format\":\"custom\",\"compression\":\"zstd\",\"createdAt\":\"2026-11-21T02:00:01Z\"}"
+	    ","
+	    "\"database\":{\"name\":\"app\",\"serverVersion\":\"15.18\",\"dumpVersion\":\"15.18\","
+	    "\"sizeBytes\":8000000,\"tableCount\":12,\"rowEstimate\":150000,\"schemaVersion\":"
+	    "\"42\"}}";
+	assert_string_equal(jobresult_render(o), want);
+	json_object_put(o);
+
+	/* A listing entry: no objects, no location (null), no schema version. */
+	struct jobresult_artifact empty = {.plaintext_sha256 = S(SHA_B),
+					   .format = S("plain"),
+					   .compression = S("none"),
+					   .encrypted = {0, 1},
+					   .plaintext_size = {0, 1},
+					   .created_at = {0, 1}};
+	struct jobresult_database nod = {.name = S("app"), .size_bytes = {0, 1}};
+	o = json_object_new_object();
+	jobresult_add_artifact(o, &empty);
+	jobresult_add_database(o, &nod);
+	assert_string_equal(
+	    jobresult_render(o),
+	    "{\"artifact\":{\"location\":null,\"objects\":[],\"plaintextSize\":0,"
+	    "\"plaintextSha256\":\"" SHA_B
+	    "\",\"encrypted\":false,\"format\":\"plain\",\"compression\":\"none\",\"createdAt\":"
+	    "\"1970-01-01T00:00:00Z\"},\"database\":{\"name\":\"app\",\"serverVersion\":null,"
+	    "\"dumpVersion\":null,\"sizeBytes\":0}}");
+	json_object_put(o);
+
+	struct jobresult_verification v = {
+	    .verified = {1, 1}, .time = {1795227000, 1}, .method = S("sha256+mdc+pg_restore-list")};
+	struct jobresult_restore rs = {.target = S("postgresql://app@db:5432/app"),
+				       .clean = {1, 1},
+				       .start_time = {0, 1},
+				       .completion_time = {60, 1}};
+	o = json_object_new_object();
+	jobresult_add_verification(o, &v);
+	jobresult_add_restore(o, &rs);
+	assert_string_equal(
+	    jobresult_render(o),
+	    "{\"verification\":{\"verified\":true,\"time\":\"2026-11-21T02:10:00Z\",\"method\":"
+	    "\"sha256+mdc+pg_restore-list\"},\"restore\":{\"target\":\"postgresql://app@db:5432/"
+	    "app\","
+	    "\"targetServerVersion\":null,\"clean\":true,\"startTime\":\"1970-01-01T00:00:00Z\","
+	    "\"completionTime\":\"1970-01-01T00:01:00Z\"}}");
+	json_object_put(o);
+}
+
+static void jobresult_render__fits_a_termination_message(void **state)
+{
+	(void)state;
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, JOBRESULT_COMMAND, json_object_new_string("backup"));
+	json_object_object_add(o, JOBRESULT_PHASE, json_object_new_string("Failed"));
+	char *msg = malloc(6001);
+	memset(msg, 'm', 6000);
+	msg[6000] = '\0';
+	json_object_object_add(o, JOBRESULT_MESSAGE, json_object_new_string(msg));
+	free(msg);
+	struct jobresult_object objs[64];
+	for (int i = 0; i < 64; i++)
+		objs[i] = (struct jobresult_object){
+		    S("files-archive-object-with-a-long-name.tar.zst.pgp"), {1, 1}, S(SHA_A)};
+	struct jobresult_artifact a = {.objects = objs, .nobjects = 64};
+	jobresult_add_artifact(o, &a);
+	const char *text = jobresult_render(o);
+	assert_true(strlen(text) <= JOBRESULT_MAX_BYTES);
+	struct jobresult r;
+	assert_int_equal(jobresult_parse(&r, text, strlen(text)), 0);
+	assert_int_equal(strlen(r.message), 1000);
+	assert_int_equal(r.artifact.nobjects, 0);
+	jobresult_dispose(&r);
+	json_object_put(o);
+}
+
+/* Round trip: what the writers produce, the parser reads back unchanged. */
+static void jobresult_parse__reads_back_what_the_writers_write(void **state)
+{
+	(void)state;
+	struct jobresult r;
+	parse_ok(&r, good);
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, JOBRESULT_COMMAND, json_object_new_string(r.command));
+	json_object_object_add(o, JOBRESULT_PHASE, json_object_new_string(r.phase));
+	json_object_object_add(o, JOBRESULT_REASON, json_object_new_string(r.reason));
+	jobresult_add_artifact(o, &r.artifact);
+	jobresult_add_database(o, &r.database);
+	const char *text = jobresult_render(o);
+	struct jobresult back;
+	parse_ok(&back, text);
+	assert_int_equal(back.artifact.nobjects, r.artifact.nobjects);
+	assert_string_equal(back.artifact.objects[1].key, r.artifact.objects[1].key);
+	assert_string_equal(back.artifact.sha256, r.artifact.sha256);
+	assert_int_equal(back.artifact.created_at.value, r.artifact.created_at.value);
+	assert_string_equal(back.database.schema_version, r.database.schema_version);
+	assert_int_equal(back.database.row_estimate.value, r.database.row_estimate.value);
+	assert_true(jobresult_has_artifact(&back));
+	jobresult_dispose(&back);
+	jobresult_dispose(&r);
+	json_object_put(o);
+}
+
+/* Random byte mutations of a good result never crash or leak (the ASan and
+ * valgrind runs of this file check the second half). */
+static void jobresult_parse__survives_random_mutations(void **state)
+{
+	(void)state;
+	const char *env = getenv("FUZZ_ITERATIONS");
+	long iterations = env ? atol(env) : 20000;
+	size_t n = strlen(good);
+	char *buf = malloc(n + 1);
+	unsigned seed = 12345;
+	long accepted = 0;
+	static const char alphabet[] = "{}[]\",:0123456789-.eE truefalsn\\u\x01\xff";
+	for (long it = 0; it < iterations; it++) {
+		memcpy(buf, good, n + 1);
+		size_t len = n;
+		int edits = 1 + (int)(rand_r(&seed) % 8);
+		for (int e = 0; e < edits && len > 0; e++) {
+			size_t pos = (size_t)rand_r(&seed) % len;
+			switch (rand_r(&seed) % 4) {
+			case 0: /* replace */
+				buf[pos] = alphabet[(size_t)rand_r(&seed) % (sizeof(alphabet) - 1)];
+				break;
+			case 1: /* delete */
+				memmove(buf + pos, buf + pos + 1, len - pos);
+				len--;
+				break;
+			case 2: /* truncate */
+				len = pos;
+				break;
+			default: /* random byte */
+				buf[pos] = (char)(rand_r(&seed) & 0xff);
+				break;
+			}
+		}
+		struct jobresult r;
+		if (jobresult_parse(&r, buf, len) == 0) {
+			accepted++;
+			/* Whatever was accepted keeps the promises. */
+			assert_non_null(r.command);
+			assert_non_null(r.phase);
+			if (r.artifact.sha256)
+				assert_int_equal(strlen(r.artifact.sha256), 64);
+			assert_true(r.artifact.nobjects <= JOBRESULT_MAX_OBJECTS);
+			jobresult_dispose(&r);
+		}
+	}
+	/* Some mutations only touch values: the loop exercised the field paths. */
+	assert_true(iterations < 100 || accepted > 0);
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(jobresult_parse__reads_a_backup_result),
+	    cmocka_unit_test(jobresult_parse__reads_failure_verify_restore_and_delete),
+	    cmocka_unit_test(jobresult_parse__refuses_garbage),
+	    cmocka_unit_test(jobresult_parse__refuses_every_truncation),
+	    cmocka_unit_test(jobresult_parse__refuses_nul_bad_utf8_and_oversize),
+	    cmocka_unit_test(jobresult_parse__leaves_malformed_fields_unset),
+	    cmocka_unit_test(jobresult_parse__treats_null_and_unknown_fields_as_absent),
+	    cmocka_unit_test(jobresult_parse__keeps_at_most_64_objects),
+	    cmocka_unit_test(jobresult_has_artifact__needs_success_sha256_and_size),
+	    cmocka_unit_test(jobresult_time_parse__accepts_only_canonical_utc),
+	    cmocka_unit_test(jobresult_add_artifact__writes_the_jobs_historical_text),
+	    cmocka_unit_test(jobresult_render__fits_a_termination_message),
+	    cmocka_unit_test(jobresult_parse__reads_back_what_the_writers_write),
+	    cmocka_unit_test(jobresult_parse__survives_random_mutations),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

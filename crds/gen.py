@@ -542,8 +542,8 @@ def job_template_block():
                 value_max=4096),
             "podSecurityContext": obj(
                 "User and groups the pod runs as, e.g. to write to a volume owned by another "
-                "group. The pod always runs as non-root (runAsNonRoot). Default: the image's "
-                "user and groups.", {
+                "group. The pod always runs as non-root (runAsNonRoot). Default: user and groups"
+                " 65532.", {
                     "runAsUser": integer("UID of the job's process; 0 is refused.",
                                          fmt="int64", minimum=1, maximum=2147483647),
                     "runAsGroup": integer("Primary GID of the job's process.", fmt="int64",

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "text.h"
 
 #define RECORD_MAX (1024 * 1024)
 
@@ -91,35 +92,6 @@ int log_parse_format(const char *s, enum log_format *out)
 	return err_set(E_INVALID, "log format \"%s\": use text, json or logfmt", s ? s : "(null)");
 }
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0 when the
- * bytes there are not one (overlong forms, surrogates and values past
- * U+10FFFF included). */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-	size_t len;
-	uint32_t min, cp;
-	if (p[0] < 0x80)
-		return 1;
-	if ((p[0] & 0xe0) == 0xc0) {
-		len = 2, min = 0x80, cp = p[0] & 0x1f;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		len = 3, min = 0x800, cp = p[0] & 0x0f;
-	} else if ((p[0] & 0xf8) == 0xf0) {
-		len = 4, min = 0x10000, cp = p[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
 
 /* How many bytes of s (length n) to keep so that at most max remain, cut
  * between UTF-8 sequences. */
@@ -150,7 +122,7 @@ static int add_json_string(struct buf *b, const char *s, size_t n)
 			i = run;
 			continue;
 		}
-		size_t len = c < 0x80 ? 1 : utf8_len(p + i, n - i);
+		size_t len = c < 0x80 ? 1 : text_utf8_len(p + i, n - i);
 		if (c == '"')
 			rc = buf_adds(b, "\\\"");
 		else if (c == '\\')
@@ -181,7 +153,7 @@ static int add_logfmt_value(struct buf *b, const char *s, size_t n)
 	int quote = n == 0;
 	for (size_t i = 0; !quote && i < n; i++)
 		if (p[i] <= ' ' || p[i] == '=' || p[i] == '"' || p[i] == 0x7f ||
-		    (p[i] >= 0x80 && !utf8_len(p + i, n - i)))
+		    (p[i] >= 0x80 && !text_utf8_len(p + i, n - i)))
 			quote = 1;
 	if (!quote)
 		return buf_add(b, s, n);
@@ -189,7 +161,7 @@ static int add_logfmt_value(struct buf *b, const char *s, size_t n)
 	size_t i = 0;
 	while (!rc && i < n) {
 		unsigned char c = p[i];
-		size_t len = c < 0x80 ? 1 : utf8_len(p + i, n - i);
+		size_t len = c < 0x80 ? 1 : text_utf8_len(p + i, n - i);
 		if (c == '"')
 			rc = buf_adds(b, "\\\"");
 		else if (c == '\\')

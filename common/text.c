@@ -1,6 +1,7 @@
-/* Percent-decoding and hex digits. */
+/* Percent-decoding, hex digits and UTF-8 sequences. */
 #include "text.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "xmalloc.h"
@@ -40,4 +41,34 @@ char *text_pct_decode(const char *s, size_t n, int plus_is_space)
 	}
 	out[k] = '\0';
 	return out;
+}
+
+/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0 when the
+ * bytes there are not one (overlong forms, surrogates and values past
+ * U+10FFFF included). */
+size_t text_utf8_len(const unsigned char *p, size_t n)
+{
+	size_t len;
+	uint32_t min, cp;
+	if (p[0] < 0x80)
+		return 1;
+	if ((p[0] & 0xe0) == 0xc0) {
+		len = 2, min = 0x80, cp = p[0] & 0x1f;
+	} else if ((p[0] & 0xf0) == 0xe0) {
+		len = 3, min = 0x800, cp = p[0] & 0x0f;
+	} else if ((p[0] & 0xf8) == 0xf0) {
+		len = 4, min = 0x10000, cp = p[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
 }

@@ -9,5 +9,9 @@ int text_hexval(int c);
 /* %XX-decodes s[0..n) into a new string (caller frees); '+' becomes a space
  * when plus_is_space (form encoding). NULL for a bad escape or an encoded NUL. */
 char *text_pct_decode(const char *s, size_t n, int plus_is_space);
+/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0 when the
+ * bytes there are not one (overlong forms, surrogates and values past
+ * U+10FFFF included). */
+size_t text_utf8_len(const unsigned char *p, size_t n);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "../common/buf.h"
 #include "../common/err.h"
+#include "../common/text.h"
 #include "../common/xmalloc.h"
 
 struct series {
@@ -108,32 +109,6 @@ static int check_def(const struct metrics_family_def *d, size_t idx)
 
 /* --- UTF-8 --- */
 
-/* Length of the valid UTF-8 sequence at p (n bytes left), 0 if invalid. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-	size_t len;
-	uint32_t min, cp;
-	if (p[0] < 0x80)
-		return 1;
-	if ((p[0] & 0xe0) == 0xc0)
-		len = 2, min = 0x80, cp = p[0] & 0x1f;
-	else if ((p[0] & 0xf0) == 0xe0)
-		len = 3, min = 0x800, cp = p[0] & 0x0f;
-	else if ((p[0] & 0xf8) == 0xf0)
-		len = 4, min = 0x10000, cp = p[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
 
 /* A copy of s with invalid UTF-8 replaced by U+FFFD, or NULL when s is
  * valid as it is. */
@@ -141,14 +116,14 @@ static char *utf8_fixed(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s), i = 0;
-	while (i < n && utf8_len(p + i, n - i))
-		i += utf8_len(p + i, n - i);
+	while (i < n && text_utf8_len(p + i, n - i))
+		i += text_utf8_len(p + i, n - i);
 	if (i == n)
 		return NULL;
 	struct buf b;
 	buf_init(&b, (size_t)-1);
 	for (i = 0; i < n;) {
-		size_t l = utf8_len(p + i, n - i);
+		size_t l = text_utf8_len(p + i, n - i);
 		if (l)
 			buf_add(&b, p + i, l);
 		else

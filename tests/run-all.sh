@@ -59,7 +59,7 @@ fi
 
 step "build with AddressSanitizer + UndefinedBehaviorSanitizer"
 # shellcheck disable=SC2046
-if record_build "asan+ubsan" BUILD=build/asan SAN=1 build/asan/lifeboat build/asan/kubetool $(unit_bins build/asan); then
+if record_build "asan+ubsan" BUILD=build/asan SAN=1 build/asan/lifeboat build/asan/kubetool $(if [[ -f operator/main.c ]]; then echo build/asan/lifeboat-operator; fi) $(unit_bins build/asan); then
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 	step "unit tests (ASan+UBSan)"
 	# shellcheck disable=SC2046
@@ -102,6 +102,10 @@ if record_build "asan+ubsan" BUILD=build/asan SAN=1 build/asan/lifeboat build/as
 		T_SUITE=kube KUBETOOL="$root/build/asan/kubetool" timeout 900 tests/kube/run.sh
 		step "operator parts (ASan+UBSan): Lease leader election, Events, /healthz /readyz /metrics"
 		T_SUITE=operator-parts KUBETOOL="$root/build/asan/kubetool" timeout 300 tests/kube/run-operator-parts.sh
+		if [[ -x build/asan/lifeboat-operator ]]; then
+			step "DatabaseBackup end to end (ASan+UBSan operator): Completed, InvalidSpec, Failed, Delete/Retain, SIGKILL and restart"
+			LIFEBOAT_BIN_DIR="$root/build/asan" timeout 600 tests/e2e/backup.sh
+		fi
 		unset CLUSTER_DIR
 	else
 		echo "FAIL cluster: tests/cluster/up $cluster failed (output above; logs in $cluster/logs)" >>"$LIFEBOAT_RESULTS"

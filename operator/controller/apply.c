@@ -1,0 +1,133 @@
+/* The apply step (apply.h): reconcile actions -> API requests. */
+#include "apply.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <json.h>
+
+#include "../../common/err.h"
+#include "../api/blocks.h"
+#include "../events.h"
+#include "../kube/client.h"
+#include "backup.h"
+
+const struct kube_resource CTL_DATABASE_BACKUPS = {
+    .group = API_GROUP,
+    .version = API_VERSION,
+    .plural = "databasebackups",
+    .kind = "DatabaseBackup",
+    .namespaced = 1,
+};
+
+static struct json_object *get(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+	if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v))
+		return NULL;
+	return v;
+}
+
+static const char *get_str(struct json_object *o, const char *key)
+{
+	struct json_object *v = get(o, key);
+	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+/* Replaces the re-read object's status with the computed one; 1 when it
+ * already says that. */
+static int put_status(struct json_object *obj, void *ud)
+{
+	struct json_object *want = ud, *copy = NULL;
+	if (json_object_equal(get(obj, "status"), want))
+		return 1;
+	if (json_object_deep_copy(want, &copy, NULL) != 0 || !copy)
+		return err_set(E_INVALID, "cannot copy the status");
+	json_object_object_add(obj, "status", copy);
+	return 0;
+}
+
+static int patch_finalizers(struct kube_client *kc, struct json_object *obj, const char *ns,
+			    const char *name, const char *finalizer, int add)
+{
+	struct json_object *meta = get(obj, "metadata");
+	struct json_object *have = get(meta, "finalizers");
+	struct json_object *list = json_object_new_array();
+	int present = 0;
+	if (have && json_object_is_type(have, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(have); i++) {
+			struct json_object *f = json_object_array_get_idx(have, i);
+			if (json_object_is_type(f, json_type_string) &&
+			    strcmp(json_object_get_string(f), finalizer) == 0) {
+				present = 1;
+				if (!add)
+					continue;
+			}
+			json_object_array_add(list, json_object_get(f));
+		}
+	}
+	if (add && !present)
+		json_object_array_add(list, json_object_new_string(finalizer));
+	struct json_object *patch = json_object_new_object(), *pm = json_object_new_object();
+	json_object_object_add(pm, "finalizers", list);
+	const char *rv = get_str(meta, "resourceVersion");
+	if (rv)
+		json_object_object_add(pm, "resourceVersion", json_object_new_string(rv));
+	json_object_object_add(patch, "metadata", pm);
+	int rc = kube_patch(kc, &CTL_DATABASE_BACKUPS, ns, name, KUBE_PATCH_MERGE,
+			    json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN), 0, NULL,
+			    NULL);
+	json_object_put(patch);
+	return rc;
+}
+
+int ctl_apply(struct kube_client *kc, struct events *events, struct json_object *obj,
+	      const struct ctl_actions *acts)
+{
+	struct json_object *meta = get(obj, "metadata");
+	const char *ns = get_str(meta, "namespace"), *name = get_str(meta, "name");
+	int rc = 0;
+	if (!ns || !name)
+		return err_set(E_INVALID, "the DatabaseBackup has no namespace or name");
+	struct events_ref ref = {
+	    .api_version = API_GROUP_VERSION,
+	    .kind = CTL_DATABASE_BACKUPS.kind,
+	    .namespace_ = ns,
+	    .name = name,
+	    .uid = get_str(meta, "uid"),
+	    .resource_version = get_str(meta, "resourceVersion"),
+	};
+	for (size_t i = 0; i < acts->n && rc == 0; i++) {
+		const struct ctl_action *a = &acts->v[i];
+		switch (a->kind) {
+		case CTL_ACTION_CREATE_JOB:
+			rc = kube_create(kc, &KUBE_JOBS, ns, a->body, NULL);
+			if (rc == E_EXISTS)
+				rc = 0; /* ours, by its deterministic name: adopted */
+			break;
+		case CTL_ACTION_DELETE_JOB:
+			rc = kube_delete(kc, &KUBE_JOBS, ns, a->name, "Background", NULL, NULL);
+			if (rc == E_NOTFOUND)
+				rc = 0;
+			break;
+		case CTL_ACTION_WRITE_STATUS:
+			rc = kube_update_status_retry(kc, &CTL_DATABASE_BACKUPS, ns, name, put_status,
+						      a->body, 5, NULL);
+			break;
+		case CTL_ACTION_ADD_FINALIZER:
+		case CTL_ACTION_REMOVE_FINALIZER:
+			rc = patch_finalizers(kc, obj, ns, name, a->name,
+					      a->kind == CTL_ACTION_ADD_FINALIZER);
+			if (rc == E_NOTFOUND && a->kind == CTL_ACTION_REMOVE_FINALIZER)
+				rc = 0;
+			break;
+		case CTL_ACTION_EVENT:
+			if (events)
+				(void)events_emit(events, &ref,
+						  a->warning ? EVENTS_WARNING : EVENTS_NORMAL,
+						  a->reason, "%s", a->message ? a->message : "");
+			break;
+		}
+	}
+	return rc;
+}

@@ -1,0 +1,31 @@
+/* Performing a reconcile's actions (backup.h) against the API server: the
+ * one place of the controllers that does I/O. */
+#ifndef LIFEBOAT_CONTROLLER_APPLY_H
+#define LIFEBOAT_CONTROLLER_APPLY_H
+
+struct json_object;
+struct kube_client;
+struct kube_resource;
+struct events;
+struct ctl_actions;
+
+/* lifeboat.dev/v1alpha1 databasebackups. */
+extern const struct kube_resource CTL_DATABASE_BACKUPS;
+
+/* Performs acts, in order, for obj (the DatabaseBackup they were computed
+ * from, borrowed; its metadata names the object and gives the
+ * resourceVersion). events may be NULL (events are then dropped).
+ * - CreateJob: a Job of that (deterministic) name that exists already is
+ *   adopted: E_EXISTS counts as done.
+ * - DeleteJob: propagationPolicy Background; E_NOTFOUND counts as done.
+ * - WriteStatus: PUT to the status subresource, read-modify-write with the
+ *   resourceVersion, re-read and retried on 409 (kube_update_status_retry).
+ * - Add/RemoveFinalizer: a merge patch of metadata.finalizers conditional on
+ *   obj's resourceVersion (E_CONFLICT when it moved: requeue).
+ * - Event: queued with events_emit (a full queue drops it).
+ * Returns 0 or the first failure's code (the rest is not attempted; the
+ * caller requeues, and the reconcile recomputes). */
+int ctl_apply(struct kube_client *kc, struct events *events, struct json_object *obj,
+	      const struct ctl_actions *acts);
+
+#endif

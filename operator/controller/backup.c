@@ -1,0 +1,685 @@
+/* The DatabaseBackup reconcile (backup.h): observations in, actions out. */
+#include "backup.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json.h>
+
+#include "../../common/err.h"
+#include "../../common/jobresult.h"
+#include "../../common/xmalloc.h"
+#include "../api/backup.h"
+#include "../jobspec.h"
+
+#define COND_READY "Ready"
+#define COND_VERIFIED "Verified"
+
+/* --- readers of observed objects --- */
+
+static struct json_object *get(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+	if (!o || !json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, key, &v))
+		return NULL;
+	return v;
+}
+
+static const char *get_str(struct json_object *o, const char *key)
+{
+	struct json_object *v = get(o, key);
+	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+static int64_t get_int(struct json_object *o, const char *key)
+{
+	struct json_object *v = get(o, key);
+	return v && json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
+}
+
+static int str_eq(const char *a, const char *b)
+{
+	return a && b && strcmp(a, b) == 0;
+}
+
+void ctl_job_observe(struct ctl_job *out, struct json_object *job)
+{
+	memset(out, 0, sizeof(*out));
+	if (!job)
+		return;
+	out->present = 1;
+	out->deleting = get_str(get(job, "metadata"), "deletionTimestamp") != NULL;
+	struct json_object *st = get(job, "status");
+	out->active = (int)get_int(st, "active");
+	out->start_time = get_str(st, "startTime");
+	struct json_object *conds = get(st, "conditions");
+	if (!conds || !json_object_is_type(conds, json_type_array))
+		return;
+	for (size_t i = 0; i < json_object_array_length(conds); i++) {
+		struct json_object *c = json_object_array_get_idx(conds, i);
+		if (!str_eq(get_str(c, "status"), "True"))
+			continue;
+		const char *type = get_str(c, "type");
+		if (str_eq(type, "Complete")) {
+			out->complete = 1;
+		} else if (str_eq(type, "Failed")) {
+			out->failed = 1;
+			out->failed_reason = get_str(c, "reason");
+			out->failed_message = get_str(c, "message");
+		}
+	}
+}
+
+static void container_observe(struct ctl_container *out, struct json_object *cs)
+{
+	struct json_object *state = get(cs, "state");
+	struct json_object *t = get(state, "terminated");
+	if (t) {
+		out->terminated = 1;
+		out->exit_code = (int)get_int(t, "exitCode");
+		out->reason = get_str(t, "reason");
+		out->message = get_str(t, "message");
+	} else if (get(state, "running")) {
+		out->running = 1;
+	}
+}
+
+static void containers_observe(struct ctl_pod *out, struct json_object *list)
+{
+	if (!list || !json_object_is_type(list, json_type_array))
+		return;
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		struct json_object *cs = json_object_array_get_idx(list, i);
+		const char *name = get_str(cs, "name");
+		if (str_eq(name, JOBSPEC_CONTAINER_BACKUP))
+			container_observe(&out->backup, cs);
+		else if (str_eq(name, JOBSPEC_CONTAINER_VERIFY))
+			container_observe(&out->verify, cs);
+		else if (str_eq(name, JOBSPEC_CONTAINER_DELETE))
+			container_observe(&out->del, cs);
+	}
+}
+
+void ctl_pod_observe(struct ctl_pod *out, struct json_object *pod)
+{
+	memset(out, 0, sizeof(*out));
+	if (!pod)
+		return;
+	out->present = 1;
+	out->deleting = get_str(get(pod, "metadata"), "deletionTimestamp") != NULL;
+	struct json_object *st = get(pod, "status");
+	out->phase = get_str(st, "phase");
+	out->reason = get_str(st, "reason");
+	containers_observe(out, get(st, "initContainerStatuses"));
+	containers_observe(out, get(st, "containerStatuses"));
+}
+
+/* --- actions --- */
+
+static struct ctl_action *push(struct ctl_actions *a, enum ctl_action_kind kind)
+{
+	if (a->n == a->cap) {
+		a->cap = a->cap ? 2 * a->cap : 8;
+		a->v = xrealloc(a->v, a->cap * sizeof(*a->v));
+	}
+	struct ctl_action *x = &a->v[a->n++];
+	memset(x, 0, sizeof(*x));
+	x->kind = kind;
+	return x;
+}
+
+static void push_event(struct ctl_actions *a, int warning, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void push_event(struct ctl_actions *a, int warning, const char *reason, const char *fmt, ...)
+{
+	struct ctl_action *x = push(a, CTL_ACTION_EVENT);
+	va_list ap, ap2;
+	va_start(ap, fmt);
+	va_copy(ap2, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	x->message = xmalloc(n > 0 ? (size_t)n + 1 : 1);
+	x->message[0] = '\0';
+	if (n > 0)
+		(void)vsnprintf(x->message, (size_t)n + 1, fmt, ap2);
+	va_end(ap2);
+	x->warning = warning;
+	x->reason = xstrdup(reason);
+}
+
+static void push_named(struct ctl_actions *a, enum ctl_action_kind kind, const char *name,
+		       struct json_object *body)
+{
+	struct ctl_action *x = push(a, kind);
+	x->name = xstrdup(name);
+	x->body = body;
+}
+
+void ctl_actions_dispose(struct ctl_actions *a)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		json_object_put(a->v[i].body);
+		free(a->v[i].name);
+		free(a->v[i].reason);
+		free(a->v[i].message);
+	}
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}
+
+const struct ctl_action *ctl_actions_find(const struct ctl_actions *a, enum ctl_action_kind kind)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].kind == kind)
+			return &a->v[i];
+	return NULL;
+}
+
+const char *ctl_action_kind_name(enum ctl_action_kind kind)
+{
+	static const char *const names[] = {
+	    [CTL_ACTION_CREATE_JOB] = "CreateJob",
+	    [CTL_ACTION_DELETE_JOB] = "DeleteJob",
+	    [CTL_ACTION_WRITE_STATUS] = "WriteStatus",
+	    [CTL_ACTION_EVENT] = "Event",
+	    [CTL_ACTION_ADD_FINALIZER] = "AddFinalizer",
+	    [CTL_ACTION_REMOVE_FINALIZER] = "RemoveFinalizer",
+	};
+	return (size_t)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
+}
+
+/* --- the status being built --- */
+
+struct next {
+	struct json_object *status; /* owned: a copy of the old one, changed */
+	const char *old_phase;	    /* borrowed from the observed object */
+	int64_t generation;
+	time_t now;
+};
+
+static void set_str(struct json_object *o, const char *key, const char *value)
+{
+	if (value)
+		json_object_object_add(o, key, json_object_new_string(value));
+	else
+		json_object_object_del(o, key);
+}
+
+static void set_time(struct json_object *o, const char *key, time_t t)
+{
+	char text[32];
+	jobresult_time_format(text, t);
+	set_str(o, key, text);
+}
+
+static void set_condition(struct next *nx, const char *type, const char *status, const char *reason,
+			  const char *message)
+{
+	struct json_object *conds = get(nx->status, "conditions");
+	if (!conds || !json_object_is_type(conds, json_type_array)) {
+		conds = json_object_new_array();
+		json_object_object_add(nx->status, "conditions", conds);
+	}
+	struct api_condition c = {
+	    .type = type,
+	    .status = status,
+	    .reason = reason,
+	    .message = message ? message : "",
+	    .observed_generation = nx->generation,
+	};
+	(void)api_conditions_set(conds, &c, nx->now);
+}
+
+/* Phase, message and Ready in one go: they always move together. */
+static void set_state(struct next *nx, const char *phase, const char *ready, const char *reason,
+		      const char *message)
+{
+	set_str(nx->status, "phase", phase);
+	set_str(nx->status, "message", message);
+	json_object_object_add(nx->status, "observedGeneration",
+			       json_object_new_int64(nx->generation));
+	set_condition(nx, COND_READY, ready, reason, message);
+}
+
+/* json-c writes NULL strings as null; the status schema has no nullable
+ * fields, so they are left out. */
+static void drop_nulls(struct json_object *o)
+{
+	if (!json_object_is_type(o, json_type_object))
+		return;
+	for (;;) {
+		const char *gone = NULL;
+		json_object_object_foreach(o, k, v)
+		{
+			if (!v) {
+				gone = k;
+				break;
+			}
+			drop_nulls(v);
+		}
+		if (!gone)
+			return;
+		json_object_object_del(o, gone);
+	}
+}
+
+/* Copies the result's sections into the status. */
+static void copy_result(struct next *nx, const struct jobresult *r, const struct api_backup *b)
+{
+	if (r->has_artifact) {
+		jobresult_add_artifact(nx->status, &r->artifact);
+		struct json_object *a = get(nx->status, "artifact");
+		drop_nulls(a);
+		/* The spec is authoritative when the result does not say. */
+		if (!r->artifact.encrypted.set && a)
+			json_object_object_add(
+			    a, "encrypted",
+			    json_object_new_boolean(b->spec.encryption.passphrase.name != NULL));
+	}
+	if (r->has_database) {
+		jobresult_add_database(nx->status, &r->database);
+		drop_nulls(get(nx->status, "database"));
+	}
+	if (r->duration_seconds.set)
+		json_object_object_add(nx->status, "durationSeconds",
+				       json_object_new_double(r->duration_seconds.value));
+}
+
+static void copy_verification(struct next *nx, const struct jobresult *r)
+{
+	if (r->has_verification) {
+		jobresult_add_verification(nx->status, &r->verification);
+		drop_nulls(get(nx->status, "verification"));
+	}
+}
+
+/* Emits the status (when it changed) and the phase event (when the phase
+ * changed). Takes nx->status. */
+static void finish(struct ctl_actions *out, struct next *nx, struct json_object *old_status,
+		   int warning, const char *reason, const char *message)
+{
+	const char *phase = get_str(nx->status, "phase");
+	int changed = !old_status || !json_object_equal(old_status, nx->status);
+	if (changed && !str_eq(phase, nx->old_phase))
+		push_event(out, warning, reason, "%s: %s", phase, message ? message : "");
+	else if (changed && warning && !str_eq(get_str(old_status, "message"), message))
+		push_event(out, warning, reason, "%s", message ? message : "");
+	if (changed) {
+		struct ctl_action *x = push(out, CTL_ACTION_WRITE_STATUS);
+		x->body = nx->status;
+	} else {
+		json_object_put(nx->status);
+	}
+	nx->status = NULL;
+}
+
+static void next_init(struct next *nx, struct json_object *obj, time_t now)
+{
+	struct json_object *old = get(obj, "status");
+	nx->status = NULL;
+	if (old && json_object_is_type(old, json_type_object))
+		json_object_deep_copy(old, &nx->status, NULL);
+	if (!nx->status)
+		nx->status = json_object_new_object();
+	nx->old_phase = get_str(old, "phase");
+	nx->generation = get_int(get(obj, "metadata"), "generation");
+	nx->now = now;
+}
+
+/* --- the failure reason of a Job --- */
+
+struct outcome {
+	const char *reason;
+	char *message; /* owned */
+	struct jobresult result;
+	int has_result;
+};
+
+static int parse_result(struct jobresult *out, const struct ctl_container *c)
+{
+	if (!c->terminated || !c->message)
+		return 0;
+	return jobresult_parse(out, c->message, strlen(c->message)) == 0;
+}
+
+/* Why a failed Job failed: the job's own result first (it knows best), then
+ * what Kubernetes saw. */
+static void failure(struct outcome *o, const struct ctl_job *job, const struct ctl_pod *pod)
+{
+	const struct ctl_container *cs[] = {&pod->backup, &pod->verify, &pod->del};
+	memset(o, 0, sizeof(*o));
+	for (size_t i = 0; i < 3; i++) {
+		const struct ctl_container *c = cs[i];
+		if (!c->terminated || c->exit_code == 0)
+			continue;
+		if (str_eq(c->reason, "OOMKilled")) {
+			o->reason = "OOMKilled";
+			o->message =
+			    xasprintf("container %s was killed for using more memory than its "
+				      "limit; raise jobTemplate.resources.limits.memory",
+				      i == 0   ? JOBSPEC_CONTAINER_BACKUP
+				      : i == 1 ? JOBSPEC_CONTAINER_VERIFY
+					       : JOBSPEC_CONTAINER_DELETE);
+			return;
+		}
+		struct jobresult r;
+		if (parse_result(&r, c)) {
+			if (!jobresult_ok(&r) && r.reason) {
+				o->result = r;
+				o->has_result = 1;
+				o->reason = r.reason;
+				o->message = xstrdup(r.message ? r.message : r.reason);
+				return;
+			}
+			jobresult_dispose(&r);
+		}
+	}
+	if (job->failed && str_eq(job->failed_reason, "DeadlineExceeded")) {
+		o->reason = "DeadlineExceeded";
+		o->message = xstrdup("the Job ran longer than jobTemplate.activeDeadlineSeconds "
+				     "and was stopped");
+		return;
+	}
+	if (!pod->present || pod->reason || pod->deleting) {
+		o->reason = "PodLost";
+		o->message = xasprintf("the Job's pod was lost%s%s before it wrote a result",
+				       pod->reason ? ": " : "", pod->reason ? pod->reason : "");
+		return;
+	}
+	o->reason = "JobFailed";
+	o->message =
+	    xasprintf("the Job failed without a result%s%s%s", job->failed_reason ? " (" : "",
+		      job->failed_reason ? job->failed_reason : "", job->failed_reason ? ")" : "");
+}
+
+static void outcome_dispose(struct outcome *o)
+{
+	free(o->message);
+	if (o->has_result)
+		jobresult_dispose(&o->result);
+}
+
+/* --- the phases --- */
+
+static void invalid_spec(struct ctl_actions *out, const struct ctl_backup_input *in,
+			 const char *message)
+{
+	struct next nx;
+	next_init(&nx, in->obj, in->now);
+	set_state(&nx, CTL_PHASE_PENDING, "False", "InvalidSpec", message);
+	/* finish() events only a phase change; a refusal is always a Warning. */
+	struct json_object *old = get(in->obj, "status");
+	if (!old || !json_object_equal(old, nx.status)) {
+		push_event(out, 1, "InvalidSpec", "%s", message);
+		struct ctl_action *x = push(out, CTL_ACTION_WRITE_STATUS);
+		x->body = nx.status;
+	} else {
+		json_object_put(nx.status);
+	}
+}
+
+static void deleting(struct ctl_actions *out, const struct ctl_backup_input *in)
+{
+	const struct api_backup *b = in->backup;
+	if (!api_meta_has_finalizer(&b->meta, API_BACKUP_FINALIZER))
+		return;
+	char *backup_job = jobspec_job_name(b->meta.name, JOBSPEC_SUFFIX_BACKUP);
+	char *delete_job = jobspec_job_name(b->meta.name, JOBSPEC_SUFFIX_DELETE);
+	struct json_object *old = get(in->obj, "status");
+	struct next nx;
+	next_init(&nx, in->obj, in->now);
+
+	/* A backup still writing would race the delete: stop it first. */
+	if (in->job.present && !in->job.complete && !in->job.failed && !in->job.deleting)
+		push_named(out, CTL_ACTION_DELETE_JOB, backup_job, NULL);
+
+	if (!api_backup_deletes_storage(b)) {
+		push_named(out, CTL_ACTION_REMOVE_FINALIZER, API_BACKUP_FINALIZER, NULL);
+		json_object_put(nx.status);
+	} else if (!in->delete_job.present) {
+		struct json_object *job = NULL;
+		if (jobspec_delete(&job, b, in->opts) != 0) {
+			char *msg = xasprintf("cannot build the delete Job: %s", err_msg());
+			set_state(&nx, CTL_PHASE_DELETING, "False", "DeleteFailed", msg);
+			finish(out, &nx, old, 1, "DeleteFailed", msg);
+			free(msg);
+		} else {
+			push_named(out, CTL_ACTION_CREATE_JOB, delete_job, job);
+			char *msg = xasprintf("Job %s removes the stored backup", delete_job);
+			set_state(&nx, CTL_PHASE_DELETING, "False", "Deleting", msg);
+			finish(out, &nx, old, 0, "Deleting", msg);
+			free(msg);
+		}
+	} else if (in->delete_job.complete) {
+		json_object_put(nx.status);
+		push_named(out, CTL_ACTION_REMOVE_FINALIZER, API_BACKUP_FINALIZER, NULL);
+	} else if (in->delete_job.failed) {
+		struct outcome o;
+		failure(&o, &in->delete_job, &in->delete_pod);
+		char *msg = xasprintf("deleting the stored backup failed (%s): %s; the resource is "
+				      "kept; fix the cause and delete Job %s to retry, or set "
+				      "deletionPolicy Retain",
+				      o.reason, o.message, delete_job);
+		set_state(&nx, CTL_PHASE_DELETING, "False", "DeleteFailed", msg);
+		finish(out, &nx, old, 1, "DeleteFailed", msg);
+		free(msg);
+		outcome_dispose(&o);
+	} else {
+		char *msg = xasprintf("Job %s removes the stored backup", delete_job);
+		set_state(&nx, CTL_PHASE_DELETING, "False", "Deleting", msg);
+		finish(out, &nx, old, 0, "Deleting", msg);
+		free(msg);
+	}
+	free(backup_job);
+	free(delete_job);
+}
+
+static void set_start(struct next *nx, const struct ctl_job *job)
+{
+	time_t t;
+	if (job->start_time && jobresult_time_parse(&t, job->start_time) == 0)
+		set_time(nx->status, "startTime", t);
+	else if (!get(nx->status, "startTime"))
+		set_time(nx->status, "startTime", nx->now);
+}
+
+static void completed(struct ctl_actions *out, const struct ctl_backup_input *in, struct next *nx,
+		      struct json_object *old)
+{
+	const struct api_backup *b = in->backup;
+	struct jobresult br, vr;
+	int have_b = parse_result(&br, &in->pod.backup);
+	int have_v = b->spec.verify && parse_result(&vr, &in->pod.verify);
+	const char *reason = NULL;
+	char *msg = NULL;
+
+	if (!have_b || !jobresult_has_artifact(&br)) {
+		reason = "JobFailed";
+		msg = xstrdup("the Job succeeded but the backup container's result is missing or "
+			      "lacks the dump's sha256 and size; the backup cannot be trusted");
+	} else if (b->spec.verify && (!have_v || !jobresult_ok(&vr))) {
+		reason = have_v && vr.reason ? vr.reason : "JobFailed";
+		msg = xstrdup(have_v && vr.message ? vr.message
+						   : "the Job succeeded but the verify result is "
+						     "missing; the backup was not checked");
+	}
+	if (have_b)
+		copy_result(nx, &br, b);
+	if (have_v)
+		copy_verification(nx, &vr);
+	if (have_b && br.completion_time.set)
+		set_time(nx->status, "completionTime", br.completion_time.value);
+	else if (!get(nx->status, "completionTime"))
+		set_time(nx->status, "completionTime", in->now);
+
+	if (msg) {
+		set_state(nx, CTL_PHASE_FAILED, "False", reason, msg);
+		if (b->spec.verify)
+			set_condition(nx, COND_VERIFIED, "False", reason, msg);
+		finish(out, nx, old, 1, reason, msg);
+	} else {
+		const char *sha = br.artifact.sha256;
+		char *done = xasprintf("stored %s (%lld bytes, sha256 %s)",
+				       br.artifact.location ? br.artifact.location : "the backup",
+				       (long long)br.artifact.size.value, sha);
+		set_state(nx, CTL_PHASE_COMPLETED, "True", "Succeeded", done);
+		if (b->spec.verify)
+			set_condition(nx, COND_VERIFIED, "True", "Verified",
+				      "the stored backup was re-read and checked");
+		else
+			set_condition(nx, COND_VERIFIED, "False", "NotRequested",
+				      "spec.verify is false");
+		finish(out, nx, old, 0, "Completed", done);
+		free(done);
+	}
+	free(msg);
+	if (have_b)
+		jobresult_dispose(&br);
+	if (have_v)
+		jobresult_dispose(&vr);
+}
+
+static void failed(struct ctl_actions *out, const struct ctl_backup_input *in, struct next *nx,
+		   struct json_object *old)
+{
+	struct outcome o;
+	failure(&o, &in->job, &in->pod);
+	if (o.has_result)
+		copy_verification(nx, &o.result);
+	if (!get(nx->status, "completionTime"))
+		set_time(nx->status, "completionTime", in->now);
+	set_state(nx, CTL_PHASE_FAILED, "False", o.reason, o.message);
+	if (in->backup->spec.verify && o.has_result && str_eq(o.result.command, "verify"))
+		set_condition(nx, COND_VERIFIED, "False", o.reason, o.message);
+	finish(out, nx, old, 1, o.reason, o.message);
+	outcome_dispose(&o);
+}
+
+/* Every condition's observedGeneration to the current one, each kept as it
+ * says (lastTransitionTime too). */
+static void restamp_conditions(struct next *nx)
+{
+	struct json_object *conds = get(nx->status, "conditions");
+	if (!conds || !json_object_is_type(conds, json_type_array))
+		return;
+	for (size_t i = 0; i < json_object_array_length(conds); i++) {
+		struct json_object *c = json_object_array_get_idx(conds, i);
+		if (json_object_is_type(c, json_type_object))
+			json_object_object_add(c, "observedGeneration",
+					       json_object_new_int64(nx->generation));
+	}
+}
+
+static void live(struct ctl_actions *out, const struct ctl_backup_input *in)
+{
+	const struct api_backup *b = in->backup;
+	struct json_object *old = get(in->obj, "status");
+	struct next nx;
+	next_init(&nx, in->obj, in->now);
+	char *job_name = jobspec_job_name(b->meta.name, JOBSPEC_SUFFIX_BACKUP);
+
+	int deletes = api_backup_deletes_storage(b);
+	int has_fin = api_meta_has_finalizer(&b->meta, API_BACKUP_FINALIZER);
+	if (deletes && !has_fin)
+		push_named(out, CTL_ACTION_ADD_FINALIZER, API_BACKUP_FINALIZER, NULL);
+	else if (!deletes && has_fin)
+		push_named(out, CTL_ACTION_REMOVE_FINALIZER, API_BACKUP_FINALIZER, NULL);
+
+	const char *phase = nx.old_phase;
+	/* The spec is immutable but for deletionPolicy, so a finished backup
+	 * stays finished when the generation moves: only the observed
+	 * generations follow. */
+	int final = str_eq(phase, CTL_PHASE_COMPLETED) || str_eq(phase, CTL_PHASE_FAILED);
+	if (final) {
+		json_object_object_add(nx.status, "observedGeneration",
+				       json_object_new_int64(nx.generation));
+		restamp_conditions(&nx);
+		finish(out, &nx, old, 0, phase, get_str(old, "message"));
+	} else if (!in->job.present &&
+		   (str_eq(phase, CTL_PHASE_RUNNING) || str_eq(phase, CTL_PHASE_VERIFYING))) {
+		/* Seen running, now gone (deleted by hand): never a stale Running,
+		 * and no second run into the same backup. */
+		char *msg = xasprintf("Job %s was deleted before it finished; create a new "
+				      "DatabaseBackup to back up again",
+				      job_name);
+		if (!get(nx.status, "completionTime"))
+			set_time(nx.status, "completionTime", in->now);
+		set_state(&nx, CTL_PHASE_FAILED, "False", "PodLost", msg);
+		finish(out, &nx, old, 1, "PodLost", msg);
+		free(msg);
+	} else if (!in->job.present) {
+		struct json_object *job = NULL;
+		if (jobspec_backup(&job, b, in->opts) != 0) {
+			json_object_put(nx.status);
+			invalid_spec(out, in, err_msg());
+		} else {
+			push_named(out, CTL_ACTION_CREATE_JOB, job_name, job);
+			if (!b->spec.encryption.passphrase.name)
+				push_event(out, 1, "NotEncrypted",
+					   "spec.encryption is unset: the backup is stored "
+					   "unencrypted and anyone who can read the storage can "
+					   "read the data");
+			set_str(nx.status, "jobName", job_name);
+			char *msg = xasprintf("created Job %s", job_name);
+			set_state(&nx, CTL_PHASE_PENDING, "False", "Pending", msg);
+			finish(out, &nx, old, 0, "Pending", msg);
+			free(msg);
+		}
+	} else {
+		set_str(nx.status, "jobName", job_name);
+		set_start(&nx, &in->job);
+		/* The Job's verdict, not one pod's: a failed pod may be retried
+		 * (backoffLimit), and its retry may complete. The reason comes
+		 * from the pod when the Job has failed. */
+		if (in->job.failed) {
+			failed(out, in, &nx, old);
+		} else if (in->job.complete) {
+			completed(out, in, &nx, old);
+		} else if (in->pod.present && !in->pod.deleting && b->spec.verify &&
+			   in->pod.backup.terminated && in->pod.backup.exit_code == 0) {
+			char *msg =
+			    xasprintf("Job %s re-reads and checks the stored backup", job_name);
+			set_state(&nx, CTL_PHASE_VERIFYING, "False", "Verifying", msg);
+			finish(out, &nx, old, 0, "Verifying", msg);
+			free(msg);
+		} else if (in->pod.present && in->pod.backup.running) {
+			char *msg = xasprintf("Job %s runs the backup", job_name);
+			set_state(&nx, CTL_PHASE_RUNNING, "False", "Running", msg);
+			finish(out, &nx, old, 0, "Running", msg);
+			free(msg);
+		} else {
+			/* Waiting for a pod (first or retried): the phase stays as it
+			 * is, unless nothing was ever written. */
+			if (!phase) {
+				char *msg = xasprintf("Job %s waits for its pod", job_name);
+				set_state(&nx, CTL_PHASE_PENDING, "False", "Pending", msg);
+				finish(out, &nx, old, 0, "Pending", msg);
+				free(msg);
+			} else {
+				finish(out, &nx, old, 0, phase, get_str(old, "message"));
+			}
+		}
+	}
+	free(job_name);
+}
+
+int ctl_backup_reconcile(struct ctl_actions *out, const struct ctl_backup_input *in)
+{
+	if (!in->backup) {
+		/* Being deleted with a spec we cannot read: there is nothing we
+		 * could run, and the finalizer is what keeps storage safe. */
+		invalid_spec(out, in,
+			     in->spec_error ? in->spec_error : "the resource cannot be read");
+		return 0;
+	}
+	if (in->backup->meta.deletion_timestamp)
+		deleting(out, in);
+	else
+		live(out, in);
+	return 0;
+}

@@ -1,0 +1,125 @@
+/* The DatabaseBackup reconcile: what the operator observed of one backup
+ * (the resource, its Jobs, their newest pods) and the time -> the actions
+ * that bring the world to what the spec asks. Pure: no I/O, no clock; the
+ * apply step (apply.h) performs the actions.
+ *
+ * Rules (docs/api.md "DatabaseBackup"):
+ * - an invalid spec: phase Pending, Ready=False reason InvalidSpec with the
+ *   error (the field path first) as message, a Warning event, nothing
+ *   launched;
+ * - Pending -> Running -> (Verifying) -> Completed | Failed, each change an
+ *   event (Warning for Failed); Completed only when the backup's result is ok
+ *   and carries the dump's sha256 and size (and, with verify, the verify
+ *   result is ok); a Job that failed gives Failed with the reason (the job's
+ *   own from its result, else OOMKilled, DeadlineExceeded, PodLost or
+ *   JobFailed), never a stale Running; the verdict is the Job's (a failed
+ *   pod the Job still retries changes nothing); a Job that disappears while
+ *   Running or Verifying gives Failed PodLost, never a second Job;
+ * - no encryption: a Warning event when the Job is created and
+ *   status.artifact.encrypted false;
+ * - deletionPolicy Delete holds API_BACKUP_FINALIZER; deleting the resource
+ *   runs the delete Job and the finalizer goes only once it succeeded (a
+ *   failed delete keeps it: Ready=False DeleteFailed, a Warning event).
+ *   Retain: the finalizer is removed. A backup Job still active when the
+ *   resource goes is deleted (propagationPolicy Background).
+ * - a Completed or Failed backup of the current generation is final: a Job
+ *   that disappears later (TTL) changes nothing. */
+#ifndef LIFEBOAT_CONTROLLER_BACKUP_H
+#define LIFEBOAT_CONTROLLER_BACKUP_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct json_object;
+struct api_backup;
+struct jobspec_opts;
+
+#define CTL_PHASE_PENDING "Pending"
+#define CTL_PHASE_RUNNING "Running"
+#define CTL_PHASE_VERIFYING "Verifying"
+#define CTL_PHASE_COMPLETED "Completed"
+#define CTL_PHASE_FAILED "Failed"
+#define CTL_PHASE_DELETING "Deleting"
+
+/* One container's state. Strings are borrowed from the pod object. */
+struct ctl_container {
+	int running; /* started, not terminated */
+	int terminated;
+	int exit_code;
+	const char *reason;  /* OOMKilled, Error, Completed, ... */
+	const char *message; /* the termination message: the job's JSON result */
+};
+
+/* The newest pod of a Job. present 0: there is none. Strings borrowed. */
+struct ctl_pod {
+	int present;
+	const char *phase;	     /* Pending | Running | Succeeded | Failed */
+	const char *reason;	     /* status.reason (Evicted, NodeLost, ...) or NULL */
+	int deleting;		     /* metadata.deletionTimestamp set */
+	struct ctl_container backup; /* JOBSPEC_CONTAINER_BACKUP, init or main */
+	struct ctl_container verify; /* JOBSPEC_CONTAINER_VERIFY */
+	struct ctl_container del;    /* JOBSPEC_CONTAINER_DELETE */
+};
+
+/* A Job's status. present 0: there is none. Strings borrowed. */
+struct ctl_job {
+	int present;
+	int complete;		   /* condition Complete=True */
+	int failed;		   /* condition Failed=True */
+	const char *failed_reason; /* DeadlineExceeded, BackoffLimitExceeded, ... */
+	const char *failed_message;
+	int active;		/* status.active */
+	const char *start_time; /* status.startTime, RFC 3339, or NULL */
+	int deleting;		/* metadata.deletionTimestamp set */
+};
+
+/* Readers of the observed objects (NULL gives present 0). The structs borrow
+ * from the objects, which must outlive them. */
+void ctl_job_observe(struct ctl_job *out, struct json_object *job);
+void ctl_pod_observe(struct ctl_pod *out, struct json_object *pod);
+
+struct ctl_backup_input {
+	struct json_object *obj;	 /* the DatabaseBackup as observed */
+	const struct api_backup *backup; /* obj parsed; NULL when it failed */
+	const char *spec_error;		 /* the parse error when backup is NULL */
+	const struct jobspec_opts *opts; /* for the Job builders */
+	struct ctl_job job, delete_job;
+	struct ctl_pod pod, delete_pod;
+	time_t now;
+};
+
+enum ctl_action_kind {
+	CTL_ACTION_CREATE_JOB,	     /* body: the Job; name: its name */
+	CTL_ACTION_DELETE_JOB,	     /* name; propagationPolicy Background */
+	CTL_ACTION_WRITE_STATUS,     /* body: the whole new status */
+	CTL_ACTION_EVENT,	     /* warning, reason, message */
+	CTL_ACTION_ADD_FINALIZER,    /* name: the finalizer */
+	CTL_ACTION_REMOVE_FINALIZER, /* name: the finalizer */
+};
+
+struct ctl_action {
+	enum ctl_action_kind kind;
+	struct json_object *body; /* owned */
+	char *name;		  /* owned */
+	int warning;
+	char *reason;  /* owned */
+	char *message; /* owned */
+};
+
+/* Actions in the order they are to be performed. */
+struct ctl_actions {
+	struct ctl_action *v;
+	size_t n, cap;
+};
+
+/* Fills *out (zeroed by the caller; dispose it after) with what to do.
+ * Returns 0; actions are only ever added. Events are added only with a
+ * status change, so a repeated reconcile of the same observation adds
+ * nothing. */
+int ctl_backup_reconcile(struct ctl_actions *out, const struct ctl_backup_input *in);
+void ctl_actions_dispose(struct ctl_actions *a);
+/* The first action of kind, or NULL. Borrowed. */
+const struct ctl_action *ctl_actions_find(const struct ctl_actions *a, enum ctl_action_kind kind);
+const char *ctl_action_kind_name(enum ctl_action_kind kind);
+
+#endif

@@ -1,0 +1,643 @@
+/* lifeboat-operator: flags, the caches, the work queue and its workers, the
+ * probes and metrics, leader election and shutdown. The reconcile is pure
+ * (controller/backup.h); the workers read the caches, reconcile and apply. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json.h>
+
+#include "../common/err.h"
+#include "../common/log.h"
+#include "../common/xmalloc.h"
+#include "api/backup.h"
+#include "controller/apply.h"
+#include "controller/backup.h"
+#include "events.h"
+#include "jobspec.h"
+#include "kube/client.h"
+#include "kube/informer.h"
+#include "kube/kubeconfig.h"
+#include "kube/workqueue.h"
+#include "leader.h"
+#include "metrics.h"
+#include "serve.h"
+
+#define SELECTOR JOBSPEC_LABEL_MANAGED_BY "=lifeboat-operator"
+#define LEASE_NAME "lifeboat-operator"
+#define SYNC_TIMEOUT_MS (120 * 1000)
+
+struct flag {
+	const char *name, *env, *def, *help;
+	int boolean;
+};
+
+enum {
+	F_KUBECONFIG,
+	F_NAMESPACES,
+	F_JOB_IMAGE,
+	F_JOB_SA,
+	F_METRICS,
+	F_HEALTH,
+	F_LEADER,
+	F_LEADER_NS,
+	F_LOG_FORMAT,
+	F_LOG_LEVEL,
+	F_WORKERS,
+	F_COUNT
+};
+
+static const struct flag flags[F_COUNT] = {
+    [F_KUBECONFIG] = {"kubeconfig", "LIFEBOAT_KUBECONFIG", "",
+		      "kubeconfig file; unset: in-cluster, else $KUBECONFIG, else ~/.kube/config",
+		      0},
+    [F_NAMESPACES] = {"namespaces", "LIFEBOAT_NAMESPACES", "",
+		      "comma-separated namespaces to watch; empty: all", 0},
+    [F_JOB_IMAGE] = {"job-image", "LIFEBOAT_JOB_IMAGE", "lifeboat-job",
+		     "image of the lifeboat job (jobTemplate.image wins)", 0},
+    [F_JOB_SA] =
+	{"job-service-account", "LIFEBOAT_JOB_SERVICE_ACCOUNT", "",
+	 "service account of the Jobs (jobTemplate's wins); empty: the namespace's default", 0},
+    [F_METRICS] = {"metrics-addr", "LIFEBOAT_METRICS_ADDR", "127.0.0.1:8080",
+		   "address of /metrics; \"0\" turns it off", 0},
+    [F_HEALTH] = {"health-addr", "LIFEBOAT_HEALTH_ADDR", "127.0.0.1:8081",
+		  "address of /healthz and /readyz; \"0\" turns it off", 0},
+    [F_LEADER] = {"leader-elect", "LIFEBOAT_LEADER_ELECT", "false",
+		  "reconcile only while holding the Lease " LEASE_NAME, 1},
+    [F_LEADER_NS] = {"leader-election-namespace", "LIFEBOAT_LEADER_ELECTION_NAMESPACE", "",
+		     "namespace of the Lease; empty: the in-cluster namespace, else default", 0},
+    [F_LOG_FORMAT] = {"log-format", "LIFEBOAT_LOG_FORMAT", "json", "json | logfmt", 0},
+    [F_LOG_LEVEL] = {"log-level", "LIFEBOAT_LOG_LEVEL", "info", "error | warn | info | debug", 0},
+    [F_WORKERS] = {"workers", "LIFEBOAT_WORKERS", "4", "reconcile worker threads (1-64)", 0},
+};
+
+/* One namespace's (or all namespaces') caches. */
+struct scope {
+	char *ns; /* NULL: all */
+	struct informer *backups, *jobs, *pods;
+};
+
+struct op {
+	struct kube_config cfg;
+	struct scope *scopes;
+	size_t nscopes;
+	struct workqueue *q;
+	struct events *events;
+	struct metrics *metrics;
+	struct leader *leader;
+	struct jobspec_opts jo;
+	atomic_int leading;
+};
+
+enum { M_RECONCILES, M_ERRORS, M_DEPTH, M_BACKUPS, M_LAST_SUCCESS, M_DURATION, M_SIZE };
+static const char *const result_label[] = {"result", NULL};
+static const char *const ns_result_labels[] = {"namespace", "result", NULL};
+static const char *const backup_labels[] = {"namespace", "name", NULL};
+static const struct metrics_family_def families[] = {
+    [M_RECONCILES] = {"lifeboat_reconcile_total", "Reconciles of DatabaseBackups, by result.",
+		      METRICS_COUNTER, result_label, NULL, 0},
+    [M_ERRORS] = {"lifeboat_reconcile_errors_total",
+		  "Reconciles whose API requests failed (retried with backoff).", METRICS_COUNTER,
+		  NULL, NULL, 0},
+    [M_DEPTH] = {"lifeboat_workqueue_depth", "Keys waiting in the work queue.", METRICS_GAUGE, NULL,
+		 NULL, 0},
+    [M_BACKUPS] = {"lifeboat_backups_total",
+		   "DatabaseBackups that finished, by namespace and result (Completed, Failed).",
+		   METRICS_COUNTER, ns_result_labels, NULL, 0},
+    [M_LAST_SUCCESS] = {"lifeboat_backup_last_success_timestamp_seconds",
+			"When the DatabaseBackup reached Completed, in Unix seconds.",
+			METRICS_GAUGE, backup_labels, NULL, 0},
+    [M_DURATION] = {"lifeboat_backup_duration_seconds",
+		    "Wall time of the completed backup's dump and upload.", METRICS_GAUGE,
+		    backup_labels, NULL, 0},
+    [M_SIZE] = {"lifeboat_backup_size_bytes", "Stored size of the completed backup's dump.",
+		METRICS_GAUGE, backup_labels, NULL, 0},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: lifeboat-operator [flags]\n\nEvery flag can also be set by its "
+		   "environment variable; the flag wins.\n\n");
+	for (size_t i = 0; i < F_COUNT; i++)
+		fprintf(f, "  --%s%s\n      %s (env %s%s%s)\n", flags[i].name,
+			flags[i].boolean ? "[=true|false]" : " VALUE", flags[i].help, flags[i].env,
+			*flags[i].def ? ", default " : "", flags[i].def);
+	fprintf(f, "  --help, --version\n");
+}
+
+static int truthy(const char *s)
+{
+	return strcmp(s, "true") == 0 || strcmp(s, "1") == 0 || strcmp(s, "yes") == 0;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* --- finding a key's scope and objects --- */
+
+static struct scope *scope_of(struct op *op, const char *ns)
+{
+	for (size_t i = 0; i < op->nscopes; i++)
+		if (!op->scopes[i].ns || strcmp(op->scopes[i].ns, ns) == 0)
+			return &op->scopes[i];
+	return NULL;
+}
+
+static struct json_object *field(struct json_object *o, const char *a, const char *b)
+{
+	struct json_object *v = NULL;
+	if (!json_object_object_get_ex(o, a, &v))
+		return NULL;
+	if (b &&
+	    (!json_object_is_type(v, json_type_object) || !json_object_object_get_ex(v, b, &v)))
+		return NULL;
+	return v;
+}
+
+static const char *field_str(struct json_object *o, const char *a, const char *b)
+{
+	struct json_object *v = field(o, a, b);
+	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+/* The DatabaseBackup owning a Job: its controller ownerReference. */
+static const char *job_owner(struct json_object *job)
+{
+	struct json_object *refs = field(job, "metadata", "ownerReferences");
+	if (!refs || !json_object_is_type(refs, json_type_array))
+		return NULL;
+	for (size_t i = 0; i < json_object_array_length(refs); i++) {
+		struct json_object *r = json_object_array_get_idx(refs, i);
+		const char *kind = field_str(r, "kind", NULL);
+		if (kind && strcmp(kind, API_BACKUP_KIND) == 0)
+			return field_str(r, "name", NULL);
+	}
+	return NULL;
+}
+
+static void enqueue(struct op *op, const char *ns, const char *name)
+{
+	if (!ns || !name)
+		return;
+	char *key = xasprintf("%s/%s", ns, name);
+	workqueue_add(op->q, key);
+	free(key);
+}
+
+struct pod_pick {
+	const char *ns, *job;
+	struct json_object *best; /* owned copy */
+	char *best_ts;
+};
+
+static int pick_pod(const char *key, struct json_object *pod, void *ud)
+{
+	(void)key;
+	struct pod_pick *p = ud;
+	const char *ns = field_str(pod, "metadata", "namespace");
+	struct json_object *labels = field(pod, "metadata", "labels");
+	const char *jn = labels ? field_str(labels, "job-name", NULL) : NULL;
+	if (!ns || !jn || strcmp(ns, p->ns) != 0 || strcmp(jn, p->job) != 0)
+		return 0;
+	const char *ts = field_str(pod, "metadata", "creationTimestamp");
+	if (!ts)
+		ts = "";
+	if (p->best && strcmp(ts, p->best_ts) < 0)
+		return 0;
+	json_object_put(p->best);
+	free(p->best_ts);
+	p->best = json_object_get(pod);
+	p->best_ts = xstrdup(ts);
+	return 0;
+}
+
+static struct json_object *newest_pod(struct scope *s, const char *ns, const char *job)
+{
+	struct pod_pick p = {.ns = ns, .job = job};
+	informer_foreach(s->pods, pick_pod, &p);
+	free(p.best_ts);
+	return p.best;
+}
+
+/* --- handlers --- */
+
+static void backup_changed(struct op *op, struct json_object *obj)
+{
+	enqueue(op, field_str(obj, "metadata", "namespace"), field_str(obj, "metadata", "name"));
+}
+
+static void job_changed(struct op *op, struct json_object *job)
+{
+	enqueue(op, field_str(job, "metadata", "namespace"), job_owner(job));
+}
+
+static void pod_changed(struct op *op, struct json_object *pod)
+{
+	const char *ns = field_str(pod, "metadata", "namespace");
+	struct json_object *labels = field(pod, "metadata", "labels");
+	const char *jn = labels ? field_str(labels, "job-name", NULL) : NULL;
+	struct scope *s = ns ? scope_of(op, ns) : NULL;
+	if (!s || !jn)
+		return;
+	struct json_object *job = informer_get(s->jobs, ns, jn);
+	if (job)
+		job_changed(op, job);
+	json_object_put(job);
+}
+
+#define HANDLERS(kind)                                                                             \
+	static void kind##_add(struct json_object *obj, void *ud)                                  \
+	{                                                                                          \
+		kind##_changed(ud, obj);                                                           \
+	}                                                                                          \
+	static void kind##_update(struct json_object *old, struct json_object *obj, void *ud)      \
+	{                                                                                          \
+		(void)old;                                                                         \
+		kind##_changed(ud, obj);                                                           \
+	}                                                                                          \
+	static void kind##_delete(struct json_object *obj, void *ud)                               \
+	{                                                                                          \
+		kind##_changed(ud, obj);                                                           \
+	}
+
+HANDLERS(backup)
+HANDLERS(job)
+HANDLERS(pod)
+
+/* --- the worker --- */
+
+/* A phase reached Completed or Failed by this write: count it once (a write
+ * that failed is retried with the same transition and counted then). */
+static void observe_finish(struct op *op, struct json_object *obj, const struct ctl_actions *acts,
+			   const char *ns, const char *name, time_t now)
+{
+	const struct ctl_action *w = ctl_actions_find(acts, CTL_ACTION_WRITE_STATUS);
+	if (!w)
+		return;
+	const char *was = field_str(obj, "status", "phase");
+	const char *phase = field_str(w->body, "phase", NULL);
+	if (!phase || (was && strcmp(was, phase) == 0))
+		return;
+	int ok = strcmp(phase, CTL_PHASE_COMPLETED) == 0;
+	if (!ok && strcmp(phase, CTL_PHASE_FAILED) != 0)
+		return;
+	const char *nr[] = {ns, phase}, *nn[] = {ns, name};
+	metrics_add(op->metrics, M_BACKUPS, nr, 1);
+	if (!ok)
+		return;
+	metrics_set(op->metrics, M_LAST_SUCCESS, nn, (double)now);
+	struct json_object *d = field(w->body, "durationSeconds", NULL);
+	if (d)
+		metrics_set(op->metrics, M_DURATION, nn, json_object_get_double(d));
+	struct json_object *size = field(w->body, "artifact", "size");
+	if (size)
+		metrics_set(op->metrics, M_SIZE, nn, (double)json_object_get_int64(size));
+}
+
+static int reconcile_key(struct op *op, struct kube_client *kc, const char *key)
+{
+	const char *slash = strchr(key, '/');
+	if (!slash)
+		return 0;
+	char *ns = xstrdup(key);
+	ns[slash - key] = '\0';
+	const char *name = slash + 1;
+	struct scope *s = scope_of(op, ns);
+	struct json_object *obj = s ? informer_get(s->backups, ns, name) : NULL;
+	int rc = 0;
+	if (!obj) {
+		free(ns);
+		return 0;
+	}
+	struct api_backup *b = NULL;
+	char *perr = NULL;
+	if (api_backup_parse(&b, obj) != 0)
+		perr = xstrdup(err_msg());
+	char *jn = jobspec_job_name(name, JOBSPEC_SUFFIX_BACKUP);
+	char *dn = jobspec_job_name(name, JOBSPEC_SUFFIX_DELETE);
+	struct json_object *job = informer_get(s->jobs, ns, jn);
+	struct json_object *djob = informer_get(s->jobs, ns, dn);
+	struct json_object *pod = job ? newest_pod(s, ns, jn) : NULL;
+	struct json_object *dpod = djob ? newest_pod(s, ns, dn) : NULL;
+
+	struct ctl_backup_input in = {
+	    .obj = obj, .backup = b, .spec_error = perr, .opts = &op->jo, .now = time(NULL)};
+	ctl_job_observe(&in.job, job);
+	ctl_job_observe(&in.delete_job, djob);
+	ctl_pod_observe(&in.pod, pod);
+	ctl_pod_observe(&in.delete_pod, dpod);
+	struct ctl_actions acts = {0};
+	ctl_backup_reconcile(&acts, &in);
+	for (size_t i = 0; i < acts.n; i++)
+		log_kv(LOG_LEVEL_DEBUG, "action", "key", key, "kind",
+		       ctl_action_kind_name(acts.v[i].kind), NULL);
+	rc = ctl_apply(kc, op->events, obj, &acts);
+	if (rc == 0)
+		observe_finish(op, obj, &acts, ns, name, in.now);
+	else
+		log_kv(LOG_LEVEL_WARN, "reconcile failed; retrying with backoff", "key", key,
+		       "error", err_msg(), NULL);
+	ctl_actions_dispose(&acts);
+	json_object_put(job);
+	json_object_put(djob);
+	json_object_put(pod);
+	json_object_put(dpod);
+	free(jn);
+	free(dn);
+	api_backup_free(b);
+	free(perr);
+	json_object_put(obj);
+	free(ns);
+	return rc;
+}
+
+static void *worker(void *ud)
+{
+	struct op *op = ud;
+	struct kube_client *kc = kube_client_new(&op->cfg);
+	for (;;) {
+		char *key = NULL;
+		int st = workqueue_get(op->q, &key, 1000);
+		if (st == WORKQUEUE_SHUTDOWN)
+			break;
+		if (st != WORKQUEUE_OK)
+			continue;
+		if (!atomic_load(&op->leading)) {
+			/* on_started enqueues everything again */
+			workqueue_done(op->q, key);
+			free(key);
+			continue;
+		}
+		int rc = reconcile_key(op, kc, key);
+		static const char *const ok[] = {"success"}, *const bad[] = {"error"};
+		metrics_add(op->metrics, M_RECONCILES, rc ? bad : ok, 1);
+		if (rc) {
+			metrics_add(op->metrics, M_ERRORS, NULL, 1);
+			workqueue_add_rate_limited(op->q, key);
+		} else {
+			workqueue_forget(op->q, key);
+		}
+		workqueue_done(op->q, key);
+		free(key);
+	}
+	kube_client_free(kc);
+	return NULL;
+}
+
+static int enqueue_one(const char *key, struct json_object *obj, void *ud)
+{
+	(void)obj;
+	workqueue_add(((struct op *)ud)->q, key);
+	return 0;
+}
+
+static void enqueue_all(struct op *op)
+{
+	for (size_t i = 0; i < op->nscopes; i++)
+		informer_foreach(op->scopes[i].backups, enqueue_one, op);
+}
+
+static void on_started(void *ud)
+{
+	struct op *op = ud;
+	log_kv(LOG_LEVEL_INFO, "leading: reconciling", NULL);
+	atomic_store(&op->leading, 1);
+	enqueue_all(op);
+}
+
+static void on_stopped(void *ud)
+{
+	struct op *op = ud;
+	atomic_store(&op->leading, 0);
+	log_kv(LOG_LEVEL_INFO, "not leading: reconciling stopped", NULL);
+}
+
+static void collect(struct metrics *m, void *ud)
+{
+	struct op *op = ud;
+	metrics_set(m, M_DEPTH, NULL, (double)workqueue_len(op->q));
+}
+
+static int scopes_new(struct op *op, const char *list)
+{
+	const struct informer_handlers hb = {backup_add, backup_update, backup_delete, op};
+	const struct informer_handlers hj = {job_add, job_update, job_delete, op};
+	const struct informer_handlers hp = {pod_add, pod_update, pod_delete, op};
+	char *copy = xstrdup(list), *save = NULL;
+	size_t cap = 1;
+	for (const char *c = list; *c; c++)
+		cap += *c == ',';
+	op->scopes = xcalloc(cap, sizeof(*op->scopes));
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		if (*t)
+			op->scopes[op->nscopes++].ns = xstrdup(t);
+	if (op->nscopes == 0)
+		op->nscopes = 1; /* all namespaces */
+	free(copy);
+	for (size_t i = 0; i < op->nscopes; i++) {
+		struct scope *s = &op->scopes[i];
+		s->backups = informer_new(&op->cfg, &CTL_DATABASE_BACKUPS, s->ns, NULL, &hb);
+		s->jobs = informer_new(&op->cfg, &KUBE_JOBS, s->ns, SELECTOR, &hj);
+		s->pods = informer_new(&op->cfg, &KUBE_PODS, s->ns, SELECTOR, &hp);
+		if (!s->backups || !s->jobs || !s->pods)
+			return err_set(E_INVALID, "cannot make the caches of namespace %s",
+				       s->ns ? s->ns : "(all)");
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *val[F_COUNT];
+	for (size_t i = 0; i < F_COUNT; i++) {
+		const char *e = getenv(flags[i].env);
+		val[i] = e ? e : flags[i].def;
+	}
+	struct option longopts[F_COUNT + 3];
+	for (size_t i = 0; i < F_COUNT; i++)
+		longopts[i] = (struct option){
+		    flags[i].name, flags[i].boolean ? optional_argument : required_argument, NULL,
+		    (int)(256 + i)};
+	longopts[F_COUNT] = (struct option){"help", no_argument, NULL, 'h'};
+	longopts[F_COUNT + 1] = (struct option){"version", no_argument, NULL, 'V'};
+	longopts[F_COUNT + 2] = (struct option){NULL, 0, NULL, 0};
+	for (int c; (c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1;) {
+		if (c == 'h') {
+			usage(stdout);
+			return 0;
+		}
+		if (c == 'V') {
+			printf("lifeboat-operator %s\n", LIFEBOAT_VERSION);
+			return 0;
+		}
+		if (c < 256 || c >= 256 + F_COUNT) {
+			usage(stderr);
+			return 2;
+		}
+		val[c - 256] = optarg ? optarg : "true";
+	}
+	if (optind < argc) {
+		fprintf(stderr, "lifeboat-operator: unexpected argument %s\n", argv[optind]);
+		return 2;
+	}
+	log_set_program("lifeboat-operator");
+	enum log_format lf;
+	enum log_level ll;
+	if (log_parse_format(val[F_LOG_FORMAT], &lf) != 0 ||
+	    log_parse_level(val[F_LOG_LEVEL], &ll) != 0) {
+		fprintf(stderr, "lifeboat-operator: bad --log-format or --log-level\n");
+		return 2;
+	}
+	log_set_format(lf);
+	log_set_level(ll);
+	int nworkers = atoi(val[F_WORKERS]);
+	if (nworkers < 1 || nworkers > 64) {
+		fprintf(stderr, "lifeboat-operator: --workers must be 1-64\n");
+		return 2;
+	}
+
+	/* Signals go to the main thread only: block them before any thread. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+	static struct op op;
+	int rc = 1;
+	struct serve *srv = NULL;
+	pthread_t *threads = NULL;
+	int started = 0;
+	atomic_init(&op.leading, 0);
+	op.jo.image = val[F_JOB_IMAGE];
+	op.jo.service_account = *val[F_JOB_SA] ? val[F_JOB_SA] : NULL;
+
+	/* --kubeconfig, else in-cluster, else $KUBECONFIG (or ~/.kube/config). */
+	const char *kcpath = *val[F_KUBECONFIG] ? val[F_KUBECONFIG] : NULL;
+	int cfg_rc = !kcpath && getenv("KUBERNETES_SERVICE_HOST")
+			 ? kubeconfig_in_cluster(&op.cfg, NULL)
+			 : kube_config_auto(&op.cfg, kcpath, NULL);
+	if (cfg_rc != 0) {
+		log_kv(LOG_LEVEL_ERROR, "cannot load the cluster configuration", "error", err_msg(),
+		       NULL);
+		return 1;
+	}
+	op.q = workqueue_new(NULL, NULL);
+	if (metrics_new(&op.metrics, families, sizeof(families) / sizeof(families[0]), NULL) != 0 ||
+	    events_new(&op.events, &op.cfg, NULL) != 0 || events_start(op.events) != 0 ||
+	    scopes_new(&op, val[F_NAMESPACES]) != 0) {
+		log_kv(LOG_LEVEL_ERROR, "cannot start", "error", err_msg(), NULL);
+		goto done;
+	}
+	metrics_set_collector(op.metrics, collect, &op);
+	struct serve_options so = {
+	    .health_addr = val[F_HEALTH], .metrics_addr = val[F_METRICS], .metrics = op.metrics};
+	if (serve_new(&srv, &so) != 0) {
+		log_kv(LOG_LEVEL_ERROR, "cannot serve", "error", err_msg(), NULL);
+		goto done;
+	}
+	for (size_t i = 0; i < op.nscopes; i++)
+		if (informer_start(op.scopes[i].backups) || informer_start(op.scopes[i].jobs) ||
+		    informer_start(op.scopes[i].pods)) {
+			log_kv(LOG_LEVEL_ERROR, "cannot start the caches", "error", err_msg(),
+			       NULL);
+			goto done;
+		}
+	threads = xcalloc((size_t)nworkers, sizeof(*threads));
+	for (; started < nworkers; started++)
+		if (pthread_create(&threads[started], NULL, worker, &op) != 0) {
+			log_kv(LOG_LEVEL_ERROR, "cannot start a worker", NULL);
+			goto done;
+		}
+
+	int64_t deadline = mono_ms() + SYNC_TIMEOUT_MS, synced = 0;
+	struct timespec tick = {1, 0};
+	for (;;) {
+		serve_heartbeat(srv);
+		if (!synced) {
+			synced = 1;
+			for (size_t i = 0; i < op.nscopes && synced; i++)
+				synced = informer_wait_synced(op.scopes[i].backups, 0) == 0 &&
+					 informer_wait_synced(op.scopes[i].jobs, 0) == 0 &&
+					 informer_wait_synced(op.scopes[i].pods, 0) == 0;
+			if (synced) {
+				serve_set_synced(srv, 1);
+				log_kv(LOG_LEVEL_INFO, "caches synced", NULL);
+				if (truthy(val[F_LEADER])) {
+					char ident[256];
+					leader_default_identity(ident, sizeof(ident));
+					const char *lns = *val[F_LEADER_NS]   ? val[F_LEADER_NS]
+							  : op.cfg.namespace_ ? op.cfg.namespace_
+									      : "default";
+					struct leader_options lo = {
+					    .namespace_ = lns,
+					    .name = LEASE_NAME,
+					    .cb = {on_started, on_stopped, &op}};
+					if (leader_new(&op.leader, &op.cfg, &lo) != 0 ||
+					    leader_start(op.leader) != 0) {
+						log_kv(LOG_LEVEL_ERROR, "cannot elect", "error",
+						       err_msg(), NULL);
+						goto done;
+					}
+				} else {
+					on_started(&op);
+				}
+			} else if (mono_ms() > deadline) {
+				log_kv(LOG_LEVEL_ERROR, "the caches did not sync in time", NULL);
+				goto done;
+			}
+		}
+		int sig = sigtimedwait(&sigs, NULL, &tick);
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+	}
+	log_kv(LOG_LEVEL_INFO, "shutting down", NULL);
+	rc = 0;
+done:
+	if (srv)
+		serve_set_shutting_down(srv);
+	/* Stop taking work; the workers finish the key in hand (its writes). */
+	if (op.q)
+		workqueue_shutdown(op.q);
+	for (int i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	free(threads);
+	atomic_store(&op.leading, 0);
+	if (op.events)
+		events_flush(op.events, 2000);
+	if (op.leader)
+		leader_stop(op.leader); /* releases the Lease */
+	leader_free(op.leader);
+	for (size_t i = 0; i < op.nscopes; i++) {
+		struct scope *s = &op.scopes[i];
+		if (s->backups)
+			informer_stop(s->backups);
+		if (s->jobs)
+			informer_stop(s->jobs);
+		if (s->pods)
+			informer_stop(s->pods);
+		informer_free(s->backups);
+		informer_free(s->jobs);
+		informer_free(s->pods);
+		free(s->ns);
+	}
+	free(op.scopes);
+	if (srv)
+		serve_stop(srv);
+	serve_free(srv);
+	events_free(op.events);
+	metrics_free(op.metrics);
+	workqueue_free(op.q);
+	kube_config_dispose(&op.cfg);
+	return rc;
+}

@@ -16,8 +16,8 @@
 # end, so the suite can run again on the same cluster. Results: tests/lib/t.sh
 # lines in $LIFEBOAT_RESULTS (suite "clients"). LIFEBOAT_KEEP=1 keeps the
 # work folder (and an own cluster, stopped, with its logs).
-# CLUSTER_NODEAGENT=0|1 forces the node agent off/on for an own cluster; unset,
-# the agent is tried and, if it does not start, the cluster runs without it.
+# An own cluster always has the node agent: the helm --wait check needs a
+# Ready node, and fails without one.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -73,14 +73,7 @@ else
 	OWN=1
 	DIR=$WORK/cluster
 	export CLUSTER_TTL=${CLUSTER_TTL:-900}
-	if [[ -n ${CLUSTER_NODEAGENT:-} ]]; then
-		timeout 600 "$here/up" "$DIR" >"$WORK/up.log" 2>&1 || { cat "$WORK/up.log"; t_fail "start a cluster" "tests/cluster/up failed"; exit 1; }
-	elif ! timeout 600 "$here/up" "$DIR" >"$WORK/up.log" 2>&1; then
-		echo "test-clients: tests/cluster/up failed with the node agent; again without it (pods stay Pending)"
-		tail -5 "$WORK/up.log"
-		rm -rf "$DIR"
-		CLUSTER_NODEAGENT=0 timeout 600 "$here/up" "$DIR" >"$WORK/up.log" 2>&1 || { cat "$WORK/up.log"; t_fail "start a cluster" "tests/cluster/up failed"; exit 1; }
-	fi
+	timeout 600 "$here/up" "$DIR" >"$WORK/up.log" 2>&1 || { cat "$WORK/up.log"; t_fail "start a cluster" "tests/cluster/up failed"; exit 1; }
 	grep '^up: a Kubernetes' "$WORK/up.log" || true
 fi
 # shellcheck disable=SC1091
@@ -690,31 +683,27 @@ t_contains "limit: a continue token" '"continue":"'
 t_contains "limit: remainingItemCount" '"remainingItemCount":'
 
 current="faults through tests/cluster/faultproxy.py"
-if [[ -f $here/faultproxy.py ]]; then
-	start_bg "$WORK/proxy.log" timeout 300 "$PY" "$here/faultproxy.py" --upstream "$APISERVER_URL" --ca "$CLUSTER_CA" \
-		--cert "$PKI/apiserver.crt" --key "$PKI/apiserver.key" --upstream-cert "$PKI/admin.crt" --upstream-key "$PKI/admin.key" \
-		--port-file "$WORK/proxy.port"
-	proxy_pid=$BG_PID
-	for _ in $(seq 100); do [[ -s $WORK/proxy.port ]] && break; sleep 0.1; done
-	PROXY=https://127.0.0.1:$(cat "$WORK/proxy.port" 2>/dev/null)
-	kp() { "$KC" --server "$PROXY" -n "$NS" "$@"; }
-	fault() { timeout 10 curl -sS -A lifeboat-clients-test --cacert "$CLUSTER_CA" -X "$1" --data "${2:-}" "$PROXY/_lifeboat/faults" >/dev/null; }
-	t_run "kubectl through the fault proxy" 0 kp get dbb nightly -o name
-	fault POST '{"status":503,"retryAfterSeconds":1,"count":2,"pathRegex":"/databasebackups","methods":["GET"]}'
-	t_run "kubectl (client-go) retries a 503 with Retry-After" 0 kp get dbb nightly -o name
-	fault DELETE
-	fault POST '{"status":429,"retryAfterSeconds":1,"count":1,"pathRegex":"/databasebackups","methods":["GET"]}'
-	t_run "kubectl retries a 429 with Retry-After" 0 kp get dbb nightly -o name
-	fault DELETE
-	fault POST '{"status":500,"count":1,"pathRegex":"/databasebackups","methods":["GET"]}'
-	t_run "an injected 500 reaches kubectl" 1 kp get dbb nightly -o name
-	t_contains "as an InternalError" "Internal error occurred: injected fault"
-	fault DELETE
-	kill "$proxy_pid" 2>/dev/null || true
-	wait "$proxy_pid" 2>/dev/null || true
-else
-	echo "  (no tests/cluster/faultproxy.py: the fault checks are skipped)"
-fi
+start_bg "$WORK/proxy.log" timeout 300 "$PY" "$here/faultproxy.py" --upstream "$APISERVER_URL" --ca "$CLUSTER_CA" \
+	--cert "$PKI/apiserver.crt" --key "$PKI/apiserver.key" --upstream-cert "$PKI/admin.crt" --upstream-key "$PKI/admin.key" \
+	--port-file "$WORK/proxy.port"
+proxy_pid=$BG_PID
+for _ in $(seq 100); do [[ -s $WORK/proxy.port ]] && break; sleep 0.1; done
+PROXY=https://127.0.0.1:$(cat "$WORK/proxy.port" 2>/dev/null)
+kp() { "$KC" --server "$PROXY" -n "$NS" "$@"; }
+fault() { timeout 10 curl -sS -A lifeboat-clients-test --cacert "$CLUSTER_CA" -X "$1" --data "${2:-}" "$PROXY/_lifeboat/faults" >/dev/null; }
+t_run "kubectl through the fault proxy" 0 kp get dbb nightly -o name
+fault POST '{"status":503,"retryAfterSeconds":1,"count":2,"pathRegex":"/databasebackups","methods":["GET"]}'
+t_run "kubectl (client-go) retries a 503 with Retry-After" 0 kp get dbb nightly -o name
+fault DELETE
+fault POST '{"status":429,"retryAfterSeconds":1,"count":1,"pathRegex":"/databasebackups","methods":["GET"]}'
+t_run "kubectl retries a 429 with Retry-After" 0 kp get dbb nightly -o name
+fault DELETE
+fault POST '{"status":500,"count":1,"pathRegex":"/databasebackups","methods":["GET"]}'
+t_run "an injected 500 reaches kubectl" 1 kp get dbb nightly -o name
+t_contains "as an InternalError" "Internal error occurred: injected fault"
+fault DELETE
+kill "$proxy_pid" 2>/dev/null || true
+wait "$proxy_pid" 2>/dev/null || true
 
 current="python3-kubernetes"
 PYNS=clients-py-$RUN
@@ -792,8 +781,9 @@ if HELM=$(timeout 900 "$root/tests/setup-helm.sh"); then
 	t_equals "the release records are gone" "" k -n "$HNS" get secrets --field-selector type=helm.sh/release.v1 -o 'jsonpath={.items[*].metadata.name}'
 	t_run "helm status after uninstall" 1 h status smoke -n "$HNS"
 	t_contains "release: not found" "release: not found"
-	# A Deployment whose pod must become Ready: only with a node that runs pods.
-	if [[ $(k get nodes -o 'jsonpath={.items[*].status.conditions[?(@.type=="Ready")].status}' 2>/dev/null) == *True* ]]; then
+	# A Deployment whose pod must become Ready on the node agent's node.
+	ready_nodes=$(k get nodes -o 'jsonpath={.items[*].status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)
+	if [[ $ready_nodes == *True* ]]; then
 		t_run "helm install --wait (a Deployment running sleep)" 0 h install sleeper "$CH" -n "$HNS" \
 			--set sleeper.enabled=true --set serviceAccount.name=sleeper --wait --timeout 90s
 		t_equals "the Deployment is available" 1 k -n "$HNS" get deployment sleeper-sleeper -o 'jsonpath={.status.availableReplicas}'
@@ -801,7 +791,7 @@ if HELM=$(timeout 900 "$root/tests/setup-helm.sh"); then
 			-o 'jsonpath={.items[0].status.phase} {.items[0].status.conditions[?(@.type=="Ready")].status}'
 		t_run "helm uninstall --wait of it" 0 h uninstall sleeper -n "$HNS" --wait --timeout 60s
 	else
-		echo "  (no Ready node: helm install --wait of a Deployment is not checked)"
+		t_fail "helm install --wait needs a Ready node" "no Node is Ready: is the node agent running? (tests/cluster/up without CLUSTER_NODEAGENT=0)"
 	fi
 else
 	t_fail "helm 3 available" "tests/setup-helm.sh found none"

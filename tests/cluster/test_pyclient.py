@@ -20,7 +20,7 @@ Records "PASS suite: name" / "FAIL suite: name: why" lines in
 $LIFEBOAT_RESULTS, like tests/lib/t.sh.
 Environment: KUBECONFIG (admin), LIFEBOAT_CLUSTER_DIR, CLUSTER_CA,
 APISERVER_URL, PY_NAMESPACE (exists, created by the caller),
-PY_RESTART (the restart-apiserver command; empty: skip the 410 checks),
+PY_RESTART (the restart-apiserver command, required: the 410 checks use it),
 T_SUITE, LIFEBOAT_RESULTS.
 """
 
@@ -216,7 +216,7 @@ def main():
 
     # -- 410 Gone after a compaction and an apiserver restart
     if not RESTART:
-        print("  (PY_RESTART empty: the 410 Gone checks are skipped)")
+        record("410 Gone: PY_RESTART names restart-apiserver", False, "PY_RESTART is empty")
         return
     old_cm = core.list_namespaced_config_map(NS).metadata.resource_version
     old_cr = custom.list_namespaced_custom_object(G, V, NS, PLURAL)["metadata"]["resourceVersion"]

@@ -23,7 +23,7 @@ func TestMain(m *testing.M) {
 
 func needRoot(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root (mount namespaces, chroot)")
+		t.Fatal("needs root (mount namespaces, chroot): run go test as root, as make test does")
 	}
 }
 

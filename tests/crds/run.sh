@@ -154,6 +154,14 @@ for kc in "$KUBECTL" "$KUBECTL_NEXT"; do
 	[[ -x $kc ]] || { t_fail "kubectl $kc" "not installed"; continue; }
 	v=$(timeout 30 "$kc" version --client -o json 2>/dev/null | timeout 30 "$PY" -c 'import json,sys; v=json.load(sys.stdin)["clientVersion"]; print(v["major"]+"."+v["minor"])')
 	ke() { timeout 60 "$kc" --cache-dir "$WORK/kcache-$v" explain "$@"; }
+	# The apiserver publishes a new CRD's OpenAPI a few seconds after it is
+	# Established (longer on a busy shared cluster): wait for all three.
+	for _ in $(seq 120); do
+		ke databasebackup.spec >/dev/null 2>&1 && ke backupschedule.spec >/dev/null 2>&1 &&
+			ke databaserestore.spec >/dev/null 2>&1 && break
+		rm -rf "$WORK/kcache-$v"
+		sleep 0.5
+	done
 	t_run "kubectl $v explain databasebackup.spec.storage.s3.credentialsSecretRef" 0 ke databasebackup.spec.storage.s3.credentialsSecretRef
 	t_contains "kubectl $v explain: what it is" "The Secret holding the access key"
 	t_contains "kubectl $v explain: an example" "Example: {name: backup-s3}"

@@ -32,6 +32,8 @@ static const struct jobenv table[JOBENV_COUNT] = {
      "SQL whose first value is recorded as the schema version"},
     {JOBENV_CONFIRM, "LIFEBOAT_CONFIRM", R, FLAG, "the target database name, typed to confirm"},
     {JOBENV_CLEAN, "LIFEBOAT_CLEAN", R, FLAG, "drop existing objects before recreating them"},
+    {JOBENV_FILES, "LIFEBOAT_FILES", B | R, FLAG,
+     "a folder archived beside the dump (backup) or put back from it (restore)"},
     {JOBENV_OUTPUT, "LIFEBOAT_OUTPUT", L, FLAG, "table (default) or json"},
     {JOBENV_RESULT_PATH, "LIFEBOAT_RESULT_PATH", ALL, FLAG,
      "where to write the JSON result (default /dev/termination-log when it exists)"},

@@ -16,6 +16,7 @@ struct job_opts {
 	const char *compression; /* zstd[:L] | gzip[:L] | none */
 	const char *schema_query;
 	const char *confirm;
+	const char *files; /* --files: backup archives it, restore puts it back */
 	const char *output; /* list: table | json */
 	int clean;
 	int zstd_workers;

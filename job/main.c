@@ -46,7 +46,7 @@ static const struct command {
 
 struct raw {
 	const char *db, *storage, *name, *ns, *pass_file, *format, *compression, *schema_query,
-	    *confirm, *clean, *output, *result_path, *workers, *log_level;
+	    *confirm, *clean, *files, *output, *result_path, *workers, *log_level;
 };
 
 /* Each flag's environment variable, commands and help are its jobenv entry. */
@@ -67,6 +67,7 @@ static const struct flag {
 	{"--schema-version-query", JOBENV_SCHEMA_VERSION_QUERY, F(schema_query), 0},
 	{"--confirm", JOBENV_CONFIRM, F(confirm), 0},
 	{"--clean", JOBENV_CLEAN, F(clean), 1},
+	{"--files", JOBENV_FILES, F(files), 0},
 	{"--output", JOBENV_OUTPUT, F(output), 0},
 	{"--result-path", JOBENV_RESULT_PATH, F(result_path), 0},
 	{"--zstd-workers", JOBENV_ZSTD_WORKERS, F(workers), 0},
@@ -202,6 +203,7 @@ static int build_opts(struct job_opts *o, const struct raw *r, const struct comm
 	o->compression = r->compression ? r->compression : "zstd:3";
 	o->schema_query = r->schema_query;
 	o->confirm = r->confirm;
+	o->files = r->files;
 	o->output = r->output;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	o->zstd_workers = ncpu >= 2 ? 2 : 0;

@@ -11,7 +11,7 @@
 #include "err.h"
 #include "xmalloc.h"
 
-enum kind { K_STR, K_INT, K_BOOL, K_TIME, K_NUM, K_OBJECTS };
+enum kind { K_STR, K_INT, K_BOOL, K_TIME, K_NUM, K_OBJECTS, K_FILES };
 
 enum {
 	F_OMIT = 1,    /* the writer leaves a NULL string out instead of writing null */
@@ -40,7 +40,14 @@ static const struct field object_fields[] = {
     FIELD(struct jobresult_object, "sha256", K_STR, sha256, F_SHA256),
 };
 
-/* In the order the job has always written them. */
+static const struct field files_fields[] = {
+    FIELD(struct jobresult_files, "object", K_STR, object, 0),
+    FIELD(struct jobresult_files, "size", K_INT, size, F_NONNEG),
+    FIELD(struct jobresult_files, "sha256", K_STR, sha256, F_SHA256),
+    FIELD(struct jobresult_files, "count", K_INT, count, F_NONNEG),
+};
+
+/* In the order the job has always written them; files came later. */
 static const struct field artifact_fields[] = {
     FIELD(struct jobresult_artifact, "location", K_STR, location, 0),
     FIELD(struct jobresult_artifact, "objects", K_OBJECTS, objects, 0),
@@ -52,6 +59,7 @@ static const struct field artifact_fields[] = {
     FIELD(struct jobresult_artifact, "format", K_STR, format, F_FORMAT),
     FIELD(struct jobresult_artifact, "compression", K_STR, compression, 0),
     FIELD(struct jobresult_artifact, "createdAt", K_TIME, created_at, 0),
+    FIELD(struct jobresult_artifact, "files", K_FILES, files, 0),
 };
 
 static const struct field database_fields[] = {
@@ -238,6 +246,15 @@ static void write_fields(struct json_object *o, const struct field *fields, size
 		case K_OBJECTS:
 			write_objects(o, f->key, base, f->offset);
 			break;
+		case K_FILES: {
+			const struct jobresult_files *v = p;
+			if (v->object) {
+				struct json_object *sub = json_object_new_object();
+				write_fields(sub, files_fields, COUNT(files_fields), v);
+				json_object_object_add(o, f->key, sub);
+			}
+			break;
+		}
 		}
 	}
 }
@@ -393,6 +410,22 @@ static int parse_objects(struct jobresult_artifact *a, struct json_object *v, si
 	return 1;
 }
 
+static void dispose_fields(void *base, const struct field *fields, size_t n);
+
+/* artifact.files: taken only with its object name. */
+static int parse_files(struct jobresult_files *f, struct json_object *v, size_t *ignored)
+{
+	if (!json_object_is_type(v, json_type_object))
+		return 0;
+	parse_fields(f, files_fields, COUNT(files_fields), v, ignored);
+	if (!f->object || !*f->object) {
+		dispose_fields(f, files_fields, COUNT(files_fields));
+		memset(f, 0, sizeof(*f));
+		return 0;
+	}
+	return 1;
+}
+
 /* One field: 1 when it was taken, 0 when malformed. */
 static int parse_field(void *base, const struct field *f, struct json_object *v, size_t *ignored)
 {
@@ -450,6 +483,9 @@ static int parse_field(void *base, const struct field *f, struct json_object *v,
 	case K_OBJECTS:
 		ok = parse_objects(base, v, ignored);
 		break;
+	case K_FILES:
+		ok = parse_files(p, v, ignored);
+		break;
 	}
 	return ok;
 }
@@ -478,6 +514,8 @@ static void dispose_fields(void *base, const struct field *fields, size_t n)
 			for (size_t k = 0; k < a->nobjects; k++)
 				dispose_fields(&a->objects[k], object_fields, COUNT(object_fields));
 			free(a->objects);
+		} else if (fields[i].kind == K_FILES) {
+			dispose_fields(p, files_fields, COUNT(files_fields));
 		}
 	}
 }

@@ -63,6 +63,14 @@ struct jobresult_object {
 	char *sha256; /* 64 lowercase hex digits */
 };
 
+/* artifact.files: the --files folder's archive; absent when object is NULL. */
+struct jobresult_files {
+	char *object; /* "files.tar.zst.pgp" */
+	struct jobresult_int size;
+	char *sha256;
+	struct jobresult_int count; /* entries: files, folders and symlinks */
+};
+
 struct jobresult_artifact {
 	char *location; /* the backup's folder, no credentials */
 	struct jobresult_object *objects;
@@ -75,6 +83,7 @@ struct jobresult_artifact {
 	char *format; /* custom | plain */
 	char *compression;
 	struct jobresult_time created_at;
+	struct jobresult_files files;
 };
 
 struct jobresult_database {

@@ -62,6 +62,11 @@ char *artifact_dump_leaf(const char *format, const char *compress_suffix, int en
 			 encrypted ? ".pgp" : "");
 }
 
+char *artifact_files_leaf(const char *compress_suffix, int encrypted)
+{
+	return xasprintf("files.tar%s%s", compress_suffix, encrypted ? ".pgp" : "");
+}
+
 int artifact_load_manifest(struct manifest *out, struct store *st, const char *ns, const char *name)
 {
 	char *key = artifact_key(ns, name, ARTIFACT_MANIFEST);

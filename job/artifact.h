@@ -18,6 +18,8 @@ int artifact_check_namespace(const char *ns, const char *field);
 char *artifact_key(const char *ns, const char *name, const char *leaf);
 /* "db.dump.zst.pgp" etc. for a format, compression suffix and encryption. */
 char *artifact_dump_leaf(const char *format, const char *compress_suffix, int encrypted);
+/* "files.tar.zst.pgp" etc.: the --files archive's object. */
+char *artifact_files_leaf(const char *compress_suffix, int encrypted);
 /* Reads and parses the manifest: E_NOTFOUND (with a hint to `lifeboat list`)
  * when the backup does not exist or is incomplete. */
 int artifact_load_manifest(struct manifest *out, struct store *st, const char *ns, const char *name);

@@ -1,5 +1,6 @@
 /* `lifeboat backup`: pre-flight, pg_dump, then the streaming chain
- * hash -> compress -> encrypt -> hash -> store, and the manifest last. */
+ * hash -> compress -> encrypt -> hash -> store; with --files the folder's
+ * tar stream through the same chain into its own object; the manifest last. */
 #include "job.h"
 
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include "artifact.h"
 #include "async.h"
 #include "compress.h"
+#include "files.h"
 #include "manifest.h"
 #include "openpgp.h"
 #include "pg.h"
@@ -122,6 +124,49 @@ static int pump(struct stage *head, int fd)
 	return rc;
 }
 
+/* Archives --files into its own object through the same compression and
+ * encryption as the dump; fills m->files once the object is visible. */
+static int backup_files(struct manifest *m, struct store *st, const struct job_opts *o,
+			const struct compress_spec *cs)
+{
+	struct stage *head = NULL, *stored_hash, *plain_hash;
+	char *leaf = artifact_files_leaf(compress_suffix(cs->algo), o->passphrase != NULL);
+	char *key = artifact_key(o->namespace_, o->name, leaf);
+	uint64_t count = 0;
+	int rc;
+	if ((rc = store_writer(st, key, &head)))
+		goto done;
+	head = stored_hash = stage_hash_new(head);
+	if (o->passphrase) {
+		struct stage *enc = openpgp_encrypt_new(o->passphrase, o->passlen, 0, head);
+		if (!enc) {
+			rc = err_code();
+			goto done;
+		}
+		head = enc;
+	}
+	head = async_new(head);
+	head = compress_new(cs, o->zstd_workers, head);
+	head = plain_hash = stage_hash_new(head);
+	log_info("archiving the folder %s into %s", o->files, leaf);
+	if ((rc = files_archive(&count, o->files, head)) || (rc = stage_finish(head))) {
+		err_wrap("the files archive of backup %s/%s failed", o->namespace_, o->name);
+		goto done;
+	}
+	m->files.key = xstrdup(leaf);
+	m->files.size = stage_hash_size(stored_hash);
+	stage_hash_hex(stored_hash, m->files.sha256);
+	m->files.count = count;
+	m->files.plaintext_size = stage_hash_size(plain_hash);
+	stage_hash_hex(plain_hash, m->files.plaintext_sha256);
+done:
+	/* Freeing an unfinished writer aborts the upload and removes the part. */
+	stage_free_chain(head);
+	free(key);
+	free(leaf);
+	return rc;
+}
+
 int backup_run(const struct job_opts *o, struct json_object *result)
 {
 	struct compress_spec cs;
@@ -153,6 +198,8 @@ int backup_run(const struct job_opts *o, struct json_object *result)
 					"postgresql://USER@HOST:5432/DBNAME");
 		goto done;
 	}
+	if (o->files && (rc = files_check_source(o->files)))
+		goto done;
 	if ((rc = pg_target_parse(&target, o->db)))
 		goto done;
 	have_target = 1;
@@ -233,6 +280,12 @@ int backup_run(const struct job_opts *o, struct json_object *result)
 	/* Only now, with pg_dump's success known, does the object become visible. */
 	if ((rc = stage_finish(plain_hash)))
 		goto done;
+	/* No manifest without the folder's archive: the dump alone would look
+	 * like a complete backup. */
+	if (o->files && (rc = backup_files(&m, st, o, &cs))) {
+		store_remove(st, dump_key);
+		goto done;
+	}
 
 	m.namespace_ = xstrdup(o->namespace_);
 	m.name = xstrdup(o->name);
@@ -267,6 +320,11 @@ int backup_run(const struct job_opts *o, struct json_object *result)
 	    (rc = store_put(st, manifest_key, text.ptr, text.len))) {
 		/* Without its manifest the dump object is an orphan: remove it. */
 		store_remove(st, dump_key);
+		if (m.files.key) {
+			char *files_key = artifact_key(o->namespace_, o->name, m.files.key);
+			store_remove(st, files_key);
+			free(files_key);
+		}
 		goto done;
 	}
 	result_add_manifest(result, &m, location);
@@ -275,6 +333,10 @@ int backup_run(const struct job_opts *o, struct json_object *result)
 	log_info("backup %s/%s complete: %llu bytes stored (%llu before compression), sha256 %s",
 		 o->namespace_, o->name, (unsigned long long)m.objects[0].size,
 		 (unsigned long long)m.plaintext_size, m.objects[0].sha256);
+	if (m.files.key)
+		log_info("files archive %s: %llu entries, %llu bytes stored, sha256 %s", m.files.key,
+			 (unsigned long long)m.files.count, (unsigned long long)m.files.size,
+			 m.files.sha256);
 done:
 	if (have_dumper)
 		dumper_dispose(&dumper, rc != 0);

@@ -25,6 +25,7 @@ void manifest_dispose(struct manifest *m)
 			 &m->dump_version, &m->database,  &m->schema_version};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*strs[i]);
+	free(m->files.key);
 	manifest_init(m);
 }
 
@@ -133,6 +134,18 @@ int manifest_to_json(const struct manifest *m, struct buf *out)
 	add_str(db, "schemaVersion", m->schema_version);
 	json_object_object_add(root, "database", db);
 
+	if (m->files.key) {
+		struct json_object *f = json_object_new_object();
+		add_str(f, "object", m->files.key);
+		json_object_object_add(f, "size", json_object_new_int64((int64_t)m->files.size));
+		add_str(f, "sha256", m->files.sha256);
+		json_object_object_add(f, "count", json_object_new_int64((int64_t)m->files.count));
+		json_object_object_add(f, "plaintextSize",
+				       json_object_new_int64((int64_t)m->files.plaintext_size));
+		add_str(f, "plaintextSha256", m->files.plaintext_sha256);
+		json_object_object_add(root, "files", f);
+	}
+
 	const char *text =
 	    json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 						     JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -240,6 +253,39 @@ static int get_sha(char out[65], struct json_object *o, const char *path, const 
 	return rc;
 }
 
+/* An object name inside the backup folder, nothing more. */
+static int plain_key(const char *key)
+{
+	return key[0] && !strchr(key, '/') && strcmp(key, "..") != 0 && strcmp(key, ".") != 0;
+}
+
+static int parse_files(struct manifest *m, struct json_object *root)
+{
+	struct json_object *sub;
+	struct manifest_files *f = &m->files;
+	int rc;
+	if ((rc = get(&sub, root, "", "files", json_type_object, 0)) || !sub)
+		return rc;
+	if ((rc = get_str(&f->key, sub, "files.", "object", 1)))
+		return rc;
+	if (!plain_key(f->key))
+		return err_set(E_INTEGRITY,
+			       "manifest: field files.object must be a plain object name in the "
+			       "backup folder");
+	for (size_t i = 0; i < m->nobjects; i++)
+		if (strcmp(m->objects[i].key, f->key) == 0)
+			return err_set(E_INTEGRITY,
+				       "manifest: field files.object names the dump object \"%s\"",
+				       f->key);
+	if ((rc = get_u64(&f->size, sub, "files.", "size", 1)) ||
+	    (rc = get_sha(f->sha256, sub, "files.", "sha256")) ||
+	    (rc = get_u64(&f->count, sub, "files.", "count", 1)) ||
+	    (rc = get_u64(&f->plaintext_size, sub, "files.", "plaintextSize", 1)) ||
+	    (rc = get_sha(f->plaintext_sha256, sub, "files.", "plaintextSha256")))
+		return rc;
+	return 0;
+}
+
 static int parse_into(struct manifest *m, struct json_object *root)
 {
 	struct json_object *v, *sub;
@@ -288,7 +334,7 @@ static int parse_into(struct manifest *m, struct json_object *root)
 			return err_set(E_INTEGRITY, "manifest: field objects[%zu] is not an object", i);
 		if ((rc = get_str(&key, o, path, "key", 1)))
 			return rc;
-		if (!key[0] || strchr(key, '/') || strcmp(key, "..") == 0 || strcmp(key, ".") == 0) {
+		if (!plain_key(key)) {
 			free(key);
 			return err_set(E_INTEGRITY,
 				       "manifest: field %skey must be a plain object name in the backup "
@@ -337,7 +383,7 @@ static int parse_into(struct manifest *m, struct json_object *root)
 	    (rc = get_i64(&m->row_estimate, sub, "database.", "rowEstimate")) ||
 	    (rc = get_str(&m->schema_version, sub, "database.", "schemaVersion", 0)))
 		return rc;
-	return 0;
+	return parse_files(m, root);
 }
 
 int manifest_parse(struct manifest *out, const char *text, size_t len)

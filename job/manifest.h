@@ -19,6 +19,17 @@ struct manifest_object {
 	char sha256[65]; /* of the stored bytes, lowercase hex */
 };
 
+/* The --files folder's archive (docs/job.md): a tar stream through the same
+ * compression and encryption as the dump, in its own object. */
+struct manifest_files {
+	char *key;		   /* "files.tar.zst.pgp"; NULL: the backup has none */
+	uint64_t size;		   /* bytes stored */
+	char sha256[65];	   /* of the stored bytes */
+	uint64_t count;		   /* entries: files, folders and symlinks */
+	uint64_t plaintext_size;   /* of the tar stream */
+	char plaintext_sha256[65]; /* of the tar stream */
+};
+
 struct manifest {
 	int format_version;
 	char *namespace_;
@@ -45,6 +56,7 @@ struct manifest {
 	int64_t table_count;
 	int64_t row_estimate;
 	char *schema_version;       /* optional; NULL when not asked */
+	struct manifest_files files; /* optional: "files" */
 };
 
 void manifest_init(struct manifest *m);

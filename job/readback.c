@@ -95,11 +95,20 @@ int readback_init(struct readback *rb, const struct manifest *m, const char *pas
 	return 0;
 }
 
-int readback_run(struct readback *rb, struct store *st, const struct manifest *m, const char *ns,
-		 const char *name)
+/* What one read is judged against. */
+struct expect {
+	const char *key;
+	uint64_t size;
+	const char *sha256;
+	uint64_t plaintext_size;
+	const char *plaintext_sha256;
+	const char *what; /* "dump", "files archive" */
+};
+
+static int run_object(struct readback *rb, struct store *st, const struct expect *x,
+		      const char *ns, const char *name)
 {
-	const struct manifest_object *obj = &m->objects[0];
-	char *key = artifact_key(ns, name, obj->key);
+	char *key = artifact_key(ns, name, x->key);
 	char *where = store_location(st, key);
 	uint64_t size = 0;
 	char got[65];
@@ -114,22 +123,22 @@ int readback_run(struct readback *rb, struct store *st, const struct manifest *m
 	}
 	if (rc)
 		goto done;
-	if (size != obj->size) {
+	if (size != x->size) {
 		rc = err_set(E_INTEGRITY,
 			     "size mismatch for %s: the manifest says %llu bytes, storage holds %llu; "
 			     "the object is truncated or was replaced; restore another backup",
-			     where, (unsigned long long)obj->size, (unsigned long long)size);
+			     where, (unsigned long long)x->size, (unsigned long long)size);
 		goto done;
 	}
 	if ((rc = store_read(st, key, rb->head)))
 		goto done;
 	stage_finish(rb->head);
 	stage_hash_hex(rb->stored_hash, got);
-	if (stage_hash_size(rb->stored_hash) != obj->size || strcmp(got, obj->sha256) != 0) {
+	if (stage_hash_size(rb->stored_hash) != x->size || strcmp(got, x->sha256) != 0) {
 		rc = err_set(E_INTEGRITY,
 			     "checksum mismatch for %s: expected sha256 %.12s.., got %.12s..; the "
 			     "object is corrupt or was replaced; restore another backup",
-			     where, obj->sha256, got);
+			     where, x->sha256, got);
 		goto done;
 	}
 	if (f->code) {
@@ -137,18 +146,35 @@ int readback_run(struct readback *rb, struct store *st, const struct manifest *m
 		goto done;
 	}
 	stage_hash_hex(rb->plain_hash, got);
-	if (stage_hash_size(rb->plain_hash) != m->plaintext_size ||
-	    strcmp(got, m->plaintext_sha256) != 0) {
+	if (stage_hash_size(rb->plain_hash) != x->plaintext_size ||
+	    strcmp(got, x->plaintext_sha256) != 0) {
 		rc = err_set(E_INTEGRITY,
-			     "the dump read from %s has sha256 %.12s.., but the manifest says %.12s..: "
+			     "the %s read from %s has sha256 %.12s.., but the manifest says %.12s..: "
 			     "the manifest does not belong to this object; restore another backup",
-			     where, got, m->plaintext_sha256);
+			     x->what, where, got, x->plaintext_sha256);
 		goto done;
 	}
 done:
 	free(key);
 	free(where);
 	return rc;
+}
+
+int readback_run(struct readback *rb, struct store *st, const struct manifest *m, const char *ns,
+		 const char *name)
+{
+	const struct expect x = {m->objects[0].key, m->objects[0].size, m->objects[0].sha256,
+				 m->plaintext_size, m->plaintext_sha256, "dump"};
+	return run_object(rb, st, &x, ns, name);
+}
+
+int readback_run_files(struct readback *rb, struct store *st, const struct manifest *m,
+		       const char *ns, const char *name)
+{
+	const struct manifest_files *f = &m->files;
+	const struct expect x = {f->key, f->size, f->sha256, f->plaintext_size, f->plaintext_sha256,
+				 "files archive"};
+	return run_object(rb, st, &x, ns, name);
 }
 
 void readback_dispose(struct readback *rb)

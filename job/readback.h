@@ -30,6 +30,10 @@ int readback_init(struct readback *rb, const struct manifest *m, const char *pas
  * names the manifest inside records (folders may be copied or renamed). */
 int readback_run(struct readback *rb, struct store *st, const struct manifest *m, const char *ns,
 		 const char *name);
+/* The same for the manifest's files archive (m->files.key must be set), on a
+ * readback of its own: a chain reads one object. */
+int readback_run_files(struct readback *rb, struct store *st, const struct manifest *m,
+		       const char *ns, const char *name);
 void readback_dispose(struct readback *rb);
 
 #endif

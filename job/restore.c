@@ -20,6 +20,7 @@
 #include "../common/log.h"
 #include "../common/xmalloc.h"
 #include "artifact.h"
+#include "files.h"
 #include "holdback.h"
 #include "inject.h"
 #include "pg.h"
@@ -27,6 +28,7 @@
 #include "readback.h"
 #include "result.h"
 #include "store.h"
+#include "tar.h"
 
 #define COPY_CHUNK (128 * 1024)
 
@@ -88,6 +90,41 @@ static const char *clean_sql(int server_version_num)
 		     "COMMENT ON SCHEMA public IS 'standard public schema';\n";
 }
 
+/* Extracts and checks the files archive into a sibling of --files; *out
+ * then awaits files_restore_commit. Nothing outside the sibling changes. */
+static int restore_files_extract(struct files_restore **out, const struct job_opts *o,
+				 struct store *st, const struct manifest *m)
+{
+	struct files_restore *fr = NULL;
+	struct readback rb;
+	int rc;
+	if ((rc = files_restore_new(&fr, o->files)))
+		return rc;
+	struct stage *sink = files_restore_sink(fr);
+	if ((rc = readback_init(&rb, m, o->passphrase, o->passlen, sink))) {
+		files_restore_free(fr);
+		return rc;
+	}
+	log_info("extracting the files archive %s (%llu entries) beside %s", m->files.key,
+		 (unsigned long long)m->files.count, o->files);
+	rc = readback_run_files(&rb, st, m, o->namespace_, o->name);
+	if (!rc && tar_reader_count(sink) != m->files.count)
+		rc = err_set(E_INTEGRITY,
+			     "the files archive %s holds %llu entries, but the manifest says %llu; "
+			     "restore another backup",
+			     m->files.key, (unsigned long long)tar_reader_count(sink),
+			     (unsigned long long)m->files.count);
+	readback_dispose(&rb);
+	if (rc) {
+		files_restore_free(fr);
+		return err_wrap("restore of %s/%s failed before the database was touched; %s is "
+				"unchanged",
+				o->namespace_, o->name, o->files);
+	}
+	*out = fr;
+	return 0;
+}
+
 int restore_run(const struct job_opts *o, struct json_object *result)
 {
 	struct manifest m;
@@ -99,6 +136,7 @@ int restore_run(const struct job_opts *o, struct json_object *result)
 	struct store *st = NULL;
 	struct stage *hold = NULL;   /* owned until a chain takes it */
 	struct stage *holder = NULL; /* borrowed: the holdback stage */
+	struct files_restore *fr = NULL;
 	int have_m = 0, have_rb = 0, have_target = 0, have_info = 0, have_psql = 0,
 	    have_script = 0, copier_running = 0, rc;
 	char *dir = NULL, *location = NULL;
@@ -136,6 +174,17 @@ int restore_run(const struct job_opts *o, struct json_object *result)
 			     o->namespace_, o->name);
 		goto done;
 	}
+	if (o->files && !m.files.key) {
+		rc = err_set(E_INVALID,
+			     "--files %s: backup %s/%s has no files archive (it was taken without "
+			     "--files); drop --files to restore only the database",
+			     o->files, o->namespace_, o->name);
+		goto done;
+	}
+	if (!o->files && m.files.key)
+		log_info("backup %s/%s also holds a files archive (%s, %llu entries); --files is not "
+			 "given, so only the database is restored",
+			 o->namespace_, o->name, m.files.key, (unsigned long long)m.files.count);
 	dir = artifact_key(o->namespace_, o->name, NULL);
 	location = store_location(st, dir);
 	log_info("pre-flight: connecting to %s", target.display);
@@ -143,6 +192,8 @@ int restore_run(const struct job_opts *o, struct json_object *result)
 		goto done;
 	have_info = 1;
 	if (custom && (rc = pg_check_restore_tool(tool_version, m.dump_version)))
+		goto done;
+	if (o->files && (rc = restore_files_extract(&fr, o, st, &m)))
 		goto done;
 
 	/* psql applies the script; its stdout joins the captured stderr. */
@@ -222,6 +273,16 @@ int restore_run(const struct job_opts *o, struct json_object *result)
 	}
 	have_psql = 0;
 	proc_dispose(&psql);
+	if (fr) {
+		if ((rc = files_restore_commit(fr))) {
+			err_wrap("restore of %s/%s: the database %s was restored and committed, but the "
+				 "folder was not",
+				 o->namespace_, o->name, target.display);
+			goto done;
+		}
+		log_info("folder %s restored (%llu entries)", o->files,
+			 (unsigned long long)m.files.count);
+	}
 
 	struct jobresult_restore r = {
 	    .target = target.display,
@@ -248,6 +309,7 @@ done:
 		pthread_join(cp.thread, NULL);
 	if (have_rb)
 		readback_dispose(&rb);
+	files_restore_free(fr);
 	stage_free_chain(hold);
 	if (have_script)
 		proc_dispose(&script);

@@ -53,6 +53,13 @@ void result_add_manifest(struct json_object *result, const struct manifest *m, c
 	    .compression = borrow(m->compression),
 	    .created_at = {m->created_at, 1},
 	};
+	if (m->files.key)
+		a.files = (struct jobresult_files){
+		    .object = borrow(m->files.key),
+		    .size = {(int64_t)m->files.size, 1},
+		    .sha256 = borrow(m->files.sha256),
+		    .count = {(int64_t)m->files.count, 1},
+		};
 	if (m->nobjects > 0) {
 		a.size = objs[0].size;
 		a.sha256 = objs[0].sha256;

@@ -1,5 +1,6 @@
-/* `lifeboat verify`: re-reads a stored backup and checks everything the
- * manifest promises; records the verdict as verified.json on success. */
+/* `lifeboat verify`: re-reads a stored backup (the dump, and the files
+ * archive when there is one) and checks everything the manifest promises;
+ * records the verdict as verified.json on success. */
 #include "job.h"
 
 #include <stdlib.h>
@@ -18,6 +19,28 @@
 #include "readback.h"
 #include "result.h"
 #include "store.h"
+#include "tar.h"
+
+/* The files archive: size, both SHA-256s, the MDC, and a tar stream that
+ * parses to its end-of-archive marker holding the recorded entries. */
+static int verify_files(const struct job_opts *o, struct store *st, const struct manifest *m,
+			const char *location)
+{
+	struct readback rb;
+	struct stage *tar = tar_reader_new(NULL, NULL);
+	int rc = readback_init(&rb, m, o->passphrase, o->passlen, tar);
+	if (rc)
+		return rc;
+	rc = readback_run_files(&rb, st, m, o->namespace_, o->name);
+	if (!rc && tar_reader_count(tar) != m->files.count)
+		rc = err_set(E_INTEGRITY,
+			     "the files archive %s of %s holds %llu entries, but the manifest says "
+			     "%llu; restore another backup",
+			     m->files.key, location, (unsigned long long)tar_reader_count(tar),
+			     (unsigned long long)m->files.count);
+	readback_dispose(&rb);
+	return rc;
+}
 
 int verify_run(const struct job_opts *o, struct json_object *result)
 {
@@ -74,6 +97,15 @@ int verify_run(const struct job_opts *o, struct json_object *result)
 	}
 	if (rc)
 		goto done;
+	char method_buf[64];
+	if (m.files.key) {
+		if ((rc = verify_files(o, st, &m, location)))
+			goto done;
+		snprintf(method_buf, sizeof(method_buf), "%s+tar", method);
+		method = method_buf;
+		log_info("files archive %s verified: %llu entries", m.files.key,
+			 (unsigned long long)m.files.count);
+	}
 
 	/* Record the verdict beside the backup, for `lifeboat list`. */
 	struct json_object *v = json_object_new_object();

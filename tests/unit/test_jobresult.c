@@ -528,6 +528,60 @@ static void jobresult_parse__reads_back_what_the_writers_write(void **state)
 	json_object_put(o);
 }
 
+/* artifact.files: written after the historical fields, only when there is
+ * an archive, and read back; a malformed one never reaches a status. */
+static void jobresult_artifact_files__written_and_read_back(void **state)
+{
+	(void)state;
+	struct jobresult_artifact a = {
+	    .size = {1234, 1},
+	    .sha256 = S(SHA_A),
+	    .files = {S("files.tar.zst.pgp"), {777, 1}, S(SHA_B), {3017, 1}},
+	};
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, JOBRESULT_COMMAND, json_object_new_string("backup"));
+	json_object_object_add(o, JOBRESULT_PHASE, json_object_new_string("Completed"));
+	jobresult_add_artifact(o, &a);
+	const char *text = jobresult_render(o);
+	assert_null(strstr(text, "\"createdAt\""));
+	assert_non_null(strstr(text, ",\"files\":{\"object\":\"files.tar.zst.pgp\",\"size\":777,"
+				     "\"sha256\":\"" SHA_B "\",\"count\":3017}}"));
+	struct jobresult r;
+	parse_ok(&r, text);
+	assert_string_equal(r.artifact.files.object, "files.tar.zst.pgp");
+	assert_int_equal(r.artifact.files.size.value, 777);
+	assert_string_equal(r.artifact.files.sha256, SHA_B);
+	assert_int_equal(r.artifact.files.count.value, 3017);
+	assert_int_equal(r.ignored, 0);
+	jobresult_dispose(&r);
+	json_object_put(o);
+
+	static const struct {
+		const char *files;
+		int has_object;
+		size_t ignored;
+	} cases[] = {
+	    {"[]", 0, 1},
+	    {"\"files.tar\"", 0, 1},
+	    {"{\"size\":1,\"count\":2}", 0, 1},
+	    {"{\"object\":\"\",\"count\":2}", 0, 1},
+	    {"{\"object\":\"f.tar\",\"sha256\":\"XYZ\",\"count\":-2}", 1, 2},
+	    {"{\"object\":\"f.tar\",\"unknown\":1}", 1, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[512];
+		snprintf(buf, sizeof(buf),
+			 "{\"command\":\"backup\",\"phase\":\"Completed\",\"artifact\":{\"files\":%s}}",
+			 cases[i].files);
+		parse_ok(&r, buf);
+		assert_int_equal(r.artifact.files.object != NULL, cases[i].has_object);
+		assert_int_equal(r.ignored, cases[i].ignored);
+		assert_null(r.artifact.files.sha256);
+		assert_false(r.artifact.files.count.set);
+		jobresult_dispose(&r);
+	}
+}
+
 /* Random byte mutations of a good result never crash or leak (the ASan and
  * valgrind runs of this file check the second half). */
 static void jobresult_parse__survives_random_mutations(void **state)
@@ -595,6 +649,7 @@ int main(void)
 	    cmocka_unit_test(jobresult_add_artifact__writes_the_jobs_historical_text),
 	    cmocka_unit_test(jobresult_render__fits_a_termination_message),
 	    cmocka_unit_test(jobresult_parse__reads_back_what_the_writers_write),
+	    cmocka_unit_test(jobresult_artifact_files__written_and_read_back),
 	    cmocka_unit_test(jobresult_parse__survives_random_mutations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

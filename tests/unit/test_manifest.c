@@ -52,6 +52,14 @@ static void fill(struct manifest *m, int encrypted)
 	m->table_count = 42;
 	m->row_estimate = -1; /* reltuples of never-analysed tables */
 	m->schema_version = xstrdup("20261101_add_orders");
+	if (encrypted) {
+		m->files.key = xstrdup("files.tar.zst.pgp");
+		m->files.size = 5000000000ull;
+		memcpy(m->files.sha256, sha_b, 65);
+		m->files.count = 3017;
+		m->files.plaintext_size = 7000000000ull;
+		memcpy(m->files.plaintext_sha256, sha_a, 65);
+	}
 }
 
 static char *to_json(const struct manifest *m)
@@ -110,6 +118,14 @@ static void assert_manifests_equal(const struct manifest *a, const struct manife
 	assert_int_equal(a->table_count, b->table_count);
 	assert_int_equal(a->row_estimate, b->row_estimate);
 	assert_str_field(a->schema_version, b->schema_version);
+	assert_str_field(a->files.key, b->files.key);
+	if (a->files.key) {
+		assert_int_equal(a->files.size, b->files.size);
+		assert_string_equal(a->files.sha256, b->files.sha256);
+		assert_int_equal(a->files.count, b->files.count);
+		assert_int_equal(a->files.plaintext_size, b->files.plaintext_size);
+		assert_string_equal(a->files.plaintext_sha256, b->files.plaintext_sha256);
+	}
 }
 
 /* Parses text (exactly len bytes, copied so ASan sees any overread) and
@@ -651,6 +667,33 @@ static void manifest_parse__survives_random_byte_mutations(void **state)
 
 /* --- helpers --- */
 
+static void manifest_parse__checks_the_files_section(void **state)
+{
+	(void)state;
+	/* The valid text has one; without it the manifest is still valid. */
+	char *text = with_field("files", NULL);
+	assert_int_equal(parse_text(text), 0);
+	free(text);
+	expect_field_rejected("files.object", json_object_new_string("../escape"), E_INTEGRITY,
+			      "files.object");
+	expect_field_rejected("files.object", json_object_new_string("a/b"), E_INTEGRITY,
+			      "files.object");
+	expect_field_rejected("files.object", json_object_new_string("db.dump.zst.pgp"),
+			      E_INTEGRITY, "names the dump object");
+	expect_field_rejected("files.object", NULL, E_INTEGRITY, "files.object is missing");
+	expect_field_rejected("files.count", NULL, E_INTEGRITY, "files.count is missing");
+	expect_field_rejected("files.count", json_object_new_int(-1), E_INTEGRITY,
+			      "files.count must not be negative");
+	expect_field_rejected("files.size", json_object_new_string("12"), E_INTEGRITY,
+			      "files.size has the wrong type");
+	expect_field_rejected("files.sha256", json_object_new_string("ABC"), E_INTEGRITY,
+			      "files.sha256");
+	expect_field_rejected("files.plaintextSha256", NULL, E_INTEGRITY,
+			      "files.plaintextSha256 is missing");
+	expect_field_rejected("files", json_object_new_array(), E_INTEGRITY,
+			      "files has the wrong type");
+}
+
 static void manifest_add_object__caps_at_max_objects(void **state)
 {
 	(void)state;
@@ -714,6 +757,7 @@ int main(void)
 	    cmocka_unit_test(manifest_parse__rejects_unknown_format_version_as_unsupported),
 	    cmocka_unit_test(manifest_parse__rejects_unknown_dump_format),
 	    cmocka_unit_test(manifest_parse__survives_random_byte_mutations),
+	    cmocka_unit_test(manifest_parse__checks_the_files_section),
 	    cmocka_unit_test(manifest_add_object__caps_at_max_objects),
 	    cmocka_unit_test(manifest_time__formats_and_parses_rfc3339_utc),
 	};

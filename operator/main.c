@@ -14,9 +14,11 @@
 #include <json.h>
 
 #include "../common/err.h"
+#include "../common/jobresult.h"
 #include "../common/log.h"
 #include "../common/xmalloc.h"
 #include "api/backup.h"
+#include "api/schedule.h"
 #include "controller/apply.h"
 #include "controller/backup.h"
 #include "events.h"
@@ -93,32 +95,11 @@ struct op {
 	struct leader *leader;
 	struct jobspec_opts jo;
 	atomic_int leading;
+	char *lease_label; /* "namespace/name" of the Lease, with --leader-elect */
 };
 
-enum { M_RECONCILES, M_ERRORS, M_DEPTH, M_BACKUPS, M_LAST_SUCCESS, M_DURATION, M_SIZE };
-static const char *const result_label[] = {"result", NULL};
-static const char *const ns_result_labels[] = {"namespace", "result", NULL};
-static const char *const backup_labels[] = {"namespace", "name", NULL};
-static const struct metrics_family_def families[] = {
-    [M_RECONCILES] = {"lifeboat_reconcile_total", "Reconciles of DatabaseBackups, by result.",
-		      METRICS_COUNTER, result_label, NULL, 0},
-    [M_ERRORS] = {"lifeboat_reconcile_errors_total",
-		  "Reconciles whose API requests failed (retried with backoff).", METRICS_COUNTER,
-		  NULL, NULL, 0},
-    [M_DEPTH] = {"lifeboat_workqueue_depth", "Keys waiting in the work queue.", METRICS_GAUGE, NULL,
-		 NULL, 0},
-    [M_BACKUPS] = {"lifeboat_backups_total",
-		   "DatabaseBackups that finished, by namespace and result (Completed, Failed).",
-		   METRICS_COUNTER, ns_result_labels, NULL, 0},
-    [M_LAST_SUCCESS] = {"lifeboat_backup_last_success_timestamp_seconds",
-			"When the DatabaseBackup reached Completed, in Unix seconds.",
-			METRICS_GAUGE, backup_labels, NULL, 0},
-    [M_DURATION] = {"lifeboat_backup_duration_seconds",
-		    "Wall time of the completed backup's dump and upload.", METRICS_GAUGE,
-		    backup_labels, NULL, 0},
-    [M_SIZE] = {"lifeboat_backup_size_bytes", "Stored size of the completed backup's dump.",
-		METRICS_GAUGE, backup_labels, NULL, 0},
-};
+/* The metric families are the operator's shared table (metrics.h). */
+#define KIND_LABEL API_BACKUP_KIND
 
 static void usage(FILE *f)
 {
@@ -276,10 +257,18 @@ HANDLERS(pod)
 
 /* --- the worker --- */
 
+/* The schedule a backup belongs to (its lifeboat.dev/schedule label), or "". */
+static const char *schedule_of(struct json_object *obj)
+{
+	struct json_object *labels = field(obj, "metadata", "labels");
+	const char *s = labels ? field_str(labels, API_SCHEDULE_LABEL, NULL) : NULL;
+	return s ? s : "";
+}
+
 /* A phase reached Completed or Failed by this write: count it once (a write
  * that failed is retried with the same transition and counted then). */
 static void observe_finish(struct op *op, struct json_object *obj, const struct ctl_actions *acts,
-			   const char *ns, const char *name, time_t now)
+			   const char *ns, const char *name)
 {
 	const struct ctl_action *w = ctl_actions_find(acts, CTL_ACTION_WRITE_STATUS);
 	if (!w)
@@ -291,17 +280,26 @@ static void observe_finish(struct op *op, struct json_object *obj, const struct 
 	int ok = strcmp(phase, CTL_PHASE_COMPLETED) == 0;
 	if (!ok && strcmp(phase, CTL_PHASE_FAILED) != 0)
 		return;
-	const char *nr[] = {ns, phase}, *nn[] = {ns, name};
-	metrics_add(op->metrics, M_BACKUPS, nr, 1);
+	const char *sched = schedule_of(obj);
+	const char *nr[] = {ns, ok ? "succeeded" : "failed"};
+	const char *nns[] = {ns, name, sched}, *nsched[] = {ns, sched};
+	metrics_add(op->metrics, METRICS_BACKUPS_TOTAL, nr, 1);
 	if (!ok)
 		return;
-	metrics_set(op->metrics, M_LAST_SUCCESS, nn, (double)now);
+	/* When it completed, by the status (the job's own clock), else now. */
+	time_t done = time(NULL);
+	const char *ct = field_str(w->body, "completionTime", NULL);
+	if (ct)
+		(void)jobresult_time_parse(&done, ct);
+	metrics_set(op->metrics, METRICS_BACKUP_LAST_SUCCESS, nns, (double)done);
 	struct json_object *d = field(w->body, "durationSeconds", NULL);
 	if (d)
-		metrics_set(op->metrics, M_DURATION, nn, json_object_get_double(d));
+		metrics_observe(op->metrics, METRICS_BACKUP_DURATION, nsched,
+				json_object_get_double(d));
 	struct json_object *size = field(w->body, "artifact", "size");
 	if (size)
-		metrics_set(op->metrics, M_SIZE, nn, (double)json_object_get_int64(size));
+		metrics_set(op->metrics, METRICS_BACKUP_SIZE, nns,
+			    (double)json_object_get_int64(size));
 }
 
 static int reconcile_key(struct op *op, struct kube_client *kc, const char *key)
@@ -316,6 +314,10 @@ static int reconcile_key(struct op *op, struct kube_client *kc, const char *key)
 	struct json_object *obj = s ? informer_get(s->backups, ns, name) : NULL;
 	int rc = 0;
 	if (!obj) {
+		/* Gone: its per-backup series go too (the counters and the
+		 * per-schedule histogram stay). */
+		metrics_forget_matching(op->metrics,
+					(const char *[]){"namespace", ns, "name", name, NULL});
 		free(ns);
 		return 0;
 	}
@@ -343,7 +345,7 @@ static int reconcile_key(struct op *op, struct kube_client *kc, const char *key)
 		       ctl_action_kind_name(acts.v[i].kind), NULL);
 	rc = ctl_apply(kc, op->events, obj, &acts);
 	if (rc == 0)
-		observe_finish(op, obj, &acts, ns, name, in.now);
+		observe_finish(op, obj, &acts, ns, name);
 	else
 		log_kv(LOG_LEVEL_WARN, "reconcile failed; retrying with backoff", "key", key,
 		       "error", err_msg(), NULL);
@@ -379,10 +381,11 @@ static void *worker(void *ud)
 			continue;
 		}
 		int rc = reconcile_key(op, kc, key);
-		static const char *const ok[] = {"success"}, *const bad[] = {"error"};
-		metrics_add(op->metrics, M_RECONCILES, rc ? bad : ok, 1);
+		static const char *const ok[] = {KIND_LABEL, "success"},
+					 *const bad[] = {KIND_LABEL, "error"}, *const kind[] = {KIND_LABEL};
+		metrics_add(op->metrics, METRICS_RECONCILE_TOTAL, rc ? bad : ok, 1);
 		if (rc) {
-			metrics_add(op->metrics, M_ERRORS, NULL, 1);
+			metrics_add(op->metrics, METRICS_RECONCILE_ERRORS, kind, 1);
 			workqueue_add_rate_limited(op->q, key);
 		} else {
 			workqueue_forget(op->q, key);
@@ -407,9 +410,20 @@ static void enqueue_all(struct op *op)
 		informer_foreach(op->scopes[i].backups, enqueue_one, op);
 }
 
+/* lifeboat_leader{lease}: 1 while this replica leads (only with
+ * --leader-elect). */
+static void set_leader_gauge(struct op *op, int leading)
+{
+	if (!op->lease_label)
+		return;
+	const char *lease[] = {op->lease_label};
+	metrics_set(op->metrics, METRICS_LEADER, lease, leading);
+}
+
 static void on_started(void *ud)
 {
 	struct op *op = ud;
+	set_leader_gauge(op, 1);
 	log_kv(LOG_LEVEL_INFO, "leading: reconciling", NULL);
 	atomic_store(&op->leading, 1);
 	enqueue_all(op);
@@ -419,13 +433,15 @@ static void on_stopped(void *ud)
 {
 	struct op *op = ud;
 	atomic_store(&op->leading, 0);
+	set_leader_gauge(op, 0);
 	log_kv(LOG_LEVEL_INFO, "not leading: reconciling stopped", NULL);
 }
 
 static void collect(struct metrics *m, void *ud)
 {
 	struct op *op = ud;
-	metrics_set(m, M_DEPTH, NULL, (double)workqueue_len(op->q));
+	static const char *const kind[] = {KIND_LABEL};
+	metrics_set(m, METRICS_WORKQUEUE_DEPTH, kind, (double)workqueue_len(op->q));
 }
 
 static int scopes_new(struct op *op, const char *list)
@@ -533,7 +549,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	op.q = workqueue_new(NULL, NULL);
-	if (metrics_new(&op.metrics, families, sizeof(families) / sizeof(families[0]), NULL) != 0 ||
+	if (metrics_new(&op.metrics, metrics_operator_families, METRICS_OPERATOR_FAMILIES, NULL) !=
+		0 ||
 	    events_new(&op.events, &op.cfg, NULL) != 0 || events_start(op.events) != 0 ||
 	    scopes_new(&op, val[F_NAMESPACES]) != 0) {
 		log_kv(LOG_LEVEL_ERROR, "cannot start", "error", err_msg(), NULL);
@@ -579,6 +596,8 @@ int main(int argc, char **argv)
 					const char *lns = *val[F_LEADER_NS]   ? val[F_LEADER_NS]
 							  : op.cfg.namespace_ ? op.cfg.namespace_
 									      : "default";
+					op.lease_label = xasprintf("%s/%s", lns, LEASE_NAME);
+					set_leader_gauge(&op, 0);
 					struct leader_options lo = {
 					    .namespace_ = lns,
 					    .name = LEASE_NAME,
@@ -637,6 +656,7 @@ done:
 	serve_free(srv);
 	events_free(op.events);
 	metrics_free(op.metrics);
+	free(op.lease_label);
 	workqueue_free(op.q);
 	kube_config_dispose(&op.cfg);
 	return rc;

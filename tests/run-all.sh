@@ -103,8 +103,12 @@ if record_build "asan+ubsan" BUILD=build/asan SAN=1 build/asan/lifeboat build/as
 		step "operator parts (ASan+UBSan): Lease leader election, Events, /healthz /readyz /metrics"
 		T_SUITE=operator-parts KUBETOOL="$root/build/asan/kubetool" timeout 300 tests/kube/run-operator-parts.sh
 		if [[ -x build/asan/lifeboat-operator ]]; then
-			step "DatabaseBackup end to end (ASan+UBSan operator): Completed, InvalidSpec, Failed, Delete/Retain, SIGKILL and restart"
-			LIFEBOAT_BIN_DIR="$root/build/asan" timeout 600 tests/e2e/backup.sh
+			step "DatabaseBackup end to end (ASan+UBSan operator): Completed, InvalidSpec, Failed, deadline, immutable spec, Delete/Retain, SIGKILL at each phase, two replicas"
+			LIFEBOAT_BIN_DIR="$root/build/asan" timeout 900 tests/e2e/backup.sh ||
+				echo "FAIL e2e-backup: the suite exited $? before its end (output above)" >>"$LIFEBOAT_RESULTS"
+			step "DatabaseBackup to object storage end to end (ASan+UBSan operator): S3 via s3rver + SigV4 check, Azure via Azurite"
+			LIFEBOAT_BIN_DIR="$root/build/asan" timeout 600 tests/e2e/backup-storage.sh ||
+				echo "FAIL e2e-storage: the suite exited $? before its end (output above)" >>"$LIFEBOAT_RESULTS"
 		fi
 		unset CLUSTER_DIR
 	else

@@ -9,6 +9,8 @@
 #include "backup.h"
 
 #define API_SCHEDULE_KIND "BackupSchedule"
+/* The label on each DatabaseBackup a schedule creates: the schedule's name. */
+#define API_SCHEDULE_LABEL "lifeboat.dev/schedule"
 #define API_DEFAULT_TIME_ZONE "UTC"
 #define API_DEFAULT_CONCURRENCY "Forbid"
 /* Backups are named <schedule>-<yyyymmddhhmm>: this much longer. */

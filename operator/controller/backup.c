@@ -668,13 +668,49 @@ static void live(struct ctl_actions *out, const struct ctl_backup_input *in)
 	free(job_name);
 }
 
+/* Whether obj's metadata.finalizers lists name. */
+static int has_finalizer(struct json_object *obj, const char *name)
+{
+	struct json_object *list = get(get(obj, "metadata"), "finalizers");
+	if (!list || !json_object_is_type(list, json_type_array))
+		return 0;
+	for (size_t i = 0; i < json_object_array_length(list); i++)
+		if (str_eq(json_object_get_string(json_object_array_get_idx(list, i)), name))
+			return 1;
+	return 0;
+}
+
+/* A spec that does not parse (an older or hand-edited object): nothing can
+ * run. Deleting it with the finalizer: when no backup Job was ever created
+ * for it (no status.jobName) nothing was stored, so the finalizer goes;
+ * otherwise it stays (the stored objects are unknown to us) and the message
+ * says how to let it go by hand. */
+static void unreadable(struct ctl_actions *out, const struct ctl_backup_input *in)
+{
+	const char *why = in->spec_error ? in->spec_error : "the resource cannot be read";
+	int deleting = get_str(get(in->obj, "metadata"), "deletionTimestamp") != NULL;
+	if (!deleting || !has_finalizer(in->obj, API_BACKUP_FINALIZER)) {
+		invalid_spec(out, in, why);
+		return;
+	}
+	if (!get_str(get(in->obj, "status"), "jobName")) {
+		push_named(out, CTL_ACTION_REMOVE_FINALIZER, API_BACKUP_FINALIZER, NULL);
+		return;
+	}
+	char *msg = xasprintf("%s; the stored backup cannot be deleted with this spec, so the "
+			      "finalizer " API_BACKUP_FINALIZER " stays: remove the stored objects "
+			      "by hand (lifeboat delete) and then the finalizer (kubectl patch "
+			      "databasebackup %s --type=merge -p "
+			      "'{\"metadata\":{\"finalizers\":null}}')",
+			      why, get_str(get(in->obj, "metadata"), "name"));
+	invalid_spec(out, in, msg);
+	free(msg);
+}
+
 int ctl_backup_reconcile(struct ctl_actions *out, const struct ctl_backup_input *in)
 {
 	if (!in->backup) {
-		/* Being deleted with a spec we cannot read: there is nothing we
-		 * could run, and the finalizer is what keeps storage safe. */
-		invalid_spec(out, in,
-			     in->spec_error ? in->spec_error : "the resource cannot be read");
+		unreadable(out, in);
 		return 0;
 	}
 	if (in->backup->meta.deletion_timestamp)

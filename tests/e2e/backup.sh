@@ -5,44 +5,13 @@
 # PostgreSQL (tests/lib/pg.sh) and volume storage (a PVC is a folder under
 # $CLUSTER_DIR/volumes/<ns>/<claim>), with the operator as a local process
 # on the admin kubeconfig. Results go to $LIFEBOAT_RESULTS (T_SUITE=e2e-backup).
-set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=${LIFEBOAT_BIN_DIR:-$root/build}
-export LIFEBOAT_BIN_DIR=$BIN
 T_SUITE=e2e-backup
-# shellcheck source=../lib/t.sh
-source "$root/tests/lib/t.sh"
-# shellcheck source=../lib/pg.sh
-source "$root/tests/lib/pg.sh"
+E2E_NAME=e2e-backup
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+REPLICA_PIDS=()
+e2e_on_exit 'for p in "${REPLICA_PIDS[@]}"; do kill "$p" 2>/dev/null; done'
 
-WORK=$(mktemp -d /tmp/lifeboat-e2e-backup.XXXXXX)
-chmod 755 "$WORK"
-own_cluster=0
-if [[ -z ${CLUSTER_DIR:-} ]]; then
-	CLUSTER_DIR=$WORK/cluster
-	own_cluster=1
-	CLUSTER_TTL=${CLUSTER_TTL:-900} "$root/tests/cluster/up" "$CLUSTER_DIR" >/dev/null
-fi
-OP_PID=
-cleanup() {
-	[[ -n $OP_PID ]] && kill "$OP_PID" 2>/dev/null || true
-	[[ $own_cluster == 1 ]] && "$root/tests/cluster/down" "$CLUSTER_DIR" >/dev/null 2>&1 || true
-	pg_stop >/dev/null 2>&1 || true
-	[[ -n ${E2E_KEEP:-} ]] || rm -rf "$WORK"
-}
-trap cleanup EXIT
-export KUBECONFIG=$CLUSTER_DIR/kubeconfig
-KUBECTL=$("$root/tests/cluster/kubectl.sh")
-kubectl() { timeout 60 "$KUBECTL" --cache-dir "$WORK/kcache" "$@"; }
-NS=e2e-backup-$$
-
-pg_start >/dev/null
-pg_psql postgres -q -c "CREATE DATABASE app" >/dev/null
-pg_psql app -q -c "CREATE TABLE t(id int PRIMARY KEY, v text); INSERT INTO t SELECT i, md5(i::text) FROM generate_series(1, 2000) i" >/dev/null
-
-kubectl apply -f "$root/crds/" >/dev/null
-kubectl wait --for=condition=Established crd/databasebackups.lifeboat.dev --timeout=30s >/dev/null
-kubectl create namespace "$NS" >/dev/null
 kubectl -n "$NS" create secret generic app-db --from-literal=password="$PGTEST_PASSWORD" >/dev/null
 kubectl -n "$NS" create secret generic app-db-wrong --from-literal=password=not-the-password >/dev/null
 kubectl -n "$NS" create secret generic pp --from-literal=passphrase='e2e passphrase' >/dev/null
@@ -56,15 +25,6 @@ spec:
   resources: {requests: {storage: 1Gi}}
 YAML
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-METRICS_PORT=$(free_port)
-HEALTH_PORT=$(free_port)
-start_operator() { # [extra flags]
-	timeout 600 "$BIN/lifeboat-operator" --kubeconfig "$KUBECONFIG" --namespaces "$NS" \
-		--metrics-addr "127.0.0.1:$METRICS_PORT" --health-addr "127.0.0.1:$HEALTH_PORT" --log-format logfmt \
-		--log-level debug "$@" >>"$WORK/operator.log" 2>&1 &
-	OP_PID=$!
-}
 start_operator
 
 backup() { # NAME SECRET [extra spec lines]
@@ -79,16 +39,6 @@ spec:
   encryption: {passphraseSecretRef: {name: pp, key: passphrase}}
 ${3:-}
 YAML
-}
-field() { kubectl -n "$NS" get dbb "$1" -o jsonpath="{$2}" 2>/dev/null || true; }
-wait_phase() { # NAME PHASE...: prints the phase reached
-	local p i
-	for ((i = 0; i < 240; i++)); do
-		p=$(field "$1" .status.phase)
-		for want in "${@:2}"; do [[ $p == "$want" ]] && { echo "$p"; return 0; }; done
-		sleep 0.5
-	done
-	echo "${p:-none}"
 }
 
 # 1. a good backup reaches Completed, its sha256 is the stored object's
@@ -108,8 +58,19 @@ t_equals "exactly one Job for it" 1 bash -c "'$KUBECTL' -n $NS get jobs -l lifeb
 
 t_run "/readyz is ready" 0 curl -sf --max-time 5 "http://127.0.0.1:$HEALTH_PORT/readyz"
 t_run "/metrics answers" 0 curl -sf --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics"
-t_contains "/metrics counts the Completed backup" "lifeboat_backups_total{namespace=\"$NS\",result=\"Completed\"} 1"
-t_contains "/metrics has its size" "lifeboat_backup_size_bytes{namespace=\"$NS\",name=\"good\"} $(field good .status.artifact.size)"
+t_contains "/metrics counts the Completed backup" "lifeboat_backups_total{namespace=\"$NS\",result=\"succeeded\"} 1"
+t_contains "/metrics has its size" "lifeboat_backup_size_bytes{namespace=\"$NS\",name=\"good\",schedule=\"\"} $(field good .status.artifact.size)"
+t_contains "/metrics has its completion time" "lifeboat_backup_last_success_timestamp_seconds{namespace=\"$NS\",name=\"good\",schedule=\"\"} $(date -d "$(field good .status.completionTime)" +%s)"
+t_contains "/metrics has its duration in the histogram" "lifeboat_backup_duration_seconds_count{namespace=\"$NS\",schedule=\"\"} 1"
+curl -sf --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" >"$WORK/metrics-1.txt" || true
+t_run "promtool check metrics accepts the live /metrics" 0 bash -c 'promtool check metrics <"$1"' _ "$WORK/metrics-1.txt"
+t_run "the Python prometheus_client parser reads the live /metrics" 0 /usr/bin/python3 -c '
+import sys
+from prometheus_client.parser import text_string_to_metric_families as parse
+fams = {f.name: f for f in parse(open(sys.argv[1]).read())}
+for n in ("lifeboat_backups", "lifeboat_backup_size_bytes", "lifeboat_reconcile", "process_resident_memory_bytes"):
+    assert n in fams, n
+' "$WORK/metrics-1.txt"
 
 # 2. an invalid spec the CRD accepts: InvalidSpec, no Job
 # (a Secret key ".." or starting with "..": the schema cannot say it)
@@ -137,6 +98,52 @@ T_OUT=$(kubectl -n "$NS" get events --field-selector involvedObject.name=wrongpw
 t_contains "a Warning event with the reason" "Warning DatabaseError"
 t_true "no manifest left by the failed backup" test ! -e "$CLUSTER_DIR/volumes/$NS/backups/$NS/wrongpw/manifest.json"
 
+T_OUT=$(curl -sf --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" || true)
+t_contains "/metrics counts the Failed backup" "lifeboat_backups_total{namespace=\"$NS\",result=\"failed\"} 1"
+
+# 3b. an unreachable database (a port nothing listens on): Failed, the job's error
+DEAD_PORT=$(free_port)
+kubectl -n "$NS" apply -f - >/dev/null <<YAML
+apiVersion: lifeboat.dev/v1alpha1
+kind: DatabaseBackup
+metadata: {name: nohost}
+spec:
+  database: {host: 127.0.0.1, port: $DEAD_PORT, user: $PGTEST_ROLE, database: app,
+             sslMode: disable, connectTimeoutSeconds: 3, passwordSecretRef: {name: app-db, key: password}}
+  storage: {volume: {claimName: backups}}
+  encryption: {passphraseSecretRef: {name: pp, key: passphrase}}
+YAML
+t_equals "unreachable database reaches Failed" Failed wait_phase nohost Completed Failed
+T_OUT=$(field nohost .status.message)
+t_contains "the connection error in status.message" "$DEAD_PORT"
+t_true "no manifest left by the unreachable-database backup" test ! -e "$CLUSTER_DIR/volumes/$NS/backups/$NS/nohost/manifest.json"
+
+# 3c. the Job's deadline: a backup that outlives jobTemplate.activeDeadlineSeconds
+kubectl -n "$NS" apply -f - >/dev/null <<YAML
+apiVersion: lifeboat.dev/v1alpha1
+kind: DatabaseBackup
+metadata: {name: slow}
+spec:
+  database: {host: 127.0.0.1, port: $PGTEST_PORT, user: $PGTEST_ROLE, database: app, sslMode: disable,
+             passwordSecretRef: {name: app-db, key: password},
+             schemaVersionQuery: "SELECT 'v1' FROM pg_sleep(60)"}
+  storage: {volume: {claimName: backups}}
+  encryption: {passphraseSecretRef: {name: pp, key: passphrase}}
+  jobTemplate: {activeDeadlineSeconds: 3, backoffLimit: 0}
+YAML
+t_equals "a backup past its deadline reaches Failed" Failed wait_phase slow Completed Failed
+t_equals "its reason is DeadlineExceeded" DeadlineExceeded bash -c \
+	"'$KUBECTL' -n $NS get dbb slow -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].reason}'"
+t_true "no manifest left by the timed-out backup" test ! -e "$CLUSTER_DIR/volumes/$NS/backups/$NS/slow/manifest.json"
+
+# 3d. the spec of a created backup is immutable (deletionPolicy aside)
+t_run "a spec change on a created backup is refused" 1 kubectl -n "$NS" patch dbb good --type=merge \
+	-p '{"spec":{"verify":false}}'
+t_contains "the refusal says the spec is immutable" "spec is immutable once created"
+t_run "deletionPolicy may change" 0 kubectl -n "$NS" patch dbb wrongpw --type=merge \
+	-p '{"spec":{"deletionPolicy":"Delete"}}'
+t_equals "a Failed backup stays Failed when deletionPolicy changes" Failed field wrongpw .status.phase
+
 # 4. deletionPolicy Delete: the finalizer, a delete Job, the stored objects
 # gone, then the resource; Retain keeps the stored objects
 backup delme app-db "  deletionPolicy: Delete" >/dev/null
@@ -147,30 +154,118 @@ t_run "deleting it completes" 0 kubectl -n "$NS" delete dbb delme --timeout=120s
 t_true "deletionPolicy Delete removed the stored manifest" test ! -e "$CLUSTER_DIR/volumes/$NS/backups/$NS/delme/manifest.json"
 t_run "deleting a Retain backup completes" 0 kubectl -n "$NS" delete dbb good --timeout=60s
 t_true "deletionPolicy Retain kept the stored manifest" test -e "$CLUSTER_DIR/volumes/$NS/backups/$NS/good/manifest.json"
+T_OUT=
+for ((i = 0; i < 50; i++)); do
+	T_OUT=$(curl -sf --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" || true)
+	[[ $T_OUT != *'name="good"'* ]] && break
+	sleep 0.2
+done
+t_true "a deleted backup's series leave /metrics" bash -c '[[ $1 != *"name=\"good\""* && $1 == *lifeboat_backups_total* ]]' _ "$T_OUT"
 
-# 5. the operator SIGKILLed as soon as it created the Job, then restarted:
-# it adopts that Job (one Job) and the backup converges
+# 5. the operator SIGKILLed at each phase it can be caught in, then
+# restarted: it adopts the Job (exactly one per backup) and converges.
+# 5a. as soon as it created the Job (Pending), restarted at once
 backup killed app-db >/dev/null
 for ((i = 0; i < 100; i++)); do
 	[[ -n $(field killed .status.jobName) ]] && break
 	sleep 0.1
 done
-# OP_PID is timeout's; SIGKILL the operator itself, then timeout exits too
-op_child=$(pgrep -P "$OP_PID" | head -1)
-kill -KILL "${op_child:-$OP_PID}"
-wait "$OP_PID" 2>/dev/null || true
+kill_operator
 start_operator
-t_equals "after SIGKILL and restart: Completed" Completed wait_phase killed Completed Failed
-t_equals "after SIGKILL and restart: exactly one Job" 1 bash -c "'$KUBECTL' -n $NS get jobs -l lifeboat.dev/backup=killed -o name | wc -l"
+t_equals "killed at Pending, restarted: Completed" Completed wait_phase killed Completed Failed
+one_job killed
+# 5b. while the backup runs (a schema query that sleeps keeps it Running);
+# the Job finishes while the operator is down
+SLOWQ="  database: {host: 127.0.0.1, port: $PGTEST_PORT, user: $PGTEST_ROLE, database: app, sslMode: disable,
+             passwordSecretRef: {name: app-db, key: password}, schemaVersionQuery: \"SELECT 'v1' FROM pg_sleep(4)\"}"
+kubectl -n "$NS" apply -f - >/dev/null <<YAML
+apiVersion: lifeboat.dev/v1alpha1
+kind: DatabaseBackup
+metadata: {name: killrun}
+spec:
+$SLOWQ
+  storage: {volume: {claimName: backups}}
+  encryption: {passphraseSecretRef: {name: pp, key: passphrase}}
+YAML
+t_equals "killrun reaches Running" Running wait_phase killrun Running Verifying Completed Failed
+kill_operator
+t_run "the Job completes while the operator is down" 0 kubectl -n "$NS" wait --for=condition=Complete job/killrun-backup --timeout=60s
+t_equals "while down, the status still says Running" Running field killrun .status.phase
+start_operator
+t_equals "killed at Running, restarted after the Job finished: Completed" Completed wait_phase killrun Completed Failed
+one_job killrun
+T_OUT=$(field killrun .status.artifact.sha256)
+t_matches "killrun: the result's sha256 in status" '^[0-9a-f]{64}$'
+# 5c. killed again and again while a backup goes through its phases
+backup churn app-db >/dev/null
+for ((k = 0; k < 4; k++)); do
+	sleep 0.7
+	kill_operator
+	start_operator
+done
+t_equals "killed four times during a backup: Completed" Completed wait_phase churn Completed Failed
+one_job churn
 
 # 6. SIGTERM: exit 0
-kill -TERM "$OP_PID"
+stop_operator
+t_equals "operator exits 0 on SIGTERM" 0 echo "$OP_RC"
+
+# 7. --leader-elect: reconciles while holding the Lease, releases it on SIGTERM
+start_operator --leader-elect --leader-election-namespace "$NS"
+backup leader app-db >/dev/null
+t_equals "with --leader-elect: Completed" Completed wait_phase leader Completed Failed
+T_OUT=$(kubectl -n "$NS" get lease lifeboat-operator -o jsonpath='{.spec.holderIdentity}')
+t_matches "the Lease names a holder" '.+'
+stop_operator
+t_equals "leader exits 0 on SIGTERM" 0 echo "$OP_RC"
+t_equals "the Lease is released" "" kubectl -n "$NS" get lease lifeboat-operator -o jsonpath='{.spec.holderIdentity}'
+# 8. two replicas: one leads, the other stands by and takes over when the
+# leader is SIGKILLed (within the Lease duration, 15 s, plus a retry)
+REPLICA_PIDS=()
+start_replica() { # ID
+	local mp hp
+	mp=$(free_port)
+	hp=$(free_port)
+	timeout 600 "$BIN/lifeboat-operator" --kubeconfig "$KUBECONFIG" --namespaces "$NS" \
+		--metrics-addr "127.0.0.1:$mp" --health-addr "127.0.0.1:$hp" --log-format logfmt \
+		--log-level debug --leader-elect --leader-election-namespace "$NS" >>"$WORK/replica-$1.log" 2>&1 &
+	REPLICA_PIDS+=($!)
+}
+holder() { kubectl -n "$NS" get lease lifeboat-operator -o jsonpath='{.spec.holderIdentity}' 2>/dev/null || true; }
+start_replica a
+for ((i = 0; i < 100; i++)); do [[ -n $(holder) ]] && break; sleep 0.2; done
+first=$(holder)
+start_replica b
+sleep 2
+t_equals "two replicas: the first still leads" "$first" holder
+backup replica1 app-db >/dev/null
+t_equals "two replicas: a backup completes" Completed wait_phase replica1 Completed Failed
+t_true "two replicas: only the leader reconciled it" bash -c "! grep -q 'key=$NS/replica1' '$WORK/replica-b.log'"
+child=$(pgrep -P "${REPLICA_PIDS[0]}" | head -1)
+kill -KILL "${child:-${REPLICA_PIDS[0]}}"
+wait "${REPLICA_PIDS[0]}" 2>/dev/null || true
+t0=$(date +%s)
+second=
+for ((i = 0; i < 100; i++)); do
+	second=$(holder)
+	[[ -n $second && $second != "$first" ]] && break
+	sleep 0.25
+done
+took=$(($(date +%s) - t0))
+t_true "two replicas: the standby took over (${took}s after the leader was killed)" \
+	bash -c "[[ -n '$second' && '$second' != '$first' && $took -le 20 ]]"
+backup replica2 app-db >/dev/null
+t_equals "two replicas: the new leader completes a backup" Completed wait_phase replica2 Completed Failed
+one_job replica2
+t_true "two replicas: the new leader logged it took the Lease" grep -q 'leading: reconciling' "$WORK/replica-b.log"
+kill -TERM "${REPLICA_PIDS[1]}"
 set +e
-wait "$OP_PID"
+wait "${REPLICA_PIDS[1]}"
 rc=$?
 set -e
-OP_PID=
-t_equals "operator exits 0 on SIGTERM" 0 echo "$rc"
+REPLICA_PIDS=()
+t_equals "the new leader exits 0 on SIGTERM" 0 echo "$rc"
+cat "$WORK"/replica-*.log >>"$WORK/operator.log"
 
 # 6b. no Secret value in the operator's log, the Jobs, the Events or a status
 kubectl -n "$NS" get dbb,jobs,events -o json >"$WORK/objects.json"
@@ -179,20 +274,6 @@ for secret in "$PGTEST_PASSWORD" not-the-password 'e2e passphrase'; do
 		bash -c "! grep -qF -- '$secret' '$WORK/operator.log' '$WORK/objects.json'"
 done
 
-# 7. --leader-elect: reconciles while holding the Lease, releases it on SIGTERM
-start_operator --leader-elect --leader-election-namespace "$NS"
-backup leader app-db >/dev/null
-t_equals "with --leader-elect: Completed" Completed wait_phase leader Completed Failed
-T_OUT=$(kubectl -n "$NS" get lease lifeboat-operator -o jsonpath='{.spec.holderIdentity}')
-t_matches "the Lease names a holder" '.+'
-kill -TERM "$OP_PID"
-set +e
-wait "$OP_PID"
-rc=$?
-set -e
-OP_PID=
-t_equals "leader exits 0 on SIGTERM" 0 echo "$rc"
-t_equals "the Lease is released" "" kubectl -n "$NS" get lease lifeboat-operator -o jsonpath='{.spec.holderIdentity}'
 t_true "no sanitizer report in the operator's log" bash -c "! grep -q 'Sanitizer' '$WORK/operator.log'"
 if grep -q '^FAIL' "$LIFEBOAT_RESULTS" 2>/dev/null || [[ ${E2E_SHOW_LOG:-0} == 1 ]]; then
 	tail -40 "$WORK/operator.log" >&2

@@ -14,6 +14,9 @@
  *   kubetool events KUBECONFIG NS NAME N  records events (operator/events.c) about ConfigMap NS/NAME:
  *                                         one Warning repeated N times (one Event, count N), one
  *                                         Normal, and a burst of 5,000 that must not block
+ *   kubetool apply KUBECONFIG NS          the operator's apply step (operator/controller/apply.c)
+ *                                         against real server semantics: adoption, 404s, stale
+ *                                         resourceVersions, finalizers, status, events
  *   kubetool metrics                      the operator's metrics with sample values, as served
  *   kubetool serve PORTFILE               operator/serve.c on 127.0.0.1:0 with sample metrics; writes
  *                                         the port to PORTFILE; "ready" once PORTFILE is written;
@@ -37,6 +40,9 @@
 #include "../../common/log.h"
 #include "../../common/xmalloc.h"
 #include "../../common/buf.h"
+#include "../../operator/api/backup.h"
+#include "../../operator/controller/apply.h"
+#include "../../operator/controller/backup.h"
 #include "../../operator/events.h"
 #include "../../operator/kube/client.h"
 #include "../../operator/kube/informer.h"
@@ -929,6 +935,191 @@ static int serve_cmd(const char *port_file)
 	return 0;
 }
 
+/* --- apply: ctl_apply against the real apiserver --- */
+
+/* One action; the strings and body are taken. */
+static int apply_one(struct kube_client *c, struct events *ev, struct json_object *obj,
+		     enum ctl_action_kind kind, const char *name, struct json_object *body)
+{
+	struct ctl_actions acts = {0};
+	acts.v = xcalloc(1, sizeof(*acts.v));
+	acts.n = acts.cap = 1;
+	acts.v[0].kind = kind;
+	acts.v[0].name = name ? xstrdup(name) : NULL;
+	acts.v[0].body = body;
+	if (kind == CTL_ACTION_EVENT) {
+		acts.v[0].warning = 1;
+		acts.v[0].reason = xstrdup("ApplyCheck");
+		acts.v[0].message = xstrdup("an event from kubetool apply");
+	}
+	int rc = ctl_apply(c, ev, obj, &acts);
+	ctl_actions_dispose(&acts);
+	return rc;
+}
+
+static struct json_object *suspended_job(const char *name)
+{
+	char text[1024];
+	snprintf(text, sizeof(text),
+		 "{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":\"%s\"},"
+		 "\"spec\":{\"suspend\":true,\"template\":{\"spec\":{\"restartPolicy\":\"Never\","
+		 "\"containers\":[{\"name\":\"c\",\"image\":\"lifeboat-job\"}]}}}}",
+		 name);
+	return json_tokener_parse(text);
+}
+
+static int finalizers_are(struct kube_client *c, const char *ns, const char *name,
+			  const char *want)
+{
+	struct json_object *o = NULL;
+	if (kube_get(c, &BACKUPS, ns, name, &o) != 0)
+		return 0;
+	struct json_object *meta = NULL, *f = NULL;
+	json_object_object_get_ex(o, "metadata", &meta);
+	int ok;
+	if (!json_object_object_get_ex(meta, "finalizers", &f))
+		ok = *want == '\0';
+	else
+		ok = strcmp(json_object_to_json_string_ext(f, JSON_C_TO_STRING_PLAIN), want) == 0;
+	json_object_put(o);
+	return ok;
+}
+
+static int count_events(struct json_object *item, void *ud)
+{
+	struct json_object *r = NULL;
+	if (json_object_object_get_ex(item, "reason", &r) &&
+	    strcmp(json_object_get_string(r), "ApplyCheck") == 0)
+		(*(int *)ud)++;
+	return 0;
+}
+
+static int apply_cmd(struct kube_config *cfg, const char *ns)
+{
+	struct kube_client *c = kube_client_new(cfg);
+	struct events *ev = NULL;
+	struct json_object *o = NULL, *fresh = NULL, *stale = NULL;
+	int rc;
+	result(ensure_namespace(c, ns) == 0, "apply: a namespace", "%s", err_msg());
+	o = backup_object("a1", 1);
+	rc = kube_create(c, &BACKUPS, ns, o, &stale);
+	json_object_put(o);
+	result(rc == 0, "apply: the DatabaseBackup is created", "%s", err_msg());
+	if (rc != 0)
+		goto out;
+
+	/* CreateJob: a second create of the same name is adoption, not an error. */
+	rc = apply_one(c, NULL, stale, CTL_ACTION_CREATE_JOB, NULL, suspended_job("a1-backup"));
+	result(rc == 0, "apply: CreateJob creates the Job", "rc %d: %s", rc, err_msg());
+	rc = apply_one(c, NULL, stale, CTL_ACTION_CREATE_JOB, NULL, suspended_job("a1-backup"));
+	result(rc == 0, "apply: CreateJob of an existing Job adopts it (no error)", "rc %d: %s", rc,
+	       err_msg());
+	rc = apply_one(c, NULL, stale, CTL_ACTION_CREATE_JOB, NULL,
+		       json_tokener_parse("{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\","
+					  "\"metadata\":{\"name\":\"a1-bad\"},\"spec\":{}}"));
+	result(rc == E_INVALID, "apply: CreateJob of an invalid Job fails (E_INVALID)",
+	       "rc %d: %s", rc, err_msg());
+
+	/* DeleteJob: Background propagation; a missing Job counts as done. */
+	rc = apply_one(c, NULL, stale, CTL_ACTION_DELETE_JOB, "a1-backup", NULL);
+	result(rc == 0, "apply: DeleteJob deletes the Job", "rc %d: %s", rc, err_msg());
+	int gone = 0;
+	for (int i = 0; i < 100 && !gone; i++) {
+		gone = kube_get(c, &KUBE_JOBS, ns, "a1-backup", NULL) == E_NOTFOUND;
+		if (!gone)
+			usleep(100 * 1000);
+	}
+	result(gone, "apply: the deleted Job is gone", "still there after 10 s");
+	rc = apply_one(c, NULL, stale, CTL_ACTION_DELETE_JOB, "a1-backup", NULL);
+	result(rc == 0, "apply: DeleteJob of a missing Job counts as done", "rc %d: %s", rc,
+	       err_msg());
+
+	/* Move the object on behind our back: stale's resourceVersion is old. */
+	rc = kube_patch(c, &BACKUPS, ns, "a1", KUBE_PATCH_MERGE,
+			"{\"metadata\":{\"labels\":{\"moved\":\"yes\"},\"finalizers\":"
+			"[\"example.com/other\"]}}",
+			0, NULL, NULL);
+	result(rc == 0, "apply: the object moved on (label, another finalizer)", "%s", err_msg());
+
+	/* WriteStatus from a stale observation: re-read, written, metadata kept. */
+	rc = apply_one(c, NULL, stale, CTL_ACTION_WRITE_STATUS, NULL,
+		       json_tokener_parse("{\"phase\":\"Running\",\"message\":\"from apply\"}"));
+	result(rc == 0, "apply: WriteStatus from a stale observation re-reads and writes",
+	       "rc %d: %s", rc, err_msg());
+	rc = kube_get(c, &BACKUPS, ns, "a1", &fresh);
+	result(rc == 0 && has(fresh, "\"phase\":\"Running\"") && has(fresh, "\"moved\":\"yes\"") &&
+		   has(fresh, "example.com"),
+	       "apply: the status is written and the newer metadata kept", "%s",
+	       fresh ? json_object_to_json_string(fresh) : err_msg());
+
+	/* Finalizers are conditional on the observed resourceVersion. */
+	rc = apply_one(c, NULL, stale, CTL_ACTION_ADD_FINALIZER, API_BACKUP_FINALIZER, NULL);
+	result(rc == E_CONFLICT, "apply: AddFinalizer from a stale observation is E_CONFLICT",
+	       "rc %d: %s", rc, err_msg());
+	result(finalizers_are(c, ns, "a1", "[\"example.com\\/other\"]") ||
+		   finalizers_are(c, ns, "a1", "[\"example.com/other\"]"),
+	       "apply: a refused AddFinalizer changed nothing", "finalizers differ");
+	rc = apply_one(c, NULL, fresh, CTL_ACTION_ADD_FINALIZER, API_BACKUP_FINALIZER, NULL);
+	result(rc == 0, "apply: AddFinalizer from a fresh observation", "rc %d: %s", rc, err_msg());
+	result(finalizers_are(c, ns, "a1",
+			      "[\"example.com\\/other\",\"lifeboat.dev\\/delete-stored-backup\"]"),
+	       "apply: ours added after the other (kept)", "finalizers differ");
+	json_object_put(fresh);
+	fresh = NULL;
+	kube_get(c, &BACKUPS, ns, "a1", &fresh);
+	rc = apply_one(c, NULL, fresh, CTL_ACTION_ADD_FINALIZER, API_BACKUP_FINALIZER, NULL);
+	json_object_put(fresh);
+	fresh = NULL;
+	result(rc == 0 && finalizers_are(c, ns, "a1",
+					 "[\"example.com\\/other\",\"lifeboat.dev\\/delete-stored-backup\"]"),
+	       "apply: AddFinalizer when present adds no second copy", "rc %d", rc);
+	kube_get(c, &BACKUPS, ns, "a1", &fresh);
+	rc = apply_one(c, NULL, fresh, CTL_ACTION_REMOVE_FINALIZER, API_BACKUP_FINALIZER, NULL);
+	result(rc == 0 && finalizers_are(c, ns, "a1", "[\"example.com\\/other\"]"),
+	       "apply: RemoveFinalizer takes only ours", "rc %d: %s", rc, err_msg());
+
+	/* Event: recorded about the object. */
+	if (events_new(&ev, cfg, NULL) == 0 && events_start(ev) == 0) {
+		rc = apply_one(c, ev, fresh, CTL_ACTION_EVENT, NULL, NULL);
+		events_flush(ev, 5000);
+		int n = 0;
+		kube_list(c, &KUBE_EVENTS, ns, NULL, "involvedObject.name=a1", 0, count_events, &n,
+			  NULL);
+		result(rc == 0 && n == 1, "apply: Event is recorded about the object",
+		       "rc %d, %d events", rc, n);
+	} else {
+		result(0, "apply: events start", "%s", err_msg());
+	}
+
+	/* A bad namespace/name in the object: refused before any request. */
+	struct json_object *nameless = json_tokener_parse("{\"metadata\":{}}");
+	rc = apply_one(c, NULL, nameless, CTL_ACTION_WRITE_STATUS, NULL, json_object_new_object());
+	result(rc == E_INVALID, "apply: an object without namespace or name is refused",
+	       "rc %d", rc);
+	json_object_put(nameless);
+
+	/* RemoveFinalizer of an object that is gone counts as done. */
+	kube_patch(c, &BACKUPS, ns, "a1", KUBE_PATCH_MERGE, "{\"metadata\":{\"finalizers\":null}}",
+		   0, NULL, NULL);
+	kube_delete(c, &BACKUPS, ns, "a1", NULL, NULL, NULL);
+	gone = 0;
+	for (int i = 0; i < 100 && !gone; i++) {
+		gone = kube_get(c, &BACKUPS, ns, "a1", NULL) == E_NOTFOUND;
+		if (!gone)
+			usleep(100 * 1000);
+	}
+	json_object_object_del(json_object_object_get(fresh, "metadata"), "resourceVersion");
+	rc = apply_one(c, NULL, fresh, CTL_ACTION_REMOVE_FINALIZER, API_BACKUP_FINALIZER, NULL);
+	result(gone && rc == 0, "apply: RemoveFinalizer of a deleted object counts as done",
+	       "gone %d, rc %d: %s", gone, rc, err_msg());
+out:
+	events_free(ev);
+	json_object_put(fresh);
+	json_object_put(stale);
+	kube_client_free(c);
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "metrics"))
@@ -939,6 +1130,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: kubetool storm|verbs|forbidden|gone|populate|touch|bench KUBECONFIG [N] [TOUCH_CMD]\n"
 				"       kubetool leader KUBECONFIG NS NAME ID SECONDS\n"
 				"       kubetool events KUBECONFIG NS NAME N\n"
+				"       kubetool apply KUBECONFIG NS\n"
 				"       kubetool metrics | serve PORTFILE\n");
 		return 2;
 	}
@@ -967,6 +1159,8 @@ int main(int argc, char **argv)
 		rc = bench(&cfg, n, argc > 4 ? argv[4] : NULL);
 	else if (!strcmp(argv[1], "leader") && argc == 7)
 		rc = leader_cmd(&cfg, argv[3], argv[4], argv[5], atoi(argv[6]));
+	else if (!strcmp(argv[1], "apply") && argc == 4)
+		rc = apply_cmd(&cfg, argv[3]);
 	else if (!strcmp(argv[1], "events") && argc == 6)
 		rc = events_cmd(&cfg, argv[3], argv[4], atoi(argv[5]));
 	else

@@ -44,7 +44,7 @@ k() { "$KUBECTL" --cache-dir "$W/cache" "$@"; }
 k apply -f "$root/tests/cluster/testdata/databasebackup-crd.yaml" >/dev/null
 t_run "kube: the DatabaseBackup CRD becomes Established" 0 \
 	k wait --for=condition=Established crd/databasebackups.lifeboat.dev --timeout=60s
-k delete namespace verbs verbs-token storm gone --ignore-not-found --wait=true >/dev/null
+k delete namespace verbs verbs-token apply storm gone --ignore-not-found --wait=true >/dev/null
 
 # kubeconfig_token FILE SERVER TOKEN: a kubeconfig with a bearer token.
 kubeconfig_token() {
@@ -67,6 +67,8 @@ EOF
 set +e
 echo "  -- verbs with the admin's client certificate"
 "$KUBETOOL" verbs "$KUBECONFIG" || echo "  (kubetool verbs failed)"
+echo "  -- the operator's apply step (ctl_apply) against real server semantics"
+"$KUBETOOL" apply "$KUBECONFIG" apply || echo "  (kubetool apply failed)"
 set -e
 
 # A ServiceAccount that may do everything to DatabaseBackups and namespaces,

@@ -7,7 +7,8 @@
 # are refused with a message naming the field and the rule; a
 # DatabaseBackup's spec is immutable while labels, deletionPolicy and the
 # status subresource are not; printer columns, short names and the lifeboat
-# category work in kubectl get.
+# category work in kubectl get; every examples/*.yaml passes a server-side
+# dry run (schema, CEL rules, strict field validation) in a fresh namespace.
 #
 #   CLUSTER_DIR=DIR tests/crds/run.sh   # a running cluster (tests/cluster/up DIR)
 #   tests/crds/run.sh                   # starts its own (no node agent), stops it on exit
@@ -51,6 +52,7 @@ cleanup() {
 	[[ $rc -ne 0 && $current != finished ]] && t_fail "suite aborted in $current" "exit status $rc (see the output above)"
 	if [[ -z $OWN && -n ${KUBECONFIG:-} ]]; then
 		[[ -n $ns_made ]] && k delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1
+		[[ -n $ns_made ]] && k delete namespace -l "lifeboat.dev/test-run=crds-$RUN" --ignore-not-found --wait=false >/dev/null 2>&1
 		[[ ${#created_crds[@]} -gt 0 ]] && k delete crd "${created_crds[@]}" --ignore-not-found --timeout=60s >/dev/null 2>&1
 	fi
 	if [[ -n $OWN ]]; then
@@ -365,6 +367,86 @@ t_matches "wide row" 'nightly-202611210200 +Completed +2$'
 t_run "kubectl get dbr -o wide" 0 kn get dbr -o wide
 t_matches "wide columns: Safety-Backup, Message" 'SAFETY-BACKUP +MESSAGE$'
 t_matches "wide row" '^undo-migration +Completed +app-s3 +app +alice \(system:authenticated\) +[0-9]+[smh] +undo-migration-safety'
+
+# --- examples/*.yaml -------------------------------------------------------------
+current="examples"
+# examples_check TAG DIR: every DIR/*.yaml (a glob: a new file is checked
+# without touching this suite) goes through kubectl apply --dry-run=server in
+# a fresh namespace of its own (crds-<run>-TAG<n>, labelled for the cleanup):
+# the API server runs the schema, the CEL rules and strict field validation
+# (an invented field is an error), and every object of the file must be
+# reported. Prints "ok FILE" or "FAIL FILE: why" per file (py_checks records
+# them); no .yaml file at all is a failure. Exit 1 on any failure. Runs in a
+# subshell (py_checks, t_run), so it keeps no state.
+examples_check() {
+	local tag=$1 dir=$2 f base ns out docs made bad=0 n=0
+	local files=("$dir"/*.yaml)
+	if [[ ! -e ${files[0]} ]]; then
+		echo "FAIL $dir: no .yaml files (the examples are missing or the glob is broken)"
+		return 1
+	fi
+	for f in "${files[@]}"; do
+		base=${f##*/}
+		n=$((n + 1))
+		ns=crds-$RUN-$tag$n
+		if ! out=$(k create namespace "$ns" 2>&1) ||
+			! out=$(k label namespace "$ns" "lifeboat.dev/test-run=crds-$RUN" 2>&1); then
+			echo "FAIL $base: cannot make the namespace $ns: $out"
+			bad=1
+			continue
+		fi
+		docs=$(grep -c '^kind:' "$f" || true)
+		if out=$(k -n "$ns" apply --dry-run=server --validate=strict --warnings-as-errors -f "$f" 2>&1); then
+			made=$(grep -c ' (server dry run)$' <<<"$out" || true)
+			if [[ $docs -gt 0 && $made -eq $docs ]]; then
+				echo "ok $base: the server-side dry run accepts all $docs objects"
+			else
+				echo "FAIL $base: $docs objects in the file (kind: lines), $made reported by the dry run: $(tr '\n' ' ' <<<"$out" | tail -c 600)"
+				bad=1
+			fi
+		else
+			echo "FAIL $base: kubectl apply --dry-run=server refused it: $(tr '\n' ' ' <<<"$out" | tail -c 800)"
+			bad=1
+		fi
+		k delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
+	done
+	return "$bad"
+}
+py_checks "examples" examples_check ex "$root/examples"
+for f in "$root"/examples/*.yaml; do
+	[[ -e $f ]] || continue
+	b=${f##*/}
+	if grep -q "\`$b\`" "$root/examples/README.md" 2>/dev/null; then
+		t_pass "examples/README.md lists $b"
+	else
+		t_fail "examples/README.md lists $b" "no \`$b\` in examples/README.md: add a line for it"
+	fi
+	if grep -Eq '^  namespace:' "$f"; then
+		t_fail "examples/$b is namespace-less" "it sets metadata.namespace; the examples apply into the current namespace"
+	else
+		t_pass "examples/$b is namespace-less"
+	fi
+done
+# The check itself: a file added later is picked up by the glob with no
+# change here, a bad one fails naming it, and no files at all fail.
+exdir=$WORK/examples-selftest
+mkdir -p "$exdir/empty" "$exdir/more"
+cp "$root/examples/backup.yaml" "$exdir/more/added-later.yaml"
+cat >"$exdir/more/invented-field.yaml" <<'EOF'
+apiVersion: lifeboat.dev/v1alpha1
+kind: DatabaseBackup
+metadata:
+  name: invented-field
+spec:
+  database: {host: db.app.svc, user: app, database: app}
+  storage: {volume: {claimName: backups}}
+  retries: 3
+EOF
+t_run "examples check: a directory with a new good file and a new bad one fails" 1 examples_check more "$exdir/more"
+t_matches "examples check: the new good file is checked without a change to the suite" '^ok added-later.yaml: the server-side dry run accepts all 4 objects'
+t_matches "examples check: the bad file fails, naming the file and the invented field" '^FAIL invented-field.yaml: .*unknown field "spec.retries"'
+t_run "examples check: a directory without .yaml files fails" 1 examples_check empty "$exdir/empty"
+t_contains "examples check: it says there are no .yaml files" "no .yaml files"
 
 current=finished
 n_pass=$(tail -n +"$results_from" "$LIFEBOAT_RESULTS" | grep -c '^PASS ' || true)

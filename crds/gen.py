@@ -747,6 +747,15 @@ def backup_status():
             "format": string("custom or plain.", enum=["custom", "plain"]),
             "compression": string("The compression used, e.g. zstd:3."),
             "createdAt": timestamp("When the dump started (the manifest's createdAt)."),
+            "files": obj("The spec.files folder's archive (a tar, compressed and encrypted "
+                         "like the dump), when spec.files is set.", {
+                "object": string("Object key below the backup's folder, e.g. "
+                                 "files.tar.zst.pgp."),
+                "size": integer("Stored size in bytes.", fmt="int64", minimum=0),
+                "sha256": string("SHA-256 of the stored archive, hex.", pattern=SHA256),
+                "count": integer("Entries archived: files, folders and symlinks.",
+                                 fmt="int64", minimum=0),
+            }),
         }),
         "database": obj("What was dumped, from the pre-flight queries.", {
             "name": string("The database's name."),

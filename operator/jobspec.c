@@ -390,6 +390,29 @@ static int plan_backup(struct plan *p, const struct api_backup *b)
 	return plan_str(p, JOBENV_LOG_LEVEL, s->job_template.log_level);
 }
 
+/* spec.files: the whole claim read-only at JOBSPEC_FILES_PATH for the backup
+ * container, LIFEBOAT_FILES the folder inside it (a missing folder is the
+ * job's error, naming it, rather than one the kubelet would create). */
+static int plan_files(struct plan *p, const struct api_files *f)
+{
+	if (!f->claim_name)
+		return 0;
+	struct json_object *claim = json_object_new_object();
+	json_object_object_add(claim, "claimName", json_object_new_string(f->claim_name));
+	json_object_object_add(claim, "readOnly", json_object_new_boolean(1));
+	struct json_object *vol = json_object_new_object();
+	json_object_object_add(vol, "name", json_object_new_string("files"));
+	json_object_object_add(vol, "persistentVolumeClaim", claim);
+	json_object_array_add(p->volumes, vol);
+	plan_mount(p, "files", JOBSPEC_FILES_PATH, NULL, 1, JOBENV_CMD_BACKUP);
+	if (!f->path)
+		return plan_str(p, JOBENV_FILES, JOBSPEC_FILES_PATH);
+	size_t n = strlen(f->path);
+	while (n > 0 && f->path[n - 1] == '/')
+		n--;
+	return plan_value(p, JOBENV_FILES, xasprintf(JOBSPEC_FILES_PATH "/%.*s", (int)n, f->path));
+}
+
 /* --- the Job --- */
 
 static struct json_object *str(const char *s)
@@ -764,12 +787,7 @@ int jobspec_backup(struct json_object **out, const struct api_backup *b,
 	};
 	struct plan p;
 	int rc;
-	if (b->spec.files.claim_name)
-		return err_set(E_INVALID,
-			       "spec.files: this lifeboat job cannot archive files yet (it "
-			       "has no --files; docs/api.md lists it as not in the job "
-			       "yet); remove spec.files");
-	if (!(rc = plan_backup(&p, b)))
+	if (!(rc = plan_backup(&p, b)) && !(rc = plan_files(&p, &b->spec.files)))
 		rc = build(out, b, o, &p, JOBSPEC_SUFFIX_BACKUP, "backup", with_verify,
 			   b->spec.verify ? 2 : 1);
 	plan_dispose(&p);

@@ -45,8 +45,9 @@
  * spec's subPath (the CRD promises the kubelet creates a missing subPath)
  * and LIFEBOAT_STORAGE is file:///backup-volume.
  *
- * Refused (E_INVALID, the field named) because the job cannot do it yet:
- * spec.files (no --files in lifeboat; docs/api.md "not in the job yet"). */
+ * spec.files: the claim is mounted read-only at JOBSPEC_FILES_PATH in the
+ * backup container only, and LIFEBOAT_FILES is JOBSPEC_FILES_PATH/<path>;
+ * the files object is verified from storage, the delete removes it. */
 #ifndef LIFEBOAT_JOBSPEC_H
 #define LIFEBOAT_JOBSPEC_H
 
@@ -62,6 +63,7 @@ struct api_kv;
 #define JOBSPEC_SUFFIX_BACKUP "backup"
 #define JOBSPEC_SUFFIX_DELETE "delete"
 #define JOBSPEC_VOLUME_PATH "/backup-volume"
+#define JOBSPEC_FILES_PATH "/files"
 #define JOBSPEC_TERMINATION_PATH "/dev/termination-log"
 #define JOBSPEC_DEFAULT_UID 65532
 /* A Job's name becomes the value of its pods' job-name label: 63 at most. */

@@ -29,7 +29,8 @@ int files_check_source(const char *dir)
 		return err_set(E_INVALID, "--files %s: %s; give the folder to archive", dir,
 			       strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return err_set(E_INVALID, "--files %s: not a directory; give the folder to archive", dir);
+		return err_set(E_INVALID, "--files %s: not a directory; give the folder to archive",
+			       dir);
 	return 0;
 }
 
@@ -53,8 +54,8 @@ static int walk_err(struct walker *w, int code, const char *what, int errnum)
 	snprintf(full, sizeof(full), "%s/%s", w->root, w->path);
 	tar_quote(q, sizeof(q), full);
 	if (errnum)
-		return err_set(code, "--files: %s %s: %s", what, q, strerror(errnum));
-	return err_set(code, "--files: %s %s", what, q);
+		return err_set(code, "--files: %s: %s: %s", q, what, strerror(errnum));
+	return err_set(code, "--files: %s: %s", q, what);
 }
 
 static int emit(struct walker *w, const struct tar_entry *e)
@@ -62,7 +63,7 @@ static int emit(struct walker *w, const struct tar_entry *e)
 	size_t n;
 	int rc = tar_header_encode(w->hdr, &n, e);
 	if (rc)
-		return walk_err(w, E_INVALID, "cannot archive", 0);
+		return walk_err(w, E_INVALID, "cannot be archived", 0);
 	return stage_write(w->sink, w->hdr, n);
 }
 
@@ -92,7 +93,9 @@ static int archive_file(struct walker *w, int dfd, const char *name)
 		goto done;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		rc = walk_err(w, E_IO, "changed type while it was archived:", 0);
+		rc = walk_err(
+		    w, E_IO,
+		    "changed type while it was archived; retry when nothing writes the folder", 0);
 		goto done;
 	}
 	entry_from_stat(&e, w->path, TAR_FILE, &st);
@@ -112,7 +115,7 @@ static int archive_file(struct walker *w, int dfd, const char *name)
 			char what[128];
 			snprintf(what, sizeof(what),
 				 "shrank while it was archived (%llu of %llu bytes read); retry "
-				 "when nothing writes the folder:",
+				 "when nothing writes the folder",
 				 (unsigned long long)(e.size - left), (unsigned long long)e.size);
 			rc = walk_err(w, E_IO, what, 0);
 			goto done;
@@ -125,8 +128,8 @@ static int archive_file(struct walker *w, int dfd, const char *name)
 	if (read(fd, &extra, 1) == 1) {
 		char q[512];
 		tar_quote(q, sizeof(q), w->path);
-		log_warn("--files: %s grew while it was archived; its first %llu bytes are stored", q,
-			 (unsigned long long)e.size);
+		log_warn("--files: %s grew while it was archived; its first %llu bytes are stored",
+			 q, (unsigned long long)e.size);
 	}
 	if ((rc = stage_write(w->sink, zeros, tar_padding(e.size))))
 		goto done;
@@ -144,7 +147,8 @@ static int archive_symlink(struct walker *w, int dfd, const char *name, const st
 	if (n < 0)
 		return walk_err(w, E_IO, "cannot read the symlink", errno);
 	if ((size_t)n >= sizeof(target) || n == 0)
-		return walk_err(w, E_INVALID, "has a symlink target that is empty or longer than 4096 bytes:", 0);
+		return walk_err(w, E_INVALID,
+				"a symlink whose target is empty or longer than 4096 bytes", 0);
 	target[n] = '\0';
 	entry_from_stat(&e, w->path, TAR_SYMLINK, st);
 	e.linkpath = target;
@@ -181,7 +185,7 @@ static int walk_dir(struct walker *w, int dfd, int depth)
 		size_t nlen = strlen(de->d_name), sep = base ? 1 : 0;
 		if (base + sep + nlen > TAR_PATH_MAX) {
 			w->path[base] = '\0';
-			rc = walk_err(w, E_INVALID, "holds a name longer than 4096 bytes in all:", 0);
+			rc = walk_err(w, E_INVALID, "the path is longer than 4096 bytes", 0);
 			break;
 		}
 		if (sep)
@@ -196,7 +200,7 @@ static int walk_dir(struct walker *w, int dfd, int depth)
 		}
 		if (S_ISDIR(st.st_mode)) {
 			if (depth + 1 > FILES_MAX_DEPTH) {
-				rc = walk_err(w, E_INVALID, "is nested more than 256 folders deep:", 0);
+				rc = walk_err(w, E_INVALID, "nested more than 256 folders deep", 0);
 				break;
 			}
 			int sub = openat(dirfd(d), de->d_name,
@@ -346,10 +350,11 @@ static int split_dir(char **parent, char **base, const char *dir)
 	if (!*bn || !strcmp(bn, "/") || !strcmp(bn, ".") || !strcmp(bn, "..")) {
 		free(a);
 		free(b);
-		return err_set(E_INVALID,
-			       "--files %s: name a folder by its own name (not /, . or ..) so it can be "
-			       "replaced",
-			       dir);
+		err_set(E_INVALID,
+			"--files %s: name a folder by its own name (not /, . or ..) so it can be "
+			"replaced",
+			dir);
+		return E_INVALID;
 	}
 	*base = xstrdup(bn);
 	*parent = xstrdup(dirname(a));
@@ -368,8 +373,9 @@ int files_restore_new(struct files_restore **out, const char *dir)
 	if ((rc = split_dir(&parent, &base, dir)))
 		return rc;
 	if (lstat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
-		rc = err_set(E_INVALID, "--files %s exists and is not a directory; remove it or give "
-					"another folder",
+		rc = err_set(E_INVALID,
+			     "--files %s exists and is not a directory; remove it or give "
+			     "another folder",
 			     dir);
 		goto done;
 	}
@@ -429,22 +435,26 @@ static int open_parent(struct files_restore *fr, const char *path, const char **
 			if (mkdirat(cur, comp, 0700) != 0 && errno != EEXIST) {
 				int e = errno;
 				close(cur);
-				return err_set(E_IO, "files archive: cannot create the folder for entry %s: %s",
-					       fr->quoted, strerror(e));
+				return err_set(
+				    E_IO,
+				    "files archive: cannot create the folder for entry %s: %s",
+				    fr->quoted, strerror(e));
 			}
 			next = openat(cur, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		}
 		if (next < 0) {
 			int e = errno;
 			struct stat st;
-			int link = fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+			int link = fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+				   S_ISLNK(st.st_mode);
 			close(cur);
 			if (link)
-				return err_set(E_INTEGRITY,
-					       "files archive: entry %s would be written through a "
-					       "symlink the archive made; refusing to extract outside "
-					       "the folder (tar-slip)",
-					       fr->quoted);
+				return err_set(
+				    E_INTEGRITY,
+				    "files archive: entry %s would be written through a "
+				    "symlink the archive made; refusing to extract outside "
+				    "the folder (tar-slip)",
+				    fr->quoted);
 			return err_set(e == ENOTDIR ? E_INTEGRITY : E_IO,
 				       "files archive: entry %s: a folder on its path cannot be "
 				       "opened: %s",
@@ -486,7 +496,8 @@ static int on_entry(void *ud, const struct tar_entry *e)
 		/* The folder itself (written last): its mode and mtime. */
 		if (fchmod(fr->rootfd, safe_mode(e->mode) | 0700) != 0 ||
 		    set_fd_time(fr->rootfd, e->mtime) != 0)
-			return err_set(E_IO, "files archive: cannot set the folder's mode or time: %s",
+			return err_set(E_IO,
+				       "files archive: cannot set the folder's mode or time: %s",
 				       strerror(errno));
 		return 0;
 	}
@@ -494,34 +505,38 @@ static int on_entry(void *ud, const struct tar_entry *e)
 		return rc;
 	switch (e->type) {
 	case TAR_FILE:
-		fr->fd = openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		fr->fd =
+		    openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fr->fd < 0)
 			rc = err_set(errno == EEXIST ? E_INTEGRITY : E_IO,
-				     "files archive: cannot create %s: %s%s", fr->quoted, strerror(errno),
+				     "files archive: cannot create %s: %s%s", fr->quoted,
+				     strerror(errno),
 				     errno == EEXIST ? " (the archive names it twice)" : "");
 		break;
 	case TAR_SYMLINK:
 		if (symlinkat(e->linkpath, pfd, leaf) != 0)
 			rc = err_set(errno == EEXIST ? E_INTEGRITY : E_IO,
-				     "files archive: cannot create the symlink %s: %s%s", fr->quoted,
-				     strerror(errno), errno == EEXIST ? " (the archive names it twice)" : "");
+				     "files archive: cannot create the symlink %s: %s%s",
+				     fr->quoted, strerror(errno),
+				     errno == EEXIST ? " (the archive names it twice)" : "");
 		else if (set_link_time(pfd, leaf, e->mtime) != 0)
-			rc = err_set(E_IO, "files archive: cannot set the time of %s: %s", fr->quoted,
-				     strerror(errno));
+			rc = err_set(E_IO, "files archive: cannot set the time of %s: %s",
+				     fr->quoted, strerror(errno));
 		break;
 	case TAR_DIR: {
 		/* Written after its contents, or (empty) on its own: it may exist. */
 		if (mkdirat(pfd, leaf, 0700) != 0 && errno != EEXIST) {
-			rc = err_set(E_IO, "files archive: cannot create the folder %s: %s", fr->quoted,
-				     strerror(errno));
+			rc = err_set(E_IO, "files archive: cannot create the folder %s: %s",
+				     fr->quoted, strerror(errno));
 			break;
 		}
 		int dfd = openat(pfd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (dfd < 0) {
-			rc = err_set(E_INTEGRITY,
-				     "files archive: the folder %s cannot be opened (%s): the archive "
-				     "names it also as a file or symlink",
-				     fr->quoted, strerror(errno));
+			rc = err_set(
+			    E_INTEGRITY,
+			    "files archive: the folder %s cannot be opened (%s): the archive "
+			    "names it also as a file or symlink",
+			    fr->quoted, strerror(errno));
 			break;
 		}
 		if (fchmod(dfd, safe_mode(e->mode)) != 0 || set_fd_time(dfd, e->mtime) != 0)
@@ -558,10 +573,11 @@ static int on_entry_end(void *ud, const struct tar_entry *e)
 	if (fr->fd < 0)
 		return 0;
 	if (fchmod(fr->fd, safe_mode(e->mode)) != 0 || set_fd_time(fr->fd, e->mtime) != 0)
-		rc = err_set(E_IO, "files archive: cannot set the mode or time of %s: %s", fr->quoted,
-			     strerror(errno));
+		rc = err_set(E_IO, "files archive: cannot set the mode or time of %s: %s",
+			     fr->quoted, strerror(errno));
 	if (close(fr->fd) != 0 && !rc)
-		rc = err_set(E_IO, "files archive: cannot write %s: %s", fr->quoted, strerror(errno));
+		rc = err_set(E_IO, "files archive: cannot write %s: %s", fr->quoted,
+			     strerror(errno));
 	fr->fd = -1;
 	return rc;
 }
@@ -587,21 +603,23 @@ int files_restore_commit(struct files_restore *fr)
 		return 0;
 	}
 	if (!S_ISDIR(st.st_mode))
-		return err_set(E_IO, "--files %s is no longer a directory; the restored folder is "
-				     "left out",
+		return err_set(E_IO,
+			       "--files %s is no longer a directory; the restored folder is "
+			       "left out",
 			       fr->dir);
 	/* One atomic step: the restored tree and the old one swap names. */
 	if (renameat2(AT_FDCWD, fr->sibling, AT_FDCWD, fr->dir, RENAME_EXCHANGE) != 0) {
 		int e = errno;
-		return err_set(E_IO,
-			       "--files %s: cannot swap the restored folder into place (%s)%s; %s is "
-			       "as it was",
-			       fr->dir, strerror(e),
-			       e == EXDEV || e == EBUSY
-				   ? ": it is a mount point or on another file system than its "
-				     "parent; mount the volume one level up and give a folder inside it"
-				   : "",
-			       fr->dir);
+		return err_set(
+		    E_IO,
+		    "--files %s: cannot swap the restored folder into place (%s)%s; %s is "
+		    "as it was",
+		    fr->dir, strerror(e),
+		    e == EXDEV || e == EBUSY
+			? ": it is a mount point or on another file system than its "
+			  "parent; mount the volume one level up and give a folder inside it"
+			: "",
+		    fr->dir);
 	}
 	fr->committed = 1;
 	/* fr->sibling now holds the old tree. */

@@ -137,7 +137,8 @@ int tar_header_encode(uint8_t *out, size_t *outlen, const struct tar_entry *e)
 	size_t plen = strlen(e->path);
 	if (plen == 0 || plen > TAR_PATH_MAX || (e->type == TAR_SYMLINK && (!link || !*link)) ||
 	    strlen(link) > TAR_PATH_MAX)
-		return err_set(E_INVALID, "tar: entry name or link target is empty or longer than %d bytes",
+		return err_set(E_INVALID,
+			       "tar: entry name or link target is empty or longer than %d bytes",
 			       TAR_PATH_MAX);
 	snprintf(name, sizeof(name), "%s%s", e->path, e->type == TAR_DIR ? "/" : "");
 	uint64_t size = e->type == TAR_FILE ? e->size : 0;
@@ -167,14 +168,16 @@ int tar_header_encode(uint8_t *out, size_t *outlen, const struct tar_entry *e)
 		ok &= pax_add(pax, &paxlen, sizeof(pax), "gid", num);
 	}
 	if (!ok)
-		return err_set(E_INVALID, "tar: the pax header of an entry exceeds %d bytes", TAR_PAX_MAX);
+		return err_set(E_INVALID, "tar: the pax header of an entry exceeds %d bytes",
+			       TAR_PAX_MAX);
 
 	uint8_t *h = out;
 	size_t used = 0;
 	if (paxlen > 0) {
 		memset(h, 0, TAR_BLOCK);
 		memcpy(h + H_NAME, "PaxHeader", 9);
-		ustar_fill(h, 'x', 0644, 0, 0, paxlen, e->mtime < 0 ? 0 : (uint64_t)e->mtime & 077777777777ULL);
+		ustar_fill(h, 'x', 0644, 0, 0, paxlen,
+			   e->mtime < 0 ? 0 : (uint64_t)e->mtime & 077777777777ULL);
 		checksum(h);
 		memcpy(out + TAR_BLOCK, pax, paxlen);
 		memset(out + TAR_BLOCK + paxlen, 0, tar_padding(paxlen));
@@ -186,7 +189,8 @@ int tar_header_encode(uint8_t *out, size_t *outlen, const struct tar_entry *e)
 		/* ustar keeps a printable stand-in; readers take the pax path. */
 		size_t k = 0;
 		for (size_t i = 0; name[i] && k < NAME_LEN; i++)
-			h[H_NAME + k++] = (uint8_t)(name[i] >= 0x20 && name[i] < 0x7f ? name[i] : '_');
+			h[H_NAME + k++] =
+			    (uint8_t)(name[i] >= 0x20 && name[i] < 0x7f ? name[i] : '_');
 	} else if (prefix_len) {
 		memcpy(h + H_PREFIX, name, prefix_len);
 		memcpy(h + H_NAME, name + prefix_len + 1, strlen(name) - prefix_len - 1);
@@ -257,15 +261,17 @@ int tar_check_path(const char *path)
 	for (const char *p = path;;) {
 		size_t n = strcspn(p, "/");
 		if (n == 2 && p[0] == '.' && p[1] == '.')
-			return err_set(E_INTEGRITY,
-				       "files archive: entry %s has a \"..\" component; refusing to "
-				       "extract outside the folder (tar-slip)",
-				       q);
+			return err_set(
+			    E_INTEGRITY,
+			    "files archive: entry %s has a \"..\" component; refusing to "
+			    "extract outside the folder (tar-slip)",
+			    q);
 		if (n == 0 || (n == 1 && p[0] == '.'))
-			return err_set(E_INTEGRITY,
-				       "files archive: entry %s has an empty or \".\" component; it "
-				       "is not a name lifeboat writes",
-				       q);
+			return err_set(
+			    E_INTEGRITY,
+			    "files archive: entry %s has an empty or \".\" component; it "
+			    "is not a name lifeboat writes",
+			    q);
 		if (!p[n])
 			break;
 		p += n + 1;
@@ -287,7 +293,7 @@ struct reader {
 	uint64_t remaining; /* of pax data or file data */
 	size_t pad;	    /* zero bytes to skip (R_PAD) */
 	int zero_blocks;
-	int pax_global;	    /* the pax data being read is a 'g' header: discarded */
+	int pax_global; /* the pax data being read is a 'g' header: discarded */
 	char pax[TAR_PAX_MAX];
 	size_t paxlen;
 	int pax_pending; /* an 'x' header applies to the next entry */
@@ -311,7 +317,8 @@ static int bad(struct reader *r, int code, const char *what)
 		return err_set(code, "files archive: %s (at byte %llu, entry %s)", what,
 			       (unsigned long long)r->offset, q);
 	}
-	return err_set(code, "files archive: %s (at byte %llu)", what, (unsigned long long)r->offset);
+	return err_set(code, "files archive: %s (at byte %llu)", what,
+		       (unsigned long long)r->offset);
 }
 
 /* A NUL- or space-terminated octal field. */
@@ -375,7 +382,8 @@ static int parse_pax(struct reader *r)
 		size_t klen = (size_t)(eq - kv), vlen = (size_t)(rec + len - 1 - (eq + 1));
 		const char *val = eq + 1;
 		if (memchr(val, '\0', vlen))
-			return bad(r, E_INTEGRITY, "a pax extended header value contains a NUL byte");
+			return bad(r, E_INTEGRITY,
+				   "a pax extended header value contains a NUL byte");
 #define KEY(k) (klen == sizeof(k) - 1 && memcmp(kv, k, klen) == 0)
 		if (KEY("path")) {
 			if (vlen == 0 || vlen > TAR_PATH_MAX + 1)
@@ -455,11 +463,13 @@ static int on_header(struct reader *r)
 		return bad(r, E_INTEGRITY, "a lone zero block inside the archive");
 	uint64_t want, got = 0;
 	if (!get_octal(&want, h + H_CHKSUM, 8))
-		return bad(r, E_INTEGRITY, "a header's checksum field is not octal: not a tar header");
+		return bad(r, E_INTEGRITY,
+			   "a header's checksum field is not octal: not a tar header");
 	for (int i = 0; i < TAR_BLOCK; i++)
 		got += (i >= H_CHKSUM && i < H_CHKSUM + 8) ? ' ' : h[i];
 	if (got != want)
-		return bad(r, E_INTEGRITY, "a header checksum does not match: the archive is corrupt");
+		return bad(r, E_INTEGRITY,
+			   "a header checksum does not match: the archive is corrupt");
 	if (memcmp(h + H_MAGIC, "ustar", 6) != 0 || memcmp(h + H_VERSION, "00", 2) != 0)
 		return bad(r, E_INTEGRITY, "a header is not POSIX ustar");
 	uint64_t size, mode, mtime, uid, gid;
@@ -472,7 +482,8 @@ static int on_header(struct reader *r)
 		if (type == 'x' && r->pax_pending)
 			return bad(r, E_INTEGRITY, "two pax extended headers in a row");
 		if (size > TAR_PAX_MAX)
-			return bad(r, E_TOOBIG, "a pax extended header is larger than lifeboat reads");
+			return bad(r, E_TOOBIG,
+				   "a pax extended header is larger than lifeboat reads");
 		r->pax_global = type == 'g';
 		r->paxlen = 0;
 		r->remaining = size;
@@ -485,7 +496,8 @@ static int on_header(struct reader *r)
 	struct tar_entry *e = &r->entry;
 	memset(e, 0, sizeof(*e));
 	if (!r->has_pax_path) {
-		size_t plen = field_len(h + H_PREFIX, PREFIX_LEN), nlen = field_len(h + H_NAME, NAME_LEN);
+		size_t plen = field_len(h + H_PREFIX, PREFIX_LEN),
+		       nlen = field_len(h + H_NAME, NAME_LEN);
 		size_t k = 0;
 		if (plen) {
 			memcpy(r->path, h + H_PREFIX, plen);
@@ -615,8 +627,9 @@ static int reader_write(struct stage *s, const uint8_t *p, size_t n)
 			for (size_t i = 0; i < n; i++)
 				if (p[i] != 0) {
 					r->offset += i;
-					return bad(r, E_INTEGRITY,
-						   "non-zero bytes after the end-of-archive marker");
+					return bad(
+					    r, E_INTEGRITY,
+					    "non-zero bytes after the end-of-archive marker");
 				}
 			break;
 		case R_FAILED:
@@ -636,10 +649,11 @@ static int reader_finish(struct stage *s)
 	if (r->state == R_FAILED)
 		return bad(r, E_INTEGRITY, "finished after an error");
 	if (r->state != R_END)
-		return bad(r, E_INTEGRITY,
-			   r->state == R_HEADER && r->have == 0 && !r->entry.path
-			       ? "the archive ends without its end-of-archive marker: it is truncated"
-			       : "the archive ends inside an entry: it is truncated");
+		return bad(
+		    r, E_INTEGRITY,
+		    r->state == R_HEADER && r->have == 0 && !r->entry.path
+			? "the archive ends without its end-of-archive marker: it is truncated"
+			: "the archive ends inside an entry: it is truncated");
 	return stage_finish_next(s);
 }
 

@@ -129,9 +129,9 @@ static char *repeat(const char *unit, size_t times)
 static void reader__round_trips_odd_and_long_names_in_any_slicing(void **state)
 {
 	(void)state;
-	char *long_name = repeat("abcdefghij", 30);		 /* 300 bytes, no '/' */
-	char *split_name = repeat("dir-0123456789/", 9);	 /* 135 bytes: prefix + name */
-	char *deep = repeat("d/", 1000);			 /* 2000 bytes */
+	char *long_name = repeat("abcdefghij", 30);	 /* 300 bytes, no '/' */
+	char *split_name = repeat("dir-0123456789/", 9); /* 135 bytes: prefix + name */
+	char *deep = repeat("d/", 1000);		 /* 2000 bytes */
 	deep[strlen(deep) - 1] = 'f';
 	char *long_target = repeat("../target/", 30);
 	char *split_full = malloc(strlen(split_name) + 8);
@@ -140,7 +140,8 @@ static void reader__round_trips_odd_and_long_names_in_any_slicing(void **state)
 	    {"plain.txt", TAR_FILE, 0644, 1700000000, 5, NULL, 1000, 1000},
 	    {"with space and\nnewline", TAR_FILE, 0600, 1700000001, 3, NULL, 0, 0},
 	    {"-leading-dash", TAR_FILE, 0755, 1, 0, NULL, 0, 0},
-	    {"UTF-8 \xc3\xa9t\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x9a\xa3", TAR_FILE, 0644, 2, 1, NULL, 0, 0},
+	    {"UTF-8 \xc3\xa9t\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x9a\xa3", TAR_FILE, 0644, 2, 1, NULL, 0,
+	     0},
 	    {"not-utf8-\xff\xfe", TAR_FILE, 0644, 3, 0, NULL, 0, 0},
 	    {long_name, TAR_FILE, 0644, 4, 2, NULL, 0, 0},
 	    {split_full, TAR_FILE, 0644, 5, 0, NULL, 0, 0},
@@ -153,7 +154,8 @@ static void reader__round_trips_odd_and_long_names_in_any_slicing(void **state)
 	    {"big-ids", TAR_FILE, 01644, 11, 0, NULL, 4000000000ULL, 4000000001ULL},
 	    {".", TAR_DIR, 0755, 12, 0, NULL, 0, 0},
 	};
-	const char *data[] = {"hello", "a\nb", "", "x", "", "zz", "", "", "", "", "", "", "", "", ""};
+	const char *data[] = {"hello", "a\nb", "", "x", "", "zz", "", "",
+			      "",      "",     "", "",	"", "",	  ""};
 	size_t n = sizeof(entries) / sizeof(entries[0]);
 	struct buf tar;
 	buf_init(&tar, 1 << 20);
@@ -200,7 +202,10 @@ static void encode__uses_plain_ustar_when_it_fits_and_pax_otherwise(void **state
 	assert_int_equal(tar_header_encode(hdr, &n, &e), 0);
 	assert_int_equal(n, TAR_BLOCK);
 	assert_string_equal((char *)hdr, "short/name.txt");
-	assert_memory_equal(hdr + 257, "ustar\0" "00", 8);
+	assert_memory_equal(hdr + 257,
+			    "ustar\0"
+			    "00",
+			    8);
 	assert_int_equal(hdr[156], '0');
 	/* A directory gets its trailing slash. */
 	e = (struct tar_entry){"a dir", TAR_DIR, 0755, 1, 0, NULL, 0, 0};
@@ -232,8 +237,8 @@ static void check_path__refuses_tar_slip_names(void **state)
 {
 	(void)state;
 	static const char *const good[] = {".", "a", "a/b", "-x", "a b", "..a", "a..", "a/.b", "é"};
-	static const char *const bad[] = {"",	    "/etc/passwd", "..",  "../x", "a/../../x",
-					  "a/..",   "a//b",	   "./a", "a/./b", "/"};
+	static const char *const bad[] = {"",	  "/etc/passwd", "..",	"../x",	 "a/../../x",
+					  "a/..", "a//b",	 "./a", "a/./b", "/"};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 		assert_int_equal(tar_check_path(good[i]), 0);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -348,8 +353,11 @@ static void reader__refuses_corrupt_truncated_and_foreign_archives(void **state)
 	static const struct {
 		char type;
 		const char *word;
-	} foreign[] = {{'1', "hard link"}, {'3', "character device"}, {'4', "block device"},
-		       {'6', "fifo"}, {'7', "unknown"}};
+	} foreign[] = {{'1', "hard link"},
+		       {'3', "character device"},
+		       {'4', "block device"},
+		       {'6', "fifo"},
+		       {'7', "unknown"}};
 	for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
 		memcpy(copy, tar.ptr, tar.len);
 		copy[156] = (uint8_t)foreign[i].type;
@@ -546,8 +554,8 @@ static void files__archive_then_extract_gives_the_same_tree(void **state)
 	assert_int_equal(lstat(p, &b), 0);
 	assert_true(S_ISLNK(b.st_mode));
 	/* Modes and mtimes of files, folders and the folder itself. */
-	static const char *const names[] = {"plain.txt", "with space", "-dash", "empty", "readonly",
-					    "readonly/inside", "."};
+	static const char *const names[] = {"plain.txt", "with space",	    "-dash", "empty",
+					    "readonly",	 "readonly/inside", "."};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		char q[8192];
 		sub(p, sizeof(p), src, names[i]);

@@ -34,6 +34,7 @@ unit_bins() { # build folder
 
 step "set-up check: every command the suites call is installed"
 T_SUITE=deps timeout 120 tests/deps/check-commands.sh
+T_SUITE=deps timeout 60 tests/deps/check-troubleshooting.sh
 
 step "build (-Wall -Wextra -Werror)"
 # shellcheck disable=SC2046

@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
 # `make demo`: the lifeboat job end to end on a throwaway PostgreSQL: back up
 # (encrypted, to a local folder), change the data, restore, show it back;
-# then the same job as a Kubernetes Job on the real control plane
-# (tests/cluster/up: etcd, kube-apiserver, kube-controller-manager and the
-# node agent), driven with kubectl.
+# then the operator on the real control plane (tests/cluster/up: etcd,
+# kube-apiserver, kube-controller-manager and the node agent): kubectl apply
+# -f examples/backup.yaml, the DatabaseBackup Completed with its size, and
+# the backup in the volume. (The schedule and restore examples join when
+# their controllers land: issues 9 and 10.)
 set -euo pipefail
-LIFEBOAT=${1:?usage: tests/demo.sh PATH/TO/lifeboat}
+LIFEBOAT=${1:?usage: tests/demo.sh PATH/TO/lifeboat (lifeboat-operator beside it)}
+BIN=$(cd "$(dirname "$LIFEBOAT")" && pwd)
 root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=lib/pg.sh
 source "$root/tests/lib/pg.sh"
 DEMO=$(mktemp -d /tmp/lifeboat-demo.XXXXXX)
 chmod 755 "$DEMO"
 CLUSTER=$DEMO/cluster
-trap '"$root/tests/cluster/down" "$CLUSTER" >/dev/null 2>&1 || true; pg_stop || true; rm -rf "$DEMO"' EXIT
+OPERATOR_PID=
+trap '[[ -z $OPERATOR_PID ]] || kill "$OPERATOR_PID" 2>/dev/null || true; "$root/tests/cluster/down" "$CLUSTER" >/dev/null 2>&1 || true; pg_stop || true; rm -rf "$DEMO"' EXIT
 
 say() { printf '\n\033[1m### %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 
 say "A throwaway PostgreSQL with a small shop database"
-pg_start >/dev/null
+PGTEST_WANT_PORT=5432 pg_start >/dev/null
 pg_psql postgres -q -c "CREATE DATABASE shop" >/dev/null
 pg_psql shop -q <<'SQL' >/dev/null
 CREATE TABLE customers(id serial PRIMARY KEY, name text NOT NULL, email text UNIQUE);
@@ -69,69 +73,52 @@ run bash -c "GNUPGHOME=$DEMO/gnupg gpg --batch --quiet --pinentry-mode loopback 
 
 say "On Kubernetes: a real control plane (etcd, kube-apiserver, kube-controller-manager, a node)"
 printf '$ tests/cluster/up %s\n' "$CLUSTER"
-"$root/tests/cluster/up" "$CLUSTER" | sed -n '1p'
+LIFEBOAT_BIN_DIR=$BIN "$root/tests/cluster/up" "$CLUSTER" | sed -n '1p'
 export KUBECONFIG=$CLUSTER/kubeconfig
 KUBECTL=$("$root/tests/cluster/kubectl.sh")
 kubectl() { "$KUBECTL" --cache-dir "$DEMO/kcache" "$@"; }
 run kubectl get nodes
 
-say "The database URI and the passphrase go into Secrets; the backups into a PersistentVolumeClaim"
-printf '$ kubectl create secret generic shop-db --from-literal=uri=postgresql://lifeboat:****@127.0.0.1:%s/shop\n' "$PGTEST_PORT"
-kubectl create secret generic shop-db --from-literal=uri="$DB"
-run kubectl create secret generic shop-passphrase --from-file=passphrase="$DEMO/passphrase"
-version=$(sed -n 's/^VERSION := //p' "$root/Makefile")
-cat >"$DEMO/job.yaml" <<EOF
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: backups}
-spec:
-  accessModes: [ReadWriteOnce]
-  resources: {requests: {storage: 1Gi}}
----
-apiVersion: batch/v1
-kind: Job
-metadata: {name: shop-backup}
-spec:
-  backoffLimit: 0
-  activeDeadlineSeconds: 600
-  template:
-    spec:
-      restartPolicy: Never
-      automountServiceAccountToken: false
-      securityContext: {runAsNonRoot: true, runAsUser: 65532, fsGroup: 65532, seccompProfile: {type: RuntimeDefault}}
-      containers:
-      - name: lifeboat
-        image: ghcr.io/lifeboat-dev/lifeboat-job:$version
-        args: [backup]
-        terminationMessagePolicy: FallbackToLogsOnError
-        securityContext: {readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
-        env:
-        - {name: LIFEBOAT_DB, valueFrom: {secretKeyRef: {name: shop-db, key: uri}}}
-        - {name: LIFEBOAT_STORAGE, value: "file:///backups"}
-        - {name: LIFEBOAT_NAME, value: shop-on-k8s}
-        - {name: LIFEBOAT_NAMESPACE, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}
-        - {name: LIFEBOAT_PASSPHRASE_FILE, value: /secrets/passphrase}
-        - {name: LIFEBOAT_PG_BINDIR, value: "$PGTEST_BIN"}
-        volumeMounts:
-        - {name: backups, mountPath: /backups}
-        - {name: passphrase, mountPath: /secrets, readOnly: true}
-        - {name: tmp, mountPath: /tmp}
-      volumes:
-      - {name: backups, persistentVolumeClaim: {claimName: backups}}
-      - {name: passphrase, secret: {secretName: shop-passphrase}}
-      - {name: tmp, emptyDir: {}}
-EOF
-printf '$ cat job.yaml   # a Job running the lifeboat-job image as a non-root, read-only container\n'
-run kubectl apply -f "$DEMO/job.yaml"
-run kubectl wait --for=condition=Complete job/shop-backup --timeout=300s
-run kubectl get job,pods -l batch.kubernetes.io/job-name=shop-backup
+say "The CRDs and the operator (here a local process on the admin kubeconfig; in a cluster, the Helm chart)"
+run kubectl apply -f "$root/crds/"
+run kubectl wait --for=condition=Established crd --all --timeout=60s
+printf '$ lifeboat-operator --namespaces default --log-format logfmt &\n'
+timeout 900 "$BIN/lifeboat-operator" --kubeconfig "$KUBECONFIG" --namespaces default --log-format logfmt \
+	--metrics-addr 127.0.0.1:0 --health-addr 127.0.0.1:0 >"$DEMO/operator.log" 2>&1 &
+OPERATOR_PID=$!
 
-say "The job's JSON result, read back from the pod's termination message"
-printf "$ kubectl get pods -l batch.kubernetes.io/job-name=shop-backup -o jsonpath='{..state.terminated.message}'\n"
-kubectl get pods -l batch.kubernetes.io/job-name=shop-backup -o jsonpath='{..state.terminated.message}' |
-	python3 -m json.tool | grep -E '"(command|name|size|sha256|encrypted|serverVersion|tableCount)"' | head -12
+say "The database examples/backup.yaml expects: role app (password change-me) and database app on 127.0.0.1:5432"
+pg_psql postgres -q <<'SQL' >/dev/null
+CREATE ROLE app LOGIN PASSWORD 'change-me' IN ROLE pg_read_all_data;
+CREATE DATABASE app TEMPLATE shop OWNER app;
+SQL
+example=$root/examples/backup.yaml
+if [[ $PGTEST_PORT != 5432 ]]; then
+	# 127.0.0.1:5432 was taken on this machine: the same file, our port.
+	echo "(port 5432 is in use here: applying examples/backup.yaml with port $PGTEST_PORT)"
+	sed "s/port: 5432/port: $PGTEST_PORT/" "$example" >"$DEMO/backup.yaml"
+	example=$DEMO/backup.yaml
+fi
 
-say "And in the volume, the backup the pod wrote"
+say "One backup, with kubectl"
+printf '$ kubectl apply -f examples/backup.yaml\n'
+kubectl apply -f "$example"
+printf "$ kubectl wait dbb/app-backup --for=jsonpath='{.status.phase}'=Completed\n"
+if ! kubectl wait dbb/app-backup --for=jsonpath='{.status.phase}'=Completed --timeout=300s; then
+	kubectl describe dbb app-backup
+	tail -20 "$DEMO/operator.log"
+	exit 1
+fi
+run kubectl get dbb
+run kubectl get dbb app-backup -o jsonpath='{.status.artifact}{"\n"}'
+printf '$ kubectl get events --field-selector involvedObject.name=app-backup\n'
+kubectl get events --field-selector involvedObject.name=app-backup -o custom-columns=TYPE:.type,REASON:.reason,MESSAGE:.message
+run kubectl get jobs,pods -l lifeboat.dev/backup=app-backup
+
+say "And in the volume, the backup the Job wrote"
 run "$LIFEBOAT" list --storage "file://$CLUSTER/volumes/default/backups"
+kill -TERM "$OPERATOR_PID" 2>/dev/null || true
+wait "$OPERATOR_PID" 2>/dev/null || true
+OPERATOR_PID=
 echo
-echo "demo: done (the control plane, PostgreSQL and the folder are removed on exit)"
+echo "demo: done (the control plane, the operator, PostgreSQL and the folder are removed on exit)"

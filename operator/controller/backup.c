@@ -656,8 +656,12 @@ static void live(struct ctl_actions *out, const struct ctl_backup_input *in)
 			/* Waiting for a pod (first or retried): the phase stays as it
 			 * is, unless nothing was ever written. */
 			if (!phase) {
-				char *msg = xasprintf("Job %s waits for its pod", job_name);
+				/* Our own "created Job" write not in the cache yet (or
+				 * lost to a restart): the same status again, and no
+				 * second Pending event. */
+				char *msg = xasprintf("created Job %s", job_name);
 				set_state(&nx, CTL_PHASE_PENDING, "False", "Pending", msg);
+				nx.old_phase = CTL_PHASE_PENDING;
 				finish(out, &nx, old, 0, "Pending", msg);
 				free(msg);
 			} else {

@@ -3,7 +3,7 @@
 #
 # Source it, then:
 #   trap pg_stop EXIT        # always: pg_stop is a no-op when nothing runs
-#   pg_start                 # or: pg_start DIR
+#   pg_start                 # or: pg_start DIR; PGTEST_WANT_PORT=N tries N first
 #   pg_psql postgres -c 'CREATE DATABASE x'
 #   pg_uri x                 # postgresql://lifeboat:lifeboat-pw@127.0.0.1:PORT/x
 #   pg_table_checksums x     # stable text fingerprint of a database's content
@@ -163,7 +163,12 @@ pg_start() {
 
 	local attempt rc
 	for attempt in 1 2 3 4 5 6 7 8 9 10; do
-		PGTEST_PORT=$(_pg_free_port) || { _pg_log "no free port"; pg_stop; return 1; }
+		# PGTEST_WANT_PORT: try that port first (make demo wants 5432).
+		if [[ $attempt -eq 1 && -n ${PGTEST_WANT_PORT:-} ]]; then
+			PGTEST_PORT=$PGTEST_WANT_PORT
+		else
+			PGTEST_PORT=$(_pg_free_port) || { _pg_log "no free port"; pg_stop; return 1; }
+		fi
 		export PGTEST_PORT
 		rc=0
 		_pg_launch || rc=$?

@@ -318,9 +318,11 @@ static const struct row rows[] = {
      .actions = "Event:W:InvalidSpec,WriteStatus",
      .phase = "Pending",
      .ready_reason = "InvalidSpec"},
-    {.name = "job exists, no pod yet: Pending",
+    {.name = "job exists, no pod yet, no status seen (our write not cached yet): Pending, no "
+	     "second event",
      .job = "active",
-     .actions = "Event:N:Pending,WriteStatus",
+     .actions = "WriteStatus",
+     .message_has = "created Job b1-backup",
      .phase = "Pending",
      .status_check = "startTime=\"2026-12-01T11:58:00Z\""},
     {.name = "pod runs the backup: Running",

@@ -343,7 +343,21 @@ static int reconcile_key(struct op *op, struct kube_client *kc, const char *key)
 	for (size_t i = 0; i < acts.n; i++)
 		log_kv(LOG_LEVEL_DEBUG, "action", "key", key, "kind",
 		       ctl_action_kind_name(acts.v[i].kind), NULL);
-	rc = ctl_apply(kc, op->events, obj, &acts);
+	size_t failed_at;
+	rc = ctl_apply_at(kc, op->events, obj, &acts, &failed_at);
+	if (rc == E_INVALID && b && !b->meta.deletion_timestamp && failed_at < acts.n &&
+	    acts.v[failed_at].kind == CTL_ACTION_CREATE_JOB) {
+		/* The API server refused the Job (a jobTemplate setting it finds
+		 * invalid): retrying cannot help; say so in status. */
+		char *why = xstrdup(err_msg());
+		log_kv(LOG_LEVEL_WARN, "the API server refused the backup Job", "key", key, "error",
+		       why, NULL);
+		struct ctl_actions refused = {0};
+		ctl_backup_job_refused(&refused, &in, why);
+		rc = ctl_apply(kc, op->events, obj, &refused);
+		ctl_actions_dispose(&refused);
+		free(why);
+	}
 	if (rc == 0)
 		observe_finish(op, obj, &acts, ns, name);
 	else
@@ -612,7 +626,24 @@ int main(int argc, char **argv)
 					on_started(&op);
 				}
 			} else if (mono_ms() > deadline) {
-				log_kv(LOG_LEVEL_ERROR, "the caches did not sync in time", NULL);
+				for (size_t i = 0; i < op.nscopes; i++) {
+					struct scope *sc = &op.scopes[i];
+					struct informer *inf[] = {sc->backups, sc->jobs, sc->pods};
+					static const char *const what[] = {"databasebackups", "jobs",
+									   "pods"};
+					for (size_t k = 0; k < 3; k++)
+						if (informer_wait_synced(inf[k], 0) != 0)
+							log_kv(LOG_LEVEL_ERROR, "cache not synced",
+							       "resource", what[k], "namespace",
+							       sc->ns ? sc->ns : "(all)", NULL);
+				}
+				log_kv(LOG_LEVEL_ERROR,
+				       "the caches did not sync in time: see the list/watch warnings "
+				       "above",
+				       "hint",
+				       "HTTP 404 for databasebackups: the CRDs are not installed "
+				       "(kubectl apply -f crds/); HTTP 403: the operator's RBAC",
+				       NULL);
 				goto done;
 			}
 		}

@@ -84,6 +84,14 @@ static int patch_finalizers(struct kube_client *kc, struct json_object *obj, con
 int ctl_apply(struct kube_client *kc, struct events *events, struct json_object *obj,
 	      const struct ctl_actions *acts)
 {
+	size_t failed;
+	return ctl_apply_at(kc, events, obj, acts, &failed);
+}
+
+int ctl_apply_at(struct kube_client *kc, struct events *events, struct json_object *obj,
+		 const struct ctl_actions *acts, size_t *failed)
+{
+	*failed = acts->n;
 	struct json_object *meta = get(obj, "metadata");
 	const char *ns = get_str(meta, "namespace"), *name = get_str(meta, "name");
 	int rc = 0;
@@ -97,7 +105,8 @@ int ctl_apply(struct kube_client *kc, struct events *events, struct json_object 
 	    .uid = get_str(meta, "uid"),
 	    .resource_version = get_str(meta, "resourceVersion"),
 	};
-	for (size_t i = 0; i < acts->n && rc == 0; i++) {
+	size_t i;
+	for (i = 0; i < acts->n && rc == 0; i++) {
 		const struct ctl_action *a = &acts->v[i];
 		switch (a->kind) {
 		case CTL_ACTION_CREATE_JOB:
@@ -129,5 +138,7 @@ int ctl_apply(struct kube_client *kc, struct events *events, struct json_object 
 			break;
 		}
 	}
+	if (rc)
+		*failed = i - 1;
 	return rc;
 }

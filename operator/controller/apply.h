@@ -3,6 +3,8 @@
 #ifndef LIFEBOAT_CONTROLLER_APPLY_H
 #define LIFEBOAT_CONTROLLER_APPLY_H
 
+#include <stddef.h>
+
 struct json_object;
 struct kube_client;
 struct kube_resource;
@@ -27,5 +29,9 @@ extern const struct kube_resource CTL_DATABASE_BACKUPS;
  * caller requeues, and the reconcile recomputes). */
 int ctl_apply(struct kube_client *kc, struct events *events, struct json_object *obj,
 	      const struct ctl_actions *acts);
+/* ctl_apply that also says which action failed: *failed gets its index
+ * (acts->n when none did). */
+int ctl_apply_at(struct kube_client *kc, struct events *events, struct json_object *obj,
+		 const struct ctl_actions *acts, size_t *failed);
 
 #endif

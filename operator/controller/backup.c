@@ -85,6 +85,10 @@ static void container_observe(struct ctl_container *out, struct json_object *cs)
 		out->message = get_str(t, "message");
 	} else if (get(state, "running")) {
 		out->running = 1;
+	} else {
+		struct json_object *w = get(state, "waiting");
+		out->waiting_reason = get_str(w, "reason");
+		out->waiting_message = get_str(w, "message");
 	}
 }
 
@@ -114,6 +118,18 @@ void ctl_pod_observe(struct ctl_pod *out, struct json_object *pod)
 	struct json_object *st = get(pod, "status");
 	out->phase = get_str(st, "phase");
 	out->reason = get_str(st, "reason");
+	struct json_object *conds = get(st, "conditions");
+	for (size_t i = 0; conds && json_object_is_type(conds, json_type_array) &&
+			   i < json_object_array_length(conds);
+	     i++) {
+		struct json_object *c = json_object_array_get_idx(conds, i);
+		if (str_eq(get_str(c, "type"), "PodScheduled") &&
+		    str_eq(get_str(c, "status"), "False") &&
+		    str_eq(get_str(c, "reason"), "Unschedulable")) {
+			const char *m = get_str(c, "message");
+			out->unschedulable = m ? m : "no node fits the pod";
+		}
+	}
 	containers_observe(out, get(st, "initContainerStatuses"));
 	containers_observe(out, get(st, "containerStatuses"));
 }
@@ -404,6 +420,44 @@ static void outcome_dispose(struct outcome *o)
 		jobresult_dispose(&o->result);
 }
 
+/* --- a pod that cannot start --- */
+
+/* Waiting reasons that need a person: the kubelet retries them, but they do
+ * not go away by themselves. */
+static int stuck_reason(const char *r)
+{
+	static const char *const reasons[] = {
+	    "CreateContainerConfigError", "CreateContainerError", "ErrImagePull",
+	    "ImagePullBackOff",		  "InvalidImageName",	  "ErrImageNeverPull",
+	    "RunContainerError",	  NULL};
+	for (size_t i = 0; r && reasons[i]; i++)
+		if (strcmp(r, reasons[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Why pod cannot start, or NULL; *reason gets the condition reason. */
+static char *pod_stuck(const struct ctl_pod *pod, const char **reason)
+{
+	if (!pod->present || pod->deleting)
+		return NULL;
+	const struct ctl_container *cs[] = {&pod->backup, &pod->verify, &pod->del};
+	static const char *const names[] = {JOBSPEC_CONTAINER_BACKUP, JOBSPEC_CONTAINER_VERIFY,
+					    JOBSPEC_CONTAINER_DELETE};
+	for (size_t i = 0; i < 3; i++)
+		if (stuck_reason(cs[i]->waiting_reason)) {
+			*reason = "PodNotStarting";
+			return xasprintf("container %s cannot start: %s%s%s", names[i],
+					 cs[i]->waiting_reason, cs[i]->waiting_message ? ": " : "",
+					 cs[i]->waiting_message ? cs[i]->waiting_message : "");
+		}
+	if (pod->unschedulable) {
+		*reason = "PodUnschedulable";
+		return xasprintf("the Job's pod cannot be scheduled: %s", pod->unschedulable);
+	}
+	return NULL;
+}
+
 /* --- the phases --- */
 
 static void invalid_spec(struct ctl_actions *out, const struct ctl_backup_input *in,
@@ -470,10 +524,14 @@ static void deleting(struct ctl_actions *out, const struct ctl_backup_input *in)
 		free(msg);
 		outcome_dispose(&o);
 	} else {
-		char *msg = xasprintf("Job %s removes the stored backup", delete_job);
-		set_state(&nx, CTL_PHASE_DELETING, "False", "Deleting", msg);
-		finish(out, &nx, old, 0, "Deleting", msg);
+		const char *reason = "Deleting";
+		char *stuck = pod_stuck(&in->delete_pod, &reason);
+		char *msg = stuck ? xasprintf("Job %s: %s", delete_job, stuck)
+				  : xasprintf("Job %s removes the stored backup", delete_job);
+		set_state(&nx, CTL_PHASE_DELETING, "False", reason, msg);
+		finish(out, &nx, old, stuck != NULL, reason, msg);
 		free(msg);
+		free(stuck);
 	}
 	free(backup_job);
 	free(delete_job);
@@ -590,7 +648,8 @@ static void live(struct ctl_actions *out, const struct ctl_backup_input *in)
 	else if (!deletes && has_fin)
 		push_named(out, CTL_ACTION_REMOVE_FINALIZER, API_BACKUP_FINALIZER, NULL);
 
-	const char *phase = nx.old_phase;
+	const char *phase = nx.old_phase, *reason = NULL;
+	char *stuck = NULL;
 	/* The spec is immutable but for deletionPolicy, so a finished backup
 	 * stays finished when the generation moves: only the observed
 	 * generations follow. */
@@ -652,6 +711,11 @@ static void live(struct ctl_actions *out, const struct ctl_backup_input *in)
 			set_state(&nx, CTL_PHASE_RUNNING, "False", "Running", msg);
 			finish(out, &nx, old, 0, "Running", msg);
 			free(msg);
+		} else if ((stuck = pod_stuck(&in->pod, &reason))) {
+			/* Still Pending (the Job may yet start), but say why not. */
+			set_state(&nx, CTL_PHASE_PENDING, "False", reason, stuck);
+			finish(out, &nx, old, 1, reason, stuck);
+			free(stuck);
 		} else {
 			/* Waiting for a pod (first or retried): the phase stays as it
 			 * is, unless nothing was ever written. */
@@ -709,6 +773,15 @@ static void unreadable(struct ctl_actions *out, const struct ctl_backup_input *i
 			      why, get_str(get(in->obj, "metadata"), "name"));
 	invalid_spec(out, in, msg);
 	free(msg);
+}
+
+int ctl_backup_job_refused(struct ctl_actions *out, const struct ctl_backup_input *in,
+			   const char *message)
+{
+	char *msg = xasprintf("the API server refused the backup Job: %s", message);
+	invalid_spec(out, in, msg);
+	free(msg);
+	return 0;
 }
 
 int ctl_backup_reconcile(struct ctl_actions *out, const struct ctl_backup_input *in)

@@ -15,6 +15,13 @@
  *   JobFailed), never a stale Running; the verdict is the Job's (a failed
  *   pod the Job still retries changes nothing); a Job that disappears while
  *   Running or Verifying gives Failed PodLost, never a second Job;
+ * - a pod that cannot start (a container waiting in CreateContainerConfigError,
+ *   ErrImagePull, ImagePullBackOff, ...: a missing Secret or claim, a wrong
+ *   image) or cannot be scheduled: still Pending (the Job may yet run), but
+ *   Ready=False reason PodNotStarting or PodUnschedulable with the kubelet's
+ *   or scheduler's words, and a Warning event;
+ * - a Job the API server refuses (a jobTemplate setting it finds invalid):
+ *   ctl_backup_job_refused, InvalidSpec with the server's message;
  * - no encryption: a Warning event when the Job is created and
  *   status.artifact.encrypted false;
  * - deletionPolicy Delete holds API_BACKUP_FINALIZER; deleting the resource
@@ -48,6 +55,8 @@ struct ctl_container {
 	int exit_code;
 	const char *reason;  /* OOMKilled, Error, Completed, ... */
 	const char *message; /* the termination message: the job's JSON result */
+	const char *waiting_reason;  /* state.waiting.reason (ErrImagePull, ...) */
+	const char *waiting_message; /* state.waiting.message */
 };
 
 /* The newest pod of a Job. present 0: there is none. Strings borrowed. */
@@ -56,6 +65,7 @@ struct ctl_pod {
 	const char *phase;	     /* Pending | Running | Succeeded | Failed */
 	const char *reason;	     /* status.reason (Evicted, NodeLost, ...) or NULL */
 	int deleting;		     /* metadata.deletionTimestamp set */
+	const char *unschedulable;   /* PodScheduled=False Unschedulable: its message */
 	struct ctl_container backup; /* JOBSPEC_CONTAINER_BACKUP, init or main */
 	struct ctl_container verify; /* JOBSPEC_CONTAINER_VERIFY */
 	struct ctl_container del;    /* JOBSPEC_CONTAINER_DELETE */
@@ -117,6 +127,11 @@ struct ctl_actions {
  * status change, so a repeated reconcile of the same observation adds
  * nothing. */
 int ctl_backup_reconcile(struct ctl_actions *out, const struct ctl_backup_input *in);
+/* The API server refused to create the backup Job (E_INVALID: the message
+ * names the field): the actions that report it as InvalidSpec, nothing
+ * launched. */
+int ctl_backup_job_refused(struct ctl_actions *out, const struct ctl_backup_input *in,
+			   const char *message);
 void ctl_actions_dispose(struct ctl_actions *a);
 /* The first action of kind, or NULL. Borrowed. */
 const struct ctl_action *ctl_actions_find(const struct ctl_actions *a, enum ctl_action_kind kind);

@@ -354,8 +354,13 @@ static void *informer_main(void *arg)
 				d *= 2;
 			if (d > inf->max_ms)
 				d = inf->max_ms;
-			log_debug("%s of %s failed (%s); retrying in about %lld ms",
-				  need_list ? "list" : "watch", inf->res->plural, err_msg(), (long long)d);
+			/* A broken watch is routine (debug); a failing list, a
+			 * refusal (RBAC 403, a CRD missing: 404) or a streak of
+			 * failures is what an operator engineer must see. */
+			int loud = need_list || rc == E_FORBIDDEN || rc == E_NOTFOUND || failures >= 3;
+			log_msg(loud ? LOG_LEVEL_WARN : LOG_LEVEL_DEBUG,
+				"%s of %s failed (%s); retrying in about %lld ms",
+				need_list ? "list" : "watch", inf->res->plural, err_msg(), (long long)d);
 			pause_ms(inf, jitter(d));
 		}
 	}

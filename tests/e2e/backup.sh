@@ -133,6 +133,43 @@ else
 	t_fail "invalid spec accepted by the CRD" "$(cat "$WORK/apply-invalid.out")"
 fi
 
+# 2b. a Secret that does not exist: the pod cannot start; still Pending,
+# but Ready says why (the kubelet's words) and a Warning event
+backup nosecret no-such-secret "  jobTemplate: {activeDeadlineSeconds: 600}" >/dev/null
+for ((i = 0; i < 120; i++)); do
+	[[ $(kubectl -n "$NS" get dbb nosecret -o jsonpath='{.status.conditions[?(@.type=="Ready")].reason}' 2>/dev/null) == PodNotStarting ]] && break
+	sleep 0.5
+done
+t_equals "missing Secret: Ready reason PodNotStarting" PodNotStarting bash -c \
+	"'$KUBECTL' -n $NS get dbb nosecret -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].reason}'"
+t_equals "missing Secret: still Pending" Pending field nosecret .status.phase
+T_OUT=$(field nosecret .status.message)
+t_contains "missing Secret: the message names the Secret" 'no-such-secret'
+sleep 1
+T_OUT=$(kubectl -n "$NS" get events --field-selector involvedObject.name=nosecret -o jsonpath='{range .items[*]}{.type} {.reason}{"\n"}{end}')
+t_contains "missing Secret: a Warning event" "Warning PodNotStarting"
+kubectl -n "$NS" create secret generic no-such-secret --from-literal=password="$PGTEST_PASSWORD" >/dev/null
+t_equals "once the Secret exists, the same backup completes" Completed wait_phase nosecret Completed Failed
+
+# 2c. a jobTemplate the CRD accepts but the API server refuses in a Job:
+# InvalidSpec with the server's words, not a silent retry loop
+backup badaffinity app-db "  jobTemplate:
+    affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: zone, operator: Sometimes}]}]}}}" \
+	>"$WORK/apply-affinity.out" 2>&1 || true
+if grep -q created "$WORK/apply-affinity.out"; then
+	for ((i = 0; i < 60; i++)); do
+		[[ -n $(field badaffinity .status.message) ]] && break
+		sleep 0.5
+	done
+	t_equals "a Job the API server refuses: InvalidSpec" InvalidSpec bash -c \
+		"'$KUBECTL' -n $NS get dbb badaffinity -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].reason}'"
+	T_OUT=$(field badaffinity .status.message)
+	t_contains "a Job the API server refuses: its words in status.message" "the API server refused the backup Job"
+	t_contains "a Job the API server refuses: the field is named" "Sometimes"
+else
+	t_fail "a jobTemplate.affinity the CRD accepts" "$(cat "$WORK/apply-affinity.out")"
+fi
+
 # 3. the wrong password: Failed, the job's error in status, a Warning event
 backup wrongpw app-db-wrong >/dev/null
 t_equals "wrong password reaches Failed" Failed wait_phase wrongpw Completed Failed

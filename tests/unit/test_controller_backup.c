@@ -118,6 +118,19 @@ static struct json_object *container_json(const char *name, const struct cstate 
 		json_object_object_add(state, "running", json_object_new_object());
 		return cs;
 	}
+	if (strcmp(c->state, "wait") == 0 || strcmp(c->state, "nosecret") == 0) {
+		/* "wait": an ordinary wait (PodInitializing); "nosecret": stuck */
+		int stuck = strcmp(c->state, "nosecret") == 0;
+		struct json_object *w = json_object_new_object();
+		json_object_object_add(w, "reason",
+				       json_object_new_string(stuck ? "CreateContainerConfigError"
+								    : "PodInitializing"));
+		if (stuck)
+			json_object_object_add(w, "message",
+					       json_object_new_string("secret \"app-db\" not found"));
+		json_object_object_add(state, "waiting", w);
+		return cs;
+	}
 	struct json_object *t = json_object_new_object();
 	json_object_object_add(state, "terminated", t);
 	int ok = strcmp(c->state, "ok") == 0, oom = strcmp(c->state, "oom") == 0;
@@ -141,7 +154,12 @@ static struct json_object *pod_json(const char *phase, const char *reason, const
 	struct json_object *st = NULL;
 	json_object_object_get_ex(p, "status", &st);
 	json_object_object_add(st, "phase", json_object_new_string(phase));
-	if (reason)
+	if (reason && strcmp(reason, "Unschedulable") == 0)
+		tl_set(p, "status.conditions",
+		       "[{\"type\":\"PodScheduled\",\"status\":\"False\",\"reason\":"
+		       "\"Unschedulable\",\"message\":\"0/1 nodes are available: 1 Insufficient "
+		       "memory.\"}]");
+	else if (reason)
 		json_object_object_add(st, "reason", json_object_new_string(reason));
 	struct json_object *init = json_object_new_array(), *main_ = json_object_new_array();
 	if (s1 && s1->state && *s1->state)
@@ -325,6 +343,34 @@ static const struct row rows[] = {
      .message_has = "created Job b1-backup",
      .phase = "Pending",
      .status_check = "startTime=\"2026-12-01T11:58:00Z\""},
+    {.name = "a pod that cannot start (Secret missing): Pending, PodNotStarting, a Warning",
+     .edits = {"status={\"phase\":\"Pending\",\"observedGeneration\":1,\"jobName\":"
+	       "\"b1-backup\",\"startTime\":\"2026-12-01T11:58:00Z\"}"},
+     .job = "active",
+     .pod_phase = "Pending",
+     .backup = {"nosecret", 0},
+     .actions = "Event:W:PodNotStarting,WriteStatus",
+     .phase = "Pending",
+     .ready_reason = "PodNotStarting",
+     .message_has = "container backup cannot start: CreateContainerConfigError: secret "
+		    "\"app-db\" not found"},
+    {.name = "an ordinary wait (PodInitializing) is not stuck",
+     .edits = {"status={\"phase\":\"Pending\",\"observedGeneration\":1,\"jobName\":"
+	       "\"b1-backup\",\"startTime\":\"2026-12-01T11:58:00Z\"}"},
+     .job = "active",
+     .pod_phase = "Pending",
+     .backup = {"wait", 0},
+     .actions = ""},
+    {.name = "a pod no node fits: Pending, PodUnschedulable with the scheduler's words",
+     .edits = {"status={\"phase\":\"Pending\",\"observedGeneration\":1,\"jobName\":"
+	       "\"b1-backup\",\"startTime\":\"2026-12-01T11:58:00Z\"}"},
+     .job = "active",
+     .pod_phase = "Pending",
+     .pod_reason = "Unschedulable",
+     .actions = "Event:W:PodUnschedulable,WriteStatus",
+     .phase = "Pending",
+     .ready_reason = "PodUnschedulable",
+     .message_has = "Insufficient memory"},
     {.name = "pod runs the backup: Running",
      .edits = {"status={\"phase\":\"Pending\",\"observedGeneration\":1}"},
      .job = "active",
@@ -662,6 +708,34 @@ static void ctl_backup_reconcile__unencrypted_artifact_says_false(void **state)
 	json_object_put(obj);
 }
 
+/* The API server refusing the Job: InvalidSpec with its words, a Warning. */
+static void ctl_backup_job_refused__is_invalid_spec(void **state)
+{
+	(void)state;
+	struct json_object *obj = tl_json(base_obj);
+	struct api_backup *b = NULL;
+	assert_int_equal(api_backup_parse(&b, obj), 0);
+	struct jobspec_opts opts = {.image = "lifeboat-job"};
+	struct ctl_backup_input in = {.obj = obj, .backup = b, .opts = &opts, .now = NOW};
+	struct ctl_actions acts = {0};
+	assert_int_equal(ctl_backup_job_refused(&acts, &in,
+						"spec.template.spec.affinity.nodeAffinity: Invalid "
+						"value"),
+			 0);
+	char *d = describe(&acts);
+	assert_string_equal(d, "Event:W:InvalidSpec,WriteStatus");
+	const struct ctl_action *w = ctl_actions_find(&acts, CTL_ACTION_WRITE_STATUS);
+	const char *m = json_object_get_string(lookup(w->body, "message"));
+	assert_non_null(strstr(m, "the API server refused the backup Job: "
+				  "spec.template.spec.affinity.nodeAffinity"));
+	assert_string_equal(json_object_get_string(lookup(w->body, "conditions.0.reason")),
+			    "InvalidSpec");
+	free(d);
+	ctl_actions_dispose(&acts);
+	api_backup_free(b);
+	json_object_put(obj);
+}
+
 /* A garbage or missing observed object reads as absent, never crashes. */
 static void ctl_observe__garbage_is_absent_fields(void **state)
 {
@@ -696,6 +770,7 @@ int main(void)
 	    cmocka_unit_test(ctl_backup_reconcile__each_transition),
 	    cmocka_unit_test(ctl_backup_reconcile__creates_the_builders_job),
 	    cmocka_unit_test(ctl_backup_reconcile__unencrypted_artifact_says_false),
+	    cmocka_unit_test(ctl_backup_job_refused__is_invalid_spec),
 	    cmocka_unit_test(ctl_observe__garbage_is_absent_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

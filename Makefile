@@ -83,6 +83,7 @@ bench: deps all $(BUILD)/kubetool
 	@bench/run.sh $(abspath $(BUILD)/lifeboat)
 	@bench/kube.sh $(abspath $(BUILD)/kubetool)
 	@bench/s3.sh $(abspath $(BUILD)/lifeboat)
+	@bench/operator.sh $(abspath $(BUILD))
 
 demo: deps all
 	@tests/demo.sh $(abspath $(BUILD)/lifeboat)

@@ -3,6 +3,7 @@
  * (controller/backup.h); the workers read the caches, reconcile and apply. */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -29,6 +30,7 @@
 #include "kube/workqueue.h"
 #include "leader.h"
 #include "metrics.h"
+#include "podindex.h"
 #include "serve.h"
 
 #define SELECTOR JOBSPEC_LABEL_MANAGED_BY "=lifeboat-operator"
@@ -83,6 +85,7 @@ static const struct flag flags[F_COUNT] = {
 struct scope {
 	char *ns; /* NULL: all */
 	struct informer *backups, *jobs, *pods;
+	struct podindex *newest; /* each Job's newest pod, from the pod handlers */
 };
 
 struct op {
@@ -175,39 +178,31 @@ static void enqueue(struct op *op, const char *ns, const char *name)
 	free(key);
 }
 
-struct pod_pick {
+/* The newest pod of Job ns/job, from the index (no walk of the pod cache). */
+static struct json_object *newest_pod(struct scope *s, const char *ns, const char *job)
+{
+	char *name = podindex_get(s->newest, ns, job);
+	struct json_object *pod = name ? informer_get(s->pods, ns, name) : NULL;
+	free(name);
+	return pod;
+}
+
+/* After the indexed pod of a Job went: offer the Job's other cached pods. */
+struct reindex {
+	struct podindex *x;
 	const char *ns, *job;
-	struct json_object *best; /* owned copy */
-	char *best_ts;
 };
 
-static int pick_pod(const char *key, struct json_object *pod, void *ud)
+static int reindex_one(const char *key, struct json_object *pod, void *ud)
 {
 	(void)key;
-	struct pod_pick *p = ud;
+	struct reindex *r = ud;
 	const char *ns = field_str(pod, "metadata", "namespace");
 	struct json_object *labels = field(pod, "metadata", "labels");
 	const char *jn = labels ? field_str(labels, "job-name", NULL) : NULL;
-	if (!ns || !jn || strcmp(ns, p->ns) != 0 || strcmp(jn, p->job) != 0)
-		return 0;
-	const char *ts = field_str(pod, "metadata", "creationTimestamp");
-	if (!ts)
-		ts = "";
-	if (p->best && strcmp(ts, p->best_ts) < 0)
-		return 0;
-	json_object_put(p->best);
-	free(p->best_ts);
-	p->best = json_object_get(pod);
-	p->best_ts = xstrdup(ts);
+	if (ns && jn && strcmp(ns, r->ns) == 0 && strcmp(jn, r->job) == 0)
+		podindex_observe(r->x, pod);
 	return 0;
-}
-
-static struct json_object *newest_pod(struct scope *s, const char *ns, const char *job)
-{
-	struct pod_pick p = {.ns = ns, .job = job};
-	informer_foreach(s->pods, pick_pod, &p);
-	free(p.best_ts);
-	return p.best;
 }
 
 /* --- handlers --- */
@@ -253,7 +248,38 @@ static void pod_changed(struct op *op, struct json_object *pod)
 
 HANDLERS(backup)
 HANDLERS(job)
-HANDLERS(pod)
+
+static void pod_add(struct json_object *obj, void *ud)
+{
+	struct op *op = ud;
+	const char *ns = field_str(obj, "metadata", "namespace");
+	struct scope *s = ns ? scope_of(op, ns) : NULL;
+	if (s)
+		podindex_observe(s->newest, obj);
+	pod_changed(op, obj);
+}
+
+static void pod_update(struct json_object *old, struct json_object *obj, void *ud)
+{
+	(void)old;
+	pod_add(obj, ud);
+}
+
+/* Rare (a Job's pods go with the Job, or one is replaced by a retry): the
+ * walk over the pod cache is only for the Job that lost its indexed pod. */
+static void pod_delete(struct json_object *obj, void *ud)
+{
+	struct op *op = ud;
+	const char *ns = field_str(obj, "metadata", "namespace");
+	struct json_object *labels = field(obj, "metadata", "labels");
+	const char *jn = labels ? field_str(labels, "job-name", NULL) : NULL;
+	struct scope *s = ns ? scope_of(op, ns) : NULL;
+	if (s && jn && podindex_forget(s->newest, obj)) {
+		struct reindex r = {s->newest, ns, jn};
+		informer_foreach(s->pods, reindex_one, &r);
+	}
+	pod_changed(op, obj);
+}
 
 /* --- the worker --- */
 
@@ -358,8 +384,12 @@ static int reconcile_key(struct op *op, struct kube_client *kc, const char *key)
 		ctl_actions_dispose(&refused);
 		free(why);
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		observe_finish(op, obj, &acts, ns, name);
+		const struct ctl_action *rq = ctl_actions_find(&acts, CTL_ACTION_REQUEUE_AFTER);
+		if (rq)
+			workqueue_add_after(op->q, key, rq->delay_ms);
+	}
 	else
 		log_kv(LOG_LEVEL_WARN, "reconcile failed; retrying with backoff", "key", key,
 		       "error", err_msg(), NULL);
@@ -479,6 +509,7 @@ static int scopes_new(struct op *op, const char *list)
 		s->backups = informer_new(&op->cfg, &CTL_DATABASE_BACKUPS, s->ns, NULL, &hb);
 		s->jobs = informer_new(&op->cfg, &KUBE_JOBS, s->ns, SELECTOR, &hj);
 		s->pods = informer_new(&op->cfg, &KUBE_PODS, s->ns, SELECTOR, &hp);
+		s->newest = podindex_new();
 		if (!s->backups || !s->jobs || !s->pods)
 			return err_set(E_INVALID, "cannot make the caches of namespace %s",
 				       s->ns ? s->ns : "(all)");
@@ -488,6 +519,9 @@ static int scopes_new(struct op *op, const char *list)
 
 int main(int argc, char **argv)
 {
+	/* Two malloc arenas, not one per thread: each arena keeps what the
+	 * list pages freed, and the workers gain nothing from their own. */
+	(void)mallopt(M_ARENA_MAX, 2);
 	const char *val[F_COUNT];
 	for (size_t i = 0; i < F_COUNT; i++) {
 		const char *e = getenv(flags[i].env);
@@ -604,6 +638,8 @@ int main(int argc, char **argv)
 			if (synced) {
 				serve_set_synced(srv, 1);
 				log_kv(LOG_LEVEL_INFO, "caches synced", NULL);
+				/* The first list's parsed pages are gone: give it back. */
+				(void)malloc_trim(0);
 				if (truthy(val[F_LEADER])) {
 					char ident[256];
 					leader_default_identity(ident, sizeof(ident));
@@ -679,6 +715,7 @@ done:
 		informer_free(s->backups);
 		informer_free(s->jobs);
 		informer_free(s->pods);
+		podindex_free(s->newest);
 		free(s->ns);
 	}
 	free(op.scopes);

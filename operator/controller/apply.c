@@ -130,6 +130,8 @@ int ctl_apply_at(struct kube_client *kc, struct events *events, struct json_obje
 			if (rc == E_NOTFOUND && a->kind == CTL_ACTION_REMOVE_FINALIZER)
 				rc = 0;
 			break;
+		case CTL_ACTION_REQUEUE_AFTER:
+			break; /* the worker's (workqueue_add_after) */
 		case CTL_ACTION_EVENT:
 			if (events)
 				(void)events_emit(events, &ref,

@@ -66,12 +66,16 @@ void ctl_job_observe(struct ctl_job *out, struct json_object *job)
 		const char *type = get_str(c, "type");
 		if (str_eq(type, "Complete")) {
 			out->complete = 1;
+			out->finish_time = get_str(c, "lastTransitionTime");
 		} else if (str_eq(type, "Failed")) {
 			out->failed = 1;
+			out->finish_time = get_str(c, "lastTransitionTime");
 			out->failed_reason = get_str(c, "reason");
 			out->failed_message = get_str(c, "message");
 		}
 	}
+	if (get_str(st, "completionTime"))
+		out->finish_time = get_str(st, "completionTime");
 }
 
 static void container_observe(struct ctl_container *out, struct json_object *cs)
@@ -205,6 +209,7 @@ const char *ctl_action_kind_name(enum ctl_action_kind kind)
 	    [CTL_ACTION_EVENT] = "Event",
 	    [CTL_ACTION_ADD_FINALIZER] = "AddFinalizer",
 	    [CTL_ACTION_REMOVE_FINALIZER] = "RemoveFinalizer",
+	    [CTL_ACTION_REQUEUE_AFTER] = "RequeueAfter",
 	};
 	return (size_t)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
 }
@@ -458,6 +463,36 @@ static char *pod_stuck(const struct ctl_pod *pod, const char **reason)
 	return NULL;
 }
 
+/* --- a Job finished before its pod's final status is cached --- */
+
+/* Whether the pod as cached can be judged for a finished Job: complete needs
+ * the results (every container terminated), failed a pod that is no longer
+ * running (or gone: deadline and eviction delete it). */
+static int pod_caught_up(const struct ctl_backup_input *in)
+{
+	const struct ctl_pod *p = &in->pod;
+	if (in->job.complete)
+		return p->present && p->backup.terminated &&
+		       (!in->backup->spec.verify || p->verify.terminated);
+	return !p->present || p->deleting || p->backup.terminated || p->verify.terminated ||
+	       str_eq(p->phase, "Failed") || str_eq(p->phase, "Succeeded");
+}
+
+/* 1: wait (a requeue pushed), 0: judge now. */
+static int wait_for_pod(struct ctl_actions *out, const struct ctl_backup_input *in)
+{
+	if (pod_caught_up(in))
+		return 0;
+	/* No readable finish time: judge now rather than wait without end. */
+	time_t done;
+	if (!in->job.finish_time || jobresult_time_parse(&done, in->job.finish_time) != 0 ||
+	    in->now - done > CTL_POD_GRACE_S)
+		return 0;
+	struct ctl_action *x = push(out, CTL_ACTION_REQUEUE_AFTER);
+	x->delay_ms = CTL_POD_CATCH_UP_MS;
+	return 1;
+}
+
 /* --- the phases --- */
 
 static void invalid_spec(struct ctl_actions *out, const struct ctl_backup_input *in,
@@ -565,6 +600,11 @@ static void completed(struct ctl_actions *out, const struct ctl_backup_input *in
 		msg = xstrdup(have_v && vr.message ? vr.message
 						   : "the Job succeeded but the verify result is "
 						     "missing; the backup was not checked");
+	} else if (b->spec.verify &&
+		   !(vr.verification.verified.set && vr.verification.verified.value)) {
+		reason = "JobFailed";
+		msg = xstrdup("the verify container succeeded but its result does not say "
+			      "verification.verified: true; the backup was not checked");
 	}
 	if (have_b)
 		copy_result(nx, &br, b);
@@ -695,7 +735,9 @@ static void live(struct ctl_actions *out, const struct ctl_backup_input *in)
 		/* The Job's verdict, not one pod's: a failed pod may be retried
 		 * (backoffLimit), and its retry may complete. The reason comes
 		 * from the pod when the Job has failed. */
-		if (in->job.failed) {
+		if ((in->job.failed || in->job.complete) && wait_for_pod(out, in)) {
+			json_object_put(nx.status);
+		} else if (in->job.failed) {
 			failed(out, in, &nx, old);
 		} else if (in->job.complete) {
 			completed(out, in, &nx, old);

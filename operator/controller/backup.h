@@ -29,12 +29,18 @@
  *   failed delete keeps it: Ready=False DeleteFailed, a Warning event).
  *   Retain: the finalizer is removed. A backup Job still active when the
  *   resource goes is deleted (propagationPolicy Background).
+ * - the Job's and the pod's caches come from separate watches: a Job seen
+ *   finished before its pod's final status is cached waits (no status, a
+ *   requeue after CTL_POD_CATCH_UP_MS) rather than judging on a stale pod,
+ *   for up to CTL_POD_GRACE_S after the Job finished; only then is a missing
+ *   result a failure;
  * - a Completed or Failed backup of the current generation is final: a Job
  *   that disappears later (TTL) changes nothing. */
 #ifndef LIFEBOAT_CONTROLLER_BACKUP_H
 #define LIFEBOAT_CONTROLLER_BACKUP_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 struct json_object;
@@ -47,6 +53,11 @@ struct jobspec_opts;
 #define CTL_PHASE_COMPLETED "Completed"
 #define CTL_PHASE_FAILED "Failed"
 #define CTL_PHASE_DELETING "Deleting"
+
+/* How long a finished Job waits for its pod's final status to be cached,
+ * and how often it looks again meanwhile. */
+#define CTL_POD_GRACE_S 60
+#define CTL_POD_CATCH_UP_MS 2000
 
 /* One container's state. Strings are borrowed from the pod object. */
 struct ctl_container {
@@ -80,6 +91,9 @@ struct ctl_job {
 	const char *failed_message;
 	int active;		/* status.active */
 	const char *start_time; /* status.startTime, RFC 3339, or NULL */
+	/* When the Job finished: status.completionTime, else the Complete or
+	 * Failed condition's lastTransitionTime; NULL while it runs. */
+	const char *finish_time;
 	int deleting;		/* metadata.deletionTimestamp set */
 };
 
@@ -105,6 +119,7 @@ enum ctl_action_kind {
 	CTL_ACTION_EVENT,	     /* warning, reason, message */
 	CTL_ACTION_ADD_FINALIZER,    /* name: the finalizer */
 	CTL_ACTION_REMOVE_FINALIZER, /* name: the finalizer */
+	CTL_ACTION_REQUEUE_AFTER,    /* delay_ms: look again then (no API request) */
 };
 
 struct ctl_action {
@@ -114,6 +129,7 @@ struct ctl_action {
 	int warning;
 	char *reason;  /* owned */
 	char *message; /* owned */
+	int64_t delay_ms;
 };
 
 /* Actions in the order they are to be performed. */

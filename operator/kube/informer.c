@@ -61,12 +61,21 @@ static struct json_object *entry_object(const struct entry *en)
 }
 
 /* The transform client-go users apply for memory: managedFields are
- * bookkeeping for server-side apply that the operator never reads. */
+ * bookkeeping for server-side apply, and kubectl's last-applied annotation a
+ * second copy of the whole object as applied; the operator reads neither. */
+#define LAST_APPLIED "kubectl.kubernetes.io/last-applied-configuration"
 static void strip(struct json_object *obj)
 {
-	struct json_object *meta;
-	if (json_object_object_get_ex(obj, "metadata", &meta))
-		json_object_object_del(meta, "managedFields");
+	struct json_object *meta, *ann;
+	if (!json_object_object_get_ex(obj, "metadata", &meta))
+		return;
+	json_object_object_del(meta, "managedFields");
+	if (json_object_object_get_ex(meta, "annotations", &ann) &&
+	    json_object_is_type(ann, json_type_object)) {
+		json_object_object_del(ann, LAST_APPLIED);
+		if (json_object_object_length(ann) == 0)
+			json_object_object_del(meta, "annotations");
+	}
 }
 
 static const char *meta_str(struct json_object *obj, const char *field)

@@ -47,7 +47,8 @@ int informer_start(struct informer *inf);
 /* 0 once the first list is in the cache, E_TIMEOUT after timeout_ms. */
 int informer_wait_synced(struct informer *inf, int64_t timeout_ms);
 /* The cached object, parsed anew (the caller owns it), or NULL. Objects are
- * cached as compact JSON without metadata.managedFields. */
+ * cached as compact JSON without metadata.managedFields and without the
+ * kubectl.kubernetes.io/last-applied-configuration annotation. */
 struct json_object *informer_get(struct informer *inf, const char *ns, const char *name);
 size_t informer_len(struct informer *inf);
 /* Calls fn for each cached object (parsed for the call) under the cache

@@ -38,6 +38,7 @@ enum {
 	R_DB_ERROR,
 	R_VERIFY_OK,
 	R_VERIFY_BAD,
+	R_VERIFY_UNSURE,
 	R_GARBAGE,
 	R_DELETE_OK,
 	R_DELETE_BAD
@@ -56,6 +57,8 @@ static const char *const results[] = {
 		   "\"message\":\"password authentication failed for user app\"}",
     [R_VERIFY_OK] = "{\"command\":\"verify\",\"phase\":\"Completed\",\"reason\":\"Succeeded\","
 		    "\"verification\":{\"verified\":true,\"method\":\"sha256+mdc\"}}",
+    [R_VERIFY_UNSURE] = "{\"command\":\"verify\",\"phase\":\"Completed\",\"reason\":"
+			"\"Succeeded\",\"verification\":{\"verified\":false}}",
     [R_VERIFY_BAD] = "{\"command\":\"verify\",\"phase\":\"Failed\","
 		     "\"reason\":\"IntegrityCheckFailed\",\"message\":\"checksum mismatch\","
 		     "\"verification\":{\"verified\":false}}",
@@ -97,10 +100,16 @@ static struct json_object *job_json(const char *kind)
 		tl_set(j, "status.active", "1");
 	else if (strcmp(kind, "complete") == 0)
 		tl_set(j, "status.conditions", "[{\"type\":\"Complete\",\"status\":\"True\"}]");
+	else if (strcmp(kind, "complete-just-now") == 0 || strcmp(kind, "complete-long-ago") == 0) {
+		tl_set(j, "status.conditions", "[{\"type\":\"Complete\",\"status\":\"True\"}]");
+		tl_set(j, "status.completionTime",
+		       strcmp(kind, "complete-long-ago") == 0 ? "\"2026-12-01T11:50:00Z\""
+							   : "\"2026-12-01T11:59:50Z\"");
+	}
 	else if (strcmp(kind, "failed") == 0)
 		tl_set(j, "status.conditions",
 		       "[{\"type\":\"Failed\",\"status\":\"True\",\"reason\":"
-		       "\"BackoffLimitExceeded\"}]");
+		       "\"BackoffLimitExceeded\",\"lastTransitionTime\":\"2026-12-01T11:59:55Z\"}]");
 	else if (strcmp(kind, "deadline") == 0)
 		tl_set(
 		    j, "status.conditions",
@@ -457,6 +466,38 @@ static const struct row rows[] = {
      .verify = {"ok", R_NONE},
      .actions = "Event:W:JobFailed,WriteStatus",
      .phase = "Failed"},
+    {.name = "Job complete, its pod's final status not cached yet: wait (requeue), nothing "
+	     "written",
+     .edits = {RUNNING_STATUS},
+     .job = "complete-just-now",
+     .pod_phase = "Running",
+     .backup = {"run", 0},
+     .actions = "RequeueAfter"},
+    {.name = "Job complete, no pod cached yet: wait",
+     .edits = {RUNNING_STATUS},
+     .job = "complete-just-now",
+     .actions = "RequeueAfter"},
+    {.name = "Job complete long ago and its pod never showed a result: Failed JobFailed",
+     .edits = {RUNNING_STATUS},
+     .job = "complete-long-ago",
+     .actions = "Event:W:JobFailed,WriteStatus",
+     .phase = "Failed",
+     .ready_reason = "JobFailed"},
+    {.name = "Job failed but the cached pod still runs: wait for it",
+     .edits = {RUNNING_STATUS},
+     .job = "failed",
+     .pod_phase = "Running",
+     .backup = {"run", 0},
+     .actions = "RequeueAfter"},
+    {.name = "verify says Completed but not verified: true: Failed, never Verified",
+     .edits = {RUNNING_STATUS},
+     .job = "complete",
+     .pod_phase = "Succeeded",
+     .backup = {"ok", R_BACKUP_OK},
+     .verify = {"ok", R_VERIFY_UNSURE},
+     .actions = "Event:W:JobFailed,WriteStatus",
+     .phase = "Failed",
+     .message_has = "verification.verified: true"},
     {.name = "wrong password: Failed with the job's reason and message",
      .edits = {RUNNING_STATUS},
      .job = "failed",

@@ -47,6 +47,30 @@ static int put_status(struct json_object *obj, void *ud)
 	return 0;
 }
 
+/* PUT /status of the observed object with the new status: one request when
+ * the cache is current (the common case); on 409 Conflict (the object moved
+ * on) read-modify-write with re-reads. */
+static int write_status(struct kube_client *kc, struct json_object *obj, const char *ns,
+			const char *name, struct json_object *status)
+{
+	struct json_object *copy = NULL;
+	if (get_str(get(obj, "metadata"), "resourceVersion") &&
+	    json_object_deep_copy(obj, &copy, NULL) == 0 && copy) {
+		int rc = put_status(copy, status);
+		if (rc == 1) {
+			json_object_put(copy);
+			return 0;
+		}
+		if (rc == 0)
+			rc = kube_update(kc, &CTL_DATABASE_BACKUPS, ns, copy, 1, NULL);
+		json_object_put(copy);
+		if (rc != E_CONFLICT)
+			return rc;
+	}
+	return kube_update_status_retry(kc, &CTL_DATABASE_BACKUPS, ns, name, put_status, status, 5,
+					NULL);
+}
+
 static int patch_finalizers(struct kube_client *kc, struct json_object *obj, const char *ns,
 			    const char *name, const char *finalizer, int add)
 {
@@ -120,8 +144,7 @@ int ctl_apply_at(struct kube_client *kc, struct events *events, struct json_obje
 				rc = 0;
 			break;
 		case CTL_ACTION_WRITE_STATUS:
-			rc = kube_update_status_retry(kc, &CTL_DATABASE_BACKUPS, ns, name, put_status,
-						      a->body, 5, NULL);
+			rc = write_status(kc, obj, ns, name, a->body);
 			break;
 		case CTL_ACTION_ADD_FINALIZER:
 		case CTL_ACTION_REMOVE_FINALIZER:

@@ -20,8 +20,9 @@ extern const struct kube_resource CTL_DATABASE_BACKUPS;
  * - CreateJob: a Job of that (deterministic) name that exists already is
  *   adopted: E_EXISTS counts as done.
  * - DeleteJob: propagationPolicy Background; E_NOTFOUND counts as done.
- * - WriteStatus: PUT to the status subresource, read-modify-write with the
- *   resourceVersion, re-read and retried on 409 (kube_update_status_retry).
+ * - WriteStatus: PUT to the status subresource of obj as observed (its
+ *   resourceVersion makes it conditional); on 409 re-read and retried
+ *   (kube_update_status_retry).
  * - Add/RemoveFinalizer: a merge patch of metadata.finalizers conditional on
  *   obj's resourceVersion (E_CONFLICT when it moved: requeue).
  * - Event: queued with events_emit (a full queue drops it).

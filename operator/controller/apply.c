@@ -12,6 +12,24 @@
 #include "../kube/client.h"
 #include "backup.h"
 
+const struct kube_resource CTL_BACKUP_SCHEDULES = {
+    .group = API_GROUP,
+    .version = API_VERSION,
+    .plural = "backupschedules",
+    .kind = "BackupSchedule",
+    .namespaced = 1,
+};
+
+/* The resource of obj, by its kind (a DatabaseBackup when it says none). */
+static const struct kube_resource *resource_of(struct json_object *obj)
+{
+	struct json_object *k = NULL;
+	if (json_object_object_get_ex(obj, "kind", &k) && json_object_is_type(k, json_type_string) &&
+	    strcmp(json_object_get_string(k), CTL_BACKUP_SCHEDULES.kind) == 0)
+		return &CTL_BACKUP_SCHEDULES;
+	return &CTL_DATABASE_BACKUPS;
+}
+
 const struct kube_resource CTL_DATABASE_BACKUPS = {
     .group = API_GROUP,
     .version = API_VERSION,
@@ -62,12 +80,12 @@ static int write_status(struct kube_client *kc, struct json_object *obj, const c
 			return 0;
 		}
 		if (rc == 0)
-			rc = kube_update(kc, &CTL_DATABASE_BACKUPS, ns, copy, 1, NULL);
+			rc = kube_update(kc, resource_of(obj), ns, copy, 1, NULL);
 		json_object_put(copy);
 		if (rc != E_CONFLICT)
 			return rc;
 	}
-	return kube_update_status_retry(kc, &CTL_DATABASE_BACKUPS, ns, name, put_status, status, 5,
+	return kube_update_status_retry(kc, resource_of(obj), ns, name, put_status, status, 5,
 					NULL);
 }
 
@@ -98,7 +116,7 @@ static int patch_finalizers(struct kube_client *kc, struct json_object *obj, con
 	if (rv)
 		json_object_object_add(pm, "resourceVersion", json_object_new_string(rv));
 	json_object_object_add(patch, "metadata", pm);
-	int rc = kube_patch(kc, &CTL_DATABASE_BACKUPS, ns, name, KUBE_PATCH_MERGE,
+	int rc = kube_patch(kc, resource_of(obj), ns, name, KUBE_PATCH_MERGE,
 			    json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN), 0, NULL,
 			    NULL);
 	json_object_put(patch);
@@ -123,7 +141,7 @@ int ctl_apply_at(struct kube_client *kc, struct events *events, struct json_obje
 		return err_set(E_INVALID, "the DatabaseBackup has no namespace or name");
 	struct events_ref ref = {
 	    .api_version = API_GROUP_VERSION,
-	    .kind = CTL_DATABASE_BACKUPS.kind,
+	    .kind = resource_of(obj)->kind,
 	    .namespace_ = ns,
 	    .name = name,
 	    .uid = get_str(meta, "uid"),
@@ -151,6 +169,17 @@ int ctl_apply_at(struct kube_client *kc, struct events *events, struct json_obje
 			rc = patch_finalizers(kc, obj, ns, name, a->name,
 					      a->kind == CTL_ACTION_ADD_FINALIZER);
 			if (rc == E_NOTFOUND && a->kind == CTL_ACTION_REMOVE_FINALIZER)
+				rc = 0;
+			break;
+		case CTL_ACTION_CREATE_BACKUP:
+			rc = kube_create(kc, &CTL_DATABASE_BACKUPS, ns, a->body, NULL);
+			if (rc == E_EXISTS)
+				rc = 0; /* that run was made already: its name is its time */
+			break;
+		case CTL_ACTION_DELETE_BACKUP:
+			rc = kube_delete(kc, &CTL_DATABASE_BACKUPS, ns, a->name, "Background", NULL,
+					 NULL);
+			if (rc == E_NOTFOUND)
 				rc = 0;
 			break;
 		case CTL_ACTION_REQUEUE_AFTER:

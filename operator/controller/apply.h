@@ -11,12 +11,12 @@ struct kube_resource;
 struct events;
 struct ctl_actions;
 
-/* lifeboat.dev/v1alpha1 databasebackups. */
-extern const struct kube_resource CTL_DATABASE_BACKUPS;
+/* lifeboat.dev/v1alpha1 databasebackups and backupschedules. */
+extern const struct kube_resource CTL_DATABASE_BACKUPS, CTL_BACKUP_SCHEDULES;
 
-/* Performs acts, in order, for obj (the DatabaseBackup they were computed
- * from, borrowed; its metadata names the object and gives the
- * resourceVersion). events may be NULL (events are then dropped).
+/* Performs acts, in order, for obj (the DatabaseBackup or BackupSchedule,
+ * by its kind, they were computed from, borrowed; its metadata names the
+ * object and gives the resourceVersion). events may be NULL (dropped).
  * - CreateJob: a Job of that (deterministic) name that exists already is
  *   adopted: E_EXISTS counts as done.
  * - DeleteJob: propagationPolicy Background; E_NOTFOUND counts as done.
@@ -26,6 +26,9 @@ extern const struct kube_resource CTL_DATABASE_BACKUPS;
  * - Add/RemoveFinalizer: a merge patch of metadata.finalizers conditional on
  *   obj's resourceVersion (E_CONFLICT when it moved: requeue).
  * - Event: queued with events_emit (a full queue drops it).
+ * - CreateBackup: a DatabaseBackup (a schedule's run); E_EXISTS counts as done.
+ * - DeleteBackup: propagationPolicy Background; E_NOTFOUND counts as done.
+ * - RequeueAfter: nothing here (the worker's).
  * Returns 0 or the first failure's code (the rest is not attempted; the
  * caller requeues, and the reconcile recomputes). */
 int ctl_apply(struct kube_client *kc, struct events *events, struct json_object *obj,

@@ -20,79 +20,53 @@
 
 /* --- readers of observed objects --- */
 
-static struct json_object *get(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-	if (!o || !json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, key, &v))
-		return NULL;
-	return v;
-}
-
-static const char *get_str(struct json_object *o, const char *key)
-{
-	struct json_object *v = get(o, key);
-	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
-static int64_t get_int(struct json_object *o, const char *key)
-{
-	struct json_object *v = get(o, key);
-	return v && json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
-}
-
-static int str_eq(const char *a, const char *b)
-{
-	return a && b && strcmp(a, b) == 0;
-}
-
 void ctl_job_observe(struct ctl_job *out, struct json_object *job)
 {
 	memset(out, 0, sizeof(*out));
 	if (!job)
 		return;
 	out->present = 1;
-	out->deleting = get_str(get(job, "metadata"), "deletionTimestamp") != NULL;
-	struct json_object *st = get(job, "status");
-	out->active = (int)get_int(st, "active");
-	out->start_time = get_str(st, "startTime");
-	struct json_object *conds = get(st, "conditions");
+	out->deleting = ctl_get_str(ctl_get(job, "metadata"), "deletionTimestamp") != NULL;
+	struct json_object *st = ctl_get(job, "status");
+	out->active = (int)ctl_get_int(st, "active");
+	out->start_time = ctl_get_str(st, "startTime");
+	struct json_object *conds = ctl_get(st, "conditions");
 	if (!conds || !json_object_is_type(conds, json_type_array))
 		return;
 	for (size_t i = 0; i < json_object_array_length(conds); i++) {
 		struct json_object *c = json_object_array_get_idx(conds, i);
-		if (!str_eq(get_str(c, "status"), "True"))
+		if (!ctl_str_eq(ctl_get_str(c, "status"), "True"))
 			continue;
-		const char *type = get_str(c, "type");
-		if (str_eq(type, "Complete")) {
+		const char *type = ctl_get_str(c, "type");
+		if (ctl_str_eq(type, "Complete")) {
 			out->complete = 1;
-			out->finish_time = get_str(c, "lastTransitionTime");
-		} else if (str_eq(type, "Failed")) {
+			out->finish_time = ctl_get_str(c, "lastTransitionTime");
+		} else if (ctl_str_eq(type, "Failed")) {
 			out->failed = 1;
-			out->finish_time = get_str(c, "lastTransitionTime");
-			out->failed_reason = get_str(c, "reason");
-			out->failed_message = get_str(c, "message");
+			out->finish_time = ctl_get_str(c, "lastTransitionTime");
+			out->failed_reason = ctl_get_str(c, "reason");
+			out->failed_message = ctl_get_str(c, "message");
 		}
 	}
-	if (get_str(st, "completionTime"))
-		out->finish_time = get_str(st, "completionTime");
+	if (ctl_get_str(st, "completionTime"))
+		out->finish_time = ctl_get_str(st, "completionTime");
 }
 
 static void container_observe(struct ctl_container *out, struct json_object *cs)
 {
-	struct json_object *state = get(cs, "state");
-	struct json_object *t = get(state, "terminated");
+	struct json_object *state = ctl_get(cs, "state");
+	struct json_object *t = ctl_get(state, "terminated");
 	if (t) {
 		out->terminated = 1;
-		out->exit_code = (int)get_int(t, "exitCode");
-		out->reason = get_str(t, "reason");
-		out->message = get_str(t, "message");
-	} else if (get(state, "running")) {
+		out->exit_code = (int)ctl_get_int(t, "exitCode");
+		out->reason = ctl_get_str(t, "reason");
+		out->message = ctl_get_str(t, "message");
+	} else if (ctl_get(state, "running")) {
 		out->running = 1;
 	} else {
-		struct json_object *w = get(state, "waiting");
-		out->waiting_reason = get_str(w, "reason");
-		out->waiting_message = get_str(w, "message");
+		struct json_object *w = ctl_get(state, "waiting");
+		out->waiting_reason = ctl_get_str(w, "reason");
+		out->waiting_message = ctl_get_str(w, "message");
 	}
 }
 
@@ -102,12 +76,12 @@ static void containers_observe(struct ctl_pod *out, struct json_object *list)
 		return;
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
 		struct json_object *cs = json_object_array_get_idx(list, i);
-		const char *name = get_str(cs, "name");
-		if (str_eq(name, JOBSPEC_CONTAINER_BACKUP))
+		const char *name = ctl_get_str(cs, "name");
+		if (ctl_str_eq(name, JOBSPEC_CONTAINER_BACKUP))
 			container_observe(&out->backup, cs);
-		else if (str_eq(name, JOBSPEC_CONTAINER_VERIFY))
+		else if (ctl_str_eq(name, JOBSPEC_CONTAINER_VERIFY))
 			container_observe(&out->verify, cs);
-		else if (str_eq(name, JOBSPEC_CONTAINER_DELETE))
+		else if (ctl_str_eq(name, JOBSPEC_CONTAINER_DELETE))
 			container_observe(&out->del, cs);
 	}
 }
@@ -118,101 +92,27 @@ void ctl_pod_observe(struct ctl_pod *out, struct json_object *pod)
 	if (!pod)
 		return;
 	out->present = 1;
-	out->deleting = get_str(get(pod, "metadata"), "deletionTimestamp") != NULL;
-	struct json_object *st = get(pod, "status");
-	out->phase = get_str(st, "phase");
-	out->reason = get_str(st, "reason");
-	struct json_object *conds = get(st, "conditions");
+	out->deleting = ctl_get_str(ctl_get(pod, "metadata"), "deletionTimestamp") != NULL;
+	struct json_object *st = ctl_get(pod, "status");
+	out->phase = ctl_get_str(st, "phase");
+	out->reason = ctl_get_str(st, "reason");
+	struct json_object *conds = ctl_get(st, "conditions");
 	for (size_t i = 0; conds && json_object_is_type(conds, json_type_array) &&
 			   i < json_object_array_length(conds);
 	     i++) {
 		struct json_object *c = json_object_array_get_idx(conds, i);
-		if (str_eq(get_str(c, "type"), "PodScheduled") &&
-		    str_eq(get_str(c, "status"), "False") &&
-		    str_eq(get_str(c, "reason"), "Unschedulable")) {
-			const char *m = get_str(c, "message");
+		if (ctl_str_eq(ctl_get_str(c, "type"), "PodScheduled") &&
+		    ctl_str_eq(ctl_get_str(c, "status"), "False") &&
+		    ctl_str_eq(ctl_get_str(c, "reason"), "Unschedulable")) {
+			const char *m = ctl_get_str(c, "message");
 			out->unschedulable = m ? m : "no node fits the pod";
 		}
 	}
-	containers_observe(out, get(st, "initContainerStatuses"));
-	containers_observe(out, get(st, "containerStatuses"));
+	containers_observe(out, ctl_get(st, "initContainerStatuses"));
+	containers_observe(out, ctl_get(st, "containerStatuses"));
 }
 
 /* --- actions --- */
-
-static struct ctl_action *push(struct ctl_actions *a, enum ctl_action_kind kind)
-{
-	if (a->n == a->cap) {
-		a->cap = a->cap ? 2 * a->cap : 8;
-		a->v = xrealloc(a->v, a->cap * sizeof(*a->v));
-	}
-	struct ctl_action *x = &a->v[a->n++];
-	memset(x, 0, sizeof(*x));
-	x->kind = kind;
-	return x;
-}
-
-static void push_event(struct ctl_actions *a, int warning, const char *reason, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void push_event(struct ctl_actions *a, int warning, const char *reason, const char *fmt, ...)
-{
-	struct ctl_action *x = push(a, CTL_ACTION_EVENT);
-	va_list ap, ap2;
-	va_start(ap, fmt);
-	va_copy(ap2, ap);
-	int n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	x->message = xmalloc(n > 0 ? (size_t)n + 1 : 1);
-	x->message[0] = '\0';
-	if (n > 0)
-		(void)vsnprintf(x->message, (size_t)n + 1, fmt, ap2);
-	va_end(ap2);
-	x->warning = warning;
-	x->reason = xstrdup(reason);
-}
-
-static void push_named(struct ctl_actions *a, enum ctl_action_kind kind, const char *name,
-		       struct json_object *body)
-{
-	struct ctl_action *x = push(a, kind);
-	x->name = xstrdup(name);
-	x->body = body;
-}
-
-void ctl_actions_dispose(struct ctl_actions *a)
-{
-	for (size_t i = 0; i < a->n; i++) {
-		json_object_put(a->v[i].body);
-		free(a->v[i].name);
-		free(a->v[i].reason);
-		free(a->v[i].message);
-	}
-	free(a->v);
-	memset(a, 0, sizeof(*a));
-}
-
-const struct ctl_action *ctl_actions_find(const struct ctl_actions *a, enum ctl_action_kind kind)
-{
-	for (size_t i = 0; i < a->n; i++)
-		if (a->v[i].kind == kind)
-			return &a->v[i];
-	return NULL;
-}
-
-const char *ctl_action_kind_name(enum ctl_action_kind kind)
-{
-	static const char *const names[] = {
-	    [CTL_ACTION_CREATE_JOB] = "CreateJob",
-	    [CTL_ACTION_DELETE_JOB] = "DeleteJob",
-	    [CTL_ACTION_WRITE_STATUS] = "WriteStatus",
-	    [CTL_ACTION_EVENT] = "Event",
-	    [CTL_ACTION_ADD_FINALIZER] = "AddFinalizer",
-	    [CTL_ACTION_REMOVE_FINALIZER] = "RemoveFinalizer",
-	    [CTL_ACTION_REQUEUE_AFTER] = "RequeueAfter",
-	};
-	return (size_t)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
-}
 
 /* --- the status being built --- */
 
@@ -223,25 +123,10 @@ struct next {
 	time_t now;
 };
 
-static void set_str(struct json_object *o, const char *key, const char *value)
-{
-	if (value)
-		json_object_object_add(o, key, json_object_new_string(value));
-	else
-		json_object_object_del(o, key);
-}
-
-static void set_time(struct json_object *o, const char *key, time_t t)
-{
-	char text[32];
-	jobresult_time_format(text, t);
-	set_str(o, key, text);
-}
-
 static void set_condition(struct next *nx, const char *type, const char *status, const char *reason,
 			  const char *message)
 {
-	struct json_object *conds = get(nx->status, "conditions");
+	struct json_object *conds = ctl_get(nx->status, "conditions");
 	if (!conds || !json_object_is_type(conds, json_type_array)) {
 		conds = json_object_new_array();
 		json_object_object_add(nx->status, "conditions", conds);
@@ -260,8 +145,8 @@ static void set_condition(struct next *nx, const char *type, const char *status,
 static void set_state(struct next *nx, const char *phase, const char *ready, const char *reason,
 		      const char *message)
 {
-	set_str(nx->status, "phase", phase);
-	set_str(nx->status, "message", message);
+	ctl_set_str(nx->status, "phase", phase);
+	ctl_set_str(nx->status, "message", message);
 	json_object_object_add(nx->status, "observedGeneration",
 			       json_object_new_int64(nx->generation));
 	set_condition(nx, COND_READY, ready, reason, message);
@@ -294,7 +179,7 @@ static void copy_result(struct next *nx, const struct jobresult *r, const struct
 {
 	if (r->has_artifact) {
 		jobresult_add_artifact(nx->status, &r->artifact);
-		struct json_object *a = get(nx->status, "artifact");
+		struct json_object *a = ctl_get(nx->status, "artifact");
 		drop_nulls(a);
 		/* The spec is authoritative when the result does not say. */
 		if (!r->artifact.encrypted.set && a)
@@ -304,7 +189,7 @@ static void copy_result(struct next *nx, const struct jobresult *r, const struct
 	}
 	if (r->has_database) {
 		jobresult_add_database(nx->status, &r->database);
-		drop_nulls(get(nx->status, "database"));
+		drop_nulls(ctl_get(nx->status, "database"));
 	}
 	if (r->duration_seconds.set)
 		json_object_object_add(nx->status, "durationSeconds",
@@ -315,7 +200,7 @@ static void copy_verification(struct next *nx, const struct jobresult *r)
 {
 	if (r->has_verification) {
 		jobresult_add_verification(nx->status, &r->verification);
-		drop_nulls(get(nx->status, "verification"));
+		drop_nulls(ctl_get(nx->status, "verification"));
 	}
 }
 
@@ -324,14 +209,14 @@ static void copy_verification(struct next *nx, const struct jobresult *r)
 static void finish(struct ctl_actions *out, struct next *nx, struct json_object *old_status,
 		   int warning, const char *reason, const char *message)
 {
-	const char *phase = get_str(nx->status, "phase");
+	const char *phase = ctl_get_str(nx->status, "phase");
 	int changed = !old_status || !json_object_equal(old_status, nx->status);
-	if (changed && !str_eq(phase, nx->old_phase))
-		push_event(out, warning, reason, "%s: %s", phase, message ? message : "");
-	else if (changed && warning && !str_eq(get_str(old_status, "message"), message))
-		push_event(out, warning, reason, "%s", message ? message : "");
+	if (changed && !ctl_str_eq(phase, nx->old_phase))
+		ctl_push_event(out, warning, reason, "%s: %s", phase, message ? message : "");
+	else if (changed && warning && !ctl_str_eq(ctl_get_str(old_status, "message"), message))
+		ctl_push_event(out, warning, reason, "%s", message ? message : "");
 	if (changed) {
-		struct ctl_action *x = push(out, CTL_ACTION_WRITE_STATUS);
+		struct ctl_action *x = ctl_push(out, CTL_ACTION_WRITE_STATUS);
 		x->body = nx->status;
 	} else {
 		json_object_put(nx->status);
@@ -341,14 +226,14 @@ static void finish(struct ctl_actions *out, struct next *nx, struct json_object 
 
 static void next_init(struct next *nx, struct json_object *obj, time_t now)
 {
-	struct json_object *old = get(obj, "status");
+	struct json_object *old = ctl_get(obj, "status");
 	nx->status = NULL;
 	if (old && json_object_is_type(old, json_type_object))
 		json_object_deep_copy(old, &nx->status, NULL);
 	if (!nx->status)
 		nx->status = json_object_new_object();
-	nx->old_phase = get_str(old, "phase");
-	nx->generation = get_int(get(obj, "metadata"), "generation");
+	nx->old_phase = ctl_get_str(old, "phase");
+	nx->generation = ctl_get_int(ctl_get(obj, "metadata"), "generation");
 	nx->now = now;
 }
 
@@ -378,7 +263,7 @@ static void failure(struct outcome *o, const struct ctl_job *job, const struct c
 		const struct ctl_container *c = cs[i];
 		if (!c->terminated || c->exit_code == 0)
 			continue;
-		if (str_eq(c->reason, "OOMKilled")) {
+		if (ctl_str_eq(c->reason, "OOMKilled")) {
 			o->reason = "OOMKilled";
 			o->message =
 			    xasprintf("container %s was killed for using more memory than its "
@@ -400,7 +285,7 @@ static void failure(struct outcome *o, const struct ctl_job *job, const struct c
 			jobresult_dispose(&r);
 		}
 	}
-	if (job->failed && str_eq(job->failed_reason, "DeadlineExceeded")) {
+	if (job->failed && ctl_str_eq(job->failed_reason, "DeadlineExceeded")) {
 		o->reason = "DeadlineExceeded";
 		o->message = xstrdup("the Job ran longer than jobTemplate.activeDeadlineSeconds "
 				     "and was stopped");
@@ -475,7 +360,7 @@ static int pod_caught_up(const struct ctl_backup_input *in)
 		return p->present && p->backup.terminated &&
 		       (!in->backup->spec.verify || p->verify.terminated);
 	return !p->present || p->deleting || p->backup.terminated || p->verify.terminated ||
-	       str_eq(p->phase, "Failed") || str_eq(p->phase, "Succeeded");
+	       ctl_str_eq(p->phase, "Failed") || ctl_str_eq(p->phase, "Succeeded");
 }
 
 /* 1: wait (a requeue pushed), 0: judge now. */
@@ -488,7 +373,7 @@ static int wait_for_pod(struct ctl_actions *out, const struct ctl_backup_input *
 	if (!in->job.finish_time || jobresult_time_parse(&done, in->job.finish_time) != 0 ||
 	    in->now - done > CTL_POD_GRACE_S)
 		return 0;
-	struct ctl_action *x = push(out, CTL_ACTION_REQUEUE_AFTER);
+	struct ctl_action *x = ctl_push(out, CTL_ACTION_REQUEUE_AFTER);
 	x->delay_ms = CTL_POD_CATCH_UP_MS;
 	return 1;
 }
@@ -502,10 +387,10 @@ static void invalid_spec(struct ctl_actions *out, const struct ctl_backup_input 
 	next_init(&nx, in->obj, in->now);
 	set_state(&nx, CTL_PHASE_PENDING, "False", "InvalidSpec", message);
 	/* finish() events only a phase change; a refusal is always a Warning. */
-	struct json_object *old = get(in->obj, "status");
+	struct json_object *old = ctl_get(in->obj, "status");
 	if (!old || !json_object_equal(old, nx.status)) {
-		push_event(out, 1, "InvalidSpec", "%s", message);
-		struct ctl_action *x = push(out, CTL_ACTION_WRITE_STATUS);
+		ctl_push_event(out, 1, "InvalidSpec", "%s", message);
+		struct ctl_action *x = ctl_push(out, CTL_ACTION_WRITE_STATUS);
 		x->body = nx.status;
 	} else {
 		json_object_put(nx.status);
@@ -519,16 +404,16 @@ static void deleting(struct ctl_actions *out, const struct ctl_backup_input *in)
 		return;
 	char *backup_job = jobspec_job_name(b->meta.name, JOBSPEC_SUFFIX_BACKUP);
 	char *delete_job = jobspec_job_name(b->meta.name, JOBSPEC_SUFFIX_DELETE);
-	struct json_object *old = get(in->obj, "status");
+	struct json_object *old = ctl_get(in->obj, "status");
 	struct next nx;
 	next_init(&nx, in->obj, in->now);
 
 	/* A backup still writing would race the delete: stop it first. */
 	if (in->job.present && !in->job.complete && !in->job.failed && !in->job.deleting)
-		push_named(out, CTL_ACTION_DELETE_JOB, backup_job, NULL);
+		ctl_push_named(out, CTL_ACTION_DELETE_JOB, backup_job, NULL);
 
 	if (!api_backup_deletes_storage(b)) {
-		push_named(out, CTL_ACTION_REMOVE_FINALIZER, API_BACKUP_FINALIZER, NULL);
+		ctl_push_named(out, CTL_ACTION_REMOVE_FINALIZER, API_BACKUP_FINALIZER, NULL);
 		json_object_put(nx.status);
 	} else if (!in->delete_job.present) {
 		struct json_object *job = NULL;
@@ -538,7 +423,7 @@ static void deleting(struct ctl_actions *out, const struct ctl_backup_input *in)
 			finish(out, &nx, old, 1, "DeleteFailed", msg);
 			free(msg);
 		} else {
-			push_named(out, CTL_ACTION_CREATE_JOB, delete_job, job);
+			ctl_push_named(out, CTL_ACTION_CREATE_JOB, delete_job, job);
 			char *msg = xasprintf("Job %s removes the stored backup", delete_job);
 			set_state(&nx, CTL_PHASE_DELETING, "False", "Deleting", msg);
 			finish(out, &nx, old, 0, "Deleting", msg);
@@ -546,7 +431,7 @@ static void deleting(struct ctl_actions *out, const struct ctl_backup_input *in)
 		}
 	} else if (in->delete_job.complete) {
 		json_object_put(nx.status);
-		push_named(out, CTL_ACTION_REMOVE_FINALIZER, API_BACKUP_FINALIZER, NULL);
+		ctl_push_named(out, CTL_ACTION_REMOVE_FINALIZER, API_BACKUP_FINALIZER, NULL);
 	} else if (in->delete_job.failed) {
 		struct outcome o;
 		failure(&o, &in->delete_job, &in->delete_pod);
@@ -576,9 +461,9 @@ static void set_start(struct next *nx, const struct ctl_job *job)
 {
 	time_t t;
 	if (job->start_time && jobresult_time_parse(&t, job->start_time) == 0)
-		set_time(nx->status, "startTime", t);
-	else if (!get(nx->status, "startTime"))
-		set_time(nx->status, "startTime", nx->now);
+		ctl_set_time(nx->status, "startTime", t);
+	else if (!ctl_get(nx->status, "startTime"))
+		ctl_set_time(nx->status, "startTime", nx->now);
 }
 
 static void completed(struct ctl_actions *out, const struct ctl_backup_input *in, struct next *nx,
@@ -611,9 +496,9 @@ static void completed(struct ctl_actions *out, const struct ctl_backup_input *in
 	if (have_v)
 		copy_verification(nx, &vr);
 	if (have_b && br.completion_time.set)
-		set_time(nx->status, "completionTime", br.completion_time.value);
-	else if (!get(nx->status, "completionTime"))
-		set_time(nx->status, "completionTime", in->now);
+		ctl_set_time(nx->status, "completionTime", br.completion_time.value);
+	else if (!ctl_get(nx->status, "completionTime"))
+		ctl_set_time(nx->status, "completionTime", in->now);
 
 	if (msg) {
 		set_state(nx, CTL_PHASE_FAILED, "False", reason, msg);
@@ -649,10 +534,10 @@ static void failed(struct ctl_actions *out, const struct ctl_backup_input *in, s
 	failure(&o, &in->job, &in->pod);
 	if (o.has_result)
 		copy_verification(nx, &o.result);
-	if (!get(nx->status, "completionTime"))
-		set_time(nx->status, "completionTime", in->now);
+	if (!ctl_get(nx->status, "completionTime"))
+		ctl_set_time(nx->status, "completionTime", in->now);
 	set_state(nx, CTL_PHASE_FAILED, "False", o.reason, o.message);
-	if (in->backup->spec.verify && o.has_result && str_eq(o.result.command, "verify"))
+	if (in->backup->spec.verify && o.has_result && ctl_str_eq(o.result.command, "verify"))
 		set_condition(nx, COND_VERIFIED, "False", o.reason, o.message);
 	finish(out, nx, old, 1, o.reason, o.message);
 	outcome_dispose(&o);
@@ -662,7 +547,7 @@ static void failed(struct ctl_actions *out, const struct ctl_backup_input *in, s
  * says (lastTransitionTime too). */
 static void restamp_conditions(struct next *nx)
 {
-	struct json_object *conds = get(nx->status, "conditions");
+	struct json_object *conds = ctl_get(nx->status, "conditions");
 	if (!conds || !json_object_is_type(conds, json_type_array))
 		return;
 	for (size_t i = 0; i < json_object_array_length(conds); i++) {
@@ -676,7 +561,7 @@ static void restamp_conditions(struct next *nx)
 static void live(struct ctl_actions *out, const struct ctl_backup_input *in)
 {
 	const struct api_backup *b = in->backup;
-	struct json_object *old = get(in->obj, "status");
+	struct json_object *old = ctl_get(in->obj, "status");
 	struct next nx;
 	next_init(&nx, in->obj, in->now);
 	char *job_name = jobspec_job_name(b->meta.name, JOBSPEC_SUFFIX_BACKUP);
@@ -684,30 +569,30 @@ static void live(struct ctl_actions *out, const struct ctl_backup_input *in)
 	int deletes = api_backup_deletes_storage(b);
 	int has_fin = api_meta_has_finalizer(&b->meta, API_BACKUP_FINALIZER);
 	if (deletes && !has_fin)
-		push_named(out, CTL_ACTION_ADD_FINALIZER, API_BACKUP_FINALIZER, NULL);
+		ctl_push_named(out, CTL_ACTION_ADD_FINALIZER, API_BACKUP_FINALIZER, NULL);
 	else if (!deletes && has_fin)
-		push_named(out, CTL_ACTION_REMOVE_FINALIZER, API_BACKUP_FINALIZER, NULL);
+		ctl_push_named(out, CTL_ACTION_REMOVE_FINALIZER, API_BACKUP_FINALIZER, NULL);
 
 	const char *phase = nx.old_phase, *reason = NULL;
 	char *stuck = NULL;
 	/* The spec is immutable but for deletionPolicy, so a finished backup
 	 * stays finished when the generation moves: only the observed
 	 * generations follow. */
-	int final = str_eq(phase, CTL_PHASE_COMPLETED) || str_eq(phase, CTL_PHASE_FAILED);
+	int final = ctl_str_eq(phase, CTL_PHASE_COMPLETED) || ctl_str_eq(phase, CTL_PHASE_FAILED);
 	if (final) {
 		json_object_object_add(nx.status, "observedGeneration",
 				       json_object_new_int64(nx.generation));
 		restamp_conditions(&nx);
-		finish(out, &nx, old, 0, phase, get_str(old, "message"));
+		finish(out, &nx, old, 0, phase, ctl_get_str(old, "message"));
 	} else if (!in->job.present &&
-		   (str_eq(phase, CTL_PHASE_RUNNING) || str_eq(phase, CTL_PHASE_VERIFYING))) {
+		   (ctl_str_eq(phase, CTL_PHASE_RUNNING) || ctl_str_eq(phase, CTL_PHASE_VERIFYING))) {
 		/* Seen running, now gone (deleted by hand): never a stale Running,
 		 * and no second run into the same backup. */
 		char *msg = xasprintf("Job %s was deleted before it finished; create a new "
 				      "DatabaseBackup to back up again",
 				      job_name);
-		if (!get(nx.status, "completionTime"))
-			set_time(nx.status, "completionTime", in->now);
+		if (!ctl_get(nx.status, "completionTime"))
+			ctl_set_time(nx.status, "completionTime", in->now);
 		set_state(&nx, CTL_PHASE_FAILED, "False", "PodLost", msg);
 		finish(out, &nx, old, 1, "PodLost", msg);
 		free(msg);
@@ -717,20 +602,20 @@ static void live(struct ctl_actions *out, const struct ctl_backup_input *in)
 			json_object_put(nx.status);
 			invalid_spec(out, in, err_msg());
 		} else {
-			push_named(out, CTL_ACTION_CREATE_JOB, job_name, job);
+			ctl_push_named(out, CTL_ACTION_CREATE_JOB, job_name, job);
 			if (!b->spec.encryption.passphrase.name)
-				push_event(out, 1, "NotEncrypted",
+				ctl_push_event(out, 1, "NotEncrypted",
 					   "spec.encryption is unset: the backup is stored "
 					   "unencrypted and anyone who can read the storage can "
 					   "read the data");
-			set_str(nx.status, "jobName", job_name);
+			ctl_set_str(nx.status, "jobName", job_name);
 			char *msg = xasprintf("created Job %s", job_name);
 			set_state(&nx, CTL_PHASE_PENDING, "False", "Pending", msg);
 			finish(out, &nx, old, 0, "Pending", msg);
 			free(msg);
 		}
 	} else {
-		set_str(nx.status, "jobName", job_name);
+		ctl_set_str(nx.status, "jobName", job_name);
 		set_start(&nx, &in->job);
 		/* The Job's verdict, not one pod's: a failed pod may be retried
 		 * (backoffLimit), and its retry may complete. The reason comes
@@ -771,7 +656,7 @@ static void live(struct ctl_actions *out, const struct ctl_backup_input *in)
 				finish(out, &nx, old, 0, "Pending", msg);
 				free(msg);
 			} else {
-				finish(out, &nx, old, 0, phase, get_str(old, "message"));
+				finish(out, &nx, old, 0, phase, ctl_get_str(old, "message"));
 			}
 		}
 	}
@@ -781,11 +666,11 @@ static void live(struct ctl_actions *out, const struct ctl_backup_input *in)
 /* Whether obj's metadata.finalizers lists name. */
 static int has_finalizer(struct json_object *obj, const char *name)
 {
-	struct json_object *list = get(get(obj, "metadata"), "finalizers");
+	struct json_object *list = ctl_get(ctl_get(obj, "metadata"), "finalizers");
 	if (!list || !json_object_is_type(list, json_type_array))
 		return 0;
 	for (size_t i = 0; i < json_object_array_length(list); i++)
-		if (str_eq(json_object_get_string(json_object_array_get_idx(list, i)), name))
+		if (ctl_str_eq(json_object_get_string(json_object_array_get_idx(list, i)), name))
 			return 1;
 	return 0;
 }
@@ -798,13 +683,13 @@ static int has_finalizer(struct json_object *obj, const char *name)
 static void unreadable(struct ctl_actions *out, const struct ctl_backup_input *in)
 {
 	const char *why = in->spec_error ? in->spec_error : "the resource cannot be read";
-	int deleting = get_str(get(in->obj, "metadata"), "deletionTimestamp") != NULL;
+	int deleting = ctl_get_str(ctl_get(in->obj, "metadata"), "deletionTimestamp") != NULL;
 	if (!deleting || !has_finalizer(in->obj, API_BACKUP_FINALIZER)) {
 		invalid_spec(out, in, why);
 		return;
 	}
-	if (!get_str(get(in->obj, "status"), "jobName")) {
-		push_named(out, CTL_ACTION_REMOVE_FINALIZER, API_BACKUP_FINALIZER, NULL);
+	if (!ctl_get_str(ctl_get(in->obj, "status"), "jobName")) {
+		ctl_push_named(out, CTL_ACTION_REMOVE_FINALIZER, API_BACKUP_FINALIZER, NULL);
 		return;
 	}
 	char *msg = xasprintf("%s; the stored backup cannot be deleted with this spec, so the "
@@ -812,7 +697,7 @@ static void unreadable(struct ctl_actions *out, const struct ctl_backup_input *i
 			      "by hand (lifeboat delete) and then the finalizer (kubectl patch "
 			      "databasebackup %s --type=merge -p "
 			      "'{\"metadata\":{\"finalizers\":null}}')",
-			      why, get_str(get(in->obj, "metadata"), "name"));
+			      why, ctl_get_str(ctl_get(in->obj, "metadata"), "name"));
 	invalid_spec(out, in, msg);
 	free(msg);
 }

@@ -43,6 +43,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "actions.h"
+
 struct json_object;
 struct api_backup;
 struct jobspec_opts;
@@ -112,32 +114,6 @@ struct ctl_backup_input {
 	time_t now;
 };
 
-enum ctl_action_kind {
-	CTL_ACTION_CREATE_JOB,	     /* body: the Job; name: its name */
-	CTL_ACTION_DELETE_JOB,	     /* name; propagationPolicy Background */
-	CTL_ACTION_WRITE_STATUS,     /* body: the whole new status */
-	CTL_ACTION_EVENT,	     /* warning, reason, message */
-	CTL_ACTION_ADD_FINALIZER,    /* name: the finalizer */
-	CTL_ACTION_REMOVE_FINALIZER, /* name: the finalizer */
-	CTL_ACTION_REQUEUE_AFTER,    /* delay_ms: look again then (no API request) */
-};
-
-struct ctl_action {
-	enum ctl_action_kind kind;
-	struct json_object *body; /* owned */
-	char *name;		  /* owned */
-	int warning;
-	char *reason;  /* owned */
-	char *message; /* owned */
-	int64_t delay_ms;
-};
-
-/* Actions in the order they are to be performed. */
-struct ctl_actions {
-	struct ctl_action *v;
-	size_t n, cap;
-};
-
 /* Fills *out (zeroed by the caller; dispose it after) with what to do.
  * Returns 0; actions are only ever added. Events are added only with a
  * status change, so a repeated reconcile of the same observation adds
@@ -148,9 +124,5 @@ int ctl_backup_reconcile(struct ctl_actions *out, const struct ctl_backup_input 
  * launched. */
 int ctl_backup_job_refused(struct ctl_actions *out, const struct ctl_backup_input *in,
 			   const char *message);
-void ctl_actions_dispose(struct ctl_actions *a);
-/* The first action of kind, or NULL. Borrowed. */
-const struct ctl_action *ctl_actions_find(const struct ctl_actions *a, enum ctl_action_kind kind);
-const char *ctl_action_kind_name(enum ctl_action_kind kind);
 
 #endif

@@ -30,7 +30,7 @@ import sys
 CALLS = {  # function -> index of its reason argument
     "set_state": 3,
     "set_condition": 3,
-    "push_event": 2,
+    "ctl_push_event": 2,
     "finish": 4,
     "events_emit": 3,
 }

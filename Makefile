@@ -11,8 +11,12 @@ PKGS := libcurl json-c yaml-0.1 libpq openssl libzstd zlib libwebsockets
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
+# SAN=1 is the test build (build/asan): ASan+UBSan, and the schedules' test
+# clock (LIFEBOAT_TEST_CLOCK_FILE, docs/schedules.md), which release builds
+# do not have.
 ifeq ($(SAN),1)
-OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-DLIFEBOAT_TEST_CLOCK
 HARDEN :=
 else
 OPT := -O2 -g

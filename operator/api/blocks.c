@@ -1794,7 +1794,8 @@ int api_conditions_set(struct json_object *conditions, const struct api_conditio
 	return changed;
 }
 
-const char *api_conditions_status(struct json_object *conditions, const char *type)
+static const char *condition_field(struct json_object *conditions, const char *type,
+				   const char *field)
 {
 	size_t n = conditions && json_object_is_type(conditions, json_type_array)
 		       ? json_object_array_length(conditions)
@@ -1802,7 +1803,17 @@ const char *api_conditions_status(struct json_object *conditions, const char *ty
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *e = json_object_array_get_idx(conditions, i);
 		if (e && same(obj_str(e, "type"), type))
-			return obj_str(e, "status");
+			return obj_str(e, field);
 	}
 	return NULL;
+}
+
+const char *api_conditions_status(struct json_object *conditions, const char *type)
+{
+	return condition_field(conditions, type, "status");
+}
+
+const char *api_conditions_reason(struct json_object *conditions, const char *type)
+{
+	return condition_field(conditions, type, "reason");
 }

@@ -254,6 +254,8 @@ struct api_condition {
 int api_conditions_set(struct json_object *conditions, const struct api_condition *c, time_t now);
 /* The status ("True", ...) of the condition of that type, or NULL. Borrowed. */
 const char *api_conditions_status(struct json_object *conditions, const char *type);
+/* Its reason, likewise. */
+const char *api_conditions_reason(struct json_object *conditions, const char *type);
 
 /* --- field readers, for the kinds' parsers --- */
 

@@ -12,6 +12,14 @@
 #include "../kube/client.h"
 #include "backup.h"
 
+const struct kube_resource CTL_DATABASE_RESTORES = {
+    .group = API_GROUP,
+    .version = API_VERSION,
+    .plural = "databaserestores",
+    .kind = "DatabaseRestore",
+    .namespaced = 1,
+};
+
 const struct kube_resource CTL_BACKUP_SCHEDULES = {
     .group = API_GROUP,
     .version = API_VERSION,

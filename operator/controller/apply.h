@@ -11,8 +11,9 @@ struct kube_resource;
 struct events;
 struct ctl_actions;
 
-/* lifeboat.dev/v1alpha1 databasebackups and backupschedules. */
-extern const struct kube_resource CTL_DATABASE_BACKUPS, CTL_BACKUP_SCHEDULES;
+/* lifeboat.dev/v1alpha1 databasebackups, backupschedules, databaserestores. */
+extern const struct kube_resource CTL_DATABASE_BACKUPS, CTL_BACKUP_SCHEDULES,
+    CTL_DATABASE_RESTORES;
 
 /* Performs acts, in order, for obj (the DatabaseBackup or BackupSchedule,
  * by its kind, they were computed from, borrowed; its metadata names the

@@ -350,8 +350,17 @@ int ctl_schedule_reconcile(struct ctl_actions *out, const struct ctl_schedule_in
 
 	count_finished(&nx, in);
 	char *created = NULL;
-	if (in->due != CTL_NO_TIME && in->due > in->since)
-		created = due_run(out, &nx, in);
+	/* Just resumed (the status still says Suspended): the times that came
+	 * while suspended pass, they are not replayed. */
+	struct json_object *conds = ctl_get(old, "conditions");
+	int resuming = !s->suspend && conds &&
+		       ctl_str_eq(api_conditions_reason(conds, COND_READY), "Suspended");
+	if (in->due != CTL_NO_TIME && in->due > in->since) {
+		if (resuming)
+			ctl_set_time(nx.status, "lastScheduleTime", (time_t)in->due);
+		else
+			created = due_run(out, &nx, in);
+	}
 	const char **gone = xcalloc(in->nbackups ? in->nbackups : 1, sizeof(*gone));
 	size_t ngone = prune(out, in, gone);
 	/* Replace deleted the active ones: they are no longer active. */
@@ -380,7 +389,8 @@ int ctl_schedule_reconcile(struct ctl_actions *out, const struct ctl_schedule_in
 	set_ready(&nx, "True", s->suspend ? "Suspended" : "Scheduled", msg);
 	free(msg);
 	write_if_changed(out, &nx, old);
-	if (!s->suspend && in->next != CTL_NO_TIME) {
+	/* Suspended too: the times pass in status as they come. */
+	if (in->next != CTL_NO_TIME) {
 		int64_t ms = (in->next - in->now) * 1000 + 100;
 		struct ctl_action *x = ctl_push(out, CTL_ACTION_REQUEUE_AFTER);
 		x->delay_ms = ms < 100 ? 100 : ms > CTL_SCHEDULE_MAX_WAIT_MS ? CTL_SCHEDULE_MAX_WAIT_MS

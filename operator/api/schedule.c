@@ -9,6 +9,7 @@
 
 #include "../../common/err.h"
 #include "../../common/xmalloc.h"
+#include "../cron.h"
 
 /* ^[A-Za-z][-A-Za-z0-9_+]*(/[A-Za-z0-9][-A-Za-z0-9_+]*){0,3}$ */
 static int valid_time_zone(const char *s)
@@ -181,6 +182,12 @@ static int spec_parse(struct api_schedule_spec *out, struct json_object *o, cons
 		rc = err_set(E_INVALID, "%s.schedule: has a control character", path);
 		goto done;
 	}
+	struct cron cron;
+	char *cp = xasprintf("%s.schedule", path);
+	rc = cron_parse(&cron, s.schedule, cp);
+	free(cp);
+	if (rc)
+		goto done;
 	if ((rc = api_field_string(&s.time_zone, o, path, "timeZone", 1, 64)))
 		goto done;
 	if (s.time_zone && !valid_time_zone(s.time_zone)) {

@@ -1,7 +1,8 @@
 /* BackupSchedule (lifeboat.dev/v1alpha1): its spec with the DatabaseBackup
  * template inside, parsed and validated (operator/api/blocks.h says how).
- * The cron expression and the time zone's existence are checked where they
- * are used (the schedule controller); here only what the CRD says of them.
+ * The cron expression is parsed here (operator/cron.h, its messages); the
+ * time zone's existence is checked where it is loaded (the schedule
+ * controller, operator/tz.h: that reads files), here only its shape.
  * Pure: no I/O. */
 #ifndef LIFEBOAT_API_SCHEDULE_H
 #define LIFEBOAT_API_SCHEDULE_H

@@ -31,6 +31,10 @@
 #include "leader.h"
 #include "metrics.h"
 #include "podindex.h"
+#include "labelindex.h"
+#include "cron.h"
+#include "tz.h"
+#include "controller/schedule.h"
 #include "serve.h"
 
 #define SELECTOR JOBSPEC_LABEL_MANAGED_BY "=lifeboat-operator"
@@ -84,8 +88,9 @@ static const struct flag flags[F_COUNT] = {
 /* One namespace's (or all namespaces') caches. */
 struct scope {
 	char *ns; /* NULL: all */
-	struct informer *backups, *jobs, *pods;
-	struct podindex *newest; /* each Job's newest pod, from the pod handlers */
+	struct informer *backups, *jobs, *pods, *schedules, *restores;
+	struct podindex *newest;  /* each Job's newest pod, from the pod handlers */
+	struct labelindex *runs;  /* each schedule's DatabaseBackups, by its label */
 };
 
 struct op {
@@ -205,11 +210,73 @@ static int reindex_one(const char *key, struct json_object *pod, void *ud)
 	return 0;
 }
 
+/* A BackupSchedule's key in the work queue: its own prefix, as a DatabaseBackup
+ * may have the same namespace and name. */
+#define SCHEDULE_KEY "dbs:"
+
+static void enqueue_schedule(struct op *op, const char *ns, const char *name)
+{
+	if (!ns || !name)
+		return;
+	char *key = xasprintf(SCHEDULE_KEY "%s/%s", ns, name);
+	workqueue_add(op->q, key);
+	free(key);
+}
+
+/* The schedule's clock. Test builds (-DLIFEBOAT_TEST_CLOCK, make
+ * TESTCLOCK=1) add the seconds written in $LIFEBOAT_TEST_CLOCK_FILE, read
+ * on every call, so a test can move the schedules' time; release builds
+ * have no such code (docs/schedules.md). */
+static int64_t schedule_now(void)
+{
+	int64_t now = (int64_t)time(NULL);
+#ifdef LIFEBOAT_TEST_CLOCK
+	const char *path = getenv("LIFEBOAT_TEST_CLOCK_FILE");
+	FILE *f = path ? fopen(path, "r") : NULL;
+	long long off = 0;
+	if (f) {
+		if (fscanf(f, "%lld", &off) == 1)
+			now += off;
+		fclose(f);
+	}
+#endif
+	return now;
+}
+
 /* --- handlers --- */
 
 static void backup_changed(struct op *op, struct json_object *obj)
 {
-	enqueue(op, field_str(obj, "metadata", "namespace"), field_str(obj, "metadata", "name"));
+	const char *ns = field_str(obj, "metadata", "namespace");
+	enqueue(op, ns, field_str(obj, "metadata", "name"));
+	struct json_object *labels = field(obj, "metadata", "labels");
+	const char *sched = labels ? field_str(labels, API_SCHEDULE_LABEL, NULL) : NULL;
+	if (sched)
+		enqueue_schedule(op, ns, sched);
+}
+
+static void schedule_changed(struct op *op, struct json_object *obj)
+{
+	enqueue_schedule(op, field_str(obj, "metadata", "namespace"),
+			 field_str(obj, "metadata", "name"));
+}
+
+/* A restore changed: the schedule of the backup it refers to looks again
+ * (its retention must keep that backup). */
+static void restore_changed(struct op *op, struct json_object *obj)
+{
+	const char *ns = field_str(obj, "metadata", "namespace");
+	struct json_object *spec = field(obj, "spec", NULL);
+	const char *ref = spec ? field_str(spec, "backupRef", "name") : NULL;
+	struct scope *s = ns ? scope_of(op, ns) : NULL;
+	if (!s || !ref)
+		return;
+	struct json_object *b = informer_get(s->backups, ns, ref);
+	struct json_object *labels = b ? field(b, "metadata", "labels") : NULL;
+	const char *sched = labels ? field_str(labels, API_SCHEDULE_LABEL, NULL) : NULL;
+	if (sched)
+		enqueue_schedule(op, ns, sched);
+	json_object_put(b);
 }
 
 static void job_changed(struct op *op, struct json_object *job)
@@ -246,8 +313,36 @@ static void pod_changed(struct op *op, struct json_object *pod)
 		kind##_changed(ud, obj);                                                           \
 	}
 
-HANDLERS(backup)
 HANDLERS(job)
+HANDLERS(schedule)
+HANDLERS(restore)
+
+/* The backups feed the schedules' index too. */
+static void backup_add(struct json_object *obj, void *ud)
+{
+	struct op *op = ud;
+	const char *ns = field_str(obj, "metadata", "namespace");
+	struct scope *s = ns ? scope_of(op, ns) : NULL;
+	if (s)
+		labelindex_observe(s->runs, obj);
+	backup_changed(op, obj);
+}
+
+static void backup_update(struct json_object *old, struct json_object *obj, void *ud)
+{
+	(void)old;
+	backup_add(obj, ud);
+}
+
+static void backup_delete(struct json_object *obj, void *ud)
+{
+	struct op *op = ud;
+	const char *ns = field_str(obj, "metadata", "namespace");
+	struct scope *s = ns ? scope_of(op, ns) : NULL;
+	if (s)
+		labelindex_forget(s->runs, obj);
+	backup_changed(op, obj);
+}
 
 static void pod_add(struct json_object *obj, void *ud)
 {
@@ -407,6 +502,166 @@ static int reconcile_key(struct op *op, struct kube_client *kc, const char *key)
 	return rc;
 }
 
+/* --- the BackupSchedule worker --- */
+
+static int64_t time_field(struct json_object *o, const char *a, const char *b, int64_t dflt)
+{
+	const char *text = field_str(o, a, b);
+	time_t t;
+	return text && jobresult_time_parse(&t, text) == 0 ? (int64_t)t : dflt;
+}
+
+struct refs {
+	const char *ns;
+	char **names;
+	size_t n, cap;
+};
+
+static int collect_ref(const char *key, struct json_object *obj, void *ud)
+{
+	(void)key;
+	struct refs *r = ud;
+	const char *ns = field_str(obj, "metadata", "namespace");
+	struct json_object *spec = field(obj, "spec", NULL);
+	const char *ref = spec ? field_str(spec, "backupRef", "name") : NULL;
+	if (!ns || !ref || strcmp(ns, r->ns) != 0)
+		return 0;
+	if (r->n == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 8;
+		r->names = xrealloc(r->names, r->cap * sizeof(*r->names));
+	}
+	r->names[r->n++] = xstrdup(ref);
+	return 0;
+}
+
+static int referenced(const struct refs *r, const char *name)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->names[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Run times after since and before due: counted by stepping (bounded). */
+static int64_t count_missed(const struct cron *c, const struct tz *z, int64_t since, int64_t due)
+{
+	int64_t n = 0, t = since, next;
+	while (n < 100000 && cron_next(&next, c, z, t) == 0 && next < due) {
+		n++;
+		t = next;
+	}
+	return n;
+}
+
+static int reconcile_schedule(struct op *op, struct kube_client *kc, const char *key)
+{
+	const char *slash = strchr(key, '/');
+	if (!slash)
+		return 0;
+	char *ns = xstrndup(key, (size_t)(slash - key));
+	const char *name = slash + 1;
+	struct scope *s = scope_of(op, ns);
+	struct json_object *obj = s ? informer_get(s->schedules, ns, name) : NULL;
+	if (!obj) {
+		metrics_forget_matching(op->metrics,
+					(const char *[]){"namespace", ns, "schedule", name, NULL});
+		free(ns);
+		return 0;
+	}
+	struct api_schedule *sc = NULL;
+	struct tz *z = NULL;
+	struct cron c;
+	char *perr = NULL;
+	if (api_schedule_parse(&sc, obj) != 0)
+		perr = xstrdup(err_msg());
+	else if (cron_parse(&c, sc->spec.schedule, "spec.schedule") != 0)
+		perr = xstrdup(err_msg());
+	else if (tz_load(&z, sc->spec.time_zone) != 0)
+		perr = xasprintf("spec.timeZone: %s", err_msg());
+
+	struct ctl_schedule_input in = {.obj = obj, .schedule = sc, .spec_error = perr,
+					.now = schedule_now(), .due = CTL_NO_TIME,
+					.next = CTL_NO_TIME};
+	char **names = NULL;
+	size_t nnames = 0;
+	struct json_object **objs = NULL;
+	struct ctl_sched_backup *bs = NULL;
+	struct refs refs = {ns, NULL, 0, 0};
+	if (!perr) {
+		int64_t t;
+		if (cron_prev(&t, &c, z, in.now) == 0)
+			in.due = t;
+		if (cron_next(&t, &c, z, in.now) == 0)
+			in.next = t;
+		in.since = time_field(field(obj, "status", NULL), "lastScheduleTime", NULL,
+				      time_field(obj, "metadata", "creationTimestamp", in.now));
+		if (in.due != CTL_NO_TIME && in.due > in.since)
+			in.missed = count_missed(&c, z, in.since, in.due);
+		informer_foreach(s->restores, collect_ref, &refs);
+		nnames = labelindex_get(s->runs, ns, name, &names);
+		objs = xcalloc(nnames ? nnames : 1, sizeof(*objs));
+		bs = xcalloc(nnames ? nnames : 1, sizeof(*bs));
+		for (size_t i = 0; i < nnames; i++) {
+			struct json_object *b = informer_get(s->backups, ns, names[i]);
+			if (!b)
+				continue;
+			objs[in.nbackups] = b;
+			struct json_object *ann = field(b, "metadata", "annotations");
+			int64_t created = time_field(b, "metadata", "creationTimestamp", in.now);
+			int64_t at = ann ? time_field(ann, CTL_SCHEDULED_TIME_ANNOTATION, NULL, created)
+					 : created;
+			bs[in.nbackups++] = (struct ctl_sched_backup){
+			    names[i], field_str(b, "status", "phase"), at, tz_offset(z, at),
+			    referenced(&refs, names[i]),
+			    field_str(b, "metadata", "deletionTimestamp") != NULL};
+		}
+		in.backups = bs;
+	}
+	struct ctl_actions acts = {0};
+	ctl_schedule_reconcile(&acts, &in);
+	for (size_t i = 0; i < acts.n; i++)
+		log_kv(LOG_LEVEL_DEBUG, "action", "key", key, "kind",
+		       ctl_action_kind_name(acts.v[i].kind), NULL);
+	int rc = ctl_apply(kc, op->events, obj, &acts);
+	if (rc == 0) {
+		const struct ctl_action *w = ctl_actions_find(&acts, CTL_ACTION_WRITE_STATUS);
+		int64_t was = field(obj, "status", NULL)
+				  ? (int64_t)json_object_get_int64(field(field(obj, "status", NULL),
+									 "missedCount", NULL))
+				  : 0;
+		int64_t now_missed =
+		    w ? (int64_t)json_object_get_int64(field(w->body, "missedCount", NULL)) : was;
+		const char *lv[] = {ns, name};
+		if (now_missed > was)
+			metrics_add(op->metrics, METRICS_SCHEDULE_MISSED_RUNS, lv,
+				    (double)(now_missed - was));
+		const struct ctl_action *rq = ctl_actions_find(&acts, CTL_ACTION_REQUEUE_AFTER);
+		if (rq) {
+			char *qk = xasprintf(SCHEDULE_KEY "%s", key);
+			workqueue_add_after(op->q, qk, rq->delay_ms);
+			free(qk);
+		}
+	} else {
+		log_kv(LOG_LEVEL_WARN, "reconcile failed; retrying with backoff", "key", key,
+		       "error", err_msg(), NULL);
+	}
+	ctl_actions_dispose(&acts);
+	for (size_t i = 0; i < in.nbackups; i++)
+		json_object_put(objs[i]);
+	free(objs);
+	free(bs);
+	labelindex_names_free(names, nnames);
+	for (size_t i = 0; i < refs.n; i++)
+		free(refs.names[i]);
+	free(refs.names);
+	tz_free(z);
+	api_schedule_free(sc);
+	free(perr);
+	json_object_put(obj);
+	free(ns);
+	return rc;
+}
+
 static void *worker(void *ud)
 {
 	struct op *op = ud;
@@ -424,9 +679,11 @@ static void *worker(void *ud)
 			free(key);
 			continue;
 		}
-		int rc = reconcile_key(op, kc, key);
-		static const char *const ok[] = {KIND_LABEL, "success"},
-					 *const bad[] = {KIND_LABEL, "error"}, *const kind[] = {KIND_LABEL};
+		int sched = strncmp(key, SCHEDULE_KEY, strlen(SCHEDULE_KEY)) == 0;
+		int rc = sched ? reconcile_schedule(op, kc, key + strlen(SCHEDULE_KEY))
+			       : reconcile_key(op, kc, key);
+		const char *k = sched ? API_SCHEDULE_KIND : KIND_LABEL;
+		const char *ok[] = {k, "success"}, *bad[] = {k, "error"}, *kind[] = {k};
 		metrics_add(op->metrics, METRICS_RECONCILE_TOTAL, rc ? bad : ok, 1);
 		if (rc) {
 			metrics_add(op->metrics, METRICS_RECONCILE_ERRORS, kind, 1);
@@ -448,10 +705,21 @@ static int enqueue_one(const char *key, struct json_object *obj, void *ud)
 	return 0;
 }
 
+static int enqueue_schedule_one(const char *key, struct json_object *obj, void *ud)
+{
+	(void)obj;
+	char *k = xasprintf(SCHEDULE_KEY "%s", key);
+	workqueue_add(((struct op *)ud)->q, k);
+	free(k);
+	return 0;
+}
+
 static void enqueue_all(struct op *op)
 {
-	for (size_t i = 0; i < op->nscopes; i++)
+	for (size_t i = 0; i < op->nscopes; i++) {
 		informer_foreach(op->scopes[i].backups, enqueue_one, op);
+		informer_foreach(op->scopes[i].schedules, enqueue_schedule_one, op);
+	}
 }
 
 /* lifeboat_leader{lease}: 1 while this replica leads (only with
@@ -493,6 +761,8 @@ static int scopes_new(struct op *op, const char *list)
 	const struct informer_handlers hb = {backup_add, backup_update, backup_delete, op};
 	const struct informer_handlers hj = {job_add, job_update, job_delete, op};
 	const struct informer_handlers hp = {pod_add, pod_update, pod_delete, op};
+	const struct informer_handlers hs = {schedule_add, schedule_update, schedule_delete, op};
+	const struct informer_handlers hr = {restore_add, restore_update, restore_delete, op};
 	char *copy = xstrdup(list), *save = NULL;
 	size_t cap = 1;
 	for (const char *c = list; *c; c++)
@@ -509,8 +779,11 @@ static int scopes_new(struct op *op, const char *list)
 		s->backups = informer_new(&op->cfg, &CTL_DATABASE_BACKUPS, s->ns, NULL, &hb);
 		s->jobs = informer_new(&op->cfg, &KUBE_JOBS, s->ns, SELECTOR, &hj);
 		s->pods = informer_new(&op->cfg, &KUBE_PODS, s->ns, SELECTOR, &hp);
+		s->schedules = informer_new(&op->cfg, &CTL_BACKUP_SCHEDULES, s->ns, NULL, &hs);
+		s->restores = informer_new(&op->cfg, &CTL_DATABASE_RESTORES, s->ns, NULL, &hr);
 		s->newest = podindex_new();
-		if (!s->backups || !s->jobs || !s->pods)
+		s->runs = labelindex_new(API_SCHEDULE_LABEL);
+		if (!s->backups || !s->jobs || !s->pods || !s->schedules || !s->restores)
 			return err_set(E_INVALID, "cannot make the caches of namespace %s",
 				       s->ns ? s->ns : "(all)");
 	}
@@ -613,7 +886,8 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < op.nscopes; i++)
 		if (informer_start(op.scopes[i].backups) || informer_start(op.scopes[i].jobs) ||
-		    informer_start(op.scopes[i].pods)) {
+		    informer_start(op.scopes[i].pods) || informer_start(op.scopes[i].schedules) ||
+		    informer_start(op.scopes[i].restores)) {
 			log_kv(LOG_LEVEL_ERROR, "cannot start the caches", "error", err_msg(),
 			       NULL);
 			goto done;
@@ -626,15 +900,24 @@ int main(int argc, char **argv)
 		}
 
 	int64_t deadline = mono_ms() + SYNC_TIMEOUT_MS, synced = 0;
+	int busy = 0;
 	struct timespec tick = {1, 0};
 	for (;;) {
 		serve_heartbeat(srv);
+		/* A burst of work done (the queue drained): hand the heap the
+		 * reconciles and list pages left free back to the system. */
+		size_t depth = workqueue_len(op.q);
+		if (depth == 0 && busy)
+			(void)malloc_trim(0);
+		busy = depth > 0;
 		if (!synced) {
 			synced = 1;
 			for (size_t i = 0; i < op.nscopes && synced; i++)
 				synced = informer_wait_synced(op.scopes[i].backups, 0) == 0 &&
 					 informer_wait_synced(op.scopes[i].jobs, 0) == 0 &&
-					 informer_wait_synced(op.scopes[i].pods, 0) == 0;
+					 informer_wait_synced(op.scopes[i].pods, 0) == 0 &&
+					 informer_wait_synced(op.scopes[i].schedules, 0) == 0 &&
+					 informer_wait_synced(op.scopes[i].restores, 0) == 0;
 			if (synced) {
 				serve_set_synced(srv, 1);
 				log_kv(LOG_LEVEL_INFO, "caches synced", NULL);
@@ -664,10 +947,12 @@ int main(int argc, char **argv)
 			} else if (mono_ms() > deadline) {
 				for (size_t i = 0; i < op.nscopes; i++) {
 					struct scope *sc = &op.scopes[i];
-					struct informer *inf[] = {sc->backups, sc->jobs, sc->pods};
-					static const char *const what[] = {"databasebackups", "jobs",
-									   "pods"};
-					for (size_t k = 0; k < 3; k++)
+					struct informer *inf[] = {sc->backups, sc->jobs, sc->pods,
+								  sc->schedules, sc->restores};
+					static const char *const what[] = {
+					    "databasebackups", "jobs", "pods", "backupschedules",
+					    "databaserestores"};
+					for (size_t k = 0; k < 5; k++)
 						if (informer_wait_synced(inf[k], 0) != 0)
 							log_kv(LOG_LEVEL_ERROR, "cache not synced",
 							       "resource", what[k], "namespace",
@@ -715,7 +1000,14 @@ done:
 		informer_free(s->backups);
 		informer_free(s->jobs);
 		informer_free(s->pods);
+		if (s->schedules)
+			informer_stop(s->schedules);
+		if (s->restores)
+			informer_stop(s->restores);
+		informer_free(s->schedules);
+		informer_free(s->restores);
 		podindex_free(s->newest);
+		labelindex_free(s->runs);
 		free(s->ns);
 	}
 	free(op.scopes);

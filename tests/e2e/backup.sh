@@ -17,14 +17,7 @@ kubectl -n "$NS" create secret generic app-db-wrong --from-literal=password=not-
 kubectl -n "$NS" create secret generic pp --from-literal=passphrase='e2e passphrase' >/dev/null
 printf 'e2e passphrase\n' >"$WORK/passphrase"
 mkdir -p -m 700 "$WORK/gnupg"
-kubectl -n "$NS" apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: backups}
-spec:
-  accessModes: [ReadWriteOnce]
-  resources: {requests: {storage: 1Gi}}
-YAML
+e2e_claim backups
 
 start_operator
 
@@ -75,14 +68,7 @@ for n in ("lifeboat_backups", "lifeboat_backup_size_bytes", "lifeboat_reconcile"
 
 # 1b. spec.files: an uploads folder (a PVC the Job mounts read-only) is
 # archived beside the dump: odd names, a symlink, 2,000 files
-kubectl -n "$NS" apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: uploads}
-spec:
-  accessModes: [ReadWriteOnce]
-  resources: {requests: {storage: 1Gi}}
-YAML
+e2e_claim uploads
 media=$CLUSTER_DIR/volumes/$NS/uploads/media
 mkdir -p "$media"
 /usr/bin/python3 - "$media" <<'PY'

@@ -11,6 +11,8 @@
 #   field NAME PATH    a jsonpath of DatabaseBackup NAME ("" when absent)
 #   wait_phase NAME PHASE...   waits (2 min) for one of the phases; prints it
 #   one_job NAME       a check: exactly one Job for backup NAME
+#   e2e_claim NAME     a 1Gi PersistentVolumeClaim NAME in $NS (a folder
+#                      $CLUSTER_DIR/volumes/$NS/NAME once bound)
 # The cluster is $CLUSTER_DIR when a suite runner started one (else its own,
 # with the node agent), PostgreSQL is tests/lib/pg.sh's (pg_start was run,
 # database "app" holds a table), and the CRDs are applied.
@@ -94,4 +96,14 @@ wait_phase() { # NAME PHASE...: prints the phase reached
 }
 one_job() { # NAME
 	t_equals "$1: exactly one Job" 1 bash -c "'$KUBECTL' -n $NS get jobs -l lifeboat.dev/backup=$1 -o name | wc -l"
+}
+e2e_claim() { # NAME
+	kubectl -n "$NS" apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: $1}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+YAML
 }

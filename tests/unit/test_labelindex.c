@@ -36,7 +36,8 @@ static char *names(struct labelindex *x, const char *ns, const char *value)
 {
 	char **v = NULL;
 	size_t n = labelindex_get(x, ns, value, &v);
-	qsort(v, n, sizeof(*v), cmp);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp);
 	char *out = calloc(1, 512);
 	for (size_t i = 0; i < n; i++) {
 		if (i)

@@ -69,16 +69,21 @@ char *jobspec_job_name(const char *resource, const char *suffix)
 	return name;
 }
 
-char *jobspec_label_value(const char *value)
+char *jobspec_shorten(const char *value, size_t max)
 {
 	char h[9];
-	if (strlen(value) <= 63)
+	if (strlen(value) <= max)
 		return xstrdup(value);
 	hash8(h, value);
-	char *start = start_of(value, 63 - 9);
-	char *v = xasprintf("%s-%s", start, h);
+	char *start = start_of(value, max > 9 ? max - 9 : 0);
+	char *v = *start ? xasprintf("%s-%s", start, h) : xstrdup(h);
 	free(start);
 	return v;
+}
+
+char *jobspec_label_value(const char *value)
+{
+	return jobspec_shorten(value, 63);
 }
 
 /* --- the plan: environment and volumes --- */

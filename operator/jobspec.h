@@ -97,8 +97,11 @@ int jobspec_delete(struct json_object **out, const struct api_backup *b,
  * resource, a hash of all of it, and the suffix: "very-lo...-1a2b3c4d-backup".
  * The same input always gives the same name. Caller frees. */
 char *jobspec_job_name(const char *resource, const char *suffix);
-/* value as a label value: itself up to 63 characters, else shortened the
- * same way (start, "-", hash). Caller frees. */
+/* value itself when it has at most max characters, else its start (without
+ * a trailing '-', '.' or '_'), "-" and a hash of all of it: at most max
+ * characters, the same every time. Caller frees. */
+char *jobspec_shorten(const char *value, size_t max);
+/* value as a label value: jobspec_shorten(value, 63). Caller frees. */
 char *jobspec_label_value(const char *value);
 
 #endif

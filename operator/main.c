@@ -89,8 +89,8 @@ static const struct flag flags[F_COUNT] = {
 struct scope {
 	char *ns; /* NULL: all */
 	struct informer *backups, *jobs, *pods, *schedules, *restores;
-	struct podindex *newest;  /* each Job's newest pod, from the pod handlers */
-	struct labelindex *runs;  /* each schedule's DatabaseBackups, by its label */
+	struct podindex *newest; /* each Job's newest pod, from the pod handlers */
+	struct labelindex *runs; /* each schedule's DatabaseBackups, by its label */
 };
 
 struct op {
@@ -159,19 +159,35 @@ static const char *field_str(struct json_object *o, const char *a, const char *b
 	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
-/* The DatabaseBackup owning a Job: its controller ownerReference. */
-static const char *job_owner(struct json_object *job)
+/* The name in obj's ownerReference of kind, or NULL. */
+static const char *owner_of(struct json_object *obj, const char *kind)
 {
-	struct json_object *refs = field(job, "metadata", "ownerReferences");
+	struct json_object *refs = field(obj, "metadata", "ownerReferences");
 	if (!refs || !json_object_is_type(refs, json_type_array))
 		return NULL;
 	for (size_t i = 0; i < json_object_array_length(refs); i++) {
 		struct json_object *r = json_object_array_get_idx(refs, i);
-		const char *kind = field_str(r, "kind", NULL);
-		if (kind && strcmp(kind, API_BACKUP_KIND) == 0)
+		const char *k = field_str(r, "kind", NULL);
+		if (k && strcmp(k, kind) == 0)
 			return field_str(r, "name", NULL);
 	}
 	return NULL;
+}
+
+/* The DatabaseBackup owning a Job. */
+static const char *job_owner(struct json_object *job)
+{
+	return owner_of(job, API_BACKUP_KIND);
+}
+
+/* The BackupSchedule a DatabaseBackup is a run of: its owner (the full
+ * name; the lifeboat.dev/schedule label may be shortened), else NULL. */
+static const char *backup_schedule(struct json_object *backup)
+{
+	struct json_object *labels = field(backup, "metadata", "labels");
+	if (!labels || !field_str(labels, API_SCHEDULE_LABEL, NULL))
+		return NULL;
+	return owner_of(backup, API_SCHEDULE_KIND);
 }
 
 static void enqueue(struct op *op, const char *ns, const char *name)
@@ -249,10 +265,7 @@ static void backup_changed(struct op *op, struct json_object *obj)
 {
 	const char *ns = field_str(obj, "metadata", "namespace");
 	enqueue(op, ns, field_str(obj, "metadata", "name"));
-	struct json_object *labels = field(obj, "metadata", "labels");
-	const char *sched = labels ? field_str(labels, API_SCHEDULE_LABEL, NULL) : NULL;
-	if (sched)
-		enqueue_schedule(op, ns, sched);
+	enqueue_schedule(op, ns, backup_schedule(obj));
 }
 
 static void schedule_changed(struct op *op, struct json_object *obj)
@@ -272,10 +285,8 @@ static void restore_changed(struct op *op, struct json_object *obj)
 	if (!s || !ref)
 		return;
 	struct json_object *b = informer_get(s->backups, ns, ref);
-	struct json_object *labels = b ? field(b, "metadata", "labels") : NULL;
-	const char *sched = labels ? field_str(labels, API_SCHEDULE_LABEL, NULL) : NULL;
-	if (sched)
-		enqueue_schedule(op, ns, sched);
+	if (b)
+		enqueue_schedule(op, ns, backup_schedule(b));
 	json_object_put(b);
 }
 
@@ -378,11 +389,10 @@ static void pod_delete(struct json_object *obj, void *ud)
 
 /* --- the worker --- */
 
-/* The schedule a backup belongs to (its lifeboat.dev/schedule label), or "". */
+/* The schedule a backup is a run of, or "". */
 static const char *schedule_of(struct json_object *obj)
 {
-	struct json_object *labels = field(obj, "metadata", "labels");
-	const char *s = labels ? field_str(labels, API_SCHEDULE_LABEL, NULL) : NULL;
+	const char *s = backup_schedule(obj);
 	return s ? s : "";
 }
 
@@ -484,8 +494,7 @@ static int reconcile_key(struct op *op, struct kube_client *kc, const char *key)
 		const struct ctl_action *rq = ctl_actions_find(&acts, CTL_ACTION_REQUEUE_AFTER);
 		if (rq)
 			workqueue_add_after(op->q, key, rq->delay_ms);
-	}
-	else
+	} else
 		log_kv(LOG_LEVEL_WARN, "reconcile failed; retrying with backoff", "key", key,
 		       "error", err_msg(), NULL);
 	ctl_actions_dispose(&acts);
@@ -579,8 +588,11 @@ static int reconcile_schedule(struct op *op, struct kube_client *kc, const char 
 	else if (tz_load(&z, sc->spec.time_zone) != 0)
 		perr = xasprintf("spec.timeZone: %s", err_msg());
 
-	struct ctl_schedule_input in = {.obj = obj, .schedule = sc, .spec_error = perr,
-					.now = schedule_now(), .due = CTL_NO_TIME,
+	struct ctl_schedule_input in = {.obj = obj,
+					.schedule = sc,
+					.spec_error = perr,
+					.now = schedule_now(),
+					.due = CTL_NO_TIME,
 					.next = CTL_NO_TIME};
 	char **names = NULL;
 	size_t nnames = 0;
@@ -598,20 +610,30 @@ static int reconcile_schedule(struct op *op, struct kube_client *kc, const char 
 		if (in.due != CTL_NO_TIME && in.due > in.since)
 			in.missed = count_missed(&c, z, in.since, in.due);
 		informer_foreach(s->restores, collect_ref, &refs);
-		nnames = labelindex_get(s->runs, ns, name, &names);
+		char *label = ctl_schedule_label(name);
+		nnames = labelindex_get(s->runs, ns, label, &names);
+		free(label);
 		objs = xcalloc(nnames ? nnames : 1, sizeof(*objs));
 		bs = xcalloc(nnames ? nnames : 1, sizeof(*bs));
 		for (size_t i = 0; i < nnames; i++) {
 			struct json_object *b = informer_get(s->backups, ns, names[i]);
-			if (!b)
+			const char *owner = b ? backup_schedule(b) : NULL;
+			if (!owner || strcmp(owner, name) != 0) {
+				/* labelled by hand, or another schedule's: not ours to prune */
+				json_object_put(b);
 				continue;
+			}
 			objs[in.nbackups] = b;
 			struct json_object *ann = field(b, "metadata", "annotations");
 			int64_t created = time_field(b, "metadata", "creationTimestamp", in.now);
-			int64_t at = ann ? time_field(ann, CTL_SCHEDULED_TIME_ANNOTATION, NULL, created)
-					 : created;
+			int64_t at =
+			    ann ? time_field(ann, CTL_SCHEDULED_TIME_ANNOTATION, NULL, created)
+				: created;
 			bs[in.nbackups++] = (struct ctl_sched_backup){
-			    names[i], field_str(b, "status", "phase"), at, tz_offset(z, at),
+			    names[i],
+			    field_str(b, "status", "phase"),
+			    at,
+			    tz_offset(z, at),
 			    referenced(&refs, names[i]),
 			    field_str(b, "metadata", "deletionTimestamp") != NULL};
 		}
@@ -626,8 +648,8 @@ static int reconcile_schedule(struct op *op, struct kube_client *kc, const char 
 	if (rc == 0) {
 		const struct ctl_action *w = ctl_actions_find(&acts, CTL_ACTION_WRITE_STATUS);
 		int64_t was = field(obj, "status", NULL)
-				  ? (int64_t)json_object_get_int64(field(field(obj, "status", NULL),
-									 "missedCount", NULL))
+				  ? (int64_t)json_object_get_int64(
+					field(field(obj, "status", NULL), "missedCount", NULL))
 				  : 0;
 		int64_t now_missed =
 		    w ? (int64_t)json_object_get_int64(field(w->body, "missedCount", NULL)) : was;
@@ -958,13 +980,14 @@ int main(int argc, char **argv)
 							       "resource", what[k], "namespace",
 							       sc->ns ? sc->ns : "(all)", NULL);
 				}
-				log_kv(LOG_LEVEL_ERROR,
-				       "the caches did not sync in time: see the list/watch warnings "
-				       "above",
-				       "hint",
-				       "HTTP 404 for databasebackups: the CRDs are not installed "
-				       "(kubectl apply -f crds/); HTTP 403: the operator's RBAC",
-				       NULL);
+				log_kv(
+				    LOG_LEVEL_ERROR,
+				    "the caches did not sync in time: see the list/watch warnings "
+				    "above",
+				    "hint",
+				    "HTTP 404 for databasebackups: the CRDs are not installed "
+				    "(kubectl apply -f crds/); HTTP 403: the operator's RBAC",
+				    NULL);
 				goto done;
 			}
 		}

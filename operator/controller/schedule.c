@@ -12,6 +12,7 @@
 #include "../../common/jobresult.h"
 #include "../../common/xmalloc.h"
 #include "../api/schedule.h"
+#include "../jobspec.h"
 #include "../retention.h"
 #include "backup.h"
 
@@ -22,8 +23,16 @@ char *ctl_schedule_run_name(const char *schedule, int64_t t)
 	time_t tt = (time_t)t;
 	struct tm tm;
 	gmtime_r(&tt, &tm);
-	return xasprintf("%s-%04d%02d%02d%02d%02d", schedule, tm.tm_year + 1900, tm.tm_mon + 1,
-			 tm.tm_mday, tm.tm_hour, tm.tm_min);
+	char *start = jobspec_shorten(schedule, CTL_SCHEDULE_NAME_MAX);
+	char *name = xasprintf("%s-%04d%02d%02d%02d%02d", start, tm.tm_year + 1900, tm.tm_mon + 1,
+			       tm.tm_mday, tm.tm_hour, tm.tm_min);
+	free(start);
+	return name;
+}
+
+char *ctl_schedule_label(const char *schedule)
+{
+	return jobspec_label_value(schedule);
 }
 
 static void time_text(char out[32], int64_t t)
@@ -81,8 +90,9 @@ static struct json_object *run_backup(const struct ctl_schedule_input *in, const
 		labels = json_object_new_object();
 	if (!annotations)
 		annotations = json_object_new_object();
-	json_object_object_add(labels, API_SCHEDULE_LABEL,
-			       json_object_new_string(ctl_get_str(meta, "name")));
+	char *label = ctl_schedule_label(ctl_get_str(meta, "name"));
+	json_object_object_add(labels, API_SCHEDULE_LABEL, json_object_new_string(label));
+	free(label);
 	char at[32];
 	time_text(at, in->due);
 	json_object_object_add(annotations, CTL_SCHEDULED_TIME_ANNOTATION,
@@ -190,9 +200,9 @@ static void describe_backups(struct sched_next *nx, const struct ctl_schedule_in
 	} else if (newest) {
 		last = json_object_new_object();
 		json_object_object_add(last, "name", json_object_new_string(newest->name));
-		json_object_object_add(last, "phase",
-				       json_object_new_string(newest->phase ? newest->phase
-									    : CTL_PHASE_PENDING));
+		json_object_object_add(
+		    last, "phase",
+		    json_object_new_string(newest->phase ? newest->phase : CTL_PHASE_PENDING));
 	}
 	if (last)
 		json_object_object_add(nx->status, "lastBackup", last);
@@ -206,8 +216,7 @@ static void describe_backups(struct sched_next *nx, const struct ctl_schedule_in
 
 /* The retention pass: deletes what the policy lets go, one event. Fills
  * gone (borrowed names) for describe_backups. */
-static size_t prune(struct ctl_actions *out, const struct ctl_schedule_input *in,
-		    const char **gone)
+static size_t prune(struct ctl_actions *out, const struct ctl_schedule_input *in, const char **gone)
 {
 	const struct api_retention *r = &in->schedule->spec.retention;
 	if (!r->set || !in->nbackups)
@@ -220,11 +229,10 @@ static size_t prune(struct ctl_actions *out, const struct ctl_schedule_input *in
 		const struct ctl_sched_backup *b = &in->backups[i];
 		if (b->deleting)
 			continue;
-		enum retention_state st = ctl_str_eq(b->phase, CTL_PHASE_COMPLETED)
-					      ? RETENTION_STATE_SUCCEEDED
-					  : ctl_str_eq(b->phase, CTL_PHASE_FAILED)
-					      ? RETENTION_STATE_FAILED
-					      : RETENTION_STATE_ACTIVE;
+		enum retention_state st =
+		    ctl_str_eq(b->phase, CTL_PHASE_COMPLETED) ? RETENTION_STATE_SUCCEEDED
+		    : ctl_str_eq(b->phase, CTL_PHASE_FAILED)  ? RETENTION_STATE_FAILED
+							      : RETENTION_STATE_ACTIVE;
 		items[n] = (struct retention_item){b->name, b->scheduled, b->utc_offset, st,
 						   b->referenced};
 		src[n++] = b;
@@ -383,9 +391,9 @@ int ctl_schedule_reconcile(struct ctl_actions *out, const struct ctl_schedule_in
 		json_object_object_del(nx.status, "nextScheduleTime");
 	}
 	char *msg = s->suspend ? xstrdup("suspended: no new runs")
-		    : *next	   ? xasprintf("next run at %s (%s, in %s)", next, s->schedule,
-					       s->time_zone)
-				   : xstrdup("no next run");
+		    : *next
+			? xasprintf("next run at %s (%s, in %s)", next, s->schedule, s->time_zone)
+			: xstrdup("no next run");
 	set_ready(&nx, "True", s->suspend ? "Suspended" : "Scheduled", msg);
 	free(msg);
 	write_if_changed(out, &nx, old);
@@ -393,8 +401,9 @@ int ctl_schedule_reconcile(struct ctl_actions *out, const struct ctl_schedule_in
 	if (in->next != CTL_NO_TIME) {
 		int64_t ms = (in->next - in->now) * 1000 + 100;
 		struct ctl_action *x = ctl_push(out, CTL_ACTION_REQUEUE_AFTER);
-		x->delay_ms = ms < 100 ? 100 : ms > CTL_SCHEDULE_MAX_WAIT_MS ? CTL_SCHEDULE_MAX_WAIT_MS
-									  : ms;
+		x->delay_ms = ms < 100			      ? 100
+			      : ms > CTL_SCHEDULE_MAX_WAIT_MS ? CTL_SCHEDULE_MAX_WAIT_MS
+							      : ms;
 	}
 	free(created);
 	return 0;

@@ -7,8 +7,9 @@
  * - a run is due when the latest run time at or before now (due) is after
  *   status.lastScheduleTime (or, before the first run, the schedule's
  *   creation); the run's DatabaseBackup is <schedule>-<yyyymmddhhmm> (due,
- *   UTC) from backupTemplate, owned by the schedule, labelled
- *   lifeboat.dev/schedule=<schedule> and annotated with its run time: a
+ *   UTC; a long schedule name shortened with a hash) from backupTemplate,
+ *   owned by the schedule, labelled lifeboat.dev/schedule=<schedule> (over
+ *   63 characters shortened the same way) and annotated with its run time: a
  *   second reconcile, a restarted or a second operator make the same name,
  *   and AlreadyExists means done;
  * - after downtime at most one run starts, the latest (due), if
@@ -69,7 +70,17 @@ struct ctl_schedule_input {
 /* Fills *out (zeroed by the caller) with what to do. Returns 0. */
 int ctl_schedule_reconcile(struct ctl_actions *out, const struct ctl_schedule_input *in);
 
-/* "<schedule>-<yyyymmddhhmm>" of the run at t (UTC); caller frees. */
+/* The longest schedule name a run's name holds whole: 253 (a name) less
+ * "-yyyymmddhhmm". */
+#define CTL_SCHEDULE_NAME_MAX (253 - 13)
+
+/* "<schedule>-<yyyymmddhhmm>" of the run at t (UTC); a schedule name
+ * longer than CTL_SCHEDULE_NAME_MAX is shortened with a hash of all of it
+ * (jobspec_shorten), the same every time. Caller frees. */
 char *ctl_schedule_run_name(const char *schedule, int64_t t);
+/* The lifeboat.dev/schedule label value of the schedule's runs: the name,
+ * or over 63 characters its start and a hash (jobspec_label_value). Caller
+ * frees. */
+char *ctl_schedule_label(const char *schedule);
 
 #endif

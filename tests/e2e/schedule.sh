@@ -4,7 +4,7 @@
 # (tests/e2e/lib.sh): runs fire and complete, retention prunes and keeps the
 # newest good one, Forbid skips, suspend/resume without replay, an outage
 # runs only the latest missed run and counts the rest, a bad zone is
-# InvalidSpec. Days pass in seconds through the test clock, which only the
+# InvalidSpec, Replace on a schedule with a 253-character name. Days pass in seconds through the test clock, which only the
 # test build (build/asan, SAN=1) has: LIFEBOAT_TEST_CLOCK_FILE holds seconds
 # added to the operator's clock for schedules (docs/schedules.md).
 T_SUITE=e2e-schedule
@@ -163,6 +163,64 @@ t_contains "an unknown zone: InvalidSpec" "InvalidSpec: spec.timeZone"
 t_contains "an unknown zone: the zone is named" "Mars/Olympus_Mons"
 T_OUT=$(events_of nowhere)
 t_contains "an unknown zone: a Warning event" "Warning InvalidSpec"
+
+# 7. concurrencyPolicy Replace, on a schedule with the longest name there is
+# (253): its runs' names and label are shortened with a hash of the whole
+# name (computed here independently), the same way every time; a run still
+# active when the next is due is deleted, its Job with it, and the new one
+# runs. The clock goes back to real time first (the new schedule is created
+# now by the API server's clock), nightly is suspended.
+kubectl -n "$NS" patch dbs nightly --type=merge -p '{"spec":{"suspend":true}}' >/dev/null
+echo 0 >"$CLOCK"
+LONG=replace-$(printf 'x%.0s' {1..245})
+LHASH=$(printf %s "$LONG" | sha256sum | cut -c1-8)
+LLABEL=${LONG:0:54}-$LHASH
+long_time() { TZ=Europe/Stockholm date -d "$(date -u -d "$day0 +$1 day" +%F) 02:30" +%s; }
+long_run() { echo "${LONG:0:231}-$LHASH-$(date -u -d "@$(long_time "$1")" +%Y%m%d%H%M)"; }
+long_clock() {
+	echo $(($(long_time "$1") - 6 - $(date +%s))) >"$CLOCK"
+	kubectl -n "$NS" annotate dbs "$LONG" "lifeboat.dev/e2e-tick=$1-$RANDOM" --overwrite >/dev/null 2>&1 || true
+}
+kubectl -n "$NS" apply -f - >/dev/null <<YAML
+apiVersion: lifeboat.dev/v1alpha1
+kind: BackupSchedule
+metadata: {name: $LONG}
+spec:
+  schedule: "30 2 * * *"
+  timeZone: Europe/Stockholm
+  concurrencyPolicy: Replace
+  backupTemplate:
+    spec:
+      database: {host: 127.0.0.1, port: $PGTEST_PORT, user: $PGTEST_ROLE, database: app,
+                 sslMode: disable, passwordSecretRef: {name: app-db, key: password},
+                 schemaVersionQuery: "SELECT 'v1' FROM pg_sleep(300)"}
+      storage: {volume: {claimName: backups}}
+      encryption: {passphraseSecretRef: {name: pp, key: passphrase}}
+YAML
+LA=$(long_run 1)
+long_clock 1
+t_run "a 253-character schedule name: its run is <start>-<hash>-<minute> (${#LA} characters)" 0 \
+	"$KUBECTL" -n "$NS" wait --for=create "dbb/$LA" --timeout=60s
+t_equals "the run's label is the name's start and the hash" "$LLABEL" field "$LA" '.metadata.labels.lifeboat\.dev/schedule'
+t_equals "the slow run is Running" Running wait_phase "$LA" Running Completed Failed
+LA_JOB=$(field "$LA" .status.jobName)
+t_true "its Job's name fits in 63 ($LA_JOB)" bash -c "[[ -n '$LA_JOB' && ${#LA_JOB} -le 63 ]]"
+kubectl -n "$NS" patch dbs "$LONG" --type=json -p \
+	'[{"op":"remove","path":"/spec/backupTemplate/spec/database/schemaVersionQuery"}]' >/dev/null
+LB=$(long_run 2)
+long_clock 2
+t_run "Replace: the next run is created while the first still runs" 0 \
+	"$KUBECTL" -n "$NS" wait --for=create "dbb/$LB" --timeout=60s
+T_OUT=$(events_of "$LONG")
+t_contains "Replace: a Replaced event names the deleted run" "Replaced: backup $LA is deleted for the run at"
+t_run "Replace: the replaced run is gone" 0 "$KUBECTL" -n "$NS" wait --for=delete "dbb/$LA" --timeout=120s
+t_run "Replace: its Job is gone" 0 "$KUBECTL" -n "$NS" wait --for=delete "job/$LA_JOB" --timeout=60s
+t_equals "Replace: the new run completes" Completed wait_phase "$LB" Completed Failed
+T_OUT=$("$KUBECTL" -n "$NS" get dbb -l "lifeboat.dev/schedule=$LLABEL" -o name)
+t_equals "the label selects the schedule's one remaining run" "databasebackup.lifeboat.dev/$LB" echo "$T_OUT"
+for ((i = 0; i < 40; i++)); do [[ $("$KUBECTL" -n "$NS" get dbs "$LONG" -o jsonpath='{.status.successCount}') == 1 ]] && break; sleep 0.5; done
+t_equals "the schedule counts the success (its runs found by the shortened label)" "1 $LB" \
+	"$KUBECTL" -n "$NS" get dbs "$LONG" -o jsonpath='{.status.successCount} {.status.lastBackup.name}'
 
 T_OUT=$(curl -sf --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" || true)
 t_contains "/metrics counts the missed runs" "lifeboat_schedule_missed_runs_total{namespace=\"$NS\",schedule=\"nightly\"}"

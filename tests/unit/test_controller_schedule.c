@@ -16,7 +16,9 @@
 #include "../../common/err.h"
 #include "../../common/jobresult.h"
 #include "../../operator/api/schedule.h"
+#include "../../operator/api/blocks.h"
 #include "../../operator/controller/schedule.h"
+#include "../../operator/jobspec.h"
 #include "api_testlib.h"
 
 #define H 3600
@@ -114,9 +116,10 @@ static void run_row(struct run *r, const struct row *row)
 		fail_msg("%s: the schedule does not parse: %s", row->name, err_msg());
 	size_t n = 0;
 	for (; n < 8 && row->backups[n].name; n++)
-		r->b[n] = (struct ctl_sched_backup){row->backups[n].name, row->backups[n].phase,
-						    NOW - row->backups[n].ago, 3600,
-						    row->backups[n].referenced, 0};
+		r->b[n] =
+		    (struct ctl_sched_backup){row->backups[n].name,	  row->backups[n].phase,
+					      NOW - row->backups[n].ago,  3600,
+					      row->backups[n].referenced, 0};
 	r->in = (struct ctl_schedule_input){
 	    .obj = r->obj,
 	    .schedule = r->s,
@@ -150,8 +153,7 @@ static const struct row rows[] = {
      .since = DUE,
      .backups = {{"nightly-202612010200", "Running", 10 * H, 0}},
      .actions = "WriteStatus,RequeueAfter",
-     .status_checks = {"lastBackup.name=\"nightly-202612010200\"",
-		       "lastBackup.phase=\"Running\""}},
+     .status_checks = {"lastBackup.name=\"nightly-202612010200\"", "lastBackup.phase=\"Running\""}},
     {.name = "after downtime, no deadline: the latest runs, the others counted",
      .missed = 3,
      .actions = "Event:W:MissedRuns,CreateBackup,Event:N:RunStarted,WriteStatus,RequeueAfter",
@@ -303,8 +305,7 @@ static void ctl_schedule_reconcile__the_runs_backup(void **state)
 			    "BackupSchedule");
 	assert_string_equal(json_object_get_string(lookup(b, "metadata.ownerReferences.0.uid")),
 			    "u-2");
-	assert_true(
-	    json_object_get_boolean(lookup(b, "metadata.ownerReferences.0.controller")));
+	assert_true(json_object_get_boolean(lookup(b, "metadata.ownerReferences.0.controller")));
 	assert_string_equal(json_object_get_string(lookup(b, "spec.deletionPolicy")), "Delete");
 	assert_string_equal(json_object_get_string(lookup(b, "spec.storage.volume.claimName")),
 			    "backups");
@@ -343,6 +344,69 @@ static void ctl_schedule_run_name__is_the_utc_minute(void **state)
 	free(n);
 }
 
+/* A schedule name of n characters: "s", then 'a'..'z' over and over,
+ * with the last character set to last. */
+static char *long_name(size_t n, char last)
+{
+	char *s = calloc(1, n + 1);
+	assert_non_null(s);
+	for (size_t i = 0; i < n; i++)
+		s[i] = i == 0 ? 's' : (char)('a' + i % 26);
+	s[n - 1] = last;
+	return s;
+}
+
+static void ctl_schedule_run_name__long_names_shortened_with_a_hash(void **state)
+{
+	(void)state;
+	/* 240 characters fit whole: 240 + "-yyyymmddhhmm" = 253 */
+	char *whole = long_name(CTL_SCHEDULE_NAME_MAX, 'z');
+	char *n = ctl_schedule_run_name(whole, 0);
+	assert_int_equal(strlen(n), 253);
+	assert_memory_equal(n, whole, CTL_SCHEDULE_NAME_MAX);
+	assert_string_equal(n + CTL_SCHEDULE_NAME_MAX, "-197001010000");
+	free(n);
+	free(whole);
+
+	/* 253 (the longest name there is) and 241: shortened, valid, stable,
+	 * and two names differing only at the end give different runs */
+	const size_t lens[] = {CTL_SCHEDULE_NAME_MAX + 1, 253};
+	for (size_t i = 0; i < 2; i++) {
+		char *a = long_name(lens[i], 'x'), *b = long_name(lens[i], 'y');
+		char *na = ctl_schedule_run_name(a, 1796126400),
+		     *na2 = ctl_schedule_run_name(a, 1796126400);
+		char *nb = ctl_schedule_run_name(b, 1796126400);
+		assert_true(strlen(na) <= 253);
+		assert_true(api_valid_dns_subdomain(na, 253));
+		assert_string_equal(na, na2);
+		assert_string_not_equal(na, nb);
+		assert_memory_equal(na, a, 200); /* the start is kept */
+		assert_string_equal(na + strlen(na) - 13, "-202612011200");
+		/* the Job and its pods' names come from the run's name */
+		char *job = jobspec_job_name(na, "backup");
+		assert_true(strlen(job) <= JOBSPEC_NAME_MAX);
+		free(job);
+		/* the label: 63 at most, a valid label value, stable, distinct */
+		char *la = ctl_schedule_label(a), *lb = ctl_schedule_label(b);
+		char *la2 = ctl_schedule_label(a);
+		assert_true(strlen(la) <= 63);
+		assert_true(api_valid_label_value(la));
+		assert_string_equal(la, la2);
+		assert_string_not_equal(la, lb);
+		free(la);
+		free(la2);
+		free(lb);
+		free(na);
+		free(na2);
+		free(nb);
+		free(a);
+		free(b);
+	}
+	char *l = ctl_schedule_label("nightly");
+	assert_string_equal(l, "nightly");
+	free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -350,6 +414,7 @@ int main(void)
 	    cmocka_unit_test(ctl_schedule_reconcile__the_runs_backup),
 	    cmocka_unit_test(ctl_schedule_reconcile__invalid_spec),
 	    cmocka_unit_test(ctl_schedule_run_name__is_the_utc_minute),
+	    cmocka_unit_test(ctl_schedule_run_name__long_names_shortened_with_a_hash),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

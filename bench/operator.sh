@@ -30,7 +30,18 @@
 #    unequal work.) Reported once the operator is ready and idle: VmHWM,
 #    VmRSS, CPU seconds, time to ready.
 #
-# Targets (the issue): p99 <= 100 ms, RSS <= 32 MiB. A missed target is
+# 3. Schedules: BENCH_SCHED_SIZES (default "100 1000") BackupSchedules, for
+#    each size in a namespace of its own with a fresh operator, all due in the
+#    same minute (bench/opbench.py schedules: the first minute at least
+#    BENCH_SCHED_LEAD_S, default 40, seconds after their creation began; each
+#    run a DatabaseBackup of the spec above): the seconds from that minute
+#    until every DatabaseBackup and every Job exists (watch events, wall
+#    clock), until all are Completed; the operator's CPU and peak RSS; the API
+#    requests it made per run (its lifeboat_kube_requests_total, watches left
+#    out), and their ratio between the sizes: a constant is 1.00.
+#
+# Targets (the issue): p99 <= 100 ms, RSS <= 32 MiB; schedules: every Job
+# within 10 s, requests per run not growing with the number of schedules. A missed target is
 # reported (MISSED), never a failure; the bench fails when a backup does not
 # reach Completed or a figure is missing. BENCH_OP_GO=0 skips the Go operator.
 # The summary is appended to bench/results/latest.txt (BENCH_OP_RESULTS: another file).
@@ -146,16 +157,17 @@ cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; } # 
 cpu_s() { awk -v t="$(cpu_ticks "$1")" -v h="$TCK" 'BEGIN { printf "%.2f", t / h }'; }
 vm() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; } # PID VmHWM|VmRSS, KiB
 
-# start_operator c|go NS: starts it under timeout; sets OP_TIMEOUT_PID, OP_PID
-# (the operator process) and READY_S (seconds until it was ready).
+# start_operator c|go NS [METRICS_ADDR]: starts it under timeout; sets
+# OP_TIMEOUT_PID, OP_PID (the operator process) and READY_S (seconds until it
+# was ready). The C operator serves /metrics on METRICS_ADDR (default: off).
 start_operator() {
-	local impl=$1 ns=$2 t i port
+	local impl=$1 ns=$2 maddr=${3:-0} t i port
 	t=$(now)
 	rm -f "$W/ready.$impl"
 	if [[ $impl == c ]]; then
 		port=$(free_port)
 		timeout 1800 "$BIN/lifeboat-operator" --kubeconfig "$KC" --namespaces "$ns" \
-			--job-image lifeboat-bench-noop --metrics-addr 0 --health-addr "127.0.0.1:$port" \
+			--job-image lifeboat-bench-noop --metrics-addr "$maddr" --health-addr "127.0.0.1:$port" \
 			--log-format logfmt --log-level info >>"$W/operator-c.log" 2>&1 &
 	else
 		timeout 1800 "$GOOP" --kubeconfig "$KC" --namespace "$ns" --job-image lifeboat-bench-noop \
@@ -301,6 +313,58 @@ cache_run c
 rv1=$(k -n opbench-cache get databasebackups --chunk-size 1000 -o jsonpath='{range .items[*]}{.metadata.resourceVersion}{"\n"}{end}' | sort -n | tail -1)
 [[ $rv0 == "$rv1" ]] || say "WARNING: a cached Completed backup was written by an operator (newest resourceVersion $rv0 -> $rv1)"
 
+# schedules N: step 3 for the C operator (the Go one has no schedules); sets
+# S_<N>_* figures. N BackupSchedules due in the same minute (bench/opbench.py
+# schedules); the operator's own request counter (lifeboat_kube_requests_total)
+# scraped once every schedule waits for that minute, once every run's
+# DatabaseBackup and Job exist, and once all runs are final and it is idle.
+schedules() {
+	local n=$1 ns=schedbench-$1 mport i wpid f v
+	ns_setup "$ns"
+	mport=$(free_port)
+	start_operator c "$ns" "127.0.0.1:$mport"
+	local cpu0
+	cpu0=$(cpu_ticks "$OP_PID")
+	f=$W/sched-$n
+	timeout 1000 "$PY" "$root/bench/opbench.py" schedules "$W/cluster" "$ns" "$n" "$W/spec.json" \
+		"${BENCH_SCHED_LEAD_S:-40}" "$f.json" "$f.scheduled" "$f.created" 900 &
+	wpid=$!
+	for ((i = 0; i < 3000; i++)); do
+		[[ -e $f.scheduled ]] && break
+		kill -0 "$wpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	[[ -e $f.scheduled ]] || fail "schedules $n: not every schedule showed its next run after 300 s"
+	curl -sf --max-time 5 "http://127.0.0.1:$mport/metrics" >"$f.m0" || fail "schedules $n: no /metrics"
+	local due
+	due=$(cat "$f.scheduled")
+	(($(date +%s) < due)) || fail "schedules $n: the schedules were ready only after their due minute (raise BENCH_SCHED_LEAD_S)"
+	say "schedules $n: all $n wait for $(date -u -d "@$due" +%H:%M:%S); waiting for the runs"
+	for ((i = 0; i < 6000; i++)); do
+		[[ -e $f.created ]] && break
+		kill -0 "$wpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	curl -sf --max-time 5 "http://127.0.0.1:$mport/metrics" >"$f.m1" || fail "schedules $n: no /metrics"
+	wait "$wpid" || fail "schedules $n: the watcher failed"
+	wait_idle "$OP_PID" || say "schedules $n: the operator still busy after 240 s (measured anyway)"
+	curl -sf --max-time 5 "http://127.0.0.1:$mport/metrics" >"$f.m2" || fail "schedules $n: no /metrics"
+	eval "S_${n}_hwm=$(vm "$OP_PID" VmHWM)"
+	eval "S_${n}_cpu=$(awk -v a="$cpu0" -v b="$(cpu_ticks "$OP_PID")" -v h="$TCK" 'BEGIN { printf "%.2f", (b - a) / h }')"
+	stop_operator
+	for v in all_backups_s all_jobs_s jobs_p50_s all_final_s completed failed scheduled_before_due_s created_s backups_seen jobs_seen; do
+		eval "S_${n}_$v=\$(field \"\$f.json\" $v)"
+	done
+	eval "S_${n}_req_jobs=\"\$(\"\$PY\" \"\$root/bench/opbench.py\" requests \"\$f.m0\" \"\$f.m1\" \"\$n\")\""
+	eval "S_${n}_req_all=\"\$(\"\$PY\" \"\$root/bench/opbench.py\" requests \"\$f.m0\" \"\$f.m2\" \"\$n\")\""
+	local seen
+	seen=$(field "$f.json" jobs_seen)
+	[[ $seen == "$n" ]] || FAILS+=("schedules $n: only $seen of $n runs got a Job ($(field "$f.json" backups_seen) backups): $(field "$f.json" errors)")
+	[[ $(field "$f.json" completed) == "$n" ]] || FAILS+=("schedules $n: only $(field "$f.json" completed) of $n runs Completed")
+}
+S_SIZES=${BENCH_SCHED_SIZES:-100 1000}
+for n in $S_SIZES; do schedules "$n"; done
+
 for v in L_c_p50_ms L_c_p99_ms L_c_max_ms L_c_all L_c_cpu L_c_hwm C_c_hwm C_c_rss C_c_cpu; do
 	[[ -n ${!v:-} ]] || fail "measurement $v is missing"
 done
@@ -325,6 +389,15 @@ line_cache() {
 	awk -v l="$2" -v h="${!hwm}" -v r="${!rss}" -v c="${!cpu}" -v y="${!rdy}" -v m="$(mark "${!hwm}" 32768)" 'BEGIN {
 		printf "    %-12s peak RSS %d KiB (target <= 32768 KiB: %s), RSS %d KiB once idle; CPU %.2f s; ready (synced) in %s s\n", l, h, m, r, c, y }'
 }
+line_sched() { # N
+	local n=$1
+	local b=S_${n}_all_backups_s j=S_${n}_all_jobs_s p=S_${n}_jobs_p50_s fin=S_${n}_all_final_s h=S_${n}_hwm c=S_${n}_cpu r1=S_${n}_req_jobs r2=S_${n}_req_all lead=S_${n}_scheduled_before_due_s cr=S_${n}_created_s
+	awk -v n="$n" -v b="${!b}" -v j="${!j}" -v p="${!p}" -v f="${!fin}" -v h="${!h}" -v c="${!c}" -v l="${!lead}" -v cr="${!cr}" \
+		-v mj="$(mark "${!j}" 10)" -v mh="$(mark "${!h}" 32768)" 'BEGIN {
+		printf "    %5d schedules (created in %.1f s, all waiting %.1f s before the minute): every DatabaseBackup %.2f s, every Job %.2f s (target <= 10 s: %s; p50 %.2f s), all Completed %.1f s; CPU %.2f s; peak RSS %d KiB (target <= 32768 KiB: %s)\n", n, cr, l, b, j, mj, p, f, c, h, mh }'
+	echo "          API requests per run until every Job exists: ${!r1}"
+	echo "          API requests per run until all are Completed and the operator idle: ${!r2}"
+}
 {
 	echo
 	echo "[operator] $(date -u +%Y-%m-%d), $(nproc) cores (shared with other work: noisy), real kube-apiserver v1.34.4 + node agent;"
@@ -335,6 +408,17 @@ line_cache() {
 	echo "  $NC Completed DatabaseBackups in the cache (created in ${created_s} s, status copied from a step-1 backup; no Jobs):"
 	line_cache c lifeboat-operator
 	[[ -n $GOOP ]] && line_cache go "Go (client-go)"
+	echo "  BackupSchedules due in the same minute (lifeboat-operator; each run a DatabaseBackup, its Job the no-op image), seconds after the due minute:"
+	for n in $S_SIZES; do
+		line_sched "$n"
+	done
+	# shellcheck disable=SC2086 # the sizes are words
+	set -- $S_SIZES
+	if (($# >= 2)); then
+		local_a=S_${1}_req_all local_b=S_${!#}_req_all
+		awk -v n1="$1" -v n2="${!#}" -v a="${!local_a%% *}" -v b="${!local_b%% *}" 'BEGIN {
+			printf "    API requests per run, %d against %d schedules: %.2f (a constant: 1.00)\n", n2, n1, b / a }'
+	fi
 	if [[ -n $GOOP ]]; then
 		awk -v a="$L_c_p50_ms" -v b="$L_go_p50_ms" -v c="$L_c_p99_ms" -v d="$L_go_p99_ms" -v e="$L_c_all" -v f="$L_go_all" \
 			-v g="$L_c_cpu" -v h="$L_go_cpu" -v i="$L_c_hwm" -v j="$L_go_hwm" -v m="$C_c_hwm" -v o="$C_go_hwm" -v p="$C_c_cpu" -v r="$C_go_cpu" 'BEGIN {

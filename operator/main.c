@@ -387,6 +387,15 @@ static void pod_delete(struct json_object *obj, void *ud)
 	pod_changed(op, obj);
 }
 
+/* The kube client's observer: lifeboat_kube_requests_total. */
+static void count_request(void *ud, const char *verb, const char *resource, int code)
+{
+	char c[16];
+	snprintf(c, sizeof(c), "%d", code);
+	const char *lv[] = {verb ? verb : "", resource ? resource : "", c};
+	metrics_add(ud, METRICS_KUBE_REQUESTS, lv, 1);
+}
+
 /* --- the worker --- */
 
 /* The schedule a backup is a run of, or "". */
@@ -893,8 +902,12 @@ int main(int argc, char **argv)
 	}
 	op.q = workqueue_new(NULL, NULL);
 	if (metrics_new(&op.metrics, metrics_operator_families, METRICS_OPERATOR_FAMILIES, NULL) !=
-		0 ||
-	    events_new(&op.events, &op.cfg, NULL) != 0 || events_start(op.events) != 0 ||
+	    0) {
+		log_kv(LOG_LEVEL_ERROR, "cannot start", "error", err_msg(), NULL);
+		goto done;
+	}
+	kube_set_observer(count_request, op.metrics);
+	if (events_new(&op.events, &op.cfg, NULL) != 0 || events_start(op.events) != 0 ||
 	    scopes_new(&op, val[F_NAMESPACES]) != 0) {
 		log_kv(LOG_LEVEL_ERROR, "cannot start", "error", err_msg(), NULL);
 		goto done;
@@ -1038,6 +1051,7 @@ done:
 		serve_stop(srv);
 	serve_free(srv);
 	events_free(op.events);
+	kube_set_observer(NULL, NULL); /* every thread that requests has stopped */
 	metrics_free(op.metrics);
 	free(op.lease_label);
 	workqueue_free(op.q);

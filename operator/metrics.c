@@ -786,6 +786,7 @@ static const char *const L_NS_RESULT[] = {"namespace", "result", NULL};
 static const char *const L_KIND_RESULT[] = {"kind", "result", NULL};
 static const char *const L_KIND[] = {"kind", NULL};
 static const char *const L_LEASE[] = {"lease", NULL};
+static const char *const L_REQUEST[] = {"verb", "resource", "code", NULL};
 /* From a small database's seconds to a large one's hours. */
 static const double DURATION_BUCKETS[] = {1,   5,    15,   30,	 60,	120,  300,
 					  600, 1800, 3600, 7200, 14400, 43200};
@@ -825,4 +826,9 @@ const struct metrics_family_def metrics_operator_families[METRICS_OPERATOR_FAMIL
 			"1 while this replica holds the leader election Lease (namespace/name), "
 			"else 0.",
 			METRICS_GAUGE, L_LEASE, NULL, 0},
+    [METRICS_KUBE_REQUESTS] = {"lifeboat_kube_requests_total",
+			       "Requests to the Kubernetes API server, by verb, resource and "
+			       "HTTP status (0: no reply), counted once over their retries; a "
+			       "watch when its stream ends.",
+			       METRICS_COUNTER, L_REQUEST, NULL, 0},
 };

@@ -132,6 +132,9 @@ enum metrics_operator_family {
 	METRICS_WORKQUEUE_DEPTH,
 	/* gauge {lease}: 1 while this replica holds the Lease "ns/name", else 0 */
 	METRICS_LEADER,
+	/* counter {verb, resource, code}: requests to the API server (code 0: no
+	 * reply) */
+	METRICS_KUBE_REQUESTS,
 	METRICS_OPERATOR_FAMILIES
 };
 extern const struct metrics_family_def metrics_operator_families[METRICS_OPERATOR_FAMILIES];

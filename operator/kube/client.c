@@ -42,6 +42,16 @@ struct kube_client {
 
 static pthread_mutex_t token_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Set once before any client runs a request (kube_set_observer). */
+static kube_observer_fn observer;
+static void *observer_ud;
+
+void kube_set_observer(kube_observer_fn fn, void *ud)
+{
+	observer = fn;
+	observer_ud = ud;
+}
+
 struct kube_client *kube_client_new(struct kube_config *cfg)
 {
 	struct kube_client *c = xcalloc(1, sizeof(*c));
@@ -97,7 +107,9 @@ char *kube_path(const struct kube_resource *r, const char *ns, const char *name,
 
 struct call {
 	const char *method;
-	const char *path; /* with query */
+	const char *verb;     /* the Kubernetes verb, for the observer */
+	const char *resource; /* "jobs", "databasebackups/status": the observer's */
+	const char *path;     /* with query */
 	const char *content_type;
 	const char *body;
 	int (*on_data)(const char *p, size_t n, void *ud);
@@ -155,6 +167,8 @@ static int perform(struct kube_client *c, const struct call *call, struct json_o
 	rc = http_do_retry(c->http, &req, &resp, &policy, &retries);
 	c->stats.retries += retries;
 	c->stats.requests += retries;
+	if (observer)
+		observer(observer_ud, call->verb, call->resource, rc ? 0 : (int)resp.status);
 	if (rc)
 		goto done;
 	if (resp.status / 100 != 2) {
@@ -194,12 +208,25 @@ static const char *body_of(struct json_object *obj)
 							JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
-/* One request with an optional body; takes ownership of path. */
-static int send_object(struct kube_client *c, const char *method, char *path,
-		       const char *content_type, const char *body, struct json_object **out)
+/* "plural" or "plural/status" of r: the observer's resource. */
+static const char *resource_of(char out[128], const struct kube_resource *r, int status)
 {
-	struct call call = {.method = method, .path = path, .content_type = content_type,
-			    .body = body, .timeout_ms = 30000};
+	snprintf(out, 128, "%s%s", r->plural, status ? "/status" : "");
+	return out;
+}
+
+/* One request with an optional body; takes ownership of path. */
+static int send_object(struct kube_client *c, const char *method, const char *verb,
+		       const char *resource, char *path, const char *content_type,
+		       const char *body, struct json_object **out)
+{
+	struct call call = {.method = method,
+			    .verb = verb,
+			    .resource = resource,
+			    .path = path,
+			    .content_type = content_type,
+			    .body = body,
+			    .timeout_ms = 30000};
 	struct json_object *obj = NULL;
 	int rc = perform(c, &call, &obj);
 	free(path);
@@ -213,14 +240,15 @@ static int send_object(struct kube_client *c, const char *method, char *path,
 int kube_get(struct kube_client *c, const struct kube_resource *r, const char *ns, const char *name,
 	     struct json_object **out)
 {
-	return send_object(c, "GET", kube_path(r, ns, name, NULL), NULL, NULL, out);
+	return send_object(c, "GET", "get", r->plural, kube_path(r, ns, name, NULL), NULL, NULL,
+			   out);
 }
 
 int kube_create(struct kube_client *c, const struct kube_resource *r, const char *ns,
 		struct json_object *obj, struct json_object **out)
 {
-	return send_object(c, "POST", kube_path(r, ns, NULL, NULL), "application/json", body_of(obj),
-			   out);
+	return send_object(c, "POST", "create", r->plural, kube_path(r, ns, NULL, NULL),
+			   "application/json", body_of(obj), out);
 }
 
 static const char *name_of(struct json_object *obj)
@@ -238,8 +266,10 @@ int kube_update(struct kube_client *c, const struct kube_resource *r, const char
 	const char *name = name_of(obj);
 	if (!name)
 		return err_set(E_INVALID, "update of a %s without metadata.name", r->kind);
-	return send_object(c, "PUT", kube_path(r, ns, name, status ? "status" : NULL),
-			   "application/json", body_of(obj), out);
+	char res[128];
+	return send_object(c, "PUT", "update", resource_of(res, r, status),
+			   kube_path(r, ns, name, status ? "status" : NULL), "application/json",
+			   body_of(obj), out);
 }
 
 int kube_patch(struct kube_client *c, const struct kube_resource *r, const char *ns, const char *name,
@@ -254,7 +284,9 @@ int kube_patch(struct kube_client *c, const struct kube_resource *r, const char 
 					       type == KUBE_PATCH_APPLY ? "&force=true" : "")
 				   : xstrdup(base);
 	free(base);
-	return send_object(c, "PATCH", path, types[type], patch, out);
+	char res[128];
+	return send_object(c, "PATCH", "patch", resource_of(res, r, status), path, types[type],
+			   patch, out);
 }
 
 int kube_delete(struct kube_client *c, const struct kube_resource *r, const char *ns, const char *name,
@@ -274,8 +306,8 @@ int kube_delete(struct kube_client *c, const struct kube_resource *r, const char
 					       json_object_new_string(precondition_rv));
 		json_object_object_add(opts, "preconditions", pre);
 	}
-	int rc = send_object(c, "DELETE", kube_path(r, ns, name, NULL), "application/json",
-			     body_of(opts), NULL);
+	int rc = send_object(c, "DELETE", "delete", r->plural, kube_path(r, ns, name, NULL),
+			     "application/json", body_of(opts), NULL);
 	json_object_put(opts);
 	return rc;
 }
@@ -308,7 +340,11 @@ int kube_list(struct kube_client *c, const struct kube_resource *r, const char *
 			add_query(&path, "limit", n);
 		}
 		add_query(&path, "continue", cont);
-		struct call call = {.method = "GET", .path = buf_str(&path), .timeout_ms = 60000};
+		struct call call = {.method = "GET",
+				    .verb = "list",
+				    .resource = r->plural,
+				    .path = buf_str(&path),
+				    .timeout_ms = 60000};
 		struct json_object *list = NULL, *items, *meta, *v;
 		rc = perform(c, &call, &list);
 		buf_dispose(&path);
@@ -428,6 +464,8 @@ int kube_watch(struct kube_client *c, const struct kube_resource *r, const char 
 	snprintf(t, sizeof(t), "%d", timeout_s);
 	add_query(&path, "timeoutSeconds", t);
 	struct call call = {.method = "GET",
+			    .verb = "watch",
+			    .resource = r->plural,
 			    .path = buf_str(&path),
 			    .on_data = watch_data,
 			    .ud = &w,

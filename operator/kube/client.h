@@ -43,6 +43,15 @@ void kube_client_free(struct kube_client *c);
 void kube_client_set_retry(struct kube_client *c, int attempts, int64_t base_ms, int64_t max_ms);
 const struct kube_client_stats *kube_client_stats(const struct kube_client *c);
 
+/* Told of every request any client makes, once it is over (after its
+ * retries): the Kubernetes verb (get, list, watch, create, update, patch,
+ * delete), the resource ("jobs", "databasebackups/status") and the HTTP
+ * status, 0 when no reply came. A watch is told when its stream ends. Called
+ * from the requesting thread: fn must be thread-safe. */
+typedef void (*kube_observer_fn)(void *ud, const char *verb, const char *resource, int code);
+/* Set (or clear, NULL) before any client makes a request. */
+void kube_set_observer(kube_observer_fn fn, void *ud);
+
 /* "/apis/g/v/namespaces/ns/plural/name/sub"; ns, name, sub may be NULL. Pure;
  * caller frees. */
 char *kube_path(const struct kube_resource *r, const char *ns, const char *name, const char *sub);

@@ -56,6 +56,9 @@ t_contains "/metrics counts the Completed backup" "lifeboat_backups_total{namesp
 t_contains "/metrics has its size" "lifeboat_backup_size_bytes{namespace=\"$NS\",name=\"good\",schedule=\"\"} $(field good .status.artifact.size)"
 t_contains "/metrics has its completion time" "lifeboat_backup_last_success_timestamp_seconds{namespace=\"$NS\",name=\"good\",schedule=\"\"} $(date -d "$(field good .status.completionTime)" +%s)"
 t_contains "/metrics has its duration in the histogram" "lifeboat_backup_duration_seconds_count{namespace=\"$NS\",schedule=\"\"} 1"
+t_contains "/metrics counts the Job created (lifeboat_kube_requests_total)" "lifeboat_kube_requests_total{verb=\"create\",resource=\"jobs\",code=\"201\"} 1"
+t_contains "/metrics counts the status writes" "lifeboat_kube_requests_total{verb=\"update\",resource=\"databasebackups/status\",code=\"200\"}"
+t_contains "/metrics counts the initial lists" "lifeboat_kube_requests_total{verb=\"list\",resource=\"databasebackups\",code=\"200\"}"
 curl -sf --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" >"$WORK/metrics-1.txt" || true
 t_run "promtool check metrics accepts the live /metrics" 0 bash -c 'promtool check metrics <"$1"' _ "$WORK/metrics-1.txt"
 t_run "the Python prometheus_client parser reads the live /metrics" 0 /usr/bin/python3 -c '

@@ -80,6 +80,7 @@ want = {
     "lifeboat_reconcile_errors": "counter",
     "lifeboat_workqueue_depth": "gauge",
     "lifeboat_leader": "gauge",
+    "lifeboat_kube_requests": "counter",
     "process_resident_memory_bytes": "gauge",
     "process_cpu_seconds": "counter",
     "process_open_fds": "gauge",

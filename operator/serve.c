@@ -330,9 +330,7 @@ static void *serve_main(void *arg)
 	return NULL;
 }
 
-/* Why host:port cannot be listened on, asked of the kernel directly (lws
- * only says that it failed). */
-static const char *why_not(const char *host, int port, char *out, size_t outsz)
+const char *serve_listen_error(const char *host, int port, char *out, size_t outsz)
 {
 	struct sockaddr_in a;
 	memset(&a, 0, sizeof(a));
@@ -397,7 +395,7 @@ static int create_vhosts(struct serve *s)
 		if (!l->vh) {
 			char why[128];
 			return err_set(E_IO, "cannot listen on %s:%d: %s", l->host, l->port,
-				       why_not(l->host, l->port, why, sizeof(why)));
+				       serve_listen_error(l->host, l->port, why, sizeof(why)));
 		}
 		l->bound_port = lws_get_vhost_listen_port(l->vh);
 	}

@@ -62,6 +62,11 @@ void serve_set_shutting_down(struct serve *s);
  * "0"), E_INVALID naming the value, or E_UNSUPPORTED for an IPv6 host. */
 int serve_parse_addr(const char *addr, char *host, size_t hostsz, int *port);
 
+/* Why host:port cannot be listened on ("Address already in use"), asked of
+ * the kernel directly: libwebsockets only says that it failed. Writes into
+ * out and returns it. */
+const char *serve_listen_error(const char *host, int port, char *out, size_t outsz);
+
 /* What the router needs to answer, as a snapshot. */
 struct serve_probe {
 	int64_t now_ms, heartbeat_ms, stale_ms;

@@ -96,8 +96,12 @@ static int string_at(const char **out, struct json_object *obj, const char *path
 {
 	struct json_object *v = member(obj, key);
 	*out = NULL;
+	if (!v && required) {
+		err_set(E_INVALID, "%s.%s: missing", path, key);
+		return E_INVALID; /* spelled out for gcc -fanalyzer */
+	}
 	if (!v)
-		return required ? err_set(E_INVALID, "%s.%s: missing", path, key) : 0;
+		return 0;
 	if (!json_object_is_type(v, json_type_string))
 		return err_set(E_INVALID, "%s.%s: a %s, not a string", path, key,
 			       json_type_to_name(json_object_get_type(v)));

@@ -21,6 +21,14 @@
  *   kubetool serve PORTFILE               operator/serve.c on 127.0.0.1:0 with sample metrics; writes
  *                                         the port to PORTFILE; "ready" once PORTFILE is written;
  *                                         runs until SIGTERM (exit 0)
+ *   kubetool webhook CERTDIR PORTFILE [ADDR]
+ *                                         the DatabaseRestore admission webhook (operator/
+ *                                         webhook_serve.c) over TLS with CERTDIR/tls.crt and
+ *                                         tls.key, on ADDR (default 127.0.0.1:0); writes the port
+ *                                         to PORTFILE; logs each review on stderr (logfmt); on
+ *                                         SIGTERM prints "STATS reviews=.. patched=.. denied=..
+ *                                         malformed=.. refused=.. cert_loads=..
+ *                                         cert_load_failures=.." and exits 0
  * Test results are "PASS kube: ..." / "FAIL kube: ..." lines, also appended to
  * $LIFEBOAT_RESULTS. */
 #include <pthread.h>
@@ -50,6 +58,7 @@
 #include "../../operator/leader.h"
 #include "../../operator/metrics.h"
 #include "../../operator/serve.h"
+#include "../../operator/webhook_serve.h"
 
 static const struct kube_resource BACKUPS = {"lifeboat.dev", "v1alpha1", "databasebackups",
 					     "DatabaseBackup", 1};
@@ -936,6 +945,40 @@ static int serve_cmd(const char *port_file)
 	return 0;
 }
 
+static int webhook_cmd(const char *cert_dir, const char *port_file, const char *addr)
+{
+	sigset_t set;
+	block_signals(&set);
+	log_set_format(LOG_FORMAT_LOGFMT);
+	struct webhook_serve *w = NULL;
+	struct webhook_serve_options o = {.addr = addr, .cert_dir = cert_dir};
+	if (webhook_serve_new(&w, &o) || !w || webhook_serve_start(w)) {
+		fprintf(stderr, "kubetool webhook: %s\n", w ? err_msg() : "the address turns it off");
+		webhook_serve_free(w);
+		return 1;
+	}
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", port_file);
+	FILE *f = fopen(tmp, "w");
+	if (!f || fprintf(f, "%d\n", webhook_serve_port(w)) < 0 || fclose(f) || rename(tmp, port_file)) {
+		fprintf(stderr, "kubetool webhook: cannot write %s\n", port_file);
+		webhook_serve_free(w);
+		return 1;
+	}
+	int sig;
+	sigwait(&set, &sig);
+	struct webhook_serve_stats st;
+	webhook_serve_get_stats(w, &st);
+	webhook_serve_free(w);
+	printf("STATS reviews=%llu patched=%llu denied=%llu malformed=%llu refused=%llu "
+	       "cert_loads=%llu cert_load_failures=%llu\n",
+	       (unsigned long long)st.reviews, (unsigned long long)st.patched,
+	       (unsigned long long)st.denied, (unsigned long long)st.malformed,
+	       (unsigned long long)st.refused, (unsigned long long)st.cert_loads,
+	       (unsigned long long)st.cert_load_failures);
+	return 0;
+}
+
 /* --- apply: ctl_apply against the real apiserver --- */
 
 /* One action; the strings and body are taken. */
@@ -1127,12 +1170,15 @@ int main(int argc, char **argv)
 		return metrics_cmd();
 	if (argc == 3 && !strcmp(argv[1], "serve"))
 		return serve_cmd(argv[2]);
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "webhook"))
+		return webhook_cmd(argv[2], argv[3], argc == 5 ? argv[4] : "127.0.0.1:0");
 	if (argc < 3) {
 		fprintf(stderr, "usage: kubetool storm|verbs|forbidden|gone|populate|touch|bench KUBECONFIG [N] [TOUCH_CMD]\n"
 				"       kubetool leader KUBECONFIG NS NAME ID SECONDS\n"
 				"       kubetool events KUBECONFIG NS NAME N\n"
 				"       kubetool apply KUBECONFIG NS\n"
-				"       kubetool metrics | serve PORTFILE\n");
+				"       kubetool metrics | serve PORTFILE\n"
+				"       kubetool webhook CERTDIR PORTFILE [ADDR]\n");
 		return 2;
 	}
 	if (getenv("KUBETOOL_DEBUG"))

@@ -82,6 +82,8 @@ static const struct {
 	{E_FORBIDDEN, "Forbidden", 12},
 	{E_TIMEOUT, "Timeout", 12},
 	{E_TLS, "TLSError", 4},
+	{E_SCHEMA, "SchemaMismatch", 13},
+	{E_ROLE, "MissingRole", 14},
 };
 
 const char *err_reason(int code)

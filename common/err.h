@@ -23,6 +23,8 @@ enum err_code {
 	E_FORBIDDEN = -16, /* HTTP 401/403 */
 	E_TIMEOUT = -17,   /* a wait ran out */
 	E_TLS = -18,       /* TLS verification failed: permanent, never retried */
+	E_SCHEMA = -19,    /* restore refused: the schema versions differ (RequireMatch) */
+	E_ROLE = -20,      /* restore failed: a role the backup names is missing; rolled back */
 };
 
 /* Records code and message for this thread; returns code. */

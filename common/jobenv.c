@@ -8,6 +8,7 @@
 #define V JOBENV_CMD_VERIFY
 #define L JOBENV_CMD_LIST
 #define D JOBENV_CMD_DELETE
+#define A JOBENV_CMD_AUDIT
 #define ALL JOBENV_CMD_ALL
 #define SECRET JOBENV_SECRET
 #define FLAG JOBENV_FLAG
@@ -28,18 +29,40 @@ static const struct jobenv table[JOBENV_COUNT] = {
     {JOBENV_FORMAT, "LIFEBOAT_FORMAT", B, FLAG, "custom (default) or plain"},
     {JOBENV_COMPRESSION, "LIFEBOAT_COMPRESSION", B, FLAG,
      "zstd[:LEVEL] (default zstd:3), gzip[:LEVEL] or none"},
-    {JOBENV_SCHEMA_VERSION_QUERY, "LIFEBOAT_SCHEMA_VERSION_QUERY", B, FLAG,
-     "SQL whose first value is recorded as the schema version"},
+    {JOBENV_SCHEMA_VERSION_QUERY, "LIFEBOAT_SCHEMA_VERSION_QUERY", B | R, FLAG,
+     "SQL whose first value is the schema version (backup: recorded; restore: compared)"},
     {JOBENV_CONFIRM, "LIFEBOAT_CONFIRM", R, FLAG, "the target database name, typed to confirm"},
     {JOBENV_CLEAN, "LIFEBOAT_CLEAN", R, FLAG, "drop existing objects before recreating them"},
     {JOBENV_FILES, "LIFEBOAT_FILES", B | R, FLAG,
      "a folder archived beside the dump (backup) or put back from it (restore)"},
-    {JOBENV_OUTPUT, "LIFEBOAT_OUTPUT", L, FLAG, "table (default) or json"},
+    {JOBENV_OUTPUT, "LIFEBOAT_OUTPUT", L | A, FLAG, "table (default) or json"},
     {JOBENV_RESULT_PATH, "LIFEBOAT_RESULT_PATH", ALL, FLAG,
      "where to write the JSON result (default /dev/termination-log when it exists)"},
     {JOBENV_ZSTD_WORKERS, "LIFEBOAT_ZSTD_WORKERS", B, FLAG,
      "zstd compression threads (default 2 on 2+ cores, 0 = inline)"},
     {JOBENV_LOG_LEVEL, "LIFEBOAT_LOG_LEVEL", ALL, FLAG, "error, warning, info (default) or debug"},
+    {JOBENV_SCHEMA_POLICY, "LIFEBOAT_SCHEMA_POLICY", R, FLAG,
+     "Ignore, Warn (default) or RequireMatch: the schema versions, compared before any change"},
+    {JOBENV_NO_OWNER, "LIFEBOAT_NO_OWNER", R, FLAG,
+     "do not restore object owners (pg_restore --no-owner)"},
+    {JOBENV_NO_PRIVILEGES, "LIFEBOAT_NO_PRIVILEGES", R, FLAG,
+     "do not restore GRANTs and REVOKEs (pg_restore --no-privileges)"},
+    {JOBENV_ROLE, "LIFEBOAT_ROLE", R, FLAG,
+     "SET ROLE to this role before restoring (pg_restore --role)"},
+    {JOBENV_RESTORE_NAME, "LIFEBOAT_RESTORE_NAME", R, FLAG,
+     "the restore's name: write its audit record to NS/_restores/YYYY/MM/NAME.json"},
+    {JOBENV_RESTORE_NAMESPACE, "LIFEBOAT_RESTORE_NAMESPACE", R, FLAG,
+     "the restore's namespace in the audit record's path (default: --namespace)"},
+    {JOBENV_REQUESTED_BY, "LIFEBOAT_REQUESTED_BY", R, FLAG,
+     "who asked for the restore (free text, recorded in the audit record)"},
+    {JOBENV_SAFETY_BACKUP_NAME, "LIFEBOAT_SAFETY_BACKUP_NAME", R, FLAG,
+     "the safety backup taken before the restore (audit record)"},
+    {JOBENV_SAFETY_BACKUP_LOCATION, "LIFEBOAT_SAFETY_BACKUP_LOCATION", R, FLAG,
+     "the safety backup's folder in storage (audit record)"},
+    {JOBENV_SAFETY_BACKUP_SHA256, "LIFEBOAT_SAFETY_BACKUP_SHA256", R, FLAG,
+     "the SHA-256 of the safety backup's dump object (audit record)"},
+    {JOBENV_NO_SAFETY_BACKUP, "LIFEBOAT_NO_SAFETY_BACKUP", R, FLAG,
+     "no safety backup was taken (audit record: safetyBackup.enabled false)"},
     {JOBENV_PG_BINDIR, "LIFEBOAT_PG_BINDIR", B | R | V, 0,
      "folder of pg_dump, pg_restore and psql"},
 

@@ -27,12 +27,24 @@ struct field {
 	enum kind kind;
 	size_t offset;
 	unsigned flags;
+	const char *const *one_of; /* K_STR: the values allowed (NULL-terminated), or NULL */
 };
 
 #define FIELD(type, key, kind, member, flags)                                                      \
 	{                                                                                          \
-		key, kind, offsetof(type, member), flags                                           \
+		key, kind, offsetof(type, member), flags, NULL                                     \
 	}
+#define FIELD_ONE_OF(type, key, member, flags, values)                                             \
+	{                                                                                          \
+		key, K_STR, offsetof(type, member), flags, values                                  \
+	}
+
+/* The enumerations the CRD's status schema holds these fields to. */
+static const char *const ownership_values[] = {"Keep", "NoOwner", NULL};
+static const char *const privileges_values[] = {"Keep", "Skip", NULL};
+static const char *const policy_values[] = {"Ignore", "Warn", "RequireMatch", NULL};
+static const char *const schema_result_values[] = {"Match", "Mismatch", "Skipped", "TargetUnknown",
+						   NULL};
 
 static const struct field object_fields[] = {
     FIELD(struct jobresult_object, "key", K_STR, key, 0),
@@ -85,6 +97,27 @@ static const struct field restore_fields[] = {
     FIELD(struct jobresult_restore, "clean", K_BOOL, clean, 0),
     FIELD(struct jobresult_restore, "startTime", K_TIME, start_time, 0),
     FIELD(struct jobresult_restore, "completionTime", K_TIME, completion_time, 0),
+    FIELD_ONE_OF(struct jobresult_restore, "ownership", ownership, F_OMIT, ownership_values),
+    FIELD(struct jobresult_restore, "role", K_STR, role, F_OMIT),
+    FIELD_ONE_OF(struct jobresult_restore, "privileges", privileges, F_OMIT, privileges_values),
+};
+
+static const struct field restored_backup_fields[] = {
+    FIELD(struct jobresult_restored_backup, "namespace", K_STR, namespace_, 0),
+    FIELD(struct jobresult_restored_backup, "name", K_STR, name, 0),
+    FIELD(struct jobresult_restored_backup, "location", K_STR, location, 0),
+    FIELD(struct jobresult_restored_backup, "sha256", K_STR, sha256, F_SHA256 | F_OMIT),
+    FIELD(struct jobresult_restored_backup, "createdAt", K_TIME, created_at, 0),
+    FIELD(struct jobresult_restored_backup, "schemaVersion", K_STR, schema_version,
+	  F_OMIT | F_TEXT),
+};
+
+static const struct field schema_check_fields[] = {
+    FIELD_ONE_OF(struct jobresult_schema_check, "policy", policy, 0, policy_values),
+    FIELD_ONE_OF(struct jobresult_schema_check, "result", result, 0, schema_result_values),
+    FIELD(struct jobresult_schema_check, "backupVersion", K_STR, backup_version, F_TEXT),
+    FIELD(struct jobresult_schema_check, "targetVersion", K_STR, target_version, F_TEXT),
+    FIELD(struct jobresult_schema_check, "targetError", K_STR, target_error, F_OMIT | F_TEXT),
 };
 
 /* command and phase are structural: jobresult_parse checks them itself. */
@@ -98,6 +131,10 @@ static const struct field top_fields[] = {
     FIELD(struct jobresult, JOBRESULT_PEAK_RSS_KIB, K_INT, peak_rss_kib, F_NONNEG),
     FIELD(struct jobresult, JOBRESULT_DURATION_SECONDS, K_NUM, duration_seconds, F_NONNEG),
     FIELD(struct jobresult, JOBRESULT_DELETED_OBJECTS, K_INT, deleted_objects, F_NONNEG),
+    FIELD(struct jobresult, JOBRESULT_TARGET_UNCHANGED, K_BOOL, target_unchanged, 0),
+    FIELD(struct jobresult, JOBRESULT_AUDIT_RECORD, K_STR, audit_record, 0),
+    FIELD(struct jobresult, JOBRESULT_AUDIT_ERROR, K_STR, audit_error, F_TEXT),
+    FIELD(struct jobresult, JOBRESULT_COUNT, K_INT, count, F_NONNEG),
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -119,9 +156,13 @@ static const struct section sections[] = {
      offsetof(struct jobresult, has_verification), offsetof(struct jobresult, verification)},
     {JOBRESULT_RESTORE, restore_fields, COUNT(restore_fields),
      offsetof(struct jobresult, has_restore), offsetof(struct jobresult, restore)},
+    {JOBRESULT_RESTORED_BACKUP, restored_backup_fields, COUNT(restored_backup_fields),
+     offsetof(struct jobresult, has_restored_backup), offsetof(struct jobresult, restored_backup)},
+    {JOBRESULT_SCHEMA_CHECK, schema_check_fields, COUNT(schema_check_fields),
+     offsetof(struct jobresult, has_schema_check), offsetof(struct jobresult, schema_check)},
 };
 
-static const char *const commands[] = {"backup", "restore", "verify", "list", "delete"};
+static const char *const commands[] = {"backup", "restore", "verify", "list", "delete", "audit"};
 
 static void *at(const void *base, size_t offset)
 {
@@ -286,6 +327,17 @@ void jobresult_add_restore(struct json_object *result, const struct jobresult_re
 	add_section(result, 3, r);
 }
 
+void jobresult_add_restored_backup(struct json_object *result,
+				   const struct jobresult_restored_backup *b)
+{
+	add_section(result, 4, b);
+}
+
+void jobresult_add_schema_check(struct json_object *result, const struct jobresult_schema_check *c)
+{
+	add_section(result, 5, c);
+}
+
 static const char *render(struct json_object *result)
 {
 	return json_object_to_json_string_ext(result, JSON_C_TO_STRING_PLAIN |
@@ -341,6 +393,14 @@ static int is_reason(const char *s)
 			return 0;
 	}
 	return 1;
+}
+
+static int one_of(const char *s, const char *const *values)
+{
+	for (; values && *values; values++)
+		if (strcmp(s, *values) == 0)
+			return 1;
+	return values == NULL;
 }
 
 /* A string value as text without NUL (and, unless F_TEXT, without control
@@ -434,6 +494,8 @@ static int parse_field(void *base, const struct field *f, struct json_object *v,
 	switch (f->kind) {
 	case K_STR: {
 		const char *s = string_value(v, f->flags);
+		if (s && !one_of(s, f->one_of))
+			s = NULL;
 		if (s) {
 			*(char **)p = xstrdup(s);
 			ok = 1;

@@ -32,6 +32,12 @@ struct json_object;
 #define JOBRESULT_DATABASE "database"
 #define JOBRESULT_VERIFICATION "verification"
 #define JOBRESULT_RESTORE "restore"
+#define JOBRESULT_RESTORED_BACKUP "restoredBackup"
+#define JOBRESULT_SCHEMA_CHECK "schemaCheck"
+#define JOBRESULT_TARGET_UNCHANGED "targetUnchanged"
+#define JOBRESULT_AUDIT_RECORD "auditRecord"
+#define JOBRESULT_AUDIT_ERROR "auditError"
+#define JOBRESULT_COUNT "count"
 
 #define JOBRESULT_PHASE_COMPLETED "Completed"
 #define JOBRESULT_PHASE_FAILED "Failed"
@@ -109,10 +115,34 @@ struct jobresult_restore {
 	struct jobresult_bool clean;
 	struct jobresult_time start_time;
 	struct jobresult_time completion_time;
+	char *ownership;  /* Keep | NoOwner (--no-owner) */
+	char *role;	  /* --role, or absent */
+	char *privileges; /* Keep | Skip (--no-privileges) */
+};
+
+/* restoredBackup: the backup a restore read (written on success and on
+ * failure, once its manifest was read). */
+struct jobresult_restored_backup {
+	char *namespace_;
+	char *name;
+	char *location; /* the backup's folder, no credentials */
+	char *sha256;	/* of the stored dump object */
+	struct jobresult_time created_at;
+	char *schema_version; /* absent when the backup recorded none */
+};
+
+/* schemaCheck: the restore's comparison of schema versions, made before the
+ * target is changed (job/schema.h). */
+struct jobresult_schema_check {
+	char *policy; /* Ignore | Warn | RequireMatch */
+	char *result; /* Match | Mismatch | Skipped | TargetUnknown */
+	char *backup_version;
+	char *target_version;
+	char *target_error; /* TargetUnknown: why the query gave no version */
 };
 
 struct jobresult {
-	char *command; /* backup | restore | verify | list | delete */
+	char *command; /* backup | restore | verify | list | delete | audit */
 	char *namespace_;
 	char *name;
 	char *phase;   /* Completed | Failed */
@@ -131,6 +161,17 @@ struct jobresult {
 	struct jobresult_verification verification;
 	int has_restore;
 	struct jobresult_restore restore;
+	int has_restored_backup;
+	struct jobresult_restored_backup restored_backup;
+	int has_schema_check;
+	struct jobresult_schema_check schema_check;
+	/* restore: false only when it failed after its COMMIT (the database
+	 * changed, e.g. the --files folder could not be swapped in); true when a
+	 * failed restore left the target exactly as it was. Absent on success. */
+	struct jobresult_bool target_unchanged;
+	char *audit_record;	    /* the audit record's storage URL */
+	char *audit_error;	    /* why the audit record could not be written */
+	struct jobresult_int count; /* list, audit: how many entries */
 	/* Fields present but malformed (wrong type, bad checksum text, negative
 	 * size, a time that is not RFC 3339, ...) and therefore left unset. */
 	size_t ignored;
@@ -169,6 +210,9 @@ void jobresult_add_artifact(struct json_object *result, const struct jobresult_a
 void jobresult_add_database(struct json_object *result, const struct jobresult_database *d);
 void jobresult_add_verification(struct json_object *result, const struct jobresult_verification *v);
 void jobresult_add_restore(struct json_object *result, const struct jobresult_restore *r);
+void jobresult_add_restored_backup(struct json_object *result,
+				   const struct jobresult_restored_backup *b);
+void jobresult_add_schema_check(struct json_object *result, const struct jobresult_schema_check *c);
 /* Renders result as one line of at most JOBRESULT_MAX_BYTES where it can:
  * an over-long result first has its message cut to 1000 bytes, then loses
  * artifact.objects. The text belongs to result (valid until it changes). */

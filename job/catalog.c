@@ -1,6 +1,6 @@
-/* `lifeboat list` and `lifeboat delete`: what the storage holds, found from
- * storage alone, and removal manifest-first (a half-deleted backup never
- * looks complete). */
+/* `lifeboat list`, `lifeboat delete` and `lifeboat audit`: what the storage
+ * holds, found from storage alone; removal manifest-first (a half-deleted
+ * backup never looks complete); the restores' audit records, newest first. */
 #include "job.h"
 
 #include <stdio.h>
@@ -14,6 +14,7 @@
 #include "../common/log.h"
 #include "../common/xmalloc.h"
 #include "artifact.h"
+#include "audit.h"
 #include "manifest.h"
 #include "result.h"
 #include "store.h"
@@ -57,6 +58,9 @@ static int collect(const struct store_entry *e, void *ud)
 	const char *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
 	if (!s2 || strchr(s2 + 1, '/'))
 		return 0; /* not part of the layout: ignore */
+	/* Backup names never start with '_': "_restores" holds audit records. */
+	if (s1[1] == '_')
+		return 0;
 	if (fs->n >= LIST_MAX)
 		return err_set(E_TOOBIG, "more than %d backups in one listing", LIST_MAX);
 	struct folder *f = folder_get(fs, e->key, (size_t)(s1 - e->key), s1 + 1, (size_t)(s2 - s1 - 1));
@@ -166,7 +170,7 @@ int list_run(const struct job_opts *o, struct json_object *result)
 	if (as_json)
 		printf("%s\n", json_object_to_json_string_ext(items, JSON_C_TO_STRING_PRETTY |
 									  JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_object_add(result, "count", json_object_new_int64((int64_t)fs.n));
+	json_object_object_add(result, JOBRESULT_COUNT, json_object_new_int64((int64_t)fs.n));
 	json_object_put(items);
 done:
 	for (size_t i = 0; i < fs.n; i++) {
@@ -230,6 +234,144 @@ done:
 	free(keys.v);
 	free(mkey);
 	free(prefix);
+	store_free(st);
+	return rc;
+}
+
+/* --- audit --- */
+
+/* The keys of the audit records found. */
+struct records {
+	char **keys;
+	size_t n, cap;
+};
+
+static int collect_audit(const struct store_entry *e, void *ud)
+{
+	struct records *rs = ud;
+	if (!audit_is_key(e->key))
+		return 0;
+	if (rs->n >= LIST_MAX)
+		return err_set(E_TOOBIG, "more than %d audit records in one listing", LIST_MAX);
+	if (rs->n == rs->cap) {
+		rs->cap = rs->cap ? rs->cap * 2 : 16;
+		rs->keys = xrealloc(rs->keys, rs->cap * sizeof(*rs->keys));
+	}
+	rs->keys[rs->n++] = xstrdup(e->key);
+	return 0;
+}
+
+/* Sorting moves the summary, its JSON, key and error together. */
+struct record_row {
+	struct audit_summary s;
+	struct json_object *json;
+	char *key;
+	char *error;
+};
+
+static int cmp_row(const void *a, const void *b)
+{
+	const struct record_row *x = a, *y = b;
+	int c = audit_summary_cmp(&x->s, &y->s);
+	return c ? c : strcmp(x->key, y->key);
+}
+
+static const char *or_dash(const char *s)
+{
+	return s && *s ? s : "-";
+}
+
+int audit_run(const struct job_opts *o, struct json_object *result)
+{
+	struct store *st = NULL;
+	struct records rs;
+	struct record_row *rows = NULL;
+	int rc;
+	memset(&rs, 0, sizeof(rs));
+	int as_json = o->output && strcmp(o->output, "json") == 0;
+	if (o->output && !as_json && strcmp(o->output, "table") != 0)
+		return err_set(E_INVALID, "--output \"%s\": use table or json", o->output);
+	if (o->namespace_ && (rc = artifact_check_namespace(o->namespace_, "--namespace")))
+		return rc;
+	if ((rc = store_open(&st, o->storage)))
+		return rc;
+	char *prefix =
+	    o->namespace_ ? xasprintf("%s/%s/", o->namespace_, AUDIT_FOLDER) : xstrdup("");
+	rc = store_list(st, prefix, collect_audit, &rs);
+	free(prefix);
+	if (rc)
+		goto done;
+	rows = xcalloc(rs.n + 1, sizeof(*rows));
+	for (size_t i = 0; i < rs.n; i++) {
+		struct buf b;
+		buf_init(&b, AUDIT_MAX_BYTES);
+		rows[i].key = rs.keys[i];
+		rs.keys[i] = NULL;
+		int grc = store_get(st, rows[i].key, &b);
+		if (grc == E_TOOBIG)
+			grc = err_set(E_INTEGRITY, "larger than %d bytes: not an audit record",
+				      AUDIT_MAX_BYTES);
+		if (!grc)
+			grc = audit_summary_parse(&rows[i].s, &rows[i].json, buf_str(&b), b.len);
+		if (grc) {
+			/* One bad record must not hide the others. */
+			char *where = store_location(st, rows[i].key);
+			rows[i].error = xasprintf("%s: %s", where, err_msg());
+			log_warn("audit record %s cannot be read: %s", where, err_msg());
+			free(where);
+		}
+		buf_dispose(&b);
+	}
+	if (rs.n)
+		qsort(rows, rs.n, sizeof(*rows), cmp_row);
+	struct json_object *items = json_object_new_array();
+	if (!as_json)
+		printf("%-20s %-16s %-32s %-10s %-40s %-16s %s\n", "TIME", "NAMESPACE", "RESTORE",
+		       "OUTCOME", "BACKUP", "TARGET", "REQUESTED BY");
+	for (size_t i = 0; i < rs.n; i++) {
+		struct record_row *row = &rows[i];
+		if (as_json) {
+			struct json_object *it =
+			    row->json ? json_object_get(row->json) : json_object_new_object();
+			if (!row->json) {
+				char *where = store_location(st, row->key);
+				result_add_str(it, "location", where);
+				result_add_str(it, "error", row->error);
+				free(where);
+			}
+			json_object_array_add(items, it);
+			continue;
+		}
+		char when[32] = "-";
+		if (row->s.start_time)
+			manifest_time_format(when, row->s.start_time);
+		if (row->error)
+			printf("%-20s %-16s %-32s %-10s %s\n", when, "-", row->key, "Unreadable",
+			       row->error);
+		else
+			printf("%-20s %-16s %-32s %-10s %-40s %-16s %s\n", when,
+			       or_dash(row->s.namespace_), or_dash(row->s.name),
+			       or_dash(row->s.outcome), or_dash(row->s.backup),
+			       or_dash(row->s.database), or_dash(row->s.requested_by));
+	}
+	if (as_json)
+		printf("%s\n", json_object_to_json_string_ext(
+				   items, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+					      JSON_C_TO_STRING_NOSLASHESCAPE));
+	fflush(stdout);
+	json_object_put(items);
+	json_object_object_add(result, JOBRESULT_COUNT, json_object_new_int64((int64_t)rs.n));
+done:
+	for (size_t i = 0; rows && i < rs.n; i++) {
+		audit_summary_dispose(&rows[i].s);
+		json_object_put(rows[i].json);
+		free(rows[i].key);
+		free(rows[i].error);
+	}
+	free(rows);
+	for (size_t i = 0; i < rs.n; i++)
+		free(rs.keys[i]);
+	free(rs.keys);
 	store_free(st);
 	return rc;
 }

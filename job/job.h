@@ -17,7 +17,15 @@ struct job_opts {
 	const char *schema_query;
 	const char *confirm;
 	const char *files; /* --files: backup archives it, restore puts it back */
-	const char *output; /* list: table | json */
+	const char *output; /* list, audit: table | json */
+	/* restore: the schema check (job/schema.h), ownership and grants, and
+	 * what its audit record says (job/audit.h) */
+	const char *schema_policy; /* Ignore | Warn | RequireMatch; NULL: Warn */
+	int no_owner, no_privileges;
+	const char *role;
+	const char *restore_name, *restore_namespace, *requested_by;
+	const char *safety_name, *safety_location, *safety_sha256;
+	int no_safety_backup;
 	int clean;
 	int zstd_workers;
 	char *passphrase; /* owned by main; wiped there */
@@ -29,5 +37,6 @@ int restore_run(const struct job_opts *o, struct json_object *result);
 int verify_run(const struct job_opts *o, struct json_object *result);
 int list_run(const struct job_opts *o, struct json_object *result);
 int delete_run(const struct job_opts *o, struct json_object *result);
+int audit_run(const struct job_opts *o, struct json_object *result);
 
 #endif

@@ -29,6 +29,7 @@ enum {
 	C_VERIFY = JOBENV_CMD_VERIFY,
 	C_LIST = JOBENV_CMD_LIST,
 	C_DELETE = JOBENV_CMD_DELETE,
+	C_AUDIT = JOBENV_CMD_AUDIT,
 };
 
 static const struct command {
@@ -37,16 +38,19 @@ static const struct command {
 	int (*run)(const struct job_opts *o, struct json_object *result);
 	const char *summary;
 } commands[] = {
-	{"backup", C_BACKUP, backup_run, "dump a database into storage"},
-	{"restore", C_RESTORE, restore_run, "restore a backup into a database, atomically"},
-	{"verify", C_VERIFY, verify_run, "re-read a stored backup and check it end to end"},
-	{"list", C_LIST, list_run, "list the backups a storage holds"},
-	{"delete", C_DELETE, delete_run, "delete a stored backup"},
+    {"backup", C_BACKUP, backup_run, "dump a database into storage"},
+    {"restore", C_RESTORE, restore_run, "restore a backup into a database, atomically"},
+    {"verify", C_VERIFY, verify_run, "re-read a stored backup and check it end to end"},
+    {"list", C_LIST, list_run, "list the backups a storage holds"},
+    {"delete", C_DELETE, delete_run, "delete a stored backup"},
+    {"audit", C_AUDIT, audit_run, "list the restores' audit records a storage holds"},
 };
 
 struct raw {
 	const char *db, *storage, *name, *ns, *pass_file, *format, *compression, *schema_query,
-	    *confirm, *clean, *files, *output, *result_path, *workers, *log_level;
+	    *confirm, *clean, *files, *output, *result_path, *workers, *log_level, *schema_policy,
+	    *no_owner, *no_privileges, *role, *restore_name, *restore_ns, *requested_by,
+	    *safety_name, *safety_location, *safety_sha256, *no_safety;
 };
 
 /* Each flag's environment variable, commands and help are its jobenv entry. */
@@ -57,21 +61,32 @@ static const struct flag {
 	int boolean;
 } flags[] = {
 #define F(field) offsetof(struct raw, field)
-	{"--db", JOBENV_DB, F(db), 0},
-	{"--storage", JOBENV_STORAGE, F(storage), 0},
-	{"--name", JOBENV_NAME, F(name), 0},
-	{"--namespace", JOBENV_NAMESPACE, F(ns), 0},
-	{"--passphrase-file", JOBENV_PASSPHRASE_FILE, F(pass_file), 0},
-	{"--format", JOBENV_FORMAT, F(format), 0},
-	{"--compression", JOBENV_COMPRESSION, F(compression), 0},
-	{"--schema-version-query", JOBENV_SCHEMA_VERSION_QUERY, F(schema_query), 0},
-	{"--confirm", JOBENV_CONFIRM, F(confirm), 0},
-	{"--clean", JOBENV_CLEAN, F(clean), 1},
-	{"--files", JOBENV_FILES, F(files), 0},
-	{"--output", JOBENV_OUTPUT, F(output), 0},
-	{"--result-path", JOBENV_RESULT_PATH, F(result_path), 0},
-	{"--zstd-workers", JOBENV_ZSTD_WORKERS, F(workers), 0},
-	{"--log-level", JOBENV_LOG_LEVEL, F(log_level), 0},
+    {"--db", JOBENV_DB, F(db), 0},
+    {"--storage", JOBENV_STORAGE, F(storage), 0},
+    {"--name", JOBENV_NAME, F(name), 0},
+    {"--namespace", JOBENV_NAMESPACE, F(ns), 0},
+    {"--passphrase-file", JOBENV_PASSPHRASE_FILE, F(pass_file), 0},
+    {"--format", JOBENV_FORMAT, F(format), 0},
+    {"--compression", JOBENV_COMPRESSION, F(compression), 0},
+    {"--schema-version-query", JOBENV_SCHEMA_VERSION_QUERY, F(schema_query), 0},
+    {"--confirm", JOBENV_CONFIRM, F(confirm), 0},
+    {"--clean", JOBENV_CLEAN, F(clean), 1},
+    {"--files", JOBENV_FILES, F(files), 0},
+    {"--output", JOBENV_OUTPUT, F(output), 0},
+    {"--result-path", JOBENV_RESULT_PATH, F(result_path), 0},
+    {"--zstd-workers", JOBENV_ZSTD_WORKERS, F(workers), 0},
+    {"--log-level", JOBENV_LOG_LEVEL, F(log_level), 0},
+    {"--schema-policy", JOBENV_SCHEMA_POLICY, F(schema_policy), 0},
+    {"--no-owner", JOBENV_NO_OWNER, F(no_owner), 1},
+    {"--no-privileges", JOBENV_NO_PRIVILEGES, F(no_privileges), 1},
+    {"--role", JOBENV_ROLE, F(role), 0},
+    {"--restore-name", JOBENV_RESTORE_NAME, F(restore_name), 0},
+    {"--restore-namespace", JOBENV_RESTORE_NAMESPACE, F(restore_ns), 0},
+    {"--requested-by", JOBENV_REQUESTED_BY, F(requested_by), 0},
+    {"--safety-backup-name", JOBENV_SAFETY_BACKUP_NAME, F(safety_name), 0},
+    {"--safety-backup-location", JOBENV_SAFETY_BACKUP_LOCATION, F(safety_location), 0},
+    {"--safety-backup-sha256", JOBENV_SAFETY_BACKUP_SHA256, F(safety_sha256), 0},
+    {"--no-safety-backup", JOBENV_NO_SAFETY_BACKUP, F(no_safety), 1},
 #undef F
 };
 
@@ -89,11 +104,11 @@ static void usage(FILE *out)
 		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\nflags (each also read from its environment variable):\n");
 	for (size_t i = 0; i < NFLAGS; i++)
-		fprintf(out, "  %-24s %-30s %s\n", flags[i].flag, jobenv_name(flags[i].env),
+		fprintf(out, "  %-24s %-32s %s\n", flags[i].flag, jobenv_name(flags[i].env),
 			jobenv_get(flags[i].env)->meaning);
 	static const enum jobenv_var no_flag[] = {JOBENV_PASSPHRASE, JOBENV_PG_BINDIR};
 	for (size_t i = 0; i < sizeof(no_flag) / sizeof(no_flag[0]); i++)
-		fprintf(out, "  %-24s %-30s %s\n", "", jobenv_name(no_flag[i]),
+		fprintf(out, "  %-24s %-32s %s\n", "", jobenv_name(no_flag[i]),
 			jobenv_get(no_flag[i])->meaning);
 	fprintf(out, "\nSee docs/job.md for the result JSON and exit statuses.\n");
 }
@@ -198,13 +213,21 @@ static int build_opts(struct job_opts *o, const struct raw *r, const struct comm
 	o->db = r->db;
 	o->storage = r->storage;
 	o->name = r->name;
-	o->namespace_ = r->ns ? r->ns : (cmd->bit == C_LIST ? NULL : "default");
+	o->namespace_ = r->ns ? r->ns : (cmd->bit & (C_LIST | C_AUDIT) ? NULL : "default");
 	o->format = r->format ? r->format : "custom";
 	o->compression = r->compression ? r->compression : "zstd:3";
 	o->schema_query = r->schema_query;
 	o->confirm = r->confirm;
 	o->files = r->files;
 	o->output = r->output;
+	o->schema_policy = r->schema_policy;
+	o->role = r->role;
+	o->restore_name = r->restore_name;
+	o->restore_namespace = r->restore_ns;
+	o->requested_by = r->requested_by;
+	o->safety_name = r->safety_name;
+	o->safety_location = r->safety_location;
+	o->safety_sha256 = r->safety_sha256;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	o->zstd_workers = ncpu >= 2 ? 2 : 0;
 	if (r->workers) {
@@ -215,7 +238,10 @@ static int build_opts(struct job_opts *o, const struct raw *r, const struct comm
 				       r->workers);
 		o->zstd_workers = (int)w;
 	}
-	if ((rc = parse_bool(&o->clean, r->clean, "--clean")))
+	if ((rc = parse_bool(&o->clean, r->clean, "--clean")) ||
+	    (rc = parse_bool(&o->no_owner, r->no_owner, "--no-owner")) ||
+	    (rc = parse_bool(&o->no_privileges, r->no_privileges, "--no-privileges")) ||
+	    (rc = parse_bool(&o->no_safety_backup, r->no_safety, "--no-safety-backup")))
 		return rc;
 	if (!o->storage || !*o->storage)
 		return err_set(E_INVALID, "--storage is required (or LIFEBOAT_STORAGE): a storage "
@@ -316,8 +342,8 @@ int main(int argc, char **argv)
 	struct rusage ru;
 	if (getrusage(RUSAGE_SELF, &ru) == 0)
 		json_object_object_add(result, JOBRESULT_PEAK_RSS_KIB, json_object_new_int64(ru.ru_maxrss));
-	/* list prints its own table or JSON; the others print the result. */
-	if (result_emit(result, cmd->bit != C_LIST, default_result_path(&raw)))
+	/* list and audit print their own table or JSON; the others print the result. */
+	if (result_emit(result, !(cmd->bit & (C_LIST | C_AUDIT)), default_result_path(&raw)))
 		log_warn("%s", err_msg());
 	json_object_put(result);
 	if (opts.passphrase) {

@@ -63,6 +63,9 @@ int pg_target_parse(struct pg_target *out, const char *conninfo)
 	}
 	t.conninfo = xstrdup(conninfo);
 	t.dbname = xstrdup(db);
+	t.host = host ? xstrdup(host) : NULL;
+	t.port = port ? xstrdup(port) : NULL;
+	t.user = user ? xstrdup(user) : NULL;
 	t.display = xasprintf("postgresql://%s%s%s%s%s/%s", user ? user : "", user ? "@" : "",
 			      host ? host : "localhost", port ? ":" : "", port ? port : "", db);
 	PQconninfoFree(opts);
@@ -83,6 +86,9 @@ void pg_target_dispose(struct pg_target *t)
 	free(t->env);
 	free(t->dbname);
 	free(t->display);
+	free(t->host);
+	free(t->port);
+	free(t->user);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -114,7 +120,27 @@ static int query_i64(int64_t *out, PGconn *c, const char *sql, const char *what)
 	return rc;
 }
 
-int pg_preflight(struct pg_info *out, const struct pg_target *t, const char *schema_query)
+/* The schema query's failure, recorded instead of failing: query_value's
+ * message without its "--schema-version-query failed: " (the server's
+ * "ERROR:  relation ... does not exist", or "returned no rows"). */
+static char *schema_error_text(void)
+{
+	const char *m = err_msg();
+	static const char prefix[] = "--schema-version-query ";
+	if (strncmp(m, prefix, sizeof(prefix) - 1) == 0)
+		m += sizeof(prefix) - 1;
+	if (strncmp(m, "failed: ", 8) == 0)
+		m += 8;
+	return xasprintf("%.512s", m);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s && *s ? xstrdup(s) : NULL;
+}
+
+static int preflight(struct pg_info *out, const struct pg_target *t, const char *schema_query,
+		     int lenient)
 {
 	struct pg_info info;
 	memset(&info, 0, sizeof(info));
@@ -138,6 +164,10 @@ int pg_preflight(struct pg_info *out, const struct pg_target *t, const char *sch
 		free(m);
 		goto done;
 	}
+	info.host = dup_or_null(PQhost(c));
+	info.port = dup_or_null(PQport(c));
+	info.user = dup_or_null(PQuser(c));
+	info.database = dup_or_null(PQdb(c));
 	info.server_version_num = PQserverVersion(c);
 	const char *sv = PQparameterStatus(c, "server_version");
 	snprintf(info.server_version, sizeof(info.server_version), "%s", sv ? sv : "");
@@ -165,6 +195,12 @@ int pg_preflight(struct pg_info *out, const struct pg_target *t, const char *sch
 		rc = query_value(&info.schema_version, c, schema_query, "--schema-version-query");
 		r = PQexec(c, "ROLLBACK");
 		PQclear(r);
+		if (lenient && rc) {
+			info.schema_error = schema_error_text();
+			rc = 0;
+		} else if (lenient && !info.schema_version) {
+			info.schema_error = xstrdup("returned NULL");
+		}
 		if (rc)
 			goto done;
 	}
@@ -178,10 +214,106 @@ done:
 	return 0;
 }
 
+int pg_preflight(struct pg_info *out, const struct pg_target *t, const char *schema_query)
+{
+	return preflight(out, t, schema_query, 0);
+}
+
+int pg_preflight_target(struct pg_info *out, const struct pg_target *t, const char *schema_query)
+{
+	return preflight(out, t, schema_query, 1);
+}
+
 void pg_info_dispose(struct pg_info *info)
 {
-	free(info->schema_version);
-	info->schema_version = NULL;
+	char **strs[] = {&info->schema_version, &info->schema_error, &info->host,
+			 &info->port,		&info->user,	     &info->database};
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		free(*strs[i]);
+		*strs[i] = NULL;
+	}
+}
+
+int pg_missing_role(char *out, size_t cap, const char *text)
+{
+	static const char open_[] = "role \"", close_[] = "\" does not exist";
+	if (cap > 0)
+		out[0] = '\0';
+	for (const char *p = text ? strstr(text, open_) : NULL; p; p = strstr(p + 1, open_)) {
+		const char *name = p + sizeof(open_) - 1;
+		const char *end = strstr(name, close_);
+		const char *nl = strchr(name, '\n');
+		/* The name ends on its own line; an empty one is not a role. */
+		if (!end || end == name || (nl && nl < end))
+			continue;
+		size_t n = (size_t)(end - name);
+		if (n >= cap)
+			continue;
+		memcpy(out, name, n);
+		out[n] = '\0';
+		return 1;
+	}
+	return 0;
+}
+
+char *pg_quote_ident(const char *name)
+{
+	struct buf b;
+	buf_init(&b, 4 * strlen(name) + 16);
+	buf_adds(&b, "\"");
+	for (const char *p = name; *p; p++) {
+		buf_add(&b, p, 1);
+		if (*p == '"')
+			buf_add(&b, p, 1);
+	}
+	buf_adds(&b, "\"");
+	return buf_take(&b);
+}
+
+int pg_missing_role_error(const char *role, int no_owner, int no_privileges, const char *use_role)
+{
+	char *q = pg_quote_ident(role);
+	int rc;
+	if (use_role && strcmp(use_role, role) == 0)
+		rc =
+		    err_set(E_ROLE,
+			    "--role %s: role \"%s\" does not exist on the target server: create it "
+			    "(CREATE ROLE %s;) or give an existing role (--role; DatabaseRestore "
+			    "spec.ownership.role)",
+			    q, role, q);
+	else if (!no_owner && !no_privileges)
+		rc = err_set(
+		    E_ROLE,
+		    "role \"%s\" does not exist on the target server: create it (CREATE ROLE "
+		    "%s;) or restore without ownership (--no-owner; DatabaseRestore "
+		    "spec.ownership.mode NoOwner) and without grants (--no-privileges; "
+		    "spec.privileges Skip)",
+		    role, q);
+	else if (!no_privileges)
+		rc = err_set(
+		    E_ROLE,
+		    "role \"%s\" does not exist on the target server: create it (CREATE ROLE "
+		    "%s;) or restore without grants too (--no-privileges; DatabaseRestore "
+		    "spec.privileges Skip): --no-owner leaves out owners, not the GRANTs "
+		    "naming the role",
+		    role, q);
+	else if (!no_owner)
+		rc = err_set(
+		    E_ROLE,
+		    "role \"%s\" does not exist on the target server: create it (CREATE ROLE "
+		    "%s;) or restore without ownership too (--no-owner; DatabaseRestore "
+		    "spec.ownership.mode NoOwner): --no-privileges leaves out grants, not "
+		    "the owners",
+		    role, q);
+	else
+		rc =
+		    err_set(E_ROLE,
+			    "role \"%s\" does not exist on the target server, and the backup needs "
+			    "it even without owners and grants (e.g. a row-level security policy "
+			    "or a default-privileges rule naming it): create it (CREATE ROLE %s;)",
+			    role, q);
+	free(q);
+	return rc;
 }
 
 /* "17beta1", "18rc1", "19devel": PostgreSQL numbers these MAJOR.0. */

@@ -3,6 +3,7 @@
 #ifndef LIFEBOAT_PG_H
 #define LIFEBOAT_PG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct pg_target {
@@ -10,6 +11,9 @@ struct pg_target {
 	char **env;     /* "PGHOST=..."-style entries for child processes */
 	char *dbname;
 	char *display;  /* "postgresql://user@host:port/db": no password */
+	char *host;	/* as given; NULL when the string names none */
+	char *port;
+	char *user;
 };
 
 struct pg_info {
@@ -19,6 +23,15 @@ struct pg_info {
 	int64_t table_count;
 	int64_t row_estimate;
 	char *schema_version; /* NULL unless a query was given */
+	/* pg_preflight_target: why the schema query gave no version (its
+	 * error, "returned no rows" or "returned NULL"); NULL when it did. */
+	char *schema_error;
+	/* Where the connection really went (libpq's PQhost, PQport, PQuser,
+	 * PQdb); never a password. */
+	char *host;
+	char *port;
+	char *user;
+	char *database;
 };
 
 /* Parses a libpq URI or keyword string. E_INVALID names what is wrong. */
@@ -27,7 +40,22 @@ void pg_target_dispose(struct pg_target *t);
 /* Connects, reads versions and sizes and runs schema_query (may be NULL) in a
  * read-only transaction. E_DB with the server's message on failure. */
 int pg_preflight(struct pg_info *out, const struct pg_target *t, const char *schema_query);
+/* The restore's pre-flight: as pg_preflight, but a schema query that fails,
+ * returns no row or NULL does not fail the call; its error goes to
+ * out->schema_error (at most 512 bytes) and out->schema_version stays NULL. */
+int pg_preflight_target(struct pg_info *out, const struct pg_target *t, const char *schema_query);
 void pg_info_dispose(struct pg_info *info);
+/* Pure: finds PostgreSQL's `role "NAME" does not exist` in text (psql's
+ * stderr) and copies NAME into out (cap bytes, NUL-terminated). 1 when
+ * found, 0 otherwise (out is then ""). */
+int pg_missing_role(char *out, size_t cap, const char *text);
+/* Pure: E_ROLE with the message for a restore that failed on a missing
+ * role: names it and says what fixes it, given which of --no-owner,
+ * --no-privileges and --role (use_role, may be NULL) the restore had. */
+int pg_missing_role_error(const char *role, int no_owner, int no_privileges, const char *use_role);
+/* Pure: name as an SQL identifier in double quotes (inner quotes doubled).
+ * Caller frees. */
+char *pg_quote_ident(const char *name);
 /* Pure: "pg_dump (PostgreSQL) 15.18 (Debian ...)" or "15.18" -> 150018;
  * "9.6.24" -> 90624. E_INVALID when no version is found. */
 int pg_version_parse(int *num, const char *text);

@@ -3,11 +3,14 @@
  * the script's last bytes, holding COMMIT, are withheld until the stored
  * object's size, SHA-256s, MDC and compression trailer have all been checked
  * and pg_restore has exited cleanly. Any failure kills psql before COMMIT, so
- * the server rolls everything back and the target stays as it was. */
+ * the server rolls everything back and the target stays as it was. Before
+ * anything is changed the schema versions are compared (job/schema.h); at the
+ * end, success or failure, the audit record is written (job/audit.h). */
 #include "job.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +19,12 @@
 
 #include <json.h>
 
+#include "../common/buf.h"
 #include "../common/err.h"
 #include "../common/log.h"
 #include "../common/xmalloc.h"
 #include "artifact.h"
+#include "audit.h"
 #include "files.h"
 #include "holdback.h"
 #include "inject.h"
@@ -27,6 +32,7 @@
 #include "proc.h"
 #include "readback.h"
 #include "result.h"
+#include "schema.h"
 #include "store.h"
 #include "tar.h"
 
@@ -125,75 +131,264 @@ static int restore_files_extract(struct files_restore **out, const struct job_op
 	return 0;
 }
 
-int restore_run(const struct job_opts *o, struct json_object *result)
-{
-	struct manifest m;
-	struct readback rb;
+/* One restore's state, zero-safe: restore_dispose releases what was set. */
+struct restore {
+	const struct job_opts *o;
+	time_t started;
+	enum schema_policy policy;
 	struct pg_target target;
+	int have_target;
+	struct store *st;
+	struct manifest m;
+	int have_m;
+	char *location; /* the backup's folder, no credentials */
 	struct pg_info info;
+	int have_info;
+	struct schema_check schema;
+	int schema_ran;
+	int committed;	 /* psql exited 0 after COMMIT: the target changed */
+	int audit_named; /* --restore-name and its namespace are valid names */
+};
+
+static void restore_dispose(struct restore *r)
+{
+	if (r->have_info)
+		pg_info_dispose(&r->info);
+	if (r->have_target)
+		pg_target_dispose(&r->target);
+	if (r->have_m)
+		manifest_dispose(&r->m);
+	free(r->location);
+	store_free(r->st);
+	memset(r, 0, sizeof(*r));
+}
+
+static int is_hex64(const char *s)
+{
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+			return 0;
+	return n == 64;
+}
+
+/* The flags alone, before anything is opened. */
+static int check_flags(struct restore *r)
+{
+	const struct job_opts *o = r->o;
+	int rc;
+	/* First, so that a record can say what else was wrong. */
+	if (o->restore_name) {
+		if ((rc = artifact_check_name(o->restore_name, "--restore-name")) ||
+		    (rc = artifact_check_namespace(o->restore_namespace ? o->restore_namespace
+									: o->namespace_,
+						   "--restore-namespace")))
+			return rc;
+		r->audit_named = 1;
+	}
+	if ((rc = artifact_check_name(o->name, "--name")) ||
+	    (rc = artifact_check_namespace(o->namespace_, "--namespace")) ||
+	    (rc = schema_policy_parse(&r->policy, o->schema_policy, "--schema-policy")))
+		return rc;
+	if (r->policy == SCHEMA_POLICY_REQUIRE_MATCH && (!o->schema_query || !*o->schema_query))
+		return err_set(
+		    E_INVALID,
+		    "--schema-policy RequireMatch needs --schema-version-query (or "
+		    "LIFEBOAT_SCHEMA_VERSION_QUERY) to read the target's schema version; "
+		    "give the query the backups were taken with");
+	if (o->role && (!*o->role || strlen(o->role) > 63))
+		return err_set(E_INVALID, "--role \"%s\": a role name of 1 to 63 bytes", o->role);
+	if (!o->restore_name) {
+		static const char *const needs_name[] = {
+		    "--restore-namespace",	"--requested-by",	  "--safety-backup-name",
+		    "--safety-backup-location", "--safety-backup-sha256", "--no-safety-backup"};
+		const int given[] = {o->restore_namespace != NULL, o->requested_by != NULL,
+				     o->safety_name != NULL,	   o->safety_location != NULL,
+				     o->safety_sha256 != NULL,	   o->no_safety_backup};
+		for (size_t i = 0; i < sizeof(given) / sizeof(given[0]); i++)
+			if (given[i])
+				return err_set(E_INVALID,
+					       "%s goes into the restore's audit record: give "
+					       "--restore-name (LIFEBOAT_RESTORE_NAME) too",
+					       needs_name[i]);
+	}
+	if (o->requested_by && strlen(o->requested_by) > 1024)
+		return err_set(E_INVALID, "--requested-by: %zu bytes; at most 1024",
+			       strlen(o->requested_by));
+	if (o->no_safety_backup && (o->safety_name || o->safety_location || o->safety_sha256))
+		return err_set(E_INVALID, "--no-safety-backup says no safety backup was taken, but "
+					  "--safety-backup-* names one: give one or the other");
+	if (!o->safety_name && (o->safety_location || o->safety_sha256))
+		return err_set(E_INVALID,
+			       "--safety-backup-location and --safety-backup-sha256 "
+			       "describe a safety backup: give --safety-backup-name too");
+	if (o->safety_sha256 && !is_hex64(o->safety_sha256))
+		return err_set(E_INVALID,
+			       "--safety-backup-sha256 \"%.80s\" is not 64 lowercase hex digits",
+			       o->safety_sha256);
+	return 0;
+}
+
+/* Target, confirmation, storage and manifest: nothing is changed yet. */
+static int prepare(struct restore *r)
+{
+	const struct job_opts *o = r->o;
+	int rc;
+	if (!o->db || !*o->db)
+		return err_set(E_INVALID,
+			       "--db is required (or LIFEBOAT_DB): the target database URI");
+	if ((rc = pg_target_parse(&r->target, o->db)))
+		return rc;
+	r->have_target = 1;
+	if (!o->confirm || strcmp(o->confirm, r->target.dbname) != 0)
+		return err_set(
+		    E_INVALID,
+		    "--confirm must equal the target database name \"%s\" (from --db) to "
+		    "confirm that its contents will be replaced; got \"%s\"",
+		    r->target.dbname, o->confirm ? o->confirm : "");
+	if ((rc = store_open(&r->st, o->storage)) ||
+	    (rc = artifact_load_manifest(&r->m, r->st, o->namespace_, o->name)))
+		return rc;
+	r->have_m = 1;
+	char *dir = artifact_key(o->namespace_, o->name, NULL);
+	r->location = store_location(r->st, dir);
+	free(dir);
+	if (r->m.encrypted && !o->passphrase)
+		return err_set(E_INVALID,
+			       "backup %s/%s is encrypted: give --passphrase-file or "
+			       "LIFEBOAT_PASSPHRASE",
+			       o->namespace_, o->name);
+	if (strcmp(r->m.format, "plain") == 0 && (o->no_owner || o->no_privileges))
+		return err_set(
+		    E_UNSUPPORTED,
+		    "%s: backup %s/%s is a plain-format SQL script, whose owners and "
+		    "grants cannot be left out; create the roles it names on the target, "
+		    "or restore a custom-format backup",
+		    o->no_owner ? "--no-owner" : "--no-privileges", o->namespace_, o->name);
+	if (o->files && !r->m.files.key)
+		return err_set(
+		    E_INVALID,
+		    "--files %s: backup %s/%s has no files archive (it was taken without "
+		    "--files); drop --files to restore only the database",
+		    o->files, o->namespace_, o->name);
+	if (!o->files && r->m.files.key)
+		log_info(
+		    "backup %s/%s also holds a files archive (%s, %llu entries); --files is not "
+		    "given, so only the database is restored",
+		    o->namespace_, o->name, r->m.files.key, (unsigned long long)r->m.files.count);
+	return 0;
+}
+
+/* Pre-flight and the schema check, before anything is changed. */
+static int check_target(struct restore *r)
+{
+	const struct job_opts *o = r->o;
+	int has_query = o->schema_query && *o->schema_query && r->policy != SCHEMA_POLICY_IGNORE;
+	int rc;
+	log_info("pre-flight: connecting to %s", r->target.display);
+	if ((rc = pg_preflight_target(&r->info, &r->target, has_query ? o->schema_query : NULL)))
+		return rc;
+	r->have_info = 1;
+	r->schema = (struct schema_check){
+	    .policy = r->policy,
+	    .backup_version = r->m.schema_version,
+	    .target_version = has_query ? r->info.schema_version : NULL,
+	    .target_error = has_query ? r->info.schema_error : NULL,
+	};
+	schema_compare(&r->schema, has_query);
+	r->schema_ran = 1;
+	const struct schema_check *c = &r->schema;
+	char backup[320];
+	snprintf(backup, sizeof(backup), "%s/%s", o->namespace_, o->name);
+	switch (c->result) {
+	case SCHEMA_MATCH:
+		log_info("schema check: backup %s and %s both have schema version \"%s\"", backup,
+			 r->target.display, c->target_version);
+		break;
+	case SCHEMA_MISMATCH:
+		if (c->policy == SCHEMA_POLICY_WARN)
+			log_warn(
+			    "schema check: backup %s has schema version \"%s\" but %s has \"%s\"; "
+			    "restoring anyway (--schema-policy Warn)",
+			    backup, c->backup_version, r->target.display, c->target_version);
+		break;
+	case SCHEMA_TARGET_UNKNOWN:
+		if (c->policy == SCHEMA_POLICY_WARN)
+			log_warn(
+			    "schema check: the schema-version query gave no version on %s (%s); "
+			    "restoring anyway (--schema-policy Warn)",
+			    r->target.display, c->target_error ? c->target_error : "no value");
+		break;
+	case SCHEMA_SKIPPED:
+		if (has_query && !c->backup_version)
+			log_warn("schema check: backup %s recorded no schema version (it was taken "
+				 "without --schema-version-query), so there is nothing to compare",
+				 backup);
+		break;
+	}
+	return schema_enforce(c, backup, r->target.display);
+}
+
+/* The SQL injected right after the script's BEGIN: --clean's drops, and for
+ * a plain script --role's SET ROLE (pg_restore writes its own for custom). */
+static char *injected_sql(const struct restore *r, int custom)
+{
+	const char *clean = r->o->clean ? clean_sql(r->info.server_version_num) : "";
+	if (custom || !r->o->role)
+		return *clean ? xstrdup(clean) : NULL;
+	char *q = pg_quote_ident(r->o->role);
+	char *sql = xasprintf("%sSET ROLE %s;\n", clean, q);
+	free(q);
+	return sql;
+}
+
+/* The line of text holding needle, for messages (at most 400 bytes). */
+static void line_with(char out[512], const char *text, const char *needle)
+{
+	const char *p = strstr(text, needle);
+	out[0] = '\0';
+	if (!p)
+		return;
+	const char *b = p, *e = p;
+	while (b > text && b[-1] != '\n')
+		b--;
+	while (*e && *e != '\n')
+		e++;
+	snprintf(out, 512, "%.*s", (int)(e - b > 400 ? 400 : e - b), b);
+}
+
+/* psql failed: name a missing role and its fix, else psql's own error. */
+static int psql_failed(const struct restore *r, struct proc *psql)
+{
+	char role[256], line[512];
+	const char *tail = proc_stderr(psql);
+	if (!pg_missing_role(role, sizeof(role), tail))
+		return err_set(E_RESTORE, "psql failed applying the backup: %s", err_msg());
+	line_with(line, tail, "does not exist");
+	pg_missing_role_error(role, r->o->no_owner, r->o->no_privileges, r->o->role);
+	return err_set(E_ROLE, "%s (psql: %s)", err_msg(), line);
+}
+
+/* The single-transaction restore, COMMIT withheld until every check passed. */
+static int apply(struct restore *r, struct files_restore **fr)
+{
+	const struct job_opts *o = r->o;
+	const struct manifest *m = &r->m;
+	struct readback rb;
 	struct proc psql, script;
 	struct copier cp;
-	struct store *st = NULL;
 	struct stage *hold = NULL;   /* owned until a chain takes it */
 	struct stage *holder = NULL; /* borrowed: the holdback stage */
-	struct files_restore *fr = NULL;
-	int have_m = 0, have_rb = 0, have_target = 0, have_info = 0, have_psql = 0,
-	    have_script = 0, copier_running = 0, rc;
-	char *dir = NULL, *location = NULL;
+	int have_rb = 0, have_psql = 0, have_script = 0, copier_running = 0, rc;
 	char tool_version[32];
-	time_t started = time(NULL);
-	int custom;
+	int custom = strcmp(m->format, "custom") == 0;
+	char *sql = NULL;
 
 	memset(&rb, 0, sizeof(rb));
 	memset(&cp, 0, sizeof(cp));
-	if ((rc = artifact_check_name(o->name, "--name")) ||
-	    (rc = artifact_check_namespace(o->namespace_, "--namespace")))
+	if (custom && (rc = pg_check_restore_tool(tool_version, m->dump_version)))
 		goto done;
-	if (!o->db || !*o->db) {
-		rc = err_set(E_INVALID, "--db is required (or LIFEBOAT_DB): the target database URI");
-		goto done;
-	}
-	if ((rc = pg_target_parse(&target, o->db)))
-		goto done;
-	have_target = 1;
-	if (!o->confirm || strcmp(o->confirm, target.dbname) != 0) {
-		rc = err_set(E_INVALID,
-			     "--confirm must equal the target database name \"%s\" (from --db) to "
-			     "confirm that its contents will be replaced; got \"%s\"",
-			     target.dbname, o->confirm ? o->confirm : "");
-		goto done;
-	}
-	if ((rc = store_open(&st, o->storage)) ||
-	    (rc = artifact_load_manifest(&m, st, o->namespace_, o->name)))
-		goto done;
-	have_m = 1;
-	custom = strcmp(m.format, "custom") == 0;
-	if (m.encrypted && !o->passphrase) {
-		rc = err_set(E_INVALID, "backup %s/%s is encrypted: give --passphrase-file or "
-					"LIFEBOAT_PASSPHRASE",
-			     o->namespace_, o->name);
-		goto done;
-	}
-	if (o->files && !m.files.key) {
-		rc = err_set(E_INVALID,
-			     "--files %s: backup %s/%s has no files archive (it was taken without "
-			     "--files); drop --files to restore only the database",
-			     o->files, o->namespace_, o->name);
-		goto done;
-	}
-	if (!o->files && m.files.key)
-		log_info("backup %s/%s also holds a files archive (%s, %llu entries); --files is not "
-			 "given, so only the database is restored",
-			 o->namespace_, o->name, m.files.key, (unsigned long long)m.files.count);
-	dir = artifact_key(o->namespace_, o->name, NULL);
-	location = store_location(st, dir);
-	log_info("pre-flight: connecting to %s", target.display);
-	if ((rc = pg_preflight(&info, &target, NULL)))
-		goto done;
-	have_info = 1;
-	if (custom && (rc = pg_check_restore_tool(tool_version, m.dump_version)))
-		goto done;
-	if (o->files && (rc = restore_files_extract(&fr, o, st, &m)))
+	if (o->files && (rc = restore_files_extract(fr, o, r->st, m)))
 		goto done;
 
 	/* psql applies the script; its stdout joins the captured stderr. */
@@ -203,11 +398,11 @@ int restore_run(const struct job_opts *o, struct json_object *result)
 				   NULL};
 	/* NOTICEs ("drop cascades to ...") would drown the errors that matter. */
 	size_t nenv = 0;
-	while (target.env[nenv])
+	while (r->target.env[nenv])
 		nenv++;
 	const char **psql_env = xcalloc(nenv + 2, sizeof(*psql_env));
 	for (size_t i = 0; i < nenv; i++)
-		psql_env[i] = target.env[i];
+		psql_env[i] = r->target.env[i];
 	psql_env[nenv] = "PGOPTIONS=-c client_min_messages=warning";
 	rc = proc_start(&psql, psql_argv, psql_env, PROC_PIPE_STDIN | PROC_STDOUT_TO_STDERR, -1);
 	free(psql_env);
@@ -216,14 +411,24 @@ int restore_run(const struct job_opts *o, struct json_object *result)
 		goto done;
 	have_psql = 1;
 	holder = hold = holdback_new(stage_fd_new(psql.in, "psql"));
-	if (o->clean)
-		hold = inject_new(clean_sql(info.server_version_num), hold);
+	if ((sql = injected_sql(r, custom)))
+		hold = inject_new(sql, hold);
 
 	struct stage *sink;
 	if (custom) {
 		char *pr = pg_tool_path("pg_restore");
-		const char *argv[] = {pr, "--file=-", "--single-transaction", NULL};
+		char *role_arg = o->role ? xasprintf("--role=%s", o->role) : NULL;
+		const char *argv[8] = {pr, "--file=-", "--single-transaction"};
+		size_t n = 3;
+		if (o->no_owner)
+			argv[n++] = "--no-owner";
+		if (o->no_privileges)
+			argv[n++] = "--no-privileges";
+		if (role_arg)
+			argv[n++] = role_arg;
+		argv[n] = NULL;
 		rc = proc_start(&script, argv, NULL, PROC_PIPE_STDIN | PROC_PIPE_STDOUT, -1);
+		free(role_arg);
 		free(pr);
 		if (rc)
 			goto done;
@@ -242,12 +447,12 @@ int restore_run(const struct job_opts *o, struct json_object *result)
 		sink = hold;
 		hold = NULL;
 	}
-	if ((rc = readback_init(&rb, &m, o->passphrase, o->passlen, sink)))
+	if ((rc = readback_init(&rb, m, o->passphrase, o->passlen, sink)))
 		goto done;
 	have_rb = 1;
-	log_info("restoring %s/%s (%s, %llu bytes) into %s", o->namespace_, o->name, m.format,
-		 (unsigned long long)m.objects[0].size, target.display);
-	if ((rc = readback_run(&rb, st, &m, o->namespace_, o->name)))
+	log_info("restoring %s/%s (%s, %llu bytes) into %s", o->namespace_, o->name, m->format,
+		 (unsigned long long)m->objects[0].size, r->target.display);
+	if ((rc = readback_run(&rb, r->st, m, o->namespace_, o->name)))
 		goto done;
 	if (custom) {
 		proc_close_in(&script);
@@ -268,32 +473,10 @@ int restore_run(const struct job_opts *o, struct json_object *result)
 	if ((rc = holdback_release(holder)))
 		goto done;
 	if ((rc = proc_wait(&psql))) {
-		rc = err_set(E_RESTORE, "psql failed applying the backup: %s", err_msg());
+		rc = psql_failed(r, &psql);
 		goto done;
 	}
-	have_psql = 0;
-	proc_dispose(&psql);
-	if (fr) {
-		if ((rc = files_restore_commit(fr))) {
-			err_wrap("restore of %s/%s: the database %s was restored and committed, but the "
-				 "folder was not",
-				 o->namespace_, o->name, target.display);
-			goto done;
-		}
-		log_info("folder %s restored (%llu entries)", o->files,
-			 (unsigned long long)m.files.count);
-	}
-
-	struct jobresult_restore r = {
-	    .target = target.display,
-	    .target_server_version = info.server_version,
-	    .clean = {o->clean, 1},
-	    .start_time = {started, 1},
-	    .completion_time = {time(NULL), 1},
-	};
-	jobresult_add_restore(result, &r);
-	result_add_manifest(result, &m, location);
-	log_info("restore of %s/%s into %s committed", o->namespace_, o->name, target.display);
+	r->committed = 1;
 done:
 	if (rc) {
 		/* psql first: killing it before COMMIT makes the server roll back. */
@@ -303,26 +486,174 @@ done:
 			proc_kill(&script);
 		if (have_psql)
 			err_wrap("restore of %s/%s failed and was rolled back; %s is unchanged",
-				 o->namespace_, o->name, target.display);
+				 o->namespace_, o->name, r->target.display);
 	}
 	if (copier_running)
 		pthread_join(cp.thread, NULL);
 	if (have_rb)
 		readback_dispose(&rb);
-	files_restore_free(fr);
 	stage_free_chain(hold);
 	if (have_script)
 		proc_dispose(&script);
 	if (have_psql)
 		proc_dispose(&psql);
-	if (have_info)
-		pg_info_dispose(&info);
-	if (have_target)
-		pg_target_dispose(&target);
-	if (have_m)
-		manifest_dispose(&m);
-	free(dir);
-	free(location);
-	store_free(st);
+	free(sql);
+	return rc;
+}
+
+static int run(struct restore *r, struct json_object *result)
+{
+	const struct job_opts *o = r->o;
+	struct files_restore *fr = NULL;
+	int rc;
+	if ((rc = check_flags(r)) || (rc = prepare(r)) || (rc = check_target(r)) ||
+	    (rc = apply(r, &fr)))
+		goto done;
+	if (fr) {
+		if ((rc = files_restore_commit(fr))) {
+			err_wrap(
+			    "restore of %s/%s: the database %s was restored and committed, but the "
+			    "folder was not",
+			    o->namespace_, o->name, r->target.display);
+			goto done;
+		}
+		log_info("folder %s restored (%llu entries)", o->files,
+			 (unsigned long long)r->m.files.count);
+	}
+	struct jobresult_restore res = {
+	    .target = r->target.display,
+	    .target_server_version = r->info.server_version,
+	    .clean = {o->clean, 1},
+	    .start_time = {r->started, 1},
+	    .completion_time = {time(NULL), 1},
+	    .ownership = (char *)(uintptr_t)(o->no_owner ? "NoOwner" : "Keep"),
+	    .role = (char *)(uintptr_t)o->role,
+	    .privileges = (char *)(uintptr_t)(o->no_privileges ? "Skip" : "Keep"),
+	};
+	jobresult_add_restore(result, &res);
+	result_add_manifest(result, &r->m, r->location);
+	log_info("restore of %s/%s into %s committed", o->namespace_, o->name, r->target.display);
+done:
+	files_restore_free(fr);
+	return rc;
+}
+
+/* restoredBackup, schemaCheck and, on failure, targetUnchanged: on success
+ * and on failure alike, as far as the restore got. */
+static void report(const struct restore *r, int rc, struct json_object *result)
+{
+	const struct job_opts *o = r->o;
+	if (r->have_m) {
+		struct jobresult_restored_backup b = {
+		    .namespace_ = (char *)(uintptr_t)o->namespace_,
+		    .name = (char *)(uintptr_t)o->name,
+		    .location = r->location,
+		    .sha256 = (char *)(uintptr_t)r->m.objects[0].sha256,
+		    .created_at = {r->m.created_at, 1},
+		    .schema_version = r->m.schema_version,
+		};
+		jobresult_add_restored_backup(result, &b);
+	}
+	if (r->schema_ran) {
+		struct jobresult_schema_check c = {
+		    .policy = (char *)(uintptr_t)schema_policy_name(r->schema.policy),
+		    .result = (char *)(uintptr_t)schema_result_name(r->schema.result),
+		    .backup_version = (char *)(uintptr_t)r->schema.backup_version,
+		    .target_version = (char *)(uintptr_t)r->schema.target_version,
+		    .target_error = (char *)(uintptr_t)r->schema.target_error,
+		};
+		jobresult_add_schema_check(result, &c);
+	}
+	if (rc)
+		json_object_object_add(result, JOBRESULT_TARGET_UNCHANGED,
+				       json_object_new_boolean(!r->committed));
+}
+
+/* Writes the audit record. Its own failure changes nothing of the restore's
+ * outcome (the thread's error is put back as it was): the result says why
+ * in auditError and the log warns. */
+static void write_audit(struct restore *r, int rc, struct json_object *result)
+{
+	const struct job_opts *o = r->o;
+	const char *ns = o->restore_namespace ? o->restore_namespace : o->namespace_;
+	char *saved = rc ? xstrdup(err_msg()) : NULL;
+	char *key = audit_key(ns, o->restore_name, r->started);
+	struct buf text;
+	buf_init(&text, AUDIT_MAX_BYTES);
+	struct audit_record a = {
+	    .namespace_ = ns,
+	    .name = o->restore_name,
+	    .requested_by = o->requested_by,
+	    .start_time = r->started,
+	    .completion_time = time(NULL),
+	    .failed = rc != 0,
+	    .error_reason = rc ? err_reason(rc) : NULL,
+	    .error_message = saved,
+	    .target_unchanged = !r->committed,
+	    .has_source = r->have_m,
+	    .source_namespace = o->namespace_,
+	    .source_name = o->name,
+	    .source_location = r->location,
+	    .source_sha256 = r->have_m ? r->m.objects[0].sha256 : NULL,
+	    .source_created_at = r->have_m ? r->m.created_at : 0,
+	    .source_schema_version = r->have_m ? r->m.schema_version : NULL,
+	    .target_host = r->have_info && r->info.host ? r->info.host : r->target.host,
+	    .target_port = r->have_info && r->info.port ? r->info.port : r->target.port,
+	    .target_database =
+		r->have_info && r->info.database ? r->info.database : r->target.dbname,
+	    .target_user = r->have_info && r->info.user ? r->info.user : r->target.user,
+	    .safety = o->no_safety_backup ? AUDIT_SAFETY_DISABLED
+		      : o->safety_name	  ? AUDIT_SAFETY_TAKEN
+					  : AUDIT_SAFETY_UNSTATED,
+	    .safety_name = o->safety_name,
+	    .safety_location = o->safety_location,
+	    .safety_sha256 = o->safety_sha256,
+	    .schema = r->schema_ran ? &r->schema : NULL,
+	    .clean = o->clean,
+	    .no_owner = o->no_owner,
+	    .no_privileges = o->no_privileges,
+	    .role = o->role,
+	    .files = o->files,
+	    .tool_version = LIFEBOAT_VERSION,
+	};
+	int arc = 0;
+	if (!r->st)
+		arc = store_open(&r->st, o->storage);
+	if (!arc)
+		arc = audit_to_json(&a, &text);
+	if (!arc)
+		arc = store_put(r->st, key, text.ptr, text.len);
+	if (!arc) {
+		char *where = store_location(r->st, key);
+		result_add_str(result, JOBRESULT_AUDIT_RECORD, where);
+		log_info("audit record of restore %s/%s written to %s", ns, o->restore_name, where);
+		free(where);
+	} else {
+		char why[600];
+		snprintf(why, sizeof(why), "%.512s", err_msg());
+		result_add_str(result, JOBRESULT_AUDIT_ERROR, why);
+		log_warn("the audit record of restore %s/%s could not be written (%s): %s; the "
+			 "restore's outcome stands",
+			 ns, o->restore_name, key, why);
+	}
+	if (rc)
+		err_set(rc, "%s", saved);
+	buf_dispose(&text);
+	free(key);
+	free(saved);
+}
+
+int restore_run(const struct job_opts *o, struct json_object *result)
+{
+	struct restore r;
+	memset(&r, 0, sizeof(r));
+	r.o = o;
+	r.started = time(NULL);
+	int rc = run(&r, result);
+	report(&r, rc, result);
+	/* No record under a name that is not one (check_flags refused it). */
+	if (r.audit_named)
+		write_audit(&r, rc, result);
+	restore_dispose(&r);
 	return rc;
 }

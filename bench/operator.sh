@@ -30,15 +30,21 @@
 #    unequal work.) Reported once the operator is ready and idle: VmHWM,
 #    VmRSS, CPU seconds, time to ready.
 #
-# 3. Schedules: BENCH_SCHED_SIZES (default "100 1000") BackupSchedules, for
-#    each size in a namespace of its own with a fresh operator, all due in the
+# 3. Schedules: BENCH_SCHED_SIZES (default "100 1000 1000:busy")
+#    BackupSchedules, for each size in a namespace of its own with a fresh
+#    operator, all due in the
 #    same minute (bench/opbench.py schedules: the first minute at least
 #    BENCH_SCHED_LEAD_S, default 40, seconds after their creation began; each
 #    run a DatabaseBackup of the spec above): the seconds from that minute
 #    until every DatabaseBackup and every Job exists (watch events, wall
 #    clock), until all are Completed; the operator's CPU and peak RSS; the API
 #    requests it made per run (its lifeboat_kube_requests_total, watches left
-#    out), and their ratio between the sizes: a constant is 1.00.
+#    out), and their ratio between the first two sizes: a constant is 1.00.
+#    The node agent (standing in for the worker nodes' kubelets, which a
+#    real cluster runs on other machines) is paused (SIGSTOP) from before the
+#    minute until every Job exists, so the two cores hold the control plane
+#    and the operator; N:busy leaves it running the pods meanwhile.
+# BENCH_OP_STEPS (default "latency cache schedules") picks the steps.
 #
 # Targets (the issue): p99 <= 100 ms, RSS <= 32 MiB; schedules: every Job
 # within 10 s, requests per run not growing with the number of schedules. A missed target is
@@ -168,6 +174,7 @@ start_operator() {
 		port=$(free_port)
 		timeout 1800 "$BIN/lifeboat-operator" --kubeconfig "$KC" --namespaces "$ns" \
 			--job-image lifeboat-bench-noop --metrics-addr "$maddr" --health-addr "127.0.0.1:$port" \
+			--workers "${BENCH_OP_WORKERS:-4}" \
 			--log-format logfmt --log-level info >>"$W/operator-c.log" 2>&1 &
 	else
 		timeout 1800 "$GOOP" --kubeconfig "$KC" --namespace "$ns" --job-image lifeboat-bench-noop \
@@ -292,10 +299,15 @@ cache_run() {
 	stop_operator
 }
 
+STEPS=" ${BENCH_OP_STEPS:-latency cache schedules} "
+step() { [[ $STEPS == *" $1 "* ]]; }
 FAILS=()
+if step latency || step cache; then
 latency c
 [[ -n $GOOP ]] && latency go
+fi
 
+if step cache; then
 # The status lifeboat-operator wrote for a no-op backup of step 1.
 k -n opbench-c get databasebackup bench-00000 -o json |
 	"$PY" -c 'import json, sys; print(json.dumps(json.load(sys.stdin)["status"]))' >"$W/status.json"
@@ -312,6 +324,7 @@ cache_run c
 # Neither operator may have written a cached, finished backup.
 rv1=$(k -n opbench-cache get databasebackups --chunk-size 1000 -o jsonpath='{range .items[*]}{.metadata.resourceVersion}{"\n"}{end}' | sort -n | tail -1)
 [[ $rv0 == "$rv1" ]] || say "WARNING: a cached Completed backup was written by an operator (newest resourceVersion $rv0 -> $rv1)"
+fi
 
 # schedules N: step 3 for the C operator (the Go one has no schedules); sets
 # S_<N>_* figures. N BackupSchedules due in the same minute (bench/opbench.py
@@ -319,13 +332,15 @@ rv1=$(k -n opbench-cache get databasebackups --chunk-size 1000 -o jsonpath='{ran
 # scraped once every schedule waits for that minute, once every run's
 # DatabaseBackup and Job exist, and once all runs are final and it is idle.
 schedules() {
-	local n=$1 ns=schedbench-$1 mport i wpid f v
+	local n=${1%%:*} key=${1/:/_} busy=0 ns mport i wpid f v agent
+	[[ $1 == *:busy ]] && busy=1
+	ns=schedbench-${key//_/-}
 	ns_setup "$ns"
 	mport=$(free_port)
 	start_operator c "$ns" "127.0.0.1:$mport"
 	local cpu0
 	cpu0=$(cpu_ticks "$OP_PID")
-	f=$W/sched-$n
+	f=$W/sched-$key
 	timeout 1000 "$PY" "$root/bench/opbench.py" schedules "$W/cluster" "$ns" "$n" "$W/spec.json" \
 		"${BENCH_SCHED_LEAD_S:-40}" "$f.json" "$f.scheduled" "$f.created" 900 &
 	wpid=$!
@@ -339,36 +354,70 @@ schedules() {
 	local due
 	due=$(cat "$f.scheduled")
 	(($(date +%s) < due)) || fail "schedules $n: the schedules were ready only after their due minute (raise BENCH_SCHED_LEAD_S)"
-	say "schedules $n: all $n wait for $(date -u -d "@$due" +%H:%M:%S); waiting for the runs"
+	say "schedules $1: all $n wait for $(date -u -d "@$due" +%H:%M:%S); waiting for the runs"
+	# The node agent (this machine's stand-in for the kubelets of the worker
+	# nodes, which on a real cluster run elsewhere) is paused until every Job
+	# exists, unless :busy: then it runs the pods on the same two cores.
+	agent=$(pgrep -P "$(cat "$W/cluster/nodeagent.pid")" | head -1 || true)
+	[[ -n $agent ]] || fail "schedules $1: no node agent process"
+	while (($(date +%s) < due - 1)); do sleep 0.2; done
+	# CPU ticks of each process from a second before the minute until every
+	# Job exists (where the time goes)
+	local procs=("$OP_PID") names=(operator) p t0=() t1=()
+	for p in apiserver etcd controller-manager; do
+		procs+=("$(pgrep -P "$(cat "$W/cluster/$p.pid")" | head -1)")
+		names+=("$p")
+	done
+	procs+=("$agent")
+	names+=(node-agent)
+	for p in "${procs[@]}"; do t0+=("$(cpu_ticks "$p")"); done
+	((busy)) || kill -STOP "$agent"
 	for ((i = 0; i < 6000; i++)); do
 		[[ -e $f.created ]] && break
 		kill -0 "$wpid" 2>/dev/null || break
 		sleep 0.1
 	done
 	curl -sf --max-time 5 "http://127.0.0.1:$mport/metrics" >"$f.m1" || fail "schedules $n: no /metrics"
+	kill -CONT "$agent"
+	for p in "${procs[@]}"; do t1+=("$(cpu_ticks "$p")"); done
+	local cpus="" j
+	for j in "${!procs[@]}"; do
+		cpus+=$(awk -v n="${names[j]}" -v a="${t0[j]}" -v b="${t1[j]}" -v h="$TCK" 'BEGIN { printf "%s%s %.2f s", (NR ? "" : ""), n, (b - a) / h }')
+		((j < ${#procs[@]} - 1)) && cpus+=", "
+	done
+	eval "S_${key}_window_cpu=\"\$cpus\""
 	wait "$wpid" || fail "schedules $n: the watcher failed"
 	wait_idle "$OP_PID" || say "schedules $n: the operator still busy after 240 s (measured anyway)"
 	curl -sf --max-time 5 "http://127.0.0.1:$mport/metrics" >"$f.m2" || fail "schedules $n: no /metrics"
-	eval "S_${n}_hwm=$(vm "$OP_PID" VmHWM)"
-	eval "S_${n}_cpu=$(awk -v a="$cpu0" -v b="$(cpu_ticks "$OP_PID")" -v h="$TCK" 'BEGIN { printf "%.2f", (b - a) / h }')"
+	eval "S_${key}_hwm=$(vm "$OP_PID" VmHWM)"
+	eval "S_${key}_cpu=$(awk -v a="$cpu0" -v b="$(cpu_ticks "$OP_PID")" -v h="$TCK" 'BEGIN { printf "%.2f", (b - a) / h }')"
 	stop_operator
 	for v in all_backups_s all_jobs_s jobs_p50_s all_final_s completed failed scheduled_before_due_s created_s backups_seen jobs_seen; do
-		eval "S_${n}_$v=\$(field \"\$f.json\" $v)"
+		eval "S_${key}_$v=\$(field \"\$f.json\" $v)"
 	done
-	eval "S_${n}_req_jobs=\"\$(\"\$PY\" \"\$root/bench/opbench.py\" requests \"\$f.m0\" \"\$f.m1\" \"\$n\")\""
-	eval "S_${n}_req_all=\"\$(\"\$PY\" \"\$root/bench/opbench.py\" requests \"\$f.m0\" \"\$f.m2\" \"\$n\")\""
+	eval "S_${key}_req_jobs=\"\$(\"\$PY\" \"\$root/bench/opbench.py\" requests \"\$f.m0\" \"\$f.m1\" \"\$n\")\""
+	eval "S_${key}_req_all=\"\$(\"\$PY\" \"\$root/bench/opbench.py\" requests \"\$f.m0\" \"\$f.m2\" \"\$n\")\""
 	local seen
 	seen=$(field "$f.json" jobs_seen)
 	[[ $seen == "$n" ]] || FAILS+=("schedules $n: only $seen of $n runs got a Job ($(field "$f.json" backups_seen) backups): $(field "$f.json" errors)")
 	[[ $(field "$f.json" completed) == "$n" ]] || FAILS+=("schedules $n: only $(field "$f.json" completed) of $n runs Completed")
 }
-S_SIZES=${BENCH_SCHED_SIZES:-100 1000}
-for n in $S_SIZES; do schedules "$n"; done
+S_SIZES=${BENCH_SCHED_SIZES:-100 1000 1000:busy}
+if step schedules; then
+	for n in $S_SIZES; do schedules "$n"; done
+fi
 
-for v in L_c_p50_ms L_c_p99_ms L_c_max_ms L_c_all L_c_cpu L_c_hwm C_c_hwm C_c_rss C_c_cpu; do
+if step latency; then
+for v in L_c_p50_ms L_c_p99_ms L_c_max_ms L_c_all L_c_cpu L_c_hwm; do
 	[[ -n ${!v:-} ]] || fail "measurement $v is missing"
 done
-if [[ -n $GOOP ]]; then
+fi
+if step cache; then
+for v in C_c_hwm C_c_rss C_c_cpu; do
+	[[ -n ${!v:-} ]] || fail "measurement $v is missing"
+done
+fi
+if [[ -n $GOOP ]] && step latency && step cache; then
 	for v in L_go_p50_ms L_go_p99_ms L_go_max_ms L_go_all L_go_cpu L_go_hwm C_go_hwm C_go_rss C_go_cpu; do
 		[[ -n ${!v:-} ]] || fail "measurement $v is missing"
 	done
@@ -389,12 +438,15 @@ line_cache() {
 	awk -v l="$2" -v h="${!hwm}" -v r="${!rss}" -v c="${!cpu}" -v y="${!rdy}" -v m="$(mark "${!hwm}" 32768)" 'BEGIN {
 		printf "    %-12s peak RSS %d KiB (target <= 32768 KiB: %s), RSS %d KiB once idle; CPU %.2f s; ready (synced) in %s s\n", l, h, m, r, c, y }'
 }
-line_sched() { # N
-	local n=$1
-	local b=S_${n}_all_backups_s j=S_${n}_all_jobs_s p=S_${n}_jobs_p50_s fin=S_${n}_all_final_s h=S_${n}_hwm c=S_${n}_cpu r1=S_${n}_req_jobs r2=S_${n}_req_all lead=S_${n}_scheduled_before_due_s cr=S_${n}_created_s
-	awk -v n="$n" -v b="${!b}" -v j="${!j}" -v p="${!p}" -v f="${!fin}" -v h="${!h}" -v c="${!c}" -v l="${!lead}" -v cr="${!cr}" \
+line_sched() { # N[:busy]
+	local n=${1%%:*} k=${1/:/_} how="node agent paused"
+	[[ $1 == *:busy ]] && how="node agent running the pods"
+	local b=S_${k}_all_backups_s j=S_${k}_all_jobs_s p=S_${k}_jobs_p50_s fin=S_${k}_all_final_s h=S_${k}_hwm c=S_${k}_cpu r1=S_${k}_req_jobs r2=S_${k}_req_all lead=S_${k}_scheduled_before_due_s cr=S_${k}_created_s
+	awk -v n="$n" -v how="$how" -v b="${!b}" -v j="${!j}" -v p="${!p}" -v f="${!fin}" -v h="${!h}" -v c="${!c}" -v l="${!lead}" -v cr="${!cr}" \
 		-v mj="$(mark "${!j}" 10)" -v mh="$(mark "${!h}" 32768)" 'BEGIN {
-		printf "    %5d schedules (created in %.1f s, all waiting %.1f s before the minute): every DatabaseBackup %.2f s, every Job %.2f s (target <= 10 s: %s; p50 %.2f s), all Completed %.1f s; CPU %.2f s; peak RSS %d KiB (target <= 32768 KiB: %s)\n", n, cr, l, b, j, mj, p, f, c, h, mh }'
+		printf "    %5d schedules, %s (created in %.1f s, all waiting %.1f s before the minute): every DatabaseBackup %.2f s, every Job %.2f s (target <= 10 s: %s; p50 %.2f s), all Completed %.1f s; CPU %.2f s; peak RSS %d KiB (target <= 32768 KiB: %s)\n", n, how, cr, l, b, j, mj, p, f, c, h, mh }'
+	local wc=S_${k}_window_cpu
+	echo "          CPU from a second before the minute until every Job exists: ${!wc}"
 	echo "          API requests per run until every Job exists: ${!r1}"
 	echo "          API requests per run until all are Completed and the operator idle: ${!r2}"
 }
@@ -402,24 +454,30 @@ line_sched() { # N
 	echo
 	echo "[operator] $(date -u +%Y-%m-%d), $(nproc) cores (shared with other work: noisy), real kube-apiserver v1.34.4 + node agent;"
 	echo "  job image lifeboat-bench-noop (writes a fixed 'bench-noop-not-a-backup' result: the operator is measured, not a dump)"
+	if step latency; then
 	echo "  $N DatabaseBackups applied at once (4 parallel kubectl apply -f of $((N / 4)) each), each a Job with init container backup + verify:"
 	line_lat c lifeboat-operator
 	if [[ -n $GOOP ]]; then line_lat go "Go (client-go)"; else echo "    Go operator: not measured: $GO_WHY"; fi
+	fi
+	if step cache; then
 	echo "  $NC Completed DatabaseBackups in the cache (created in ${created_s} s, status copied from a step-1 backup; no Jobs):"
 	line_cache c lifeboat-operator
 	[[ -n $GOOP ]] && line_cache go "Go (client-go)"
+	fi
+	if step schedules; then
 	echo "  BackupSchedules due in the same minute (lifeboat-operator; each run a DatabaseBackup, its Job the no-op image), seconds after the due minute:"
 	for n in $S_SIZES; do
 		line_sched "$n"
 	done
 	# shellcheck disable=SC2086 # the sizes are words
 	set -- $S_SIZES
-	if (($# >= 2)); then
-		local_a=S_${1}_req_all local_b=S_${!#}_req_all
-		awk -v n1="$1" -v n2="${!#}" -v a="${!local_a%% *}" -v b="${!local_b%% *}" 'BEGIN {
+	if (($# >= 2)) && [[ $1 != *:* && $2 != *:* ]]; then
+		local_a=S_${1}_req_all local_b=S_${2}_req_all
+		awk -v n1="$1" -v n2="$2" -v a="${!local_a%% *}" -v b="${!local_b%% *}" 'BEGIN {
 			printf "    API requests per run, %d against %d schedules: %.2f (a constant: 1.00)\n", n2, n1, b / a }'
 	fi
-	if [[ -n $GOOP ]]; then
+	fi
+	if [[ -n $GOOP ]] && step latency && step cache; then
 		awk -v a="$L_c_p50_ms" -v b="$L_go_p50_ms" -v c="$L_c_p99_ms" -v d="$L_go_p99_ms" -v e="$L_c_all" -v f="$L_go_all" \
 			-v g="$L_c_cpu" -v h="$L_go_cpu" -v i="$L_c_hwm" -v j="$L_go_hwm" -v m="$C_c_hwm" -v o="$C_go_hwm" -v p="$C_c_cpu" -v r="$C_go_cpu" 'BEGIN {
 			printf "  ratios C/Go: p50 %.2f, p99 %.2f, all Completed %.2f, CPU %.2f, peak RSS %.2f; with %s cached: peak RSS %.2f, CPU %.2f\n",

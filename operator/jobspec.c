@@ -15,6 +15,12 @@
 #include "../common/jobenv.h"
 #include "../common/xmalloc.h"
 #include "api/backup.h"
+#include "api/restore.h"
+
+static int ctl_jobspec_eq(const char *a, const char *b)
+{
+	return a && b && strcmp(a, b) == 0;
+}
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -368,11 +374,9 @@ static int plan_database(struct plan *p, const struct api_database *d)
 	return rc;
 }
 
-/* Everything a backup's Jobs can need; each container takes its share. */
-static int plan_backup(struct plan *p, const struct api_backup *b)
+/* The emptyDir at /tmp every container has. */
+static void plan_init(struct plan *p)
 {
-	const struct api_backup_spec *s = &b->spec;
-	int rc;
 	memset(p, 0, sizeof(*p));
 	p->volumes = json_object_new_array();
 	struct json_object *tmp = json_object_new_object();
@@ -380,18 +384,42 @@ static int plan_backup(struct plan *p, const struct api_backup *b)
 	json_object_object_add(tmp, "emptyDir", json_object_new_object());
 	json_object_array_add(p->volumes, tmp);
 	plan_mount(p, "tmp", "/tmp", NULL, 0, ALL_COMMANDS);
-	if ((rc = plan_str(p, JOBENV_NAMESPACE, b->meta.namespace_)) ||
-	    (rc = plan_str(p, JOBENV_NAME, b->meta.name)) || (rc = plan_storage(p, &s->storage)) ||
-	    (rc = plan_database(p, &s->database)) || (rc = plan_str(p, JOBENV_FORMAT, s->format)) ||
-	    (rc = plan_str(p, JOBENV_COMPRESSION, s->compression)))
+}
+
+/* A stored backup: its folder (namespace and name) and storage. */
+static int plan_stored(struct plan *p, const char *ns, const char *name,
+		       const struct api_storage *st)
+{
+	int rc;
+	if ((rc = plan_str(p, JOBENV_NAMESPACE, ns)) || (rc = plan_str(p, JOBENV_NAME, name)))
 		return rc;
-	if (s->encryption.passphrase.name) {
-		plan_secret_volume(p, "passphrase", PASSPHRASE_DIR, s->encryption.passphrase.name,
-				   s->encryption.passphrase.key, "passphrase",
+	return plan_storage(p, st);
+}
+
+/* The passphrase, as a Secret volume and LIFEBOAT_PASSPHRASE_FILE. */
+static int plan_passphrase(struct plan *p, const struct api_encryption *enc)
+{
+	int rc = 0;
+	if (enc->passphrase.name) {
+		plan_secret_volume(p, "passphrase", PASSPHRASE_DIR, enc->passphrase.name,
+				   enc->passphrase.key, "passphrase",
 				   JOBENV_CMD_BACKUP | JOBENV_CMD_RESTORE | JOBENV_CMD_VERIFY);
-		if ((rc = plan_str(p, JOBENV_PASSPHRASE_FILE, PASSPHRASE_FILE)))
-			return rc;
+		rc = plan_str(p, JOBENV_PASSPHRASE_FILE, PASSPHRASE_FILE);
 	}
+	return rc;
+}
+
+/* Everything a backup's Jobs can need; each container takes its share. */
+static int plan_backup(struct plan *p, const struct api_backup *b)
+{
+	const struct api_backup_spec *s = &b->spec;
+	int rc;
+	plan_init(p);
+	if ((rc = plan_stored(p, b->meta.namespace_, b->meta.name, &s->storage)) ||
+	    (rc = plan_database(p, &s->database)) || (rc = plan_str(p, JOBENV_FORMAT, s->format)) ||
+	    (rc = plan_str(p, JOBENV_COMPRESSION, s->compression)) ||
+	    (rc = plan_passphrase(p, &s->encryption)))
+		return rc;
 	return plan_str(p, JOBENV_LOG_LEVEL, s->job_template.log_level);
 }
 
@@ -621,30 +649,38 @@ static int labels_valid(const struct jobspec_opts *o)
 	return 0;
 }
 
-static struct json_object *labels(const struct api_backup *b, const struct jobspec_opts *o,
+/* The resource a Job works for: its owner, and where its labels come from. */
+struct job_owner {
+	const char *kind;		     /* API_BACKUP_KIND, API_RESTORE_KIND */
+	const struct api_meta *meta;	     /* name, namespace, uid */
+	const struct api_job_template *tmpl; /* its jobTemplate */
+	const char *label;		     /* JOBSPEC_LABEL_BACKUP | JOBSPEC_LABEL_RESTORE */
+};
+
+static struct json_object *labels(const struct job_owner *w, const struct jobspec_opts *o,
 				  const char *component)
 {
-	const struct api_job_template *t = &b->spec.job_template;
+	const struct api_job_template *t = w->tmpl;
 	struct json_object *l = kv_object(t->pod_labels, t->npod_labels);
 	for (size_t i = 0; i < o->nlabels; i++)
 		json_object_object_add(l, o->labels[i].key, str(o->labels[i].value));
-	char *instance = jobspec_label_value(b->meta.name);
+	char *instance = jobspec_label_value(w->meta->name);
 	json_object_object_add(l, JOBSPEC_LABEL_NAME, str("lifeboat"));
 	json_object_object_add(l, JOBSPEC_LABEL_COMPONENT, str(component));
 	json_object_object_add(l, JOBSPEC_LABEL_MANAGED_BY, str("lifeboat-operator"));
 	json_object_object_add(l, JOBSPEC_LABEL_INSTANCE, str(instance));
-	json_object_object_add(l, JOBSPEC_LABEL_BACKUP, str(instance));
+	json_object_object_add(l, w->label, str(instance));
 	free(instance);
 	return l;
 }
 
-static struct json_object *owner(const struct api_backup *b)
+static struct json_object *owner(const struct job_owner *w)
 {
 	struct json_object *r = json_object_new_object();
 	json_object_object_add(r, "apiVersion", str(API_GROUP_VERSION));
-	json_object_object_add(r, "kind", str(API_BACKUP_KIND));
-	json_object_object_add(r, "name", str(b->meta.name));
-	json_object_object_add(r, "uid", str(b->meta.uid));
+	json_object_object_add(r, "kind", str(w->kind));
+	json_object_object_add(r, "name", str(w->meta->name));
+	json_object_object_add(r, "uid", str(w->meta->uid));
 	json_object_object_add(r, "controller", json_object_new_boolean(1));
 	json_object_object_add(r, "blockOwnerDeletion", json_object_new_boolean(1));
 	struct json_object *a = json_object_new_array();
@@ -730,11 +766,11 @@ static struct json_object *pod_spec(struct json_object **rules, const struct pla
 }
 
 /* The Job around the pod of steps. */
-static int build(struct json_object **out, const struct api_backup *b, const struct jobspec_opts *o,
-		 const struct plan *p, const char *suffix, const char *component,
-		 const struct step *steps, size_t nsteps)
+static int build(struct json_object **out, const struct job_owner *w,
+		 const struct jobspec_opts *o, const struct plan *p, const char *suffix,
+		 const char *component, const struct step *steps, size_t nsteps, int backoff_limit)
 {
-	const struct api_job_template *t = &b->spec.job_template;
+	const struct api_job_template *t = w->tmpl;
 	const char *image = t->image ? t->image : o->image;
 	const char *sa = t->service_account_name ? t->service_account_name : o->service_account;
 	struct json_object *rules = NULL;
@@ -746,7 +782,7 @@ static int build(struct json_object **out, const struct api_backup *b, const str
 		return rc;
 	struct json_object *pod = pod_spec(&rules, p, t, image, sa, steps, nsteps);
 	struct json_object *tmeta = json_object_new_object();
-	json_object_object_add(tmeta, "labels", labels(b, o, component));
+	json_object_object_add(tmeta, "labels", labels(w, o, component));
 	if (t->npod_annotations)
 		json_object_object_add(tmeta, "annotations",
 				       kv_object(t->pod_annotations, t->npod_annotations));
@@ -757,7 +793,8 @@ static int build(struct json_object **out, const struct api_backup *b, const str
 	struct json_object *policy = json_object_new_object();
 	json_object_object_add(policy, "rules", rules);
 	struct json_object *spec = json_object_new_object();
-	json_object_object_add(spec, "backoffLimit", json_object_new_int(t->backoff_limit));
+	json_object_object_add(spec, "backoffLimit",
+			       json_object_new_int(backoff_limit < 0 ? t->backoff_limit : backoff_limit));
 	json_object_object_add(spec, "activeDeadlineSeconds",
 			       json_object_new_int64(t->active_deadline_seconds));
 	if (t->has_ttl_seconds_after_finished)
@@ -766,12 +803,12 @@ static int build(struct json_object **out, const struct api_backup *b, const str
 	json_object_object_add(spec, "podFailurePolicy", policy);
 	json_object_object_add(spec, "template", tmpl);
 
-	char *name = jobspec_job_name(b->meta.name, suffix);
+	char *name = jobspec_job_name(w->meta->name, suffix);
 	struct json_object *meta = json_object_new_object();
 	json_object_object_add(meta, "name", str(name));
-	json_object_object_add(meta, "namespace", str(b->meta.namespace_));
-	json_object_object_add(meta, "labels", labels(b, o, component));
-	json_object_object_add(meta, "ownerReferences", owner(b));
+	json_object_object_add(meta, "namespace", str(w->meta->namespace_));
+	json_object_object_add(meta, "labels", labels(w, o, component));
+	json_object_object_add(meta, "ownerReferences", owner(w));
 	free(name);
 
 	struct json_object *job = json_object_new_object();
@@ -792,9 +829,11 @@ int jobspec_backup(struct json_object **out, const struct api_backup *b,
 	};
 	struct plan p;
 	int rc;
+	const struct job_owner w = {API_BACKUP_KIND, &b->meta, &b->spec.job_template,
+				    JOBSPEC_LABEL_BACKUP};
 	if (!(rc = plan_backup(&p, b)) && !(rc = plan_files(&p, &b->spec.files)))
-		rc = build(out, b, o, &p, JOBSPEC_SUFFIX_BACKUP, "backup", with_verify,
-			   b->spec.verify ? 2 : 1);
+		rc = build(out, &w, o, &p, JOBSPEC_SUFFIX_BACKUP, "backup", with_verify,
+			   b->spec.verify ? 2 : 1, -1);
 	plan_dispose(&p);
 	return rc;
 }
@@ -810,8 +849,95 @@ int jobspec_delete(struct json_object **out, const struct api_backup *b,
 	if (!api_backup_deletes_storage(b))
 		return err_set(E_INVALID, "spec.deletionPolicy: Retain: the stored backup is kept, "
 					  "no delete Job is made");
+	const struct job_owner w = {API_BACKUP_KIND, &b->meta, &b->spec.job_template,
+				    JOBSPEC_LABEL_BACKUP};
 	if (!(rc = plan_backup(&p, b)))
-		rc = build(out, b, o, &p, JOBSPEC_SUFFIX_DELETE, "delete", del, 1);
+		rc = build(out, &w, o, &p, JOBSPEC_SUFFIX_DELETE, "delete", del, 1, -1);
+	plan_dispose(&p);
+	return rc;
+}
+
+/* spec.files of a restore: the claim read-write at JOBSPEC_FILES_PATH and
+ * LIFEBOAT_FILES the folder inside it, which the job swaps in beside its old
+ * self (so it cannot be the volume's root). */
+static int plan_restore_files(struct plan *p, const struct api_files *f)
+{
+	if (!f->claim_name)
+		return 0;
+	size_t n = f->path ? strlen(f->path) : 0;
+	while (n > 0 && f->path[n - 1] == '/')
+		n--;
+	if (n == 0)
+		return err_set(E_INVALID,
+			       "spec.files.path: required for a restore: the files are unpacked "
+			       "beside the folder and swapped in, which cannot be done to the "
+			       "volume's root; give the folder inside claim %s",
+			       f->claim_name);
+	struct json_object *claim = json_object_new_object();
+	json_object_object_add(claim, "claimName", json_object_new_string(f->claim_name));
+	struct json_object *vol = json_object_new_object();
+	json_object_object_add(vol, "name", json_object_new_string("files"));
+	json_object_object_add(vol, "persistentVolumeClaim", claim);
+	json_object_array_add(p->volumes, vol);
+	plan_mount(p, "files", JOBSPEC_FILES_PATH, NULL, 0, JOBENV_CMD_RESTORE);
+	return plan_value(p, JOBENV_FILES, xasprintf(JOBSPEC_FILES_PATH "/%.*s", (int)n, f->path));
+}
+
+static int plan_restore(struct plan *p, const struct jobspec_restore_in *in)
+{
+	const struct api_restore_spec *s = &in->restore->spec;
+	int rc;
+	plan_init(p);
+	if ((rc = plan_stored(p, in->backup_namespace, in->backup_name, in->storage)) ||
+	    (rc = plan_database(p, in->target)) || (rc = plan_passphrase(p, in->encryption)))
+		return rc;
+	if (!in->target->schema_version_query && in->schema_version_query &&
+	    (rc = plan_str(p, JOBENV_SCHEMA_VERSION_QUERY, in->schema_version_query)))
+		return rc;
+	if ((rc = plan_str(p, JOBENV_CONFIRM, s->confirm)) ||
+	    (rc = plan_str(p, JOBENV_CLEAN, s->clean ? "true" : "false")) ||
+	    (rc = plan_str(p, JOBENV_SCHEMA_POLICY, s->schema_policy)) ||
+	    (rc = plan_str(p, JOBENV_RESTORE_NAME, in->restore->meta.name)) ||
+	    (rc = plan_str(p, JOBENV_RESTORE_NAMESPACE, in->restore->meta.namespace_)) ||
+	    (rc = plan_str(p, JOBENV_REQUESTED_BY, in->requested_by)))
+		return rc;
+	if (ctl_jobspec_eq(s->ownership_mode, "NoOwner") &&
+	    (rc = plan_str(p, JOBENV_NO_OWNER, "true")))
+		return rc;
+	if (s->ownership_role && (rc = plan_str(p, JOBENV_ROLE, s->ownership_role)))
+		return rc;
+	if (ctl_jobspec_eq(s->privileges, "Skip") &&
+	    (rc = plan_str(p, JOBENV_NO_PRIVILEGES, "true")))
+		return rc;
+	if (in->safety_name) {
+		if ((rc = plan_str(p, JOBENV_SAFETY_BACKUP_NAME, in->safety_name)) ||
+		    (in->safety_location &&
+		     (rc = plan_str(p, JOBENV_SAFETY_BACKUP_LOCATION, in->safety_location))) ||
+		    (in->safety_sha256 &&
+		     (rc = plan_str(p, JOBENV_SAFETY_BACKUP_SHA256, in->safety_sha256))))
+			return rc;
+	} else if ((rc = plan_str(p, JOBENV_NO_SAFETY_BACKUP, "true"))) {
+		return rc;
+	}
+	if ((rc = plan_restore_files(p, &s->files)))
+		return rc;
+	return plan_str(p, JOBENV_LOG_LEVEL, s->job_template.log_level);
+}
+
+int jobspec_restore(struct json_object **out, const struct jobspec_restore_in *in,
+		    const struct jobspec_opts *o)
+{
+	static const struct step restore[] = {
+	    {JOBSPEC_CONTAINER_RESTORE, "restore", JOBENV_CMD_RESTORE, 0},
+	};
+	struct plan p;
+	const struct job_owner w = {API_RESTORE_KIND, &in->restore->meta,
+				    &in->restore->spec.job_template, JOBSPEC_LABEL_RESTORE};
+	int rc = plan_restore(&p, in);
+	/* backoffLimit 0: a restore that may have changed the target is never
+	 * run again by itself (docs/api.md) */
+	if (!rc)
+		rc = build(out, &w, o, &p, JOBSPEC_SUFFIX_RESTORE, "restore", restore, 1, 0);
 	plan_dispose(&p);
 	return rc;
 }

@@ -55,13 +55,19 @@
 
 struct json_object;
 struct api_backup;
+struct api_database;
+struct api_encryption;
 struct api_kv;
+struct api_restore;
+struct api_storage;
 
 #define JOBSPEC_CONTAINER_BACKUP "backup"
 #define JOBSPEC_CONTAINER_VERIFY "verify"
 #define JOBSPEC_CONTAINER_DELETE "delete"
+#define JOBSPEC_CONTAINER_RESTORE "restore"
 #define JOBSPEC_SUFFIX_BACKUP "backup"
 #define JOBSPEC_SUFFIX_DELETE "delete"
+#define JOBSPEC_SUFFIX_RESTORE "restore"
 #define JOBSPEC_VOLUME_PATH "/backup-volume"
 #define JOBSPEC_FILES_PATH "/files"
 #define JOBSPEC_TERMINATION_PATH "/dev/termination-log"
@@ -74,6 +80,7 @@ struct api_kv;
 #define JOBSPEC_LABEL_MANAGED_BY "app.kubernetes.io/managed-by"
 #define JOBSPEC_LABEL_INSTANCE "app.kubernetes.io/instance"
 #define JOBSPEC_LABEL_BACKUP "lifeboat.dev/backup"
+#define JOBSPEC_LABEL_RESTORE "lifeboat.dev/restore"
 
 /* What the operator's own settings add. Everything is borrowed. */
 struct jobspec_opts {
@@ -93,6 +100,31 @@ int jobspec_backup(struct json_object **out, const struct api_backup *b,
  * Retain, so a slip in a controller can never delete a retained backup. */
 int jobspec_delete(struct json_object **out, const struct api_backup *b,
 		   const struct jobspec_opts *o);
+/* A restore Job's inputs the controller resolved. All borrowed. */
+struct jobspec_restore_in {
+	const struct api_restore *restore;
+	/* the backup restored: its folder <namespace>/<name>, its storage and
+	 * passphrase (from the DatabaseBackup, or spec.source) */
+	const char *backup_namespace, *backup_name;
+	const struct api_storage *storage;
+	const struct api_encryption *encryption;
+	const struct api_database *target;	/* spec.target, else the backup's */
+	const char *schema_version_query;	/* the backup's, when target has none */
+	const char *requested_by;		/* status.requestedBy */
+	/* the safety backup's name, folder and sha256; name NULL: disabled */
+	const char *safety_name, *safety_location, *safety_sha256;
+};
+
+/* The Job of `lifeboat restore` for a DatabaseRestore: one container
+ * JOBSPEC_CONTAINER_RESTORE, backoffLimit 0 whatever jobTemplate says, the
+ * label lifeboat.dev/restore, owned by the restore; LIFEBOAT_CONFIRM,
+ * LIFEBOAT_CLEAN, LIFEBOAT_SCHEMA_POLICY, ownership and privileges, the
+ * audit record's LIFEBOAT_RESTORE_NAME/NAMESPACE, LIFEBOAT_REQUESTED_BY and
+ * the safety backup's facts (or LIFEBOAT_NO_SAFETY_BACKUP). spec.files: the
+ * claim read-write at JOBSPEC_FILES_PATH, LIFEBOAT_FILES the folder in it
+ * (a path is required: E_INVALID naming spec.files.path). */
+int jobspec_restore(struct json_object **out, const struct jobspec_restore_in *in,
+		    const struct jobspec_opts *o);
 /* "<resource>-<suffix>", or when that passes JOBSPEC_NAME_MAX the start of
  * resource, a hash of all of it, and the suffix: "very-lo...-1a2b3c4d-backup".
  * The same input always gives the same name. Caller frees. */

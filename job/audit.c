@@ -66,7 +66,7 @@ static struct json_object *port_value(const char *port)
 		return NULL;
 	char *end;
 	long v = strtol(port, &end, 10);
-	if (!*end && v > 0 && v <= 65535)
+	if (port[0] >= '0' && port[0] <= '9' && !*end && v > 0 && v <= 65535)
 		return json_object_new_int((int)v);
 	return json_object_new_string(port);
 }

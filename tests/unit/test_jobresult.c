@@ -582,6 +582,180 @@ static void jobresult_artifact_files__written_and_read_back(void **state)
 	}
 }
 
+/* What `lifeboat restore` prints since the schema check and the audit
+ * record (docs/job.md), field for field. */
+static const char restore_good[] =
+    "{\"command\":\"restore\",\"namespace\":\"app\",\"name\":\"nightly\",\"startTime\":"
+    "\"2026-11-21T03:00:00Z\",\"restore\":{\"target\":\"postgresql://app@db:5432/app\","
+    "\"targetServerVersion\":\"15.18\",\"clean\":true,\"startTime\":\"2026-11-21T03:00:00Z\","
+    "\"completionTime\":\"2026-11-21T03:01:00Z\",\"ownership\":\"NoOwner\",\"role\":\"app_owner\","
+    "\"privileges\":\"Skip\"},\"restoredBackup\":{\"namespace\":\"app\",\"name\":\"nightly\","
+    "\"location\":\"s3://acme/prod/app/nightly/\",\"sha256\":\"" SHA_A "\",\"createdAt\":"
+    "\"2026-11-21T02:00:01Z\",\"schemaVersion\":\"42\"},\"schemaCheck\":{\"policy\":\"Warn\","
+    "\"result\":\"Mismatch\",\"backupVersion\":\"42\",\"targetVersion\":\"43\"},\"auditRecord\":"
+    "\"s3://acme/prod/app/_restores/2026/11/undo.json\",\"completionTime\":"
+    "\"2026-11-21T03:01:00Z\",\"phase\":\"Completed\",\"reason\":\"Succeeded\",\"peakRssKiB\":"
+    "9000}";
+
+static void jobresult_parse__reads_a_restore_result_with_schema_check_and_audit(void **state)
+{
+	(void)state;
+	struct jobresult r;
+	parse_ok(&r, restore_good);
+	assert_true(jobresult_ok(&r));
+	assert_true(r.has_restore);
+	assert_string_equal(r.restore.ownership, "NoOwner");
+	assert_string_equal(r.restore.role, "app_owner");
+	assert_string_equal(r.restore.privileges, "Skip");
+	assert_true(r.has_restored_backup);
+	assert_string_equal(r.restored_backup.namespace_, "app");
+	assert_string_equal(r.restored_backup.name, "nightly");
+	assert_string_equal(r.restored_backup.location, "s3://acme/prod/app/nightly/");
+	assert_string_equal(r.restored_backup.sha256, SHA_A);
+	assert_int_equal(r.restored_backup.created_at.value, 1795226401);
+	assert_string_equal(r.restored_backup.schema_version, "42");
+	assert_true(r.has_schema_check);
+	assert_string_equal(r.schema_check.policy, "Warn");
+	assert_string_equal(r.schema_check.result, "Mismatch");
+	assert_string_equal(r.schema_check.backup_version, "42");
+	assert_string_equal(r.schema_check.target_version, "43");
+	assert_null(r.schema_check.target_error);
+	assert_string_equal(r.audit_record, "s3://acme/prod/app/_restores/2026/11/undo.json");
+	assert_null(r.audit_error);
+	assert_false(r.target_unchanged.set);
+	assert_int_equal(r.ignored, 0);
+	jobresult_dispose(&r);
+
+	parse_ok(&r, "{\"command\":\"restore\",\"phase\":\"Failed\",\"reason\":\"MissingRole\","
+		     "\"message\":\"role \\\"x\\\" does not exist\",\"targetUnchanged\":true,"
+		     "\"schemaCheck\":{\"policy\":\"RequireMatch\",\"result\":\"TargetUnknown\","
+		     "\"backupVersion\":\"42\",\"targetVersion\":null,\"targetError\":\"ERROR:  "
+		     "relation \\\"schema_migrations\\\" does not exist\\n\"},\"auditError\":"
+		     "\"cannot create folder /b/app/_restores: Not a directory\\n\"}");
+	assert_false(jobresult_ok(&r));
+	assert_string_equal(r.reason, "MissingRole");
+	assert_true(r.target_unchanged.set && r.target_unchanged.value);
+	assert_string_equal(r.schema_check.result, "TargetUnknown");
+	assert_null(r.schema_check.target_version);
+	assert_string_equal(r.schema_check.target_error,
+			    "ERROR:  relation \"schema_migrations\" does not exist\n");
+	assert_string_equal(r.audit_error,
+			    "cannot create folder /b/app/_restores: Not a directory\n");
+	assert_false(r.has_restored_backup);
+	assert_int_equal(r.ignored, 0);
+	jobresult_dispose(&r);
+
+	parse_ok(&r, "{\"command\":\"audit\",\"phase\":\"Completed\",\"reason\":\"Succeeded\","
+		     "\"count\":12}");
+	assert_string_equal(r.command, "audit");
+	assert_int_equal(r.count.value, 12);
+	jobresult_dispose(&r);
+}
+
+/* Values the CRD's enumerations and patterns would refuse never reach a status. */
+static void jobresult_parse__leaves_restore_values_outside_their_enumerations_unset(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *json;
+		size_t ignored;
+	} cases[] = {
+	    {"\"schemaCheck\":{\"policy\":\"warn\",\"result\":\"Unknown\"}", 2},
+	    {"\"schemaCheck\":{\"policy\":\"Warn \",\"result\":\"match\"}", 2},
+	    {"\"schemaCheck\":{\"policy\":7,\"result\":[]}", 2},
+	    {"\"schemaCheck\":\"Match\"", 1},
+	    {"\"restore\":{\"ownership\":\"None\",\"privileges\":\"Drop\"}", 2},
+	    {"\"restore\":{\"ownership\":\"Keep\\n\",\"privileges\":true}", 2},
+	    {"\"restoredBackup\":{\"sha256\":\"XYZ\",\"createdAt\":\"yesterday\"}", 2},
+	    {"\"targetUnchanged\":\"yes\"", 1},
+	    {"\"auditRecord\":\"s3://b/k\\u0001\"", 1},
+	    {"\"auditRecord\":42,\"count\":-1", 2},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[512];
+		snprintf(buf, sizeof(buf), "{\"command\":\"restore\",\"phase\":\"Failed\",%s}",
+			 cases[i].json);
+		struct jobresult r;
+		parse_ok(&r, buf);
+		if (r.ignored != cases[i].ignored)
+			fail_msg("case %zu: ignored %zu, want %zu", i, r.ignored, cases[i].ignored);
+		assert_null(r.schema_check.policy);
+		assert_null(r.schema_check.result);
+		assert_null(r.restore.ownership);
+		assert_null(r.restore.privileges);
+		assert_null(r.restored_backup.sha256);
+		assert_false(r.restored_backup.created_at.set);
+		assert_false(r.target_unchanged.set);
+		assert_null(r.audit_record);
+		assert_false(r.count.set);
+		jobresult_dispose(&r);
+	}
+	/* Every value of each enumeration is taken. */
+	static const char *const results[] = {"Match", "Mismatch", "Skipped", "TargetUnknown"};
+	static const char *const policies[] = {"Ignore", "Warn", "RequireMatch"};
+	for (size_t i = 0; i < 4; i++) {
+		char buf[256];
+		snprintf(buf, sizeof(buf),
+			 "{\"command\":\"restore\",\"phase\":\"Completed\",\"schemaCheck\":{"
+			 "\"policy\":\"%s\",\"result\":\"%s\"},\"restore\":{\"ownership\":\"%s\","
+			 "\"privileges\":\"%s\"}}",
+			 policies[i % 3], results[i], i % 2 ? "NoOwner" : "Keep",
+			 i % 2 ? "Skip" : "Keep");
+		struct jobresult r;
+		parse_ok(&r, buf);
+		assert_string_equal(r.schema_check.result, results[i]);
+		assert_string_equal(r.schema_check.policy, policies[i % 3]);
+		assert_string_equal(r.restore.ownership, i % 2 ? "NoOwner" : "Keep");
+		assert_int_equal(r.ignored, 0);
+		jobresult_dispose(&r);
+	}
+}
+
+/* The writers of the new sections and the parser agree; absent strings are
+ * left out where the schema says so. */
+static void jobresult_restore_sections__written_and_read_back(void **state)
+{
+	(void)state;
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, JOBRESULT_COMMAND, json_object_new_string("restore"));
+	json_object_object_add(o, JOBRESULT_PHASE, json_object_new_string("Failed"));
+	struct jobresult_restored_backup b = {.namespace_ = S("app"),
+					      .name = S("nightly"),
+					      .location = S("file:///b/app/nightly/"),
+					      .sha256 = S(SHA_B),
+					      .created_at = {1795226401, 1}};
+	struct jobresult_schema_check c = {.policy = S("RequireMatch"),
+					   .result = S("TargetUnknown"),
+					   .backup_version = S("42"),
+					   .target_error = S("returned NULL")};
+	struct jobresult_restore res = {.target = S("postgresql://u@h:1/d"), .clean = {0, 1}};
+	jobresult_add_restored_backup(o, &b);
+	jobresult_add_schema_check(o, &c);
+	jobresult_add_restore(o, &res);
+	json_object_object_add(o, JOBRESULT_TARGET_UNCHANGED, json_object_new_boolean(1));
+	const char *text = jobresult_render(o);
+	assert_non_null(strstr(text,
+			       "\"restoredBackup\":{\"namespace\":\"app\",\"name\":\"nightly\","
+			       "\"location\":\"file:///b/app/nightly/\",\"sha256\":\"" SHA_B
+			       "\",\"createdAt\":\"2026-11-21T02:00:01Z\"}"));
+	assert_non_null(strstr(text, "\"schemaCheck\":{\"policy\":\"RequireMatch\",\"result\":"
+				     "\"TargetUnknown\",\"backupVersion\":\"42\",\"targetVersion\":"
+				     "null,\"targetError\":\"returned NULL\"}"));
+	/* The restore section keeps its old text when the new fields are unset. */
+	assert_non_null(strstr(text, "\"restore\":{\"target\":\"postgresql://u@h:1/d\","
+				     "\"targetServerVersion\":null,\"clean\":false}"));
+	struct jobresult r;
+	parse_ok(&r, text);
+	assert_string_equal(r.restored_backup.sha256, SHA_B);
+	assert_null(r.restored_backup.schema_version);
+	assert_string_equal(r.schema_check.target_error, "returned NULL");
+	assert_null(r.schema_check.target_version);
+	assert_true(r.target_unchanged.value);
+	assert_int_equal(r.ignored, 0);
+	jobresult_dispose(&r);
+	json_object_put(o);
+}
+
 /* Random byte mutations of a good result never crash or leak (the ASan and
  * valgrind runs of this file check the second half). */
 static void jobresult_parse__survives_random_mutations(void **state)
@@ -650,6 +824,10 @@ int main(void)
 	    cmocka_unit_test(jobresult_render__fits_a_termination_message),
 	    cmocka_unit_test(jobresult_parse__reads_back_what_the_writers_write),
 	    cmocka_unit_test(jobresult_artifact_files__written_and_read_back),
+	    cmocka_unit_test(jobresult_parse__reads_a_restore_result_with_schema_check_and_audit),
+	    cmocka_unit_test(
+		jobresult_parse__leaves_restore_values_outside_their_enumerations_unset),
+	    cmocka_unit_test(jobresult_restore_sections__written_and_read_back),
 	    cmocka_unit_test(jobresult_parse__survives_random_mutations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -284,6 +284,123 @@ static void pg_tool_version__rejects_a_tool_printing_no_version(void **state)
 	free(path);
 }
 
+static void pg_target_parse__keeps_host_port_and_user_for_the_audit(void **state)
+{
+	(void)state;
+	struct pg_target t;
+	assert_int_equal(pg_target_parse(&t, "postgresql://app:s3cret@db.internal:6432/shop"), 0);
+	assert_string_equal(t.host, "db.internal");
+	assert_string_equal(t.port, "6432");
+	assert_string_equal(t.user, "app");
+	assert_string_equal(t.dbname, "shop");
+	pg_target_dispose(&t);
+	assert_int_equal(pg_target_parse(&t, "dbname=shop"), 0);
+	assert_null(t.host);
+	assert_null(t.port);
+	assert_null(t.user);
+	pg_target_dispose(&t);
+}
+
+static void pg_missing_role__finds_the_role_in_psql_output(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text;
+		const char *role; /* NULL: not found */
+	} cases[] = {
+	    {"psql:<stdin>:41: ERROR:  role \"app_owner\" does not exist", "app_owner"},
+	    {"psql:<stdin>:41: ERROR:  role \"app_owner\" does not exist\n", "app_owner"},
+	    {"psql:<stdin>:9: ERROR:  role \"App Owner\" does not exist\nCONTEXT:  x", "App Owner"},
+	    {"ERROR:  role \"a\"b\" does not exist", "a\"b"},
+	    {"ERROR:  role \"r\xc3\xb4le\" does not exist", "r\xc3\xb4le"},
+	    /* the first role error that is one, past look-alikes */
+	    {"NOTICE: role \"\" does not exist\nERROR:  role \"x\" does not exist", "x"},
+	    {"WARNING: role \"half\nERROR:  role \"y\" does not exist", "y"},
+	    {"psql:<stdin>:3: ERROR:  relation \"accounts\" does not exist", NULL},
+	    {"ERROR:  schema \"role\" does not exist", NULL},
+	    {"ERROR:  role \"x\" already exists", NULL},
+	    {"role \"x\"\n does not exist", NULL},
+	    {"", NULL},
+	    {NULL, NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char out[64] = "junk";
+		int found = pg_missing_role(out, sizeof(out), cases[i].text);
+		if (found != (cases[i].role != NULL))
+			fail_msg("case %zu: found %d", i, found);
+		assert_string_equal(out, cases[i].role ? cases[i].role : "");
+	}
+	/* A name longer than the buffer is not cut short into another name. */
+	char small[4];
+	assert_int_equal(pg_missing_role(small, sizeof(small), "role \"abcdef\" does not exist"),
+			 0);
+	assert_string_equal(small, "");
+	assert_int_equal(pg_missing_role(small, sizeof(small), "role \"abc\" does not exist"), 1);
+	assert_string_equal(small, "abc");
+}
+
+static void pg_quote_ident__quotes_and_doubles_inner_quotes(void **state)
+{
+	(void)state;
+	static const char *const cases[][2] = {{"app", "\"app\""},
+					       {"App Owner", "\"App Owner\""},
+					       {"a\"b", "\"a\"\"b\""},
+					       {"", "\"\""}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *q = pg_quote_ident(cases[i][0]);
+		assert_string_equal(q, cases[i][1]);
+		free(q);
+	}
+}
+
+static void pg_missing_role_error__names_the_role_and_what_fixes_it(void **state)
+{
+	(void)state;
+	static const struct {
+		int no_owner, no_privileges;
+		const char *use_role, *role;
+		const char *want;   /* must appear */
+		const char *absent; /* must not appear, or NULL */
+	} cases[] = {
+	    {0, 0, NULL, "app_owner",
+	     "role \"app_owner\" does not exist on the target server: create it (CREATE ROLE "
+	     "\"app_owner\";) or restore without ownership (--no-owner; DatabaseRestore "
+	     "spec.ownership.mode NoOwner) and without grants (--no-privileges; spec.privileges "
+	     "Skip)",
+	     NULL},
+	    {1, 0, NULL, "app_reader",
+	     "role \"app_reader\" does not exist on the target server: create it (CREATE ROLE "
+	     "\"app_reader\";) or restore without grants too (--no-privileges; DatabaseRestore "
+	     "spec.privileges Skip)",
+	     "spec.ownership.mode"},
+	    {0, 1, NULL, "app_owner",
+	     "or restore without ownership too (--no-owner; DatabaseRestore "
+	     "spec.ownership.mode NoOwner)",
+	     "spec.privileges Skip"},
+	    {1, 1, NULL, "pol", "needs it even without owners and grants", "--no-owner"},
+	    {1, 1, "admin", "admin",
+	     "--role \"admin\": role \"admin\" does not exist on the target server: create it "
+	     "(CREATE ROLE \"admin\";) or give an existing role (--role; DatabaseRestore "
+	     "spec.ownership.role)",
+	     "--no-privileges"},
+	    /* --role given, but another role is missing */
+	    {0, 0, "admin", "app_owner", "role \"app_owner\" does not exist", "--role \""},
+	    {0, 0, NULL, "a\"b", "(CREATE ROLE \"a\"\"b\";)", NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err_clear();
+		int rc = pg_missing_role_error(cases[i].role, cases[i].no_owner,
+					       cases[i].no_privileges, cases[i].use_role);
+		assert_int_equal(rc, E_ROLE);
+		if (!strstr(err_msg(), cases[i].want))
+			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err_msg(), cases[i].want);
+		if (cases[i].absent && strstr(err_msg(), cases[i].absent))
+			fail_msg("case %zu: \"%s\" has \"%s\"", i, err_msg(), cases[i].absent);
+	}
+	assert_string_equal(err_reason(E_ROLE), "MissingRole");
+	assert_int_equal(err_exit_status(E_ROLE), 14);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -298,6 +415,10 @@ int main(void)
 	    cmocka_unit_test(pg_tool_path__uses_lifeboat_pg_bindir),
 	    cmocka_unit_test(pg_tool_version__runs_the_tool_and_formats_its_version),
 	    cmocka_unit_test(pg_tool_version__rejects_a_tool_printing_no_version),
+	    cmocka_unit_test(pg_target_parse__keeps_host_port_and_user_for_the_audit),
+	    cmocka_unit_test(pg_missing_role__finds_the_role_in_psql_output),
+	    cmocka_unit_test(pg_quote_ident__quotes_and_doubles_inner_quotes),
+	    cmocka_unit_test(pg_missing_role_error__names_the_role_and_what_fixes_it),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

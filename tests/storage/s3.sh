@@ -162,6 +162,39 @@ t_run "restore: from s3 into an empty database" 0 \
 	--passphrase-file "$PASS" --confirm target
 same_as "restore: every table identical" target "$WORK/fixture.sums"
 
+# --- the restore's audit record, on S3 ----------------------------------------
+current="audit record"
+fresh_db target
+t_run "audit: a restore with --restore-name writes its record to s3" 0 \
+	"${LB[@]}" restore --db "$(pg_uri target)" --storage "$S3URL" --name big \
+	--passphrase-file "$PASS" --confirm target --restore-name s3-restore --restore-namespace app \
+	--requested-by alice --no-safety-backup --result-path "$WORK/audit.result"
+ym=$($PY -c "import json; print(json.load(open('$WORK/audit.result'))['startTime'][:7].replace('-', '/'))")
+AKEY="$PREFIX/app/_restores/$ym/s3-restore.json"
+t_true "audit: auditRecord is s3://BUCKET/PREFIX/app/_restores/YYYY/MM/s3-restore.json" \
+	$PY -c "import json,sys; r=json.load(open(sys.argv[1])); assert r['auditRecord']==sys.argv[2], r.get('auditRecord')" \
+	"$WORK/audit.result" "s3://$BUCKET/$AKEY"
+awsc s3 cp "s3://$BUCKET/$AKEY" "$WORK/audit.json" >/dev/null 2>&1 || true
+t_true "audit: aws s3 cp reads the record: Completed, the backup's sha256, the target, no secret" \
+	$PY -c "import json,sys; d=json.load(open(sys.argv[1])); r=json.load(open(sys.argv[2])); t=open(sys.argv[1]).read()
+assert d['kind']=='RestoreAudit' and d['outcome']=='Completed' and d['restore']=={'namespace':'app','name':'s3-restore'}, d
+assert d['source']['sha256']==r['restoredBackup']['sha256'] and d['source']['location']==r['restoredBackup']['location'], d['source']
+assert d['target']['database']=='target' and d['requestedBy']=='alice' and d['safetyBackup']=={'enabled': False}, d
+assert 'S3RVER' not in t and sys.argv[3] not in t and 'correct horse' not in t" \
+	"$WORK/audit.json" "$WORK/audit.result" "$PGTEST_PASSWORD"
+t_run "audit: a refused restore writes its record to s3 too (exit 2)" 2 \
+	"${LB[@]}" restore --db "$(pg_uri target)" --storage "$S3URL" --name big \
+	--passphrase-file "$PASS" --confirm not-target --restore-name s3-refused --restore-namespace app
+awsc s3 cp "s3://$BUCKET/$PREFIX/app/_restores/$ym/s3-refused.json" "$WORK/refused.json" >/dev/null 2>&1 || true
+t_true "audit: the refused restore's record: Failed, InvalidInput, target unchanged" \
+	$PY -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['outcome']=='Failed' and d['error']['reason']=='InvalidInput' and '--confirm' in d['error']['message'] and d['targetUnchanged'] is True, d" \
+	"$WORK/refused.json"
+t_run "audit: lifeboat audit lists the records from s3" 0 "${LB[@]}" audit --storage "$S3URL" --namespace app
+t_matches "audit: ... each row with its outcome, backup and target" ' app +s3-re(store|fused) +(Completed|Failed) +default/big +target '
+t_contains "audit: ... the refused one too" "s3-refused"
+t_run "list: the _restores folder is not a backup on s3" 0 "${LB[@]}" list --storage "$S3URL"
+if [[ $T_OUT != *_restores* ]]; then t_pass "list: no _restores row"; else t_fail "list: no _restores row" "$T_OUT"; fi
+
 t_run "backup: a small object is one PutObject" 0 \
 	"${LB[@]}" backup --db "$(pg_uri small)" --storage "$S3URL" --name small --passphrase-file "$PASS"
 t_stat "backup: small backup made no new multipart upload" 'o.get("CreateMultipartUpload")==1 and o.get("PutObject",0) >= 3'

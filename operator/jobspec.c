@@ -768,7 +768,8 @@ static struct json_object *pod_spec(struct json_object **rules, const struct pla
 /* The Job around the pod of steps. */
 static int build(struct json_object **out, const struct job_owner *w,
 		 const struct jobspec_opts *o, const struct plan *p, const char *suffix,
-		 const char *component, const struct step *steps, size_t nsteps, int backoff_limit)
+		 const char *component, const struct step *steps, size_t nsteps, int backoff_limit,
+		 int keep)
 {
 	const struct api_job_template *t = w->tmpl;
 	const char *image = t->image ? t->image : o->image;
@@ -797,7 +798,7 @@ static int build(struct json_object **out, const struct job_owner *w,
 			       json_object_new_int(backoff_limit < 0 ? t->backoff_limit : backoff_limit));
 	json_object_object_add(spec, "activeDeadlineSeconds",
 			       json_object_new_int64(t->active_deadline_seconds));
-	if (t->has_ttl_seconds_after_finished)
+	if (t->has_ttl_seconds_after_finished && !keep)
 		json_object_object_add(spec, "ttlSecondsAfterFinished",
 				       json_object_new_int(t->ttl_seconds_after_finished));
 	json_object_object_add(spec, "podFailurePolicy", policy);
@@ -833,7 +834,7 @@ int jobspec_backup(struct json_object **out, const struct api_backup *b,
 				    JOBSPEC_LABEL_BACKUP};
 	if (!(rc = plan_backup(&p, b)) && !(rc = plan_files(&p, &b->spec.files)))
 		rc = build(out, &w, o, &p, JOBSPEC_SUFFIX_BACKUP, "backup", with_verify,
-			   b->spec.verify ? 2 : 1, -1);
+			   b->spec.verify ? 2 : 1, -1, 0);
 	plan_dispose(&p);
 	return rc;
 }
@@ -852,7 +853,7 @@ int jobspec_delete(struct json_object **out, const struct api_backup *b,
 	const struct job_owner w = {API_BACKUP_KIND, &b->meta, &b->spec.job_template,
 				    JOBSPEC_LABEL_BACKUP};
 	if (!(rc = plan_backup(&p, b)))
-		rc = build(out, &w, o, &p, JOBSPEC_SUFFIX_DELETE, "delete", del, 1, -1);
+		rc = build(out, &w, o, &p, JOBSPEC_SUFFIX_DELETE, "delete", del, 1, -1, 0);
 	plan_dispose(&p);
 	return rc;
 }
@@ -935,9 +936,11 @@ int jobspec_restore(struct json_object **out, const struct jobspec_restore_in *i
 				    &in->restore->spec.job_template, JOBSPEC_LABEL_RESTORE};
 	int rc = plan_restore(&p, in);
 	/* backoffLimit 0: a restore that may have changed the target is never
-	 * run again by itself (docs/api.md) */
+	 * run again by itself (docs/api.md); no TTL: the finished Job stays
+	 * (until the restore is deleted) as the proof it ran, so a lost status
+	 * write can never lead to a second run */
 	if (!rc)
-		rc = build(out, &w, o, &p, JOBSPEC_SUFFIX_RESTORE, "restore", restore, 1, 0);
+		rc = build(out, &w, o, &p, JOBSPEC_SUFFIX_RESTORE, "restore", restore, 1, 0, 1);
 	plan_dispose(&p);
 	return rc;
 }

@@ -19,6 +19,7 @@
 #include "../common/log.h"
 #include "../common/xmalloc.h"
 #include "api/backup.h"
+#include "api/restore.h"
 #include "api/schedule.h"
 #include "controller/apply.h"
 #include "controller/backup.h"
@@ -34,8 +35,10 @@
 #include "labelindex.h"
 #include "cron.h"
 #include "tz.h"
+#include "controller/restore.h"
 #include "controller/schedule.h"
 #include "serve.h"
+#include "webhook_serve.h"
 
 #define SELECTOR JOBSPEC_LABEL_MANAGED_BY "=lifeboat-operator"
 #define LEASE_NAME "lifeboat-operator"
@@ -58,6 +61,8 @@ enum {
 	F_LOG_FORMAT,
 	F_LOG_LEVEL,
 	F_WORKERS,
+	F_WEBHOOK,
+	F_WEBHOOK_CERTS,
 	F_COUNT
 };
 
@@ -83,6 +88,14 @@ static const struct flag flags[F_COUNT] = {
     [F_LOG_FORMAT] = {"log-format", "LIFEBOAT_LOG_FORMAT", "json", "json | logfmt", 0},
     [F_LOG_LEVEL] = {"log-level", "LIFEBOAT_LOG_LEVEL", "info", "error | warn | info | debug", 0},
     [F_WORKERS] = {"workers", "LIFEBOAT_WORKERS", "4", "reconcile worker threads (1-64)", 0},
+    [F_WEBHOOK] = {"webhook-addr", "LIFEBOAT_WEBHOOK_ADDR", "0",
+		   "HTTPS address of the DatabaseRestore admission webhook "
+		   "(/mutate-databaserestore); \"0\" turns it off",
+		   0},
+    [F_WEBHOOK_CERTS] = {"webhook-cert-dir", "LIFEBOAT_WEBHOOK_CERT_DIR",
+			 "/etc/lifeboat/webhook",
+			 "folder of the webhook's tls.crt and tls.key (re-read when they change)",
+			 0},
 };
 
 /* One namespace's (or all namespaces') caches. */
@@ -230,6 +243,18 @@ static int reindex_one(const char *key, struct json_object *pod, void *ud)
  * may have the same namespace and name. */
 #define SCHEDULE_KEY "dbs:"
 
+/* A DatabaseRestore's key, likewise. */
+#define RESTORE_KEY "dbr:"
+
+static void enqueue_restore(struct op *op, const char *ns, const char *name)
+{
+	if (!ns || !name)
+		return;
+	char *key = xasprintf(RESTORE_KEY "%s/%s", ns, name);
+	workqueue_add(op->q, key);
+	free(key);
+}
+
 static void enqueue_schedule(struct op *op, const char *ns, const char *name)
 {
 	if (!ns || !name)
@@ -266,6 +291,7 @@ static void backup_changed(struct op *op, struct json_object *obj)
 	const char *ns = field_str(obj, "metadata", "namespace");
 	enqueue(op, ns, field_str(obj, "metadata", "name"));
 	enqueue_schedule(op, ns, backup_schedule(obj));
+	enqueue_restore(op, ns, owner_of(obj, API_RESTORE_KIND)); /* a safety backup */
 }
 
 static void schedule_changed(struct op *op, struct json_object *obj)
@@ -282,6 +308,7 @@ static void restore_changed(struct op *op, struct json_object *obj)
 	struct json_object *spec = field(obj, "spec", NULL);
 	const char *ref = spec ? field_str(spec, "backupRef", "name") : NULL;
 	struct scope *s = ns ? scope_of(op, ns) : NULL;
+	enqueue_restore(op, ns, field_str(obj, "metadata", "name"));
 	if (!s || !ref)
 		return;
 	struct json_object *b = informer_get(s->backups, ns, ref);
@@ -292,7 +319,9 @@ static void restore_changed(struct op *op, struct json_object *obj)
 
 static void job_changed(struct op *op, struct json_object *job)
 {
-	enqueue(op, field_str(job, "metadata", "namespace"), job_owner(job));
+	const char *ns = field_str(job, "metadata", "namespace");
+	enqueue(op, ns, job_owner(job));
+	enqueue_restore(op, ns, owner_of(job, API_RESTORE_KIND));
 }
 
 static void pod_changed(struct op *op, struct json_object *pod)
@@ -693,6 +722,115 @@ static int reconcile_schedule(struct op *op, struct kube_client *kc, const char 
 	return rc;
 }
 
+/* --- the DatabaseRestore worker --- */
+
+static int reconcile_restore(struct op *op, struct kube_client *kc, const char *key)
+{
+	const char *slash = strchr(key, '/');
+	if (!slash)
+		return 0;
+	char *ns = xstrndup(key, (size_t)(slash - key));
+	const char *name = slash + 1;
+	struct scope *s = scope_of(op, ns);
+	struct json_object *obj = s ? informer_get(s->restores, ns, name) : NULL;
+	if (!obj) {
+		free(ns);
+		return 0;
+	}
+	struct api_restore *r = NULL;
+	struct api_backup *b = NULL;
+	char *perr = NULL, *berr = NULL;
+	if (api_restore_parse(&r, obj) != 0)
+		perr = xstrdup(err_msg());
+	struct json_object *bobj = r && r->spec.backup_ref
+				       ? informer_get(s->backups, ns, r->spec.backup_ref)
+				       : NULL;
+	if (bobj && api_backup_parse(&b, bobj) != 0)
+		berr = xstrdup(err_msg());
+	char *sn = ctl_restore_safety_name(name);
+	char *jn = jobspec_job_name(name, JOBSPEC_SUFFIX_RESTORE);
+	struct json_object *safety = informer_get(s->backups, ns, sn);
+	struct json_object *job = informer_get(s->jobs, ns, jn);
+	int rc_early = 0;
+	/* A Job that status names but the cache lacks may be just created (the
+	 * Job watch behind the restore's): ask the API server before the
+	 * reconcile believes it gone (RestoreJobLost). */
+	if (!job && field_str(obj, "status", "jobName") &&
+	    kube_get(kc, &KUBE_JOBS, ns, jn, &job) != 0) {
+		int gone = err_code() == E_NOTFOUND;
+		job = NULL;
+		if (!gone) {
+			log_kv(LOG_LEVEL_WARN, "cannot read the restore Job; retrying", "key", key,
+			       "job", jn, "error", err_msg(), NULL);
+			rc_early = err_code();
+		}
+	}
+	struct json_object *pod = job ? newest_pod(s, ns, jn) : NULL;
+	struct ctl_restore_input in = {.obj = obj,
+				       .restore = r,
+				       .spec_error = perr,
+				       .backup_obj = bobj,
+				       .backup = b,
+				       .backup_error = berr,
+				       .safety_obj = safety,
+				       .opts = &op->jo,
+				       .now = time(NULL)};
+	ctl_job_observe(&in.job, job);
+	ctl_pod_observe(&in.pod, pod);
+	struct ctl_actions acts = {0};
+	if (!rc_early)
+		ctl_restore_reconcile(&acts, &in);
+	for (size_t i = 0; i < acts.n; i++)
+		log_kv(LOG_LEVEL_DEBUG, "action", "key", key, "kind",
+		       ctl_action_kind_name(acts.v[i].kind), NULL);
+	size_t failed_at = 0;
+	int rc = rc_early ? rc_early : ctl_apply_at(kc, op->events, obj, &acts, &failed_at);
+	if (!rc_early && rc == E_INVALID && r && failed_at < acts.n &&
+	    acts.v[failed_at].kind == CTL_ACTION_CREATE_JOB) {
+		char *why = xstrdup(err_msg());
+		log_kv(LOG_LEVEL_WARN, "the API server refused the restore Job", "key", key, "error",
+		       why, NULL);
+		struct ctl_actions refused = {0};
+		ctl_restore_job_refused(&refused, &in, why);
+		rc = ctl_apply(kc, op->events, obj, &refused);
+		ctl_actions_dispose(&refused);
+		free(why);
+	}
+	if (rc == 0) {
+		const struct ctl_action *w = ctl_actions_find(&acts, CTL_ACTION_WRITE_STATUS);
+		const char *phase = w ? field_str(w->body, "phase", NULL) : NULL;
+		if (phase && (strcmp(phase, CTL_PHASE_COMPLETED) == 0 ||
+			      strcmp(phase, CTL_PHASE_FAILED) == 0)) {
+			const char *lv[] = {ns, strcmp(phase, CTL_PHASE_COMPLETED) == 0 ? "succeeded"
+											: "failed"};
+			metrics_add(op->metrics, METRICS_RESTORES_TOTAL, lv, 1);
+		}
+		const struct ctl_action *rq = ctl_actions_find(&acts, CTL_ACTION_REQUEUE_AFTER);
+		if (rq) {
+			char *qk = xasprintf(RESTORE_KEY "%s", key);
+			workqueue_add_after(op->q, qk, rq->delay_ms);
+			free(qk);
+		}
+	} else if (!rc_early) {
+		log_kv(LOG_LEVEL_WARN, "reconcile failed; retrying with backoff", "key", key,
+		       "error", err_msg(), NULL);
+	}
+	ctl_actions_dispose(&acts);
+	json_object_put(job);
+	json_object_put(pod);
+	json_object_put(safety);
+	json_object_put(bobj);
+	free(sn);
+	free(jn);
+	api_backup_free(b);
+	api_restore_free(r);
+	free(berr);
+	free(perr);
+	json_object_put(obj);
+	free(ns);
+	return rc;
+}
+
 static void *worker(void *ud)
 {
 	struct op *op = ud;
@@ -711,9 +849,11 @@ static void *worker(void *ud)
 			continue;
 		}
 		int sched = strncmp(key, SCHEDULE_KEY, strlen(SCHEDULE_KEY)) == 0;
-		int rc = sched ? reconcile_schedule(op, kc, key + strlen(SCHEDULE_KEY))
-			       : reconcile_key(op, kc, key);
-		const char *k = sched ? API_SCHEDULE_KIND : KIND_LABEL;
+		int rest = strncmp(key, RESTORE_KEY, strlen(RESTORE_KEY)) == 0;
+		int rc = sched	? reconcile_schedule(op, kc, key + strlen(SCHEDULE_KEY))
+			 : rest ? reconcile_restore(op, kc, key + strlen(RESTORE_KEY))
+				: reconcile_key(op, kc, key);
+		const char *k = sched ? API_SCHEDULE_KIND : rest ? API_RESTORE_KIND : KIND_LABEL;
 		const char *ok[] = {k, "success"}, *bad[] = {k, "error"}, *kind[] = {k};
 		metrics_add(op->metrics, METRICS_RECONCILE_TOTAL, rc ? bad : ok, 1);
 		if (rc) {
@@ -745,11 +885,21 @@ static int enqueue_schedule_one(const char *key, struct json_object *obj, void *
 	return 0;
 }
 
+static int enqueue_restore_one(const char *key, struct json_object *obj, void *ud)
+{
+	(void)obj;
+	char *k = xasprintf(RESTORE_KEY "%s", key);
+	workqueue_add(((struct op *)ud)->q, k);
+	free(k);
+	return 0;
+}
+
 static void enqueue_all(struct op *op)
 {
 	for (size_t i = 0; i < op->nscopes; i++) {
 		informer_foreach(op->scopes[i].backups, enqueue_one, op);
 		informer_foreach(op->scopes[i].schedules, enqueue_schedule_one, op);
+		informer_foreach(op->scopes[i].restores, enqueue_restore_one, op);
 	}
 }
 
@@ -884,6 +1034,7 @@ int main(int argc, char **argv)
 	static struct op op;
 	int rc = 1;
 	struct serve *srv = NULL;
+	struct webhook_serve *hook = NULL;
 	pthread_t *threads = NULL;
 	int started = 0;
 	atomic_init(&op.leading, 0);
@@ -917,6 +1068,15 @@ int main(int argc, char **argv)
 	    .health_addr = val[F_HEALTH], .metrics_addr = val[F_METRICS], .metrics = op.metrics};
 	if (serve_new(&srv, &so) != 0) {
 		log_kv(LOG_LEVEL_ERROR, "cannot serve", "error", err_msg(), NULL);
+		goto done;
+	}
+	/* Every replica serves the webhook, leader or not: the API server may
+	 * call any of them. */
+	const struct webhook_serve_options wo = {.addr = val[F_WEBHOOK],
+						 .cert_dir = val[F_WEBHOOK_CERTS]};
+	if (webhook_serve_new(&hook, &wo) != 0 || webhook_serve_start(hook) != 0) {
+		log_kv(LOG_LEVEL_ERROR, "cannot serve the admission webhook", "error", err_msg(),
+		       NULL);
 		goto done;
 	}
 	for (size_t i = 0; i < op.nscopes; i++)
@@ -1050,6 +1210,7 @@ done:
 	if (srv)
 		serve_stop(srv);
 	serve_free(srv);
+	webhook_serve_free(hook);
 	events_free(op.events);
 	kube_set_observer(NULL, NULL); /* every thread that requests has stopped */
 	metrics_free(op.metrics);

@@ -103,6 +103,8 @@ if record_build "asan+ubsan" BUILD=build/asan SAN=1 build/asan/lifeboat build/as
 		T_SUITE=kube KUBETOOL="$root/build/asan/kubetool" timeout 900 tests/kube/run.sh
 		step "operator parts (ASan+UBSan): Lease leader election, Events, /healthz /readyz /metrics"
 		T_SUITE=operator-parts KUBETOOL="$root/build/asan/kubetool" timeout 300 tests/kube/run-operator-parts.sh
+		step "DatabaseRestore admission webhook (ASan+UBSan kubetool): requested-by recorded, forged values overwritten, changes refused, certificate rotation, failurePolicy Fail"
+		T_SUITE=webhook-restore KUBETOOL="$root/build/asan/kubetool" timeout 300 tests/kube/run-webhook.sh
 		if [[ -x build/asan/lifeboat-operator ]]; then
 			step "DatabaseBackup end to end (ASan+UBSan operator): Completed, InvalidSpec, Failed, deadline, immutable spec, Delete/Retain, SIGKILL at each phase, two replicas"
 			LIFEBOAT_BIN_DIR="$root/build/asan" timeout 900 tests/e2e/backup.sh ||

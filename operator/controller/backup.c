@@ -14,8 +14,8 @@
 #include "../../common/xmalloc.h"
 #include "../api/backup.h"
 #include "../jobspec.h"
+#include "status.h"
 
-#define COND_READY "Ready"
 #define COND_VERIFIED "Verified"
 
 /* --- readers of observed objects --- */
@@ -83,6 +83,8 @@ static void containers_observe(struct ctl_pod *out, struct json_object *list)
 			container_observe(&out->verify, cs);
 		else if (ctl_str_eq(name, JOBSPEC_CONTAINER_DELETE))
 			container_observe(&out->del, cs);
+		else if (ctl_str_eq(name, JOBSPEC_CONTAINER_RESTORE))
+			container_observe(&out->restore, cs);
 	}
 }
 
@@ -114,73 +116,13 @@ void ctl_pod_observe(struct ctl_pod *out, struct json_object *pod)
 
 /* --- actions --- */
 
-/* --- the status being built --- */
-
-struct next {
-	struct json_object *status; /* owned: a copy of the old one, changed */
-	const char *old_phase;	    /* borrowed from the observed object */
-	int64_t generation;
-	time_t now;
-};
-
-static void set_condition(struct next *nx, const char *type, const char *status, const char *reason,
-			  const char *message)
-{
-	struct json_object *conds = ctl_get(nx->status, "conditions");
-	if (!conds || !json_object_is_type(conds, json_type_array)) {
-		conds = json_object_new_array();
-		json_object_object_add(nx->status, "conditions", conds);
-	}
-	struct api_condition c = {
-	    .type = type,
-	    .status = status,
-	    .reason = reason,
-	    .message = message ? message : "",
-	    .observed_generation = nx->generation,
-	};
-	(void)api_conditions_set(conds, &c, nx->now);
-}
-
-/* Phase, message and Ready in one go: they always move together. */
-static void set_state(struct next *nx, const char *phase, const char *ready, const char *reason,
-		      const char *message)
-{
-	ctl_set_str(nx->status, "phase", phase);
-	ctl_set_str(nx->status, "message", message);
-	json_object_object_add(nx->status, "observedGeneration",
-			       json_object_new_int64(nx->generation));
-	set_condition(nx, COND_READY, ready, reason, message);
-}
-
-/* json-c writes NULL strings as null; the status schema has no nullable
- * fields, so they are left out. */
-static void drop_nulls(struct json_object *o)
-{
-	if (!json_object_is_type(o, json_type_object))
-		return;
-	for (;;) {
-		const char *gone = NULL;
-		json_object_object_foreach(o, k, v)
-		{
-			if (!v) {
-				gone = k;
-				break;
-			}
-			drop_nulls(v);
-		}
-		if (!gone)
-			return;
-		json_object_object_del(o, gone);
-	}
-}
-
 /* Copies the result's sections into the status. */
-static void copy_result(struct next *nx, const struct jobresult *r, const struct api_backup *b)
+static void copy_result(struct ctl_next *nx, const struct jobresult *r, const struct api_backup *b)
 {
 	if (r->has_artifact) {
 		jobresult_add_artifact(nx->status, &r->artifact);
 		struct json_object *a = ctl_get(nx->status, "artifact");
-		drop_nulls(a);
+		ctl_drop_nulls(a);
 		/* The spec is authoritative when the result does not say. */
 		if (!r->artifact.encrypted.set && a)
 			json_object_object_add(
@@ -189,62 +131,22 @@ static void copy_result(struct next *nx, const struct jobresult *r, const struct
 	}
 	if (r->has_database) {
 		jobresult_add_database(nx->status, &r->database);
-		drop_nulls(ctl_get(nx->status, "database"));
+		ctl_drop_nulls(ctl_get(nx->status, "database"));
 	}
 	if (r->duration_seconds.set)
 		json_object_object_add(nx->status, "durationSeconds",
 				       json_object_new_double(r->duration_seconds.value));
 }
 
-static void copy_verification(struct next *nx, const struct jobresult *r)
+static void copy_verification(struct ctl_next *nx, const struct jobresult *r)
 {
 	if (r->has_verification) {
 		jobresult_add_verification(nx->status, &r->verification);
-		drop_nulls(ctl_get(nx->status, "verification"));
+		ctl_drop_nulls(ctl_get(nx->status, "verification"));
 	}
-}
-
-/* Emits the status (when it changed) and the phase event (when the phase
- * changed). Takes nx->status. */
-static void finish(struct ctl_actions *out, struct next *nx, struct json_object *old_status,
-		   int warning, const char *reason, const char *message)
-{
-	const char *phase = ctl_get_str(nx->status, "phase");
-	int changed = !old_status || !json_object_equal(old_status, nx->status);
-	if (changed && !ctl_str_eq(phase, nx->old_phase))
-		ctl_push_event(out, warning, reason, "%s: %s", phase, message ? message : "");
-	else if (changed && warning && !ctl_str_eq(ctl_get_str(old_status, "message"), message))
-		ctl_push_event(out, warning, reason, "%s", message ? message : "");
-	if (changed) {
-		struct ctl_action *x = ctl_push(out, CTL_ACTION_WRITE_STATUS);
-		x->body = nx->status;
-	} else {
-		json_object_put(nx->status);
-	}
-	nx->status = NULL;
-}
-
-static void next_init(struct next *nx, struct json_object *obj, time_t now)
-{
-	struct json_object *old = ctl_get(obj, "status");
-	nx->status = NULL;
-	if (old && json_object_is_type(old, json_type_object))
-		json_object_deep_copy(old, &nx->status, NULL);
-	if (!nx->status)
-		nx->status = json_object_new_object();
-	nx->old_phase = ctl_get_str(old, "phase");
-	nx->generation = ctl_get_int(ctl_get(obj, "metadata"), "generation");
-	nx->now = now;
 }
 
 /* --- the failure reason of a Job --- */
-
-struct outcome {
-	const char *reason;
-	char *message; /* owned */
-	struct jobresult result;
-	int has_result;
-};
 
 static int parse_result(struct jobresult *out, const struct ctl_container *c)
 {
@@ -255,11 +157,13 @@ static int parse_result(struct jobresult *out, const struct ctl_container *c)
 
 /* Why a failed Job failed: the job's own result first (it knows best), then
  * what Kubernetes saw. */
-static void failure(struct outcome *o, const struct ctl_job *job, const struct ctl_pod *pod)
+void ctl_job_failure(struct ctl_outcome *o, const struct ctl_job *job, const struct ctl_pod *pod)
 {
-	const struct ctl_container *cs[] = {&pod->backup, &pod->verify, &pod->del};
+	const struct ctl_container *cs[] = {&pod->backup, &pod->verify, &pod->del, &pod->restore};
+	static const char *const names[] = {JOBSPEC_CONTAINER_BACKUP, JOBSPEC_CONTAINER_VERIFY,
+					    JOBSPEC_CONTAINER_DELETE, JOBSPEC_CONTAINER_RESTORE};
 	memset(o, 0, sizeof(*o));
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 4; i++) {
 		const struct ctl_container *c = cs[i];
 		if (!c->terminated || c->exit_code == 0)
 			continue;
@@ -268,9 +172,7 @@ static void failure(struct outcome *o, const struct ctl_job *job, const struct c
 			o->message =
 			    xasprintf("container %s was killed for using more memory than its "
 				      "limit; raise jobTemplate.resources.limits.memory",
-				      i == 0   ? JOBSPEC_CONTAINER_BACKUP
-				      : i == 1 ? JOBSPEC_CONTAINER_VERIFY
-					       : JOBSPEC_CONTAINER_DELETE);
+				      names[i]);
 			return;
 		}
 		struct jobresult r;
@@ -303,7 +205,7 @@ static void failure(struct outcome *o, const struct ctl_job *job, const struct c
 		      job->failed_reason ? job->failed_reason : "", job->failed_reason ? ")" : "");
 }
 
-static void outcome_dispose(struct outcome *o)
+void ctl_outcome_dispose(struct ctl_outcome *o)
 {
 	free(o->message);
 	if (o->has_result)
@@ -316,10 +218,14 @@ static void outcome_dispose(struct outcome *o)
  * not go away by themselves. */
 static int stuck_reason(const char *r)
 {
-	static const char *const reasons[] = {
-	    "CreateContainerConfigError", "CreateContainerError", "ErrImagePull",
-	    "ImagePullBackOff",		  "InvalidImageName",	  "ErrImageNeverPull",
-	    "RunContainerError",	  NULL};
+	static const char *const reasons[] = {"CreateContainerConfigError",
+					      "CreateContainerError",
+					      "ErrImagePull",
+					      "ImagePullBackOff",
+					      "InvalidImageName",
+					      "ErrImageNeverPull",
+					      "RunContainerError",
+					      NULL};
 	for (size_t i = 0; r && reasons[i]; i++)
 		if (strcmp(r, reasons[i]) == 0)
 			return 1;
@@ -327,14 +233,14 @@ static int stuck_reason(const char *r)
 }
 
 /* Why pod cannot start, or NULL; *reason gets the condition reason. */
-static char *pod_stuck(const struct ctl_pod *pod, const char **reason)
+char *ctl_pod_stuck(const struct ctl_pod *pod, const char **reason)
 {
 	if (!pod->present || pod->deleting)
 		return NULL;
-	const struct ctl_container *cs[] = {&pod->backup, &pod->verify, &pod->del};
+	const struct ctl_container *cs[] = {&pod->backup, &pod->verify, &pod->del, &pod->restore};
 	static const char *const names[] = {JOBSPEC_CONTAINER_BACKUP, JOBSPEC_CONTAINER_VERIFY,
-					    JOBSPEC_CONTAINER_DELETE};
-	for (size_t i = 0; i < 3; i++)
+					    JOBSPEC_CONTAINER_DELETE, JOBSPEC_CONTAINER_RESTORE};
+	for (size_t i = 0; i < 4; i++)
 		if (stuck_reason(cs[i]->waiting_reason)) {
 			*reason = "PodNotStarting";
 			return xasprintf("container %s cannot start: %s%s%s", names[i],
@@ -383,10 +289,10 @@ static int wait_for_pod(struct ctl_actions *out, const struct ctl_backup_input *
 static void invalid_spec(struct ctl_actions *out, const struct ctl_backup_input *in,
 			 const char *message)
 {
-	struct next nx;
-	next_init(&nx, in->obj, in->now);
-	set_state(&nx, CTL_PHASE_PENDING, "False", "InvalidSpec", message);
-	/* finish() events only a phase change; a refusal is always a Warning. */
+	struct ctl_next nx;
+	ctl_next_init(&nx, in->obj, in->now);
+	ctl_set_state(&nx, CTL_PHASE_PENDING, "False", "InvalidSpec", message);
+	/* ctl_finish() events only a phase change; a refusal is always a Warning. */
 	struct json_object *old = ctl_get(in->obj, "status");
 	if (!old || !json_object_equal(old, nx.status)) {
 		ctl_push_event(out, 1, "InvalidSpec", "%s", message);
@@ -405,8 +311,8 @@ static void deleting(struct ctl_actions *out, const struct ctl_backup_input *in)
 	char *backup_job = jobspec_job_name(b->meta.name, JOBSPEC_SUFFIX_BACKUP);
 	char *delete_job = jobspec_job_name(b->meta.name, JOBSPEC_SUFFIX_DELETE);
 	struct json_object *old = ctl_get(in->obj, "status");
-	struct next nx;
-	next_init(&nx, in->obj, in->now);
+	struct ctl_next nx;
+	ctl_next_init(&nx, in->obj, in->now);
 
 	/* A backup still writing would race the delete: stop it first. */
 	if (in->job.present && !in->job.complete && !in->job.failed && !in->job.deleting)
@@ -419,37 +325,37 @@ static void deleting(struct ctl_actions *out, const struct ctl_backup_input *in)
 		struct json_object *job = NULL;
 		if (jobspec_delete(&job, b, in->opts) != 0) {
 			char *msg = xasprintf("cannot build the delete Job: %s", err_msg());
-			set_state(&nx, CTL_PHASE_DELETING, "False", "DeleteFailed", msg);
-			finish(out, &nx, old, 1, "DeleteFailed", msg);
+			ctl_set_state(&nx, CTL_PHASE_DELETING, "False", "DeleteFailed", msg);
+			ctl_finish(out, &nx, old, 1, "DeleteFailed", msg);
 			free(msg);
 		} else {
 			ctl_push_named(out, CTL_ACTION_CREATE_JOB, delete_job, job);
 			char *msg = xasprintf("Job %s removes the stored backup", delete_job);
-			set_state(&nx, CTL_PHASE_DELETING, "False", "Deleting", msg);
-			finish(out, &nx, old, 0, "Deleting", msg);
+			ctl_set_state(&nx, CTL_PHASE_DELETING, "False", "Deleting", msg);
+			ctl_finish(out, &nx, old, 0, "Deleting", msg);
 			free(msg);
 		}
 	} else if (in->delete_job.complete) {
 		json_object_put(nx.status);
 		ctl_push_named(out, CTL_ACTION_REMOVE_FINALIZER, API_BACKUP_FINALIZER, NULL);
 	} else if (in->delete_job.failed) {
-		struct outcome o;
-		failure(&o, &in->delete_job, &in->delete_pod);
+		struct ctl_outcome o;
+		ctl_job_failure(&o, &in->delete_job, &in->delete_pod);
 		char *msg = xasprintf("deleting the stored backup failed (%s): %s; the resource is "
 				      "kept; fix the cause and delete Job %s to retry, or set "
 				      "deletionPolicy Retain",
 				      o.reason, o.message, delete_job);
-		set_state(&nx, CTL_PHASE_DELETING, "False", "DeleteFailed", msg);
-		finish(out, &nx, old, 1, "DeleteFailed", msg);
+		ctl_set_state(&nx, CTL_PHASE_DELETING, "False", "DeleteFailed", msg);
+		ctl_finish(out, &nx, old, 1, "DeleteFailed", msg);
 		free(msg);
-		outcome_dispose(&o);
+		ctl_outcome_dispose(&o);
 	} else {
 		const char *reason = "Deleting";
-		char *stuck = pod_stuck(&in->delete_pod, &reason);
+		char *stuck = ctl_pod_stuck(&in->delete_pod, &reason);
 		char *msg = stuck ? xasprintf("Job %s: %s", delete_job, stuck)
 				  : xasprintf("Job %s removes the stored backup", delete_job);
-		set_state(&nx, CTL_PHASE_DELETING, "False", reason, msg);
-		finish(out, &nx, old, stuck != NULL, reason, msg);
+		ctl_set_state(&nx, CTL_PHASE_DELETING, "False", reason, msg);
+		ctl_finish(out, &nx, old, stuck != NULL, reason, msg);
 		free(msg);
 		free(stuck);
 	}
@@ -457,7 +363,7 @@ static void deleting(struct ctl_actions *out, const struct ctl_backup_input *in)
 	free(delete_job);
 }
 
-static void set_start(struct next *nx, const struct ctl_job *job)
+static void set_start(struct ctl_next *nx, const struct ctl_job *job)
 {
 	time_t t;
 	if (job->start_time && jobresult_time_parse(&t, job->start_time) == 0)
@@ -466,8 +372,8 @@ static void set_start(struct next *nx, const struct ctl_job *job)
 		ctl_set_time(nx->status, "startTime", nx->now);
 }
 
-static void completed(struct ctl_actions *out, const struct ctl_backup_input *in, struct next *nx,
-		      struct json_object *old)
+static void completed(struct ctl_actions *out, const struct ctl_backup_input *in,
+		      struct ctl_next *nx, struct json_object *old)
 {
 	const struct api_backup *b = in->backup;
 	struct jobresult br, vr;
@@ -501,23 +407,23 @@ static void completed(struct ctl_actions *out, const struct ctl_backup_input *in
 		ctl_set_time(nx->status, "completionTime", in->now);
 
 	if (msg) {
-		set_state(nx, CTL_PHASE_FAILED, "False", reason, msg);
+		ctl_set_state(nx, CTL_PHASE_FAILED, "False", reason, msg);
 		if (b->spec.verify)
-			set_condition(nx, COND_VERIFIED, "False", reason, msg);
-		finish(out, nx, old, 1, reason, msg);
+			ctl_set_condition(nx, COND_VERIFIED, "False", reason, msg);
+		ctl_finish(out, nx, old, 1, reason, msg);
 	} else {
 		const char *sha = br.artifact.sha256;
 		char *done = xasprintf("stored %s (%lld bytes, sha256 %s)",
 				       br.artifact.location ? br.artifact.location : "the backup",
 				       (long long)br.artifact.size.value, sha);
-		set_state(nx, CTL_PHASE_COMPLETED, "True", "Succeeded", done);
+		ctl_set_state(nx, CTL_PHASE_COMPLETED, "True", "Succeeded", done);
 		if (b->spec.verify)
-			set_condition(nx, COND_VERIFIED, "True", "Verified",
-				      "the stored backup was re-read and checked");
+			ctl_set_condition(nx, COND_VERIFIED, "True", "Verified",
+					  "the stored backup was re-read and checked");
 		else
-			set_condition(nx, COND_VERIFIED, "False", "NotRequested",
-				      "spec.verify is false");
-		finish(out, nx, old, 0, "Completed", done);
+			ctl_set_condition(nx, COND_VERIFIED, "False", "NotRequested",
+					  "spec.verify is false");
+		ctl_finish(out, nx, old, 0, "Completed", done);
 		free(done);
 	}
 	free(msg);
@@ -527,25 +433,25 @@ static void completed(struct ctl_actions *out, const struct ctl_backup_input *in
 		jobresult_dispose(&vr);
 }
 
-static void failed(struct ctl_actions *out, const struct ctl_backup_input *in, struct next *nx,
+static void failed(struct ctl_actions *out, const struct ctl_backup_input *in, struct ctl_next *nx,
 		   struct json_object *old)
 {
-	struct outcome o;
-	failure(&o, &in->job, &in->pod);
+	struct ctl_outcome o;
+	ctl_job_failure(&o, &in->job, &in->pod);
 	if (o.has_result)
 		copy_verification(nx, &o.result);
 	if (!ctl_get(nx->status, "completionTime"))
 		ctl_set_time(nx->status, "completionTime", in->now);
-	set_state(nx, CTL_PHASE_FAILED, "False", o.reason, o.message);
+	ctl_set_state(nx, CTL_PHASE_FAILED, "False", o.reason, o.message);
 	if (in->backup->spec.verify && o.has_result && ctl_str_eq(o.result.command, "verify"))
-		set_condition(nx, COND_VERIFIED, "False", o.reason, o.message);
-	finish(out, nx, old, 1, o.reason, o.message);
-	outcome_dispose(&o);
+		ctl_set_condition(nx, COND_VERIFIED, "False", o.reason, o.message);
+	ctl_finish(out, nx, old, 1, o.reason, o.message);
+	ctl_outcome_dispose(&o);
 }
 
 /* Every condition's observedGeneration to the current one, each kept as it
  * says (lastTransitionTime too). */
-static void restamp_conditions(struct next *nx)
+static void restamp_conditions(struct ctl_next *nx)
 {
 	struct json_object *conds = ctl_get(nx->status, "conditions");
 	if (!conds || !json_object_is_type(conds, json_type_array))
@@ -562,8 +468,8 @@ static void live(struct ctl_actions *out, const struct ctl_backup_input *in)
 {
 	const struct api_backup *b = in->backup;
 	struct json_object *old = ctl_get(in->obj, "status");
-	struct next nx;
-	next_init(&nx, in->obj, in->now);
+	struct ctl_next nx;
+	ctl_next_init(&nx, in->obj, in->now);
 	char *job_name = jobspec_job_name(b->meta.name, JOBSPEC_SUFFIX_BACKUP);
 
 	int deletes = api_backup_deletes_storage(b);
@@ -583,9 +489,9 @@ static void live(struct ctl_actions *out, const struct ctl_backup_input *in)
 		json_object_object_add(nx.status, "observedGeneration",
 				       json_object_new_int64(nx.generation));
 		restamp_conditions(&nx);
-		finish(out, &nx, old, 0, phase, ctl_get_str(old, "message"));
-	} else if (!in->job.present &&
-		   (ctl_str_eq(phase, CTL_PHASE_RUNNING) || ctl_str_eq(phase, CTL_PHASE_VERIFYING))) {
+		ctl_finish(out, &nx, old, 0, phase, ctl_get_str(old, "message"));
+	} else if (!in->job.present && (ctl_str_eq(phase, CTL_PHASE_RUNNING) ||
+					ctl_str_eq(phase, CTL_PHASE_VERIFYING))) {
 		/* Seen running, now gone (deleted by hand): never a stale Running,
 		 * and no second run into the same backup. */
 		char *msg = xasprintf("Job %s was deleted before it finished; create a new "
@@ -593,8 +499,8 @@ static void live(struct ctl_actions *out, const struct ctl_backup_input *in)
 				      job_name);
 		if (!ctl_get(nx.status, "completionTime"))
 			ctl_set_time(nx.status, "completionTime", in->now);
-		set_state(&nx, CTL_PHASE_FAILED, "False", "PodLost", msg);
-		finish(out, &nx, old, 1, "PodLost", msg);
+		ctl_set_state(&nx, CTL_PHASE_FAILED, "False", "PodLost", msg);
+		ctl_finish(out, &nx, old, 1, "PodLost", msg);
 		free(msg);
 	} else if (!in->job.present) {
 		struct json_object *job = NULL;
@@ -604,14 +510,15 @@ static void live(struct ctl_actions *out, const struct ctl_backup_input *in)
 		} else {
 			ctl_push_named(out, CTL_ACTION_CREATE_JOB, job_name, job);
 			if (!b->spec.encryption.passphrase.name)
-				ctl_push_event(out, 1, "NotEncrypted",
-					   "spec.encryption is unset: the backup is stored "
-					   "unencrypted and anyone who can read the storage can "
-					   "read the data");
+				ctl_push_event(
+				    out, 1, "NotEncrypted",
+				    "spec.encryption is unset: the backup is stored "
+				    "unencrypted and anyone who can read the storage can "
+				    "read the data");
 			ctl_set_str(nx.status, "jobName", job_name);
 			char *msg = xasprintf("created Job %s", job_name);
-			set_state(&nx, CTL_PHASE_PENDING, "False", "Pending", msg);
-			finish(out, &nx, old, 0, "Pending", msg);
+			ctl_set_state(&nx, CTL_PHASE_PENDING, "False", "Pending", msg);
+			ctl_finish(out, &nx, old, 0, "Pending", msg);
 			free(msg);
 		}
 	} else {
@@ -630,18 +537,18 @@ static void live(struct ctl_actions *out, const struct ctl_backup_input *in)
 			   in->pod.backup.terminated && in->pod.backup.exit_code == 0) {
 			char *msg =
 			    xasprintf("Job %s re-reads and checks the stored backup", job_name);
-			set_state(&nx, CTL_PHASE_VERIFYING, "False", "Verifying", msg);
-			finish(out, &nx, old, 0, "Verifying", msg);
+			ctl_set_state(&nx, CTL_PHASE_VERIFYING, "False", "Verifying", msg);
+			ctl_finish(out, &nx, old, 0, "Verifying", msg);
 			free(msg);
 		} else if (in->pod.present && in->pod.backup.running) {
 			char *msg = xasprintf("Job %s runs the backup", job_name);
-			set_state(&nx, CTL_PHASE_RUNNING, "False", "Running", msg);
-			finish(out, &nx, old, 0, "Running", msg);
+			ctl_set_state(&nx, CTL_PHASE_RUNNING, "False", "Running", msg);
+			ctl_finish(out, &nx, old, 0, "Running", msg);
 			free(msg);
-		} else if ((stuck = pod_stuck(&in->pod, &reason))) {
+		} else if ((stuck = ctl_pod_stuck(&in->pod, &reason))) {
 			/* Still Pending (the Job may yet start), but say why not. */
-			set_state(&nx, CTL_PHASE_PENDING, "False", reason, stuck);
-			finish(out, &nx, old, 1, reason, stuck);
+			ctl_set_state(&nx, CTL_PHASE_PENDING, "False", reason, stuck);
+			ctl_finish(out, &nx, old, 1, reason, stuck);
 			free(stuck);
 		} else {
 			/* Waiting for a pod (first or retried): the phase stays as it
@@ -651,12 +558,12 @@ static void live(struct ctl_actions *out, const struct ctl_backup_input *in)
 				 * lost to a restart): the same status again, and no
 				 * second Pending event. */
 				char *msg = xasprintf("created Job %s", job_name);
-				set_state(&nx, CTL_PHASE_PENDING, "False", "Pending", msg);
+				ctl_set_state(&nx, CTL_PHASE_PENDING, "False", "Pending", msg);
 				nx.old_phase = CTL_PHASE_PENDING;
-				finish(out, &nx, old, 0, "Pending", msg);
+				ctl_finish(out, &nx, old, 0, "Pending", msg);
 				free(msg);
 			} else {
-				finish(out, &nx, old, 0, phase, ctl_get_str(old, "message"));
+				ctl_finish(out, &nx, old, 0, phase, ctl_get_str(old, "message"));
 			}
 		}
 	}

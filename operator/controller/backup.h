@@ -43,6 +43,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "../../common/jobresult.h"
 #include "actions.h"
 
 struct json_object;
@@ -82,6 +83,7 @@ struct ctl_pod {
 	struct ctl_container backup; /* JOBSPEC_CONTAINER_BACKUP, init or main */
 	struct ctl_container verify; /* JOBSPEC_CONTAINER_VERIFY */
 	struct ctl_container del;    /* JOBSPEC_CONTAINER_DELETE */
+	struct ctl_container restore; /* JOBSPEC_CONTAINER_RESTORE */
 };
 
 /* A Job's status. present 0: there is none. Strings borrowed. */
@@ -98,6 +100,22 @@ struct ctl_job {
 	const char *finish_time;
 	int deleting;		/* metadata.deletionTimestamp set */
 };
+
+/* Why a failed Job failed: the job's own result first (it knows best: its
+ * reason and message, the result kept), then what Kubernetes saw
+ * (OOMKilled, DeadlineExceeded, PodLost, JobFailed). */
+struct ctl_outcome {
+	const char *reason;
+	char *message; /* owned */
+	struct jobresult result;
+	int has_result;
+};
+void ctl_job_failure(struct ctl_outcome *o, const struct ctl_job *job, const struct ctl_pod *pod);
+void ctl_outcome_dispose(struct ctl_outcome *o);
+/* Why the pod cannot start (a container stuck waiting on an image or its
+ * configuration, or unschedulable), or NULL; *reason gets PodNotStarting or
+ * PodUnschedulable. Caller frees. */
+char *ctl_pod_stuck(const struct ctl_pod *pod, const char **reason);
 
 /* Readers of the observed objects (NULL gives present 0). The structs borrow
  * from the objects, which must outlive them. */

@@ -47,6 +47,18 @@ int audit_is_key(const char *key)
 	return n > 5 && !strchr(p, '/') && strcmp(p + n - 5, ".json") == 0;
 }
 
+char *audit_cut_text(const char *text, size_t max)
+{
+	size_t n = strlen(text);
+	if (n <= max)
+		return xstrdup(text);
+	n = max - 3;
+	/* Back off continuation bytes (10xxxxxx) to the start of a character. */
+	while (n > 0 && ((unsigned char)text[n] & 0xc0) == 0x80)
+		n--;
+	return xasprintf("%.*s...", (int)n, text);
+}
+
 static void add_str(struct json_object *o, const char *k, const char *v)
 {
 	json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);

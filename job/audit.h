@@ -18,6 +18,8 @@ struct schema_check;
 /* The folder inside a namespace's folder; backup names never start with _. */
 #define AUDIT_FOLDER "_restores"
 #define AUDIT_MAX_BYTES (64 * 1024)
+/* requestedBy past this many bytes is cut (audit_cut_text). */
+#define AUDIT_REQUESTED_BY_MAX 4096
 
 enum audit_safety {
 	AUDIT_SAFETY_UNSTATED, /* the caller said nothing: "safetyBackup": null */
@@ -57,6 +59,10 @@ char *audit_key(const char *ns, const char *name, time_t start);
 /* 1 when key (relative to the storage root) has the shape of an audit
  * record's key: NS/_restores/YYYY/MM/NAME.json. */
 int audit_is_key(const char *key);
+/* A copy of text cut to at most max bytes (max >= 16) on a UTF-8 character
+ * boundary, ending in "...": free text never fails a restore for its
+ * length. Caller frees. */
+char *audit_cut_text(const char *text, size_t max);
 /* Appends the record as pretty JSON (and a newline) to out. E_TOOBIG past
  * out's cap. */
 int audit_to_json(const struct audit_record *a, struct buf *out);

@@ -148,6 +148,7 @@ struct restore {
 	int schema_ran;
 	int committed;	 /* psql exited 0 after COMMIT: the target changed */
 	int audit_named; /* --restore-name and its namespace are valid names */
+	char *requested_by; /* --requested-by cut to AUDIT_REQUESTED_BY_MAX, or NULL */
 };
 
 static void restore_dispose(struct restore *r)
@@ -159,6 +160,7 @@ static void restore_dispose(struct restore *r)
 	if (r->have_m)
 		manifest_dispose(&r->m);
 	free(r->location);
+	free(r->requested_by);
 	store_free(r->st);
 	memset(r, 0, sizeof(*r));
 }
@@ -212,9 +214,12 @@ static int check_flags(struct restore *r)
 					       "--restore-name (LIFEBOAT_RESTORE_NAME) too",
 					       needs_name[i]);
 	}
-	if (o->requested_by && strlen(o->requested_by) > 1024)
-		return err_set(E_INVALID, "--requested-by: %zu bytes; at most 1024",
-			       strlen(o->requested_by));
+	if (o->requested_by && strlen(o->requested_by) > AUDIT_REQUESTED_BY_MAX) {
+		/* Who asked is worth more cut short than as a refused restore. */
+		r->requested_by = audit_cut_text(o->requested_by, AUDIT_REQUESTED_BY_MAX);
+		log_warn("--requested-by: %zu bytes, cut to %d in the audit record",
+			 strlen(o->requested_by), AUDIT_REQUESTED_BY_MAX);
+	}
 	if (o->no_safety_backup && (o->safety_name || o->safety_location || o->safety_sha256))
 		return err_set(E_INVALID, "--no-safety-backup says no safety backup was taken, but "
 					  "--safety-backup-* names one: give one or the other");
@@ -583,7 +588,7 @@ static void write_audit(struct restore *r, int rc, struct json_object *result)
 	struct audit_record a = {
 	    .namespace_ = ns,
 	    .name = o->restore_name,
-	    .requested_by = o->requested_by,
+	    .requested_by = r->requested_by ? r->requested_by : o->requested_by,
 	    .start_time = r->started,
 	    .completion_time = time(NULL),
 	    .failed = rc != 0,

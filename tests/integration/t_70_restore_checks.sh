@@ -295,6 +295,14 @@ t_run "audit: --requested-by without --restore-name is refused (exit 2)" 2 \
 	"${LB[@]}" restore --db "$(pg_uri audit_d)" --storage "file://$STORE" --namespace sc --name v1 \
 	--passphrase-file "$PASS" --confirm audit_d --requested-by alice
 t_contains "audit: ... saying to give --restore-name" "--requested-by goes into the restore's audit record: give --restore-name"
+long_who=$(printf 'x%.0s' $(seq 5000))
+fresh_db audit_l
+t_run "audit: an over-long --requested-by is cut, not refused" 0 \
+	"${LB[@]}" restore --db "$(pg_uri audit_l)" --storage "file://$STORE" --namespace sc --name v1 \
+	--passphrase-file "$PASS" --confirm audit_l --restore-name dr-long --requested-by "$long_who" \
+	--result-path "$R70/audit-long.json"
+t_contains "audit: ... with a warning" "--requested-by: 5000 bytes, cut to 4096 in the audit record"
+t_true "audit: ... the record's requestedBy is 4096 bytes ending in ..." python3 -c "import json; r=json.load(open('$R70/audit-long.json')); d=json.load(open(r['auditRecord'][len('file://'):])); v=d['requestedBy']; assert len(v)==4096 and v.endswith('x...'), len(v)"
 t_run "audit: a bad --safety-backup-sha256 is refused (exit 2)" 2 \
 	"${LB[@]}" restore --db "$(pg_uri audit_d)" --storage "file://$STORE" --namespace sc --name v1 \
 	--passphrase-file "$PASS" --confirm audit_d --restore-name dr-7 --safety-backup-name s --safety-backup-sha256 XYZ

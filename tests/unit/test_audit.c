@@ -428,6 +428,37 @@ static void audit_summary_cmp__newest_first_then_namespace_and_name(void **state
 	assert_int_equal(audit_summary_cmp(&x, &x), 0);
 }
 
+static void audit_cut_text__cuts_long_text_on_a_character_boundary(void **state)
+{
+	(void)state;
+	char *c = audit_cut_text("short", 16);
+	assert_string_equal(c, "short");
+	free(c);
+	c = audit_cut_text("0123456789abcdef", 16); /* exactly max: kept */
+	assert_string_equal(c, "0123456789abcdef");
+	free(c);
+	c = audit_cut_text("0123456789abcdefg", 16);
+	assert_string_equal(c, "0123456789abc...");
+	assert_int_equal(strlen(c), 16);
+	free(c);
+	/* "é" is two bytes: kept whole when it fits (bytes 11-12) ... */
+	c = audit_cut_text("0123456789a\xc3\xa9"
+			   "bcdefgh",
+			   16);
+	assert_string_equal(c, "0123456789a\xc3\xa9...");
+	free(c);
+	/* ... and never split (bytes 12-13). */
+	c = audit_cut_text("0123456789ab\xc3\xa9"
+			   "cdefgh",
+			   16);
+	assert_string_equal(c, "0123456789ab...");
+	free(c);
+	/* A four-byte character across the cut. */
+	c = audit_cut_text("0123456789\xf0\x9f\x9a\xa3xxxxx", 16);
+	assert_string_equal(c, "0123456789...");
+	free(c);
+}
+
 /* Random mutations of a good record never crash or leak (ASan, valgrind). */
 static void audit_summary_parse__survives_random_mutations(void **state)
 {
@@ -477,6 +508,7 @@ int main(void)
 	    cmocka_unit_test(audit_summary_parse__refuses_what_is_no_record),
 	    cmocka_unit_test(audit_summary_parse__tolerates_missing_and_mistyped_fields),
 	    cmocka_unit_test(audit_summary_cmp__newest_first_then_namespace_and_name),
+	    cmocka_unit_test(audit_cut_text__cuts_long_text_on_a_character_boundary),
 	    cmocka_unit_test(audit_summary_parse__survives_random_mutations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,7 +4,9 @@
 # status and event functions, the phases, and the job's reasons from
 # common/err.c that reach the status through the job's result), and every
 # error or warning line the operator process logs, is explained in the
-# section "## The operator" of docs/troubleshooting.md. The extraction is in
+# section "## The operator" of docs/troubleshooting.md; and every message of
+# the job's restore (its schema check, audit record, missing roles, the
+# list/delete/audit verbs) is quoted somewhere in the page. The extraction is in
 # tests/deps/troubleshooting.py; it fails when it finds too little or meets a
 # reason expression it cannot follow, so it cannot pass by checking nothing.
 # One check a reason, recorded with tests/lib/t.sh (T_SUITE=deps); a missing

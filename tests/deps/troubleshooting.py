@@ -19,6 +19,13 @@ A reason counts as documented when it appears in backticks (`InvalidSpec`)
 in the section that starts at the heading "## The operator"; a log message
 when its text appears there.
 
+And the job's restore messages (JOB_SCOPES: the restore, its schema check,
+audit record and missing-role errors, the list/delete/audit verbs): every
+message of err_set(), err_wrap(), log_warn() and log_error() there is
+explained somewhere in docs/troubleshooting.md: each piece of its text
+between conversions (%s, %d, ...) of 12 characters or more appears in the
+page as it is (messages that are only conversions, "%s", pass others on).
+
 Prints one line per check, "PASS<TAB>name" or "FAIL<TAB>name<TAB>why", and
 sanity checks that fail when the extraction finds too little (a refactor
 that renames the functions must not make this pass with nothing checked).
@@ -45,6 +52,16 @@ PASS_THROUGH = {
     "phase": "a phase, CTL_PHASE_*",
 }
 SECTION = "## The operator"
+# (file, function or None for the whole file) whose messages must be explained.
+JOB_SCOPES = [
+    ("job/restore.c", None),
+    ("job/schema.c", None),
+    ("job/audit.c", None),
+    ("job/catalog.c", None),
+    ("job/pg.c", "pg_missing_role_error"),
+]
+JOB_CALLS = ("err_set", "err_wrap", "log_warn", "log_error")
+MIN_JOB_MESSAGES = 30
 MIN_REASONS = 20  # the operator and job reasons today number over 30
 MIN_CALLS = 15
 MIN_LOGS = 10
@@ -240,6 +257,46 @@ def main():
             "the operator logs %r (%s) but the operator section of docs/troubleshooting.md "
             "does not explain it" % (msg, logs[msg]),
         )
+    nmsg = 0
+    for rel, func in JOB_SCOPES:
+        src = strip_comments(open(os.path.join(root, rel), encoding="utf-8").read())
+        if func:
+            m = re.search(r"^\w[^;{]*\b%s\s*\([^;{]*\)\s*\{" % func, src, re.M)
+            if not m:
+                check("function %s found in %s" % (func, rel), False, "renamed? update JOB_SCOPES")
+                continue
+            end = src.find("\n}", m.end())
+            body_start, body = m.start(), src[m.start() : end]
+        else:
+            body_start, body = 0, src
+        for m in re.finditer(r"\b(%s)\s*\(" % "|".join(JOB_CALLS), body):
+            args = split_args(body, m.end() - 1)
+            if not args or re.search(r"\b(const|char|int)\b", args[0]):
+                continue  # a prototype or definition
+            fmt = args[1] if m.group(1) == "err_set" and len(args) > 1 else args[0]
+            text = literal(fmt)
+            line = src.count("\n", 0, body_start + m.start()) + 1
+            where = "%s:%d %s()" % (rel, line, m.group(1))
+            if text is None:
+                check("message readable at " + where, False, "not a literal: %r" % fmt)
+                continue
+            pieces = [p.strip(" :;,.()") for p in re.split(r"%[-0-9.*]*(?:zu|llu|lld|ld|[sdux])", text)]
+            pieces = [p for p in pieces if len(p) >= 12]
+            if not pieces:
+                continue
+            nmsg += 1
+            missing = [p for p in pieces if p not in doc]
+            check(
+                "job message %r is explained" % text[:60],
+                not missing,
+                "%s says %r but docs/troubleshooting.md lacks %r: quote the message and say "
+                "what it means and what to do" % (where, text, missing[0] if missing else ""),
+            )
+    check(
+        "the extraction finds the restore's messages (at least %d)" % MIN_JOB_MESSAGES,
+        nmsg >= MIN_JOB_MESSAGES,
+        "found %d in %s: renamed? update JOB_SCOPES" % (nmsg, ", ".join(f for f, _ in JOB_SCOPES)),
+    )
     print("\n".join(results))
     return 0
 

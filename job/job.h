@@ -4,6 +4,7 @@
 #define LIFEBOAT_JOB_H
 
 #include <stddef.h>
+#include <time.h>
 
 struct json_object;
 
@@ -28,6 +29,7 @@ struct job_opts {
 	int no_safety_backup;
 	int clean;
 	int zstd_workers;
+	time_t started;	  /* when the command began: the result's startTime */
 	char *passphrase; /* owned by main; wiped there */
 	size_t passlen;
 };

@@ -329,6 +329,7 @@ int main(int argc, char **argv)
 	if (opts.name)
 		result_add_str(result, JOBRESULT_NAME, opts.name);
 	result_add_time(result, JOBRESULT_START_TIME, started);
+	opts.started = started;
 	if (!rc)
 		rc = cmd->run(&opts, result);
 	result_add_time(result, JOBRESULT_COMPLETION_TIME, time(NULL));

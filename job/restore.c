@@ -653,7 +653,8 @@ int restore_run(const struct job_opts *o, struct json_object *result)
 	struct restore r;
 	memset(&r, 0, sizeof(r));
 	r.o = o;
-	r.started = time(NULL);
+	/* The result's startTime, so that the record's path and times agree with it. */
+	r.started = o->started ? o->started : time(NULL);
 	int rc = run(&r, result);
 	report(&r, rc, result);
 	/* No record under a name that is not one (check_flags refused it). */

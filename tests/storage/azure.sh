@@ -149,6 +149,22 @@ t_run "restore: from Azure into an empty database" 0 \
 	"${LB[@]}" restore --db "$(pg_uri target)" --storage "$SMALLBLOCKS" --name nightly \
 	--passphrase-file "$PASS" --confirm target
 same_as "restore: every table identical (per-table checksums)" target "$WORK/big.sums"
+fresh_db target
+t_run "audit: a restore with --restore-name writes its record to Azure" 0 \
+	"${LB[@]}" restore --db "$(pg_uri target)" --storage "$URL" --name nightly \
+	--passphrase-file "$PASS" --confirm target --restore-name az-restore --requested-by carol \
+	--result-path "$WORK/audit.result"
+ym=$(/usr/bin/python3 -c "import json; print(json.load(open('$WORK/audit.result'))['startTime'][:7].replace('-', '/'))")
+t_true "audit: auditRecord is azure://backups/prod/default/_restores/YYYY/MM/az-restore.json" \
+	/usr/bin/python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert r['auditRecord']==sys.argv[2], r.get('auditRecord')" \
+	"$WORK/audit.result" "azure://backups/prod/default/_restores/$ym/az-restore.json"
+tool get backups "prod/default/_restores/$ym/az-restore.json" "$WORK/audit.json" || true
+t_true "audit: the record read back with the Azure client: Completed, the backup's sha256, no key" \
+	/usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); r=json.load(open(sys.argv[2])); t=open(sys.argv[1]).read()
+assert d['kind']=='RestoreAudit' and d['outcome']=='Completed' and d['requestedBy']=='carol' and d['source']['sha256']==r['restoredBackup']['sha256'], d
+assert sys.argv[3] not in t and 'sig=' not in t" "$WORK/audit.json" "$WORK/audit.result" "$KEY"
+t_run "audit: lifeboat audit lists it from Azure" 0 "${LB[@]}" audit --storage "$URL"
+t_matches "audit: ... its row" ' default +az-restore +Completed +default/nightly +target +carol$'
 
 t_run "backup: the same name again is refused (exit 9)" 9 \
 	"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "$URL" --name nightly --passphrase-file "$PASS"

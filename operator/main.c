@@ -425,6 +425,14 @@ static void count_request(void *ud, const char *verb, const char *resource, int 
 	metrics_add(ud, METRICS_KUBE_REQUESTS, lv, 1);
 }
 
+/* A reconcile that failed is retried: a conflict (the object moved on since
+ * it was cached, e.g. by our own last write) is routine, anything else is
+ * worth a warning. Reads err_code(). */
+static enum log_level retry_level(void)
+{
+	return err_code() == E_CONFLICT ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN;
+}
+
 /* --- the worker --- */
 
 /* The schedule a backup is a run of, or "". */
@@ -533,7 +541,7 @@ static int reconcile_key(struct op *op, struct kube_client *kc, const char *key)
 		if (rq)
 			workqueue_add_after(op->q, key, rq->delay_ms);
 	} else
-		log_kv(LOG_LEVEL_WARN, "reconcile failed; retrying with backoff", "key", key,
+		log_kv(retry_level(), "reconcile failed; retrying with backoff", "key", key,
 		       "error", err_msg(), NULL);
 	ctl_actions_dispose(&acts);
 	json_object_put(job);
@@ -702,7 +710,7 @@ static int reconcile_schedule(struct op *op, struct kube_client *kc, const char 
 			free(qk);
 		}
 	} else {
-		log_kv(LOG_LEVEL_WARN, "reconcile failed; retrying with backoff", "key", key,
+		log_kv(retry_level(), "reconcile failed; retrying with backoff", "key", key,
 		       "error", err_msg(), NULL);
 	}
 	ctl_actions_dispose(&acts);
@@ -812,7 +820,7 @@ static int reconcile_restore(struct op *op, struct kube_client *kc, const char *
 			free(qk);
 		}
 	} else if (!rc_early) {
-		log_kv(LOG_LEVEL_WARN, "reconcile failed; retrying with backoff", "key", key,
+		log_kv(retry_level(), "reconcile failed; retrying with backoff", "key", key,
 		       "error", err_msg(), NULL);
 	}
 	ctl_actions_dispose(&acts);

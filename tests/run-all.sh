@@ -115,6 +115,9 @@ if record_build "asan+ubsan" BUILD=build/asan SAN=1 build/asan/lifeboat build/as
 			step "BackupSchedule end to end (ASan+UBSan operator, test clock): runs, retention, Forbid, suspend/resume, an outage, a bad zone, Replace with a 253-character name"
 			LIFEBOAT_BIN_DIR="$root/build/asan" timeout 600 tests/e2e/schedule.sh ||
 				echo "FAIL e2e-schedule: the suite exited $? before its end (output above)" >>"$LIFEBOAT_RESULTS"
+			step "DatabaseRestore end to end (ASan+UBSan operator): confirm, safety backup, restore, audit record, tampered artifact, wrong passphrase, RequireMatch, SIGKILL at each phase, disaster recovery"
+			LIFEBOAT_BIN_DIR="$root/build/asan" timeout 900 tests/e2e/restore.sh ||
+				echo "FAIL e2e-restore: the suite exited $? before its end (output above)" >>"$LIFEBOAT_RESULTS"
 		fi
 		unset CLUSTER_DIR
 	else

@@ -31,10 +31,13 @@ const struct kube_resource CTL_BACKUP_SCHEDULES = {
 /* The resource of obj, by its kind (a DatabaseBackup when it says none). */
 static const struct kube_resource *resource_of(struct json_object *obj)
 {
+	static const struct kube_resource *const kinds[] = {&CTL_BACKUP_SCHEDULES,
+							    &CTL_DATABASE_RESTORES};
 	struct json_object *k = NULL;
-	if (json_object_object_get_ex(obj, "kind", &k) && json_object_is_type(k, json_type_string) &&
-	    strcmp(json_object_get_string(k), CTL_BACKUP_SCHEDULES.kind) == 0)
-		return &CTL_BACKUP_SCHEDULES;
+	if (json_object_object_get_ex(obj, "kind", &k) && json_object_is_type(k, json_type_string))
+		for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+			if (strcmp(json_object_get_string(k), kinds[i]->kind) == 0)
+				return kinds[i];
 	return &CTL_DATABASE_BACKUPS;
 }
 
@@ -60,11 +63,17 @@ static const char *get_str(struct json_object *o, const char *key)
 	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
-/* Replaces the re-read object's status with the computed one; 1 when it
- * already says that. */
-static int put_status(struct json_object *obj, void *ud)
+/* The computed status and the observed one it was computed from. */
+struct status_write {
+	struct json_object *want;
+	struct json_object *based_on; /* NULL: the object had none */
+};
+
+/* Replaces the object's status with the computed one; 1 when it already
+ * says that. */
+static int put_status(struct json_object *obj, struct json_object *want)
 {
-	struct json_object *want = ud, *copy = NULL;
+	struct json_object *copy = NULL;
 	if (json_object_equal(get(obj, "status"), want))
 		return 1;
 	if (json_object_deep_copy(want, &copy, NULL) != 0 || !copy)
@@ -73,9 +82,26 @@ static int put_status(struct json_object *obj, void *ud)
 	return 0;
 }
 
+/* The re-read after a 409: when only the metadata moved on (a finalizer, a
+ * label), the computed status still holds and is written; when the status
+ * itself changed (another write, or our own newer one the cache has not
+ * shown yet) it was computed from an old observation: E_CONFLICT, and the
+ * caller requeues to compute it again from the new one. */
+static int put_status_if_current(struct json_object *obj, void *ud)
+{
+	const struct status_write *w = ud;
+	struct json_object *now = get(obj, "status");
+	if (json_object_equal(now, w->want))
+		return 1;
+	if (!json_object_equal(now, w->based_on))
+		return err_set(E_CONFLICT,
+			       "the status changed since it was observed; computing it again");
+	return put_status(obj, w->want);
+}
+
 /* PUT /status of the observed object with the new status: one request when
  * the cache is current (the common case); on 409 Conflict (the object moved
- * on) read-modify-write with re-reads. */
+ * on) a re-read and put_status_if_current. */
 static int write_status(struct kube_client *kc, struct json_object *obj, const char *ns,
 			const char *name, struct json_object *status)
 {
@@ -93,8 +119,9 @@ static int write_status(struct kube_client *kc, struct json_object *obj, const c
 		if (rc != E_CONFLICT)
 			return rc;
 	}
-	return kube_update_status_retry(kc, resource_of(obj), ns, name, put_status, status, 5,
-					NULL);
+	struct status_write w = {status, get(obj, "status")};
+	return kube_update_status_retry(kc, resource_of(obj), ns, name, put_status_if_current, &w,
+					5, NULL);
 }
 
 static int patch_finalizers(struct kube_client *kc, struct json_object *obj, const char *ns,

@@ -15,9 +15,9 @@ struct ctl_actions;
 extern const struct kube_resource CTL_DATABASE_BACKUPS, CTL_BACKUP_SCHEDULES,
     CTL_DATABASE_RESTORES;
 
-/* Performs acts, in order, for obj (the DatabaseBackup or BackupSchedule,
- * by its kind, they were computed from, borrowed; its metadata names the
- * object and gives the resourceVersion). events may be NULL (dropped).
+/* Performs acts, in order, for obj (the DatabaseBackup, BackupSchedule or
+ * DatabaseRestore, by its kind, they were computed from, borrowed; its
+ * metadata names the object and gives the resourceVersion). events may be NULL (dropped).
  * - CreateJob: a Job of that (deterministic) name that exists already is
  *   adopted: E_EXISTS counts as done.
  * - DeleteJob: propagationPolicy Background; E_NOTFOUND counts as done.

@@ -72,8 +72,8 @@ static void requested_by(struct ctl_next *nx, struct json_object *obj)
 
 /* Pending with a refusal (or a wait): Ready=False reason, a Warning event
  * when it changes, no phase event. */
-static void refuse(struct ctl_actions *out, const struct ctl_restore_input *in, const char *reason,
-		   const char *message, int warning)
+static void restore_refuse(struct ctl_actions *out, const struct ctl_restore_input *in,
+			   const char *reason, const char *message, int warning)
 {
 	struct ctl_next nx;
 	ctl_next_init(&nx, in->obj, in->now);
@@ -111,7 +111,7 @@ static int resolve(struct plan *p, struct ctl_actions *out, const struct ctl_res
 				      "or restore from storage with spec.source "
 				      "(kubectl get dbb -n %s lists what there is)",
 				      s->backup_ref, ns, ns);
-			refuse(out, in, "BackupNotFound", m, 1);
+			restore_refuse(out, in, "BackupNotFound", m, 1);
 			free(m);
 			wait_again(out);
 			return 1;
@@ -119,7 +119,7 @@ static int resolve(struct plan *p, struct ctl_actions *out, const struct ctl_res
 		if (!in->backup) {
 			char *m = xasprintf("DatabaseBackup %s cannot be read: %s", s->backup_ref,
 					    in->backup_error ? in->backup_error : "unknown error");
-			refuse(out, in, "BackupNotCompleted", m, 1);
+			restore_refuse(out, in, "BackupNotCompleted", m, 1);
 			free(m);
 			return 1;
 		}
@@ -134,7 +134,8 @@ static int resolve(struct plan *p, struct ctl_actions *out, const struct ctl_res
 			    ctl_str_eq(phase, CTL_PHASE_COMPLETED) ? " but has no artifact" : "",
 			    finished_phase(phase) ? "; choose another backup"
 						  : "; the restore starts once it is Completed");
-			refuse(out, in, "BackupNotCompleted", m, finished_phase(phase) != NULL);
+			restore_refuse(out, in, "BackupNotCompleted", m,
+				       finished_phase(phase) != NULL);
 			free(m);
 			if (!finished_phase(phase))
 				wait_again(out);
@@ -171,7 +172,7 @@ static int resolve(struct plan *p, struct ctl_actions *out, const struct ctl_res
 				    "spec.confirm to \"%s\" (a new DatabaseRestore: the spec is "
 				    "immutable) if that database may be overwritten",
 				    s->confirm, db, db);
-		refuse(out, in, "ConfirmationMismatch", m, 1);
+		restore_refuse(out, in, "ConfirmationMismatch", m, 1);
 		free(m);
 		return 1;
 	}
@@ -289,7 +290,9 @@ static void copy_result(struct ctl_next *nx, const struct jobresult *r, const st
 				      c->target_version ? c->target_version : "(none)",
 				      c->policy ? c->policy : "", c->target_error ? ": " : "",
 				      c->target_error ? c->target_error : "");
-		ctl_set_condition(nx, COND_SCHEMA, st, result ? result : "Unknown", msg);
+		/* the condition's reason: the result, Unknown when there is none */
+		const char *reason = result ? result : "Unknown";
+		ctl_set_condition(nx, COND_SCHEMA, st, reason, msg);
 		free(msg);
 	}
 	if (r->audit_record)
@@ -297,8 +300,8 @@ static void copy_result(struct ctl_next *nx, const struct jobresult *r, const st
 }
 
 /* Failed, as the end: completionTime, Ready=False reason, a Warning event. */
-static void fail(struct ctl_actions *out, struct ctl_next *nx, struct json_object *old,
-		 const char *reason, const char *message, int unchanged)
+static void restore_fail(struct ctl_actions *out, struct ctl_next *nx, struct json_object *old,
+			 const char *reason, const char *message, int unchanged)
 {
 	ctl_set_state(nx, CTL_PHASE_FAILED, "False", reason, message);
 	if (unchanged >= 0)
@@ -376,11 +379,13 @@ static int safety_step(struct ctl_actions *out, struct ctl_next *nx, struct json
 		const char *why = ctl_get_str(bst, "message");
 		const char *reason =
 		    api_conditions_reason(ctl_get(bst, "conditions"), CTL_COND_READY);
+		if (!reason)
+			reason = "Failed";
 		char *m = xasprintf("the safety backup %s failed (%s): %s; the target was not "
 				    "touched; fix the cause and create a new DatabaseRestore",
-				    name, reason ? reason : "Failed", why ? why : "no message");
-		ctl_set_condition(nx, COND_SAFETY, "False", reason ? reason : "Failed", m);
-		fail(out, nx, old, "SafetyBackupFailed", m, 1);
+				    name, reason, why ? why : "no message");
+		ctl_set_condition(nx, COND_SAFETY, "False", reason, m);
+		restore_fail(out, nx, old, "SafetyBackupFailed", m, 1);
 		free(m);
 		free(name);
 		return 1;
@@ -445,7 +450,7 @@ static void job_done(struct ctl_actions *out, struct ctl_next *nx, struct json_o
 			    : unchanged == 0 ? "the target WAS changed: check it, and restore the "
 					       "safety backup if needed"
 					     : "whether the target changed is unknown: check it");
-	fail(out, nx, old, o.reason, m, unchanged);
+	restore_fail(out, nx, old, o.reason, m, unchanged);
 	free(m);
 	ctl_outcome_dispose(&o);
 }
@@ -467,15 +472,15 @@ static int pod_behind(const struct ctl_restore_input *in)
 
 static void unreadable(struct ctl_actions *out, const struct ctl_restore_input *in)
 {
-	refuse(out, in, "InvalidSpec",
-	       in->spec_error ? in->spec_error : "the resource cannot be read", 1);
+	restore_refuse(out, in, "InvalidSpec",
+		       in->spec_error ? in->spec_error : "the resource cannot be read", 1);
 }
 
 int ctl_restore_job_refused(struct ctl_actions *out, const struct ctl_restore_input *in,
 			    const char *message)
 {
 	char *m = xasprintf("the API server refused the restore Job: %s", message);
-	refuse(out, in, "InvalidSpec", m, 1);
+	restore_refuse(out, in, "InvalidSpec", m, 1);
 	free(m);
 	return 0;
 }
@@ -530,7 +535,7 @@ int ctl_restore_reconcile(struct ctl_actions *out, const struct ctl_restore_inpu
 				    "never run twice); check the target database and the audit "
 				    "record, then create a new DatabaseRestore if needed",
 				    recorded_job);
-		fail(out, &nx, old, "RestoreJobLost", m, -1);
+		restore_fail(out, &nx, old, "RestoreJobLost", m, -1);
 		free(m);
 		free(job);
 		return 0;

@@ -500,6 +500,10 @@ int kube_update_status_retry(struct kube_client *c, const struct kube_resource *
 				json_object_put(obj);
 			return 0;
 		}
+		if (rc < 0) { /* the mutation refused: no retry */
+			json_object_put(obj);
+			return rc;
+		}
 		if (rc == 0)
 			rc = kube_update(c, r, ns, obj, 1, out);
 		json_object_put(obj);

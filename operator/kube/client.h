@@ -95,8 +95,8 @@ int kube_watch(struct kube_client *c, const struct kube_resource *r, const char 
 	       int timeout_s, kube_watch_cb cb, void *ud, const volatile int *cancel);
 
 /* Read-modify-write of an object's status: get, mutate (returns 0 to write,
- * 1 for "nothing to change", negative to fail), PUT /status; a 409 Conflict
- * re-reads and retries up to attempts times. */
+ * 1 for "nothing to change", negative to fail: returned at once), PUT
+ * /status; a 409 Conflict re-reads and retries up to attempts times. */
 typedef int (*kube_mutate_fn)(struct json_object *obj, void *ud);
 int kube_update_status_retry(struct kube_client *c, const struct kube_resource *r, const char *ns,
 			     const char *name, kube_mutate_fn mutate, void *ud, int attempts,

@@ -4,8 +4,10 @@ status condition or an Event, and every error or warning its process logs,
 is explained in the operator section of docs/troubleshooting.md.
 
 What it reads (comments stripped):
-- reasons: the reason argument of set_state(), set_condition(),
-  push_event(), finish() and events_emit() in operator/**/*.c, and every
+- reasons: the reason argument of the CALLS below (the status builder's
+  ctl_set_state(), ctl_set_condition(), ctl_finish(), ctl_push_event(),
+  the restore's refusals and failures, events_emit()) in operator/**/*.c,
+  and every
   assignment to a variable or field named reason; a literal counts as is, a
   macro (#define NAME "Value") is resolved, and the few pass-through
   expressions below are accepted because what they carry is collected too:
@@ -37,8 +39,13 @@ import sys
 CALLS = {  # function -> index of its reason argument
     "set_state": 3,
     "set_condition": 3,
+    "ctl_set_state": 3,
+    "ctl_set_condition": 3,
     "ctl_push_event": 2,
     "finish": 4,
+    "ctl_finish": 4,
+    "restore_refuse": 2,
+    "restore_fail": 3,
     "events_emit": 3,
 }
 # Expressions whose values are collected elsewhere: where they come from.

@@ -92,6 +92,8 @@ pg_psql postgres -q <<'SQL' >/dev/null
 CREATE ROLE app LOGIN PASSWORD 'change-me' IN ROLE pg_read_all_data;
 CREATE DATABASE app TEMPLATE shop OWNER app;
 SQL
+# app owns its tables, so it can restore them as they were (owners kept).
+pg_psql app -q -c "ALTER TABLE customers OWNER TO app; ALTER TABLE orders OWNER TO app" >/dev/null
 example=$root/examples/backup.yaml
 if [[ $PGTEST_PORT != 5432 ]]; then
 	# 127.0.0.1:5432 was taken on this machine: the same file, our port.
@@ -99,6 +101,16 @@ if [[ $PGTEST_PORT != 5432 ]]; then
 	sed "s/port: 5432/port: $PGTEST_PORT/" "$example" >"$DEMO/backup.yaml"
 	example=$DEMO/backup.yaml
 fi
+# The same for the schedule and the restore (their database blocks say no
+# port: 5432 is the default).
+for f in schedule restore; do
+	if [[ $PGTEST_PORT != 5432 ]]; then
+		sed "s/^\( *\)host: 127.0.0.1\(.*\)$/\1host: 127.0.0.1\2\n\1port: $PGTEST_PORT/" \
+			"$root/examples/$f.yaml" >"$DEMO/$f.yaml"
+	else
+		cp "$root/examples/$f.yaml" "$DEMO/$f.yaml"
+	fi
+done
 
 say "One backup, with kubectl"
 printf '$ kubectl apply -f examples/backup.yaml\n'
@@ -117,6 +129,44 @@ run kubectl get jobs,pods -l lifeboat.dev/backup=app-backup
 
 say "And in the volume, the backup the Job wrote"
 run "$LIFEBOAT" list --storage "file://$CLUSTER/volumes/default/backups"
+
+say "A schedule, with retention, in a real time zone"
+printf '$ kubectl apply -f examples/schedule.yaml\n'
+kubectl apply -f "$DEMO/schedule.yaml"
+for ((i = 0; i < 40; i++)); do
+	[[ -n $(kubectl get dbs app-nightly -o jsonpath='{.status.nextScheduleTime}' 2>/dev/null) ]] && break
+	sleep 0.5
+done
+run kubectl get dbs
+run kubectl get dbs app-nightly -o jsonpath='{.status.conditions[?(@.type=="Ready")].message}{"\n"}'
+
+say "Disaster on Kubernetes: someone deletes Ada's orders in app"
+pg_psql app -q -c "DELETE FROM orders WHERE customer_id = 1" >/dev/null
+pg_psql app -c "SELECT name, count(o.*) AS orders FROM customers c LEFT JOIN orders o ON o.customer_id = c.id GROUP BY name ORDER BY name"
+
+say "A DatabaseRestore: a safety backup of app first, then the restore, with an audit record"
+printf '$ kubectl apply -f examples/restore.yaml\n'
+kubectl apply -f "$DEMO/restore.yaml"
+printf "$ kubectl wait dbr/app-restore --for=jsonpath='{.status.phase}'=Completed\n"
+if ! kubectl wait dbr/app-restore --for=jsonpath='{.status.phase}'=Completed --timeout=300s; then
+	kubectl describe dbr app-restore
+	tail -20 "$DEMO/operator.log"
+	exit 1
+fi
+run kubectl get dbr
+run kubectl get dbb
+printf '$ kubectl get events --field-selector involvedObject.name=app-restore\n'
+kubectl get events --field-selector involvedObject.name=app-restore -o custom-columns=TYPE:.type,REASON:.reason,MESSAGE:.message
+run kubectl get dbr app-restore -o jsonpath='{.status.restoredBackup}{"\n"}{.status.safetyBackup}{"\n"}{.status.auditRecord}{"\n"}'
+
+say "The data is back"
+pg_psql app -c "SELECT name, count(o.*) AS orders FROM customers c LEFT JOIN orders o ON o.customer_id = c.id GROUP BY name ORDER BY name"
+
+say "The audit record, from storage alone (it outlives the database and the cluster)"
+run "$LIFEBOAT" audit --storage "file://$CLUSTER/volumes/default/backups" --namespace default
+audit=$(find "$CLUSTER/volumes/default/backups/default/_restores" -name app-restore.json | head -1)
+printf '$ cat %s\n' "${audit#"$CLUSTER/volumes/default/backups/"}"
+python3 -m json.tool "$audit"
 kill -TERM "$OPERATOR_PID" 2>/dev/null || true
 wait "$OPERATOR_PID" 2>/dev/null || true
 OPERATOR_PID=

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# shellcheck disable=SC2034 # T_SUITE and T_OUT are read by tests/lib/t.sh
+# shellcheck disable=SC2034,SC2119 # T_SUITE and T_OUT are read by tests/lib/t.sh; sums without arguments
 # tests/e2e/restore.sh: DatabaseRestore end to end on the real control plane
 # (tests/e2e/lib.sh), a real PostgreSQL and volume storage: a wrong confirm
 # launches nothing; the full path (safety backup, restore, data equal to the
@@ -8,7 +8,8 @@
 # another schema version all fail with the target unchanged; the operator
 # SIGKILLed in SafetyBackup and in Restoring never starts a second safety
 # backup or restore Job; disaster recovery from storage alone into a fresh
-# namespace; kubectl get dbr as the restore history.
+# namespace; kubectl get dbr as the restore history; who asked, through the
+# operator's admission webhook, for two users; spec.files.
 T_SUITE=e2e-restore
 E2E_NAME=e2e-restore
 # shellcheck source=lib.sh
@@ -17,6 +18,7 @@ source "$(dirname "$0")/lib.sh"
 pg_psql app -q -c "CREATE TABLE u(id int PRIMARY KEY, w text); INSERT INTO u SELECT i, repeat('x', i % 50) FROM generate_series(1, 500) i;
 	CREATE TABLE schema_version(v text); INSERT INTO schema_version VALUES ('42')" >/dev/null
 # The data, table by table: what "equal" and "unchanged" are checked with.
+# shellcheck disable=SC2120 # sums scratch, through t_equals
 sums() {
 	pg_psql "${1:-app}" -Atc "SELECT (SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM t) || ' ' ||
 		(SELECT md5(string_agg(u::text, ',' ORDER BY id)) FROM u) || ' ' ||
@@ -214,6 +216,9 @@ t_equals "r5: one backup Job for it" 1 bash -c "'$KUBECTL' -n $NS get jobs -l li
 t_equals "r5: one restore Job" 1 restore_jobs r5
 t_equals "r5: the data equals the backup's" "$SUM_B1" sums
 
+t_run "the spec is immutable: a change is refused" 1 "$KUBECTL" -n "$NS" patch dbr r1 --type=merge -p '{"spec":{"clean":false}}'
+t_contains "the spec is immutable: the API server says why" "spec is immutable"
+
 # 7. the history
 T_OUT=$(kubectl -n "$NS" get dbr 2>&1)
 t_contains "kubectl get dbr: the columns" "REQUESTED-BY"
@@ -250,6 +255,123 @@ t_equals "disaster recovery from storage alone: Completed" Completed rwait r-dr 
 t_equals "disaster recovery: the data equals the backup's" "$SUM_B1" sums
 t_equals "disaster recovery: restoredBackup.name is <namespace>/<name>" "$OLD_NS/b1" rfield r-dr .status.restoredBackup.name
 t_equals "disaster recovery: schemaCheck Skipped (Ignore)" Skipped rfield r-dr .status.schemaCheck.result
+
+# 9. who asked: the operator's own admission webhook, two users with client
+# certificates of the cluster's CA; each one's name lands in status, a
+# forged annotation is overwritten
+stop_operator
+pki=$WORK/pki
+mkdir -p "$pki" "$WORK/webhook"
+ossl() { openssl "$@" >/dev/null 2>>"$WORK/openssl.log"; }
+ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=e2e-webhook-ca \
+	-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign -keyout "$pki/ca.key" -out "$pki/ca.crt"
+signed() { # NAME CA_PREFIX SUBJECT EKU [SAN]
+	ossl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "$3" -keyout "$pki/$1.key" -out "$pki/$1.csr"
+	printf 'basicConstraints=critical,CA:FALSE\nextendedKeyUsage=%s\n%s' "$4" "${5:+subjectAltName=$5}" >"$pki/$1.ext"
+	ossl x509 -req -in "$pki/$1.csr" -CA "$2.crt" -CAkey "$2.key" -CAcreateserial -days 2 -extfile "$pki/$1.ext" -out "$pki/$1.crt"
+}
+signed serving "$pki/ca" /CN=lifeboat-webhook serverAuth IP:127.0.0.1
+cp "$pki/serving.crt" "$WORK/webhook/tls.crt"
+cp "$pki/serving.key" "$WORK/webhook/tls.key"
+signed alice "$CLUSTER_DIR/pki/ca" "/O=lifeboat-dba/CN=alice" clientAuth
+signed bob "$CLUSTER_DIR/pki/ca" "/O=team-b/CN=bob" clientAuth
+for u in alice bob; do
+	cat >"$WORK/$u.kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: $(cat "$CLUSTER_DIR/apiserver.url"), certificate-authority-data: $(base64 -w0 "$CLUSTER_DIR/pki/ca.crt")}}]
+users: [{name: $u, user: {client-certificate-data: $(base64 -w0 "$pki/$u.crt"), client-key-data: $(base64 -w0 "$pki/$u.key")}}]
+contexts: [{name: c, context: {cluster: c, user: $u, namespace: $NS}}]
+current-context: c
+EOF
+done
+kubectl apply -f - >/dev/null <<EOF
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: restorer, namespace: $NS}
+rules: [{apiGroups: [lifeboat.dev], resources: [databaserestores], verbs: [create, get]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: restorers, namespace: $NS}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: restorer}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: alice}, {apiGroup: rbac.authorization.k8s.io, kind: User, name: bob}]
+EOF
+WPORT=$(free_port)
+start_operator --webhook-addr "127.0.0.1:$WPORT" --webhook-cert-dir "$WORK/webhook"
+MWC=lifeboat-e2e-restore-$$
+e2e_on_exit "timeout 30 '$KUBECTL' delete mutatingwebhookconfiguration $MWC --ignore-not-found >/dev/null 2>&1"
+kubectl label namespace "$NS" "lifeboat.dev/e2e-restore=$$" >/dev/null
+kubectl apply -f - >/dev/null <<EOF
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata: {name: $MWC}
+webhooks:
+- name: requested-by.lifeboat.dev
+  admissionReviewVersions: [v1]
+  sideEffects: None
+  failurePolicy: Fail
+  timeoutSeconds: 5
+  clientConfig: {url: "https://127.0.0.1:$WPORT/mutate-databaserestore", caBundle: $(base64 -w0 "$pki/ca.crt")}
+  namespaceSelector: {matchLabels: {lifeboat.dev/e2e-restore: "$$"}}
+  rules: [{apiGroups: [lifeboat.dev], apiVersions: [v1alpha1], operations: [CREATE, UPDATE], resources: [databaserestores], scope: Namespaced}]
+EOF
+as() {
+	local u=$1
+	shift
+	timeout 60 "$KUBECTL" --kubeconfig "$WORK/$u.kubeconfig" --cache-dir "$WORK/kcache-$u" "$@"
+}
+asked() { # USER NAME [ANNOTATIONS]
+	printf 'apiVersion: lifeboat.dev/v1alpha1\nkind: DatabaseRestore\nmetadata:\n  name: %s\n%s\nspec:\n  backupRef: {name: no-such-backup}\n  confirm: app\n' \
+		"$2" "${3:+  annotations: $3}" | as "$1" create -f - >/dev/null
+}
+# The API server calls the webhook once the configuration is active: a
+# dry run comes back annotated.
+probe() { [[ $(printf 'apiVersion: lifeboat.dev/v1alpha1\nkind: DatabaseRestore\nmetadata: {name: probe}\nspec: {backupRef: {name: x}, confirm: app}\n' |
+	as alice create --dry-run=server -f - -o jsonpath='{.metadata.annotations.lifeboat\.dev/requested-by}' 2>/dev/null) == alice* ]]; }
+for ((i = 0; i < 40; i++)); do probe && break; sleep 0.5; done
+t_run "alice creates a restore through the webhook" 0 asked alice r-alice
+t_run "bob creates one, forging the annotation" 0 asked bob r-bob '{lifeboat.dev/requested-by: "alice (groups: system:masters)"}'
+for ((i = 0; i < 40; i++)); do [[ -n $(rfield r-bob .status.requestedBy) && -n $(rfield r-alice .status.requestedBy) ]] && break; sleep 0.5; done
+t_equals "status.requestedBy: alice's" "alice (groups: lifeboat-dba, system:authenticated)" rfield r-alice .status.requestedBy
+t_equals "status.requestedBy: bob's, the forged value overwritten" "bob (groups: team-b, system:authenticated)" rfield r-bob .status.requestedBy
+T_OUT=$(kubectl -n "$NS" get dbr 2>&1)
+t_true "kubectl get dbr: who asked" bash -c "grep -qE '^r-bob .*bob \(groups: team-b' <<<\"\$1\"" _ "$T_OUT"
+
+# 10. spec.files: the uploads folder restored with the database, swapped in
+# after the COMMIT
+e2e_claim uploads
+UP=$CLUSTER_DIR/volumes/$NS/uploads
+for ((i = 0; i < 60; i++)); do [[ -d $UP ]] && break; sleep 0.5; done
+mkdir -p "$UP/media/2026" && chmod -R a+rwX "$UP"
+printf 'ada.png bytes\n' >"$UP/media/ada.png"
+printf 'grace.pdf bytes\n' >"$UP/media/2026/grace.pdf"
+chmod -R a+rwX "$UP"
+files_sum() { (cd "$UP/media" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
+FILES_B=$(files_sum)
+kubectl -n "$NS" apply -f - >/dev/null <<YAML
+apiVersion: lifeboat.dev/v1alpha1
+kind: DatabaseBackup
+metadata: {name: b-files}
+spec:
+  database: $DB
+  storage: {volume: {claimName: backups}}
+  encryption: {passphraseSecretRef: {name: pp, key: passphrase}}
+  files: {claimName: uploads, path: media}
+  deletionPolicy: Retain
+YAML
+t_equals "files: the backup with files reaches Completed" Completed wait_phase b-files Completed Failed
+rm -f "$UP/media/ada.png"
+printf 'not in the backup\n' >"$UP/media/stray.txt"
+restore r-files <<YAML
+  backupRef: {name: b-files}
+  confirm: app
+  safetyBackup: {enabled: false}
+  files: {claimName: uploads, path: media}
+YAML
+t_equals "files: the restore reaches Completed" Completed rwait r-files Completed Failed
+t_equals "files: the folder is the backup's again" "$FILES_B" files_sum
+t_true "files: what came after the backup is gone" test ! -e "$UP/media/stray.txt"
 
 stop_operator
 t_equals "operator exits 0 on SIGTERM" 0 echo "$OP_RC"

@@ -180,7 +180,8 @@ static int resolve(struct plan *p, struct ctl_actions *out, const struct ctl_res
 }
 
 /* The safety DatabaseBackup: the target, into the safety storage, with the
- * source's passphrase, kept (Retain), owned by the restore. */
+ * source's passphrase and the restore's jobTemplate, kept (Retain), owned by
+ * the restore. */
 static struct json_object *safety_backup(const struct ctl_restore_input *in, const struct plan *p,
 					 const char *name)
 {
@@ -196,6 +197,14 @@ static struct json_object *safety_backup(const struct ctl_restore_input *in, con
 		json_object_object_add(spec, "encryption", x);
 	}
 	json_object_object_add(spec, "deletionPolicy", json_object_new_string("Retain"));
+	/* the restore's jobTemplate (image, scheduling, limits, backoffLimit)
+	 * is the safety backup's too */
+	struct json_object *tmpl = ctl_get(ctl_get(in->obj, "spec"), "jobTemplate");
+	if (tmpl) {
+		x = NULL;
+		json_object_deep_copy(tmpl, &x, NULL);
+		json_object_object_add(spec, "jobTemplate", x);
+	}
 	const struct api_meta *m = &in->restore->meta;
 	struct json_object *owner = json_object_new_object();
 	json_object_object_add(owner, "apiVersion", json_object_new_string(API_GROUP_VERSION));

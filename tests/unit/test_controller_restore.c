@@ -409,7 +409,8 @@ static const struct row rows[] = {
      .backup = "completed",
      .actions = "Event:W:SafetyBackupDisabled,CreateJob,Event:N:Restoring,WriteStatus",
      .phase = "Restoring",
-     .checks = {"safetyBackup={\"enabled\":false}", "cond.SafetyBackupCompleted.reason=\"Disabled\""}},
+     .checks = {"safetyBackup={\"enabled\":false}",
+		"cond.SafetyBackupCompleted.reason=\"Disabled\""}},
     {.name = "the Job runs: Restoring",
      .edits = {S_RESTORING},
      .job = "active",
@@ -534,7 +535,9 @@ static void restore_reconcile__the_children(void **state)
 {
 	(void)state;
 	struct run x;
-	const struct row first = {.backup = "completed"};
+	const struct row first = {.edits = {"spec.jobTemplate={\"backoffLimit\":3,\"image\":"
+					    "\"registry.example/lifeboat-job:16\"}"},
+				  .backup = "completed"};
 	run_row(&x, &first);
 	const struct ctl_action *c = ctl_actions_find(&x.acts, CTL_ACTION_CREATE_BACKUP);
 	assert_non_null(c);
@@ -550,6 +553,9 @@ static void restore_reconcile__the_children(void **state)
 			    "DatabaseRestore");
 	assert_string_equal(json_object_get_string(lookup(b, "metadata.ownerReferences.0.uid")),
 			    "u-r");
+	assert_int_equal(json_object_get_int(lookup(b, "spec.jobTemplate.backoffLimit")), 3);
+	assert_string_equal(json_object_get_string(lookup(b, "spec.jobTemplate.image")),
+			    "registry.example/lifeboat-job:16");
 	/* the safety backup itself parses as a DatabaseBackup */
 	struct api_backup *sb = NULL;
 	tl_set(b, "metadata.uid", "\"u-s\""); /* the API server's */

@@ -92,8 +92,7 @@ static const struct flag flags[F_COUNT] = {
 		   "HTTPS address of the DatabaseRestore admission webhook "
 		   "(/mutate-databaserestore); \"0\" turns it off",
 		   0},
-    [F_WEBHOOK_CERTS] = {"webhook-cert-dir", "LIFEBOAT_WEBHOOK_CERT_DIR",
-			 "/etc/lifeboat/webhook",
+    [F_WEBHOOK_CERTS] = {"webhook-cert-dir", "LIFEBOAT_WEBHOOK_CERT_DIR", "/etc/lifeboat/webhook",
 			 "folder of the webhook's tls.crt and tls.key (re-read when they change)",
 			 0},
 };
@@ -116,7 +115,9 @@ struct op {
 	struct leader *leader;
 	struct jobspec_opts jo;
 	atomic_int leading;
-	char *lease_label; /* "namespace/name" of the Lease, with --leader-elect */
+	char *lease_label;	    /* "namespace/name" of the Lease, with --leader-elect */
+	struct webhook_serve *hook; /* the admission webhook, or NULL */
+	struct webhook_serve_stats hook_seen; /* its counters as last collected */
 };
 
 /* The metric families are the operator's shared table (metrics.h). */
@@ -750,9 +751,8 @@ static int reconcile_restore(struct op *op, struct kube_client *kc, const char *
 	char *perr = NULL, *berr = NULL;
 	if (api_restore_parse(&r, obj) != 0)
 		perr = xstrdup(err_msg());
-	struct json_object *bobj = r && r->spec.backup_ref
-				       ? informer_get(s->backups, ns, r->spec.backup_ref)
-				       : NULL;
+	struct json_object *bobj =
+	    r && r->spec.backup_ref ? informer_get(s->backups, ns, r->spec.backup_ref) : NULL;
 	if (bobj && api_backup_parse(&b, bobj) != 0)
 		berr = xstrdup(err_msg());
 	char *sn = ctl_restore_safety_name(name);
@@ -796,8 +796,8 @@ static int reconcile_restore(struct op *op, struct kube_client *kc, const char *
 	if (!rc_early && rc == E_INVALID && r && failed_at < acts.n &&
 	    acts.v[failed_at].kind == CTL_ACTION_CREATE_JOB) {
 		char *why = xstrdup(err_msg());
-		log_kv(LOG_LEVEL_WARN, "the API server refused the restore Job", "key", key, "error",
-		       why, NULL);
+		log_kv(LOG_LEVEL_WARN, "the API server refused the restore Job", "key", key,
+		       "error", why, NULL);
 		struct ctl_actions refused = {0};
 		ctl_restore_job_refused(&refused, &in, why);
 		rc = ctl_apply(kc, op->events, obj, &refused);
@@ -809,8 +809,8 @@ static int reconcile_restore(struct op *op, struct kube_client *kc, const char *
 		const char *phase = w ? field_str(w->body, "phase", NULL) : NULL;
 		if (phase && (strcmp(phase, CTL_PHASE_COMPLETED) == 0 ||
 			      strcmp(phase, CTL_PHASE_FAILED) == 0)) {
-			const char *lv[] = {ns, strcmp(phase, CTL_PHASE_COMPLETED) == 0 ? "succeeded"
-											: "failed"};
+			const char *lv[] = {
+			    ns, strcmp(phase, CTL_PHASE_COMPLETED) == 0 ? "succeeded" : "failed"};
 			metrics_add(op->metrics, METRICS_RESTORES_TOTAL, lv, 1);
 		}
 		const struct ctl_action *rq = ctl_actions_find(&acts, CTL_ACTION_REQUEUE_AFTER);
@@ -943,6 +943,29 @@ static void collect(struct metrics *m, void *ud)
 	struct op *op = ud;
 	static const char *const kind[] = {KIND_LABEL};
 	metrics_set(m, METRICS_WORKQUEUE_DEPTH, kind, (double)workqueue_len(op->q));
+	if (!op->hook)
+		return;
+	/* the webhook's counters, added as they grew since the last scrape (the
+	 * one /metrics thread collects) */
+	struct webhook_serve_stats now;
+	webhook_serve_get_stats(op->hook, &now);
+	const struct {
+		const char *result;
+		uint64_t now, was;
+	} rows[] = {
+	    {"patched", now.patched, op->hook_seen.patched},
+	    {"denied", now.denied, op->hook_seen.denied},
+	    {"allowed", now.reviews - now.patched - now.denied,
+	     op->hook_seen.reviews - op->hook_seen.patched - op->hook_seen.denied},
+	    {"malformed", now.malformed, op->hook_seen.malformed},
+	    {"refused", now.refused, op->hook_seen.refused},
+	    {"cert_load_failed", now.cert_load_failures, op->hook_seen.cert_load_failures},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const char *lv[] = {rows[i].result};
+		metrics_add(m, METRICS_WEBHOOK_REQUESTS, lv, (double)(rows[i].now - rows[i].was));
+	}
+	op->hook_seen = now;
 }
 
 static int scopes_new(struct op *op, const char *list)
@@ -1071,13 +1094,6 @@ int main(int argc, char **argv)
 		log_kv(LOG_LEVEL_ERROR, "cannot start", "error", err_msg(), NULL);
 		goto done;
 	}
-	metrics_set_collector(op.metrics, collect, &op);
-	struct serve_options so = {
-	    .health_addr = val[F_HEALTH], .metrics_addr = val[F_METRICS], .metrics = op.metrics};
-	if (serve_new(&srv, &so) != 0) {
-		log_kv(LOG_LEVEL_ERROR, "cannot serve", "error", err_msg(), NULL);
-		goto done;
-	}
 	/* Every replica serves the webhook, leader or not: the API server may
 	 * call any of them. */
 	const struct webhook_serve_options wo = {.addr = val[F_WEBHOOK],
@@ -1085,6 +1101,14 @@ int main(int argc, char **argv)
 	if (webhook_serve_new(&hook, &wo) != 0 || webhook_serve_start(hook) != 0) {
 		log_kv(LOG_LEVEL_ERROR, "cannot serve the admission webhook", "error", err_msg(),
 		       NULL);
+		goto done;
+	}
+	op.hook = hook; /* before /metrics serves: collect() reads it */
+	metrics_set_collector(op.metrics, collect, &op);
+	struct serve_options so = {
+	    .health_addr = val[F_HEALTH], .metrics_addr = val[F_METRICS], .metrics = op.metrics};
+	if (serve_new(&srv, &so) != 0) {
+		log_kv(LOG_LEVEL_ERROR, "cannot serve", "error", err_msg(), NULL);
 		goto done;
 	}
 	for (size_t i = 0; i < op.nscopes; i++)

@@ -109,7 +109,6 @@ static int check_def(const struct metrics_family_def *d, size_t idx)
 
 /* --- UTF-8 --- */
 
-
 /* A copy of s with invalid UTF-8 replaced by U+FFFD, or NULL when s is
  * valid as it is. */
 static char *utf8_fixed(const char *s)
@@ -787,6 +786,7 @@ static const char *const L_KIND_RESULT[] = {"kind", "result", NULL};
 static const char *const L_KIND[] = {"kind", NULL};
 static const char *const L_LEASE[] = {"lease", NULL};
 static const char *const L_REQUEST[] = {"verb", "resource", "code", NULL};
+static const char *const L_RESULT[] = {"result", NULL};
 /* From a small database's seconds to a large one's hours. */
 static const double DURATION_BUCKETS[] = {1,   5,    15,   30,	 60,	120,  300,
 					  600, 1800, 3600, 7200, 14400, 43200};
@@ -831,4 +831,8 @@ const struct metrics_family_def metrics_operator_families[METRICS_OPERATOR_FAMIL
 			       "HTTP status (0: no reply), counted once over their retries; a "
 			       "watch when its stream ends.",
 			       METRICS_COUNTER, L_REQUEST, NULL, 0},
+    [METRICS_WEBHOOK_REQUESTS] = {"lifeboat_webhook_requests_total",
+				  "DatabaseRestore admission webhook requests, by result (patched, "
+				  "denied, allowed, malformed, refused, cert_load_failed).",
+				  METRICS_COUNTER, L_RESULT, NULL, 0},
 };

@@ -135,6 +135,11 @@ enum metrics_operator_family {
 	/* counter {verb, resource, code}: requests to the API server (code 0: no
 	 * reply) */
 	METRICS_KUBE_REQUESTS,
+	/* counter {result}: admission webhook requests: patched (a CREATE
+	 * annotated), denied (an UPDATE refused), allowed, malformed (400),
+	 * refused (404/405/411/413/415), cert_load_failed (a replacement
+	 * certificate that did not load) */
+	METRICS_WEBHOOK_REQUESTS,
 	METRICS_OPERATOR_FAMILIES
 };
 extern const struct metrics_family_def metrics_operator_families[METRICS_OPERATOR_FAMILIES];

@@ -335,6 +335,8 @@ t_run "bob creates one, forging the annotation" 0 asked bob r-bob '{lifeboat.dev
 for ((i = 0; i < 40; i++)); do [[ -n $(rfield r-bob .status.requestedBy) && -n $(rfield r-alice .status.requestedBy) ]] && break; sleep 0.5; done
 t_equals "status.requestedBy: alice's" "alice (groups: lifeboat-dba, system:authenticated)" rfield r-alice .status.requestedBy
 t_equals "status.requestedBy: bob's, the forged value overwritten" "bob (groups: team-b, system:authenticated)" rfield r-bob .status.requestedBy
+T_OUT=$(curl -sf --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" || true)
+t_true "/metrics counts the webhook's annotated creates" bash -c "grep -qE '^lifeboat_webhook_requests_total\{result=\"patched\"\} ([2-9]|[1-9][0-9]+)\$' <<<\"\$1\"" _ "$T_OUT"
 T_OUT=$(kubectl -n "$NS" get dbr 2>&1)
 t_true "kubectl get dbr: who asked" bash -c "grep -qE '^r-bob .*bob \(groups: team-b' <<<\"\$1\"" _ "$T_OUT"
 

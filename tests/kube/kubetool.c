@@ -905,6 +905,7 @@ static struct metrics *sample_metrics(void)
 	metrics_set(m, METRICS_WORKQUEUE_DEPTH, MV("DatabaseBackup"), 2);
 	metrics_set(m, METRICS_LEADER, MV("lifeboat-system/lifeboat-operator"), 1);
 	metrics_add(m, METRICS_KUBE_REQUESTS, MV("update", "databasebackups/status", "200"), 5);
+	metrics_add(m, METRICS_WEBHOOK_REQUESTS, MV("patched"), 2);
 	return m;
 }
 

@@ -81,6 +81,7 @@ want = {
     "lifeboat_workqueue_depth": "gauge",
     "lifeboat_leader": "gauge",
     "lifeboat_kube_requests": "counter",
+    "lifeboat_webhook_requests": "counter",
     "process_resident_memory_bytes": "gauge",
     "process_cpu_seconds": "counter",
     "process_open_fds": "gauge",

@@ -505,6 +505,7 @@ static void metrics_operator_families__table_is_valid_and_renders(void **state)
 	assert_int_equal(metrics_set(m, METRICS_LEADER, V("lifeboat-system/lifeboat-operator"), 1),
 			 0);
 	assert_int_equal(metrics_inc(m, METRICS_KUBE_REQUESTS, V("create", "jobs", "201")), 0);
+	assert_int_equal(metrics_inc(m, METRICS_WEBHOOK_REQUESTS, V("patched")), 0);
 	char *s = render(m);
 	for (size_t i = 0; i < METRICS_OPERATOR_FAMILIES; i++) {
 		char want[160];

@@ -25,6 +25,7 @@
 #                 cluster the CRDs, when the chart installed them, stay.
 #   HELM          a helm 3 binary (default: tests/setup-helm.sh)
 # Results go to $LIFEBOAT_RESULTS (tests/lib/t.sh); exit 1 when a check failed.
+# shellcheck disable=SC2016 # the bash -c scripts below get their values as "$1"
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 T_SUITE=${T_SUITE:-helm}
@@ -42,6 +43,7 @@ CHART=$root/charts/lifeboat
 PY=/usr/bin/python3
 [[ -x $PY ]] || PY=python3
 own_cluster=0
+finished=0
 NS=helm-lb-$$     # release A: rbac.scope cluster
 WNS=helm-lbw-$$   # watched by both releases
 NNS=helm-lbn-$$   # release B: rbac.scope namespaces, watching WNS
@@ -50,7 +52,7 @@ REL=lbt
 RELB=lbn
 cleanup() {
 	local rc=$?
-	[[ $rc -ne 0 ]] && t_fail "helm suite aborted" "exit status $rc (see the output above)"
+	[[ $rc -ne 0 && $finished -eq 0 ]] && t_fail "helm suite aborted" "exit status $rc (see the output above)"
 	if [[ -n ${KUBECONFIG:-} && $own_cluster -eq 0 ]]; then
 		h uninstall "$REL" -n "$NS" >/dev/null 2>&1 || true
 		h uninstall "$RELB" -n "$NNS" >/dev/null 2>&1 || true
@@ -431,4 +433,5 @@ done
 passed=$(tail -n +"$results_from" "$LIFEBOAT_RESULTS" | grep -c "^PASS $T_SUITE: " || true)
 failed=$(tail -n +"$results_from" "$LIFEBOAT_RESULTS" | grep -c "^FAIL $T_SUITE: " || true)
 echo "helm: $passed passed, $failed failed"
+finished=1
 [[ $failed -eq 0 ]]

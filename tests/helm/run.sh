@@ -14,6 +14,8 @@
 #    checked field by field instead); what the server returns is checked:
 #    the operator's flags, probes, securityContext, replicas, anti-affinity,
 #    the PDB, RBAC rules without secrets, the webhook configuration;
+#  - the operator pod against the restricted Pod Security Standard (the
+#    release's namespace enforces it; a Pod dry-run, and a worse one refused);
 #  - helm install for real (two releases: cluster scope, and namespaces
 #    scope), then kubectl auth can-i as the ServiceAccounts, the webhook's
 #    caBundle against the Secret's CA (openssl verify, the Service's DNS
@@ -131,6 +133,8 @@ export KUBECONFIG
 KUBECTL=$("$root/tests/cluster/kubectl.sh")
 k() { timeout 60 "$KUBECTL" --cache-dir "$W/cache" "$@"; }
 for n in "$NS" "$WNS" "$NNS" "$ONS"; do k create namespace "$n" >/dev/null; done
+# the release's namespace enforces the restricted Pod Security Standard
+k label namespace "$NS" pod-security.kubernetes.io/enforce=restricted pod-security.kubernetes.io/enforce-version=latest >/dev/null
 
 t_run "schema: install --dry-run refuses replicas=two" 1 h install "$REL" "$CHART" -n "$NS" --dry-run=server --set-string replicas=two
 t_contains "schema: ...install says why" "replicas: Invalid type. Expected: integer, given: string"
@@ -341,6 +345,23 @@ for crd in databasebackups backupschedules databaserestores; do
 	t_run "the CRD $crd.lifeboat.dev is there and Established" 0 k wait --for=condition=Established "crd/$crd.lifeboat.dev" --timeout=30s
 done
 t_equals "the Deployment exists with 2 replicas" 2 k -n "$NS" get deployment "$D" -o 'jsonpath={.spec.replicas}'
+pods_made() { [[ $(k -n "$NS" get pods -l app.kubernetes.io/instance=$REL,app.kubernetes.io/name=lifeboat-operator -o name | wc -l) -eq 2 ]]; }
+ok=0
+for _ in $(seq 60); do if pods_made; then ok=1; break; fi; sleep 0.5; done
+t_true "the ReplicaSet's 2 pods are admitted in the restricted namespace (they stay Pending: no image pulls here)" test "$ok" -eq 1
+py '
+import json, sys
+d = json.load(open(sys.argv[1]))
+dep = [o for o in d["items"] if o["kind"] == "Deployment"][0]
+t = dep["spec"]["template"]
+json.dump({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "lifeboat-pss-probe", "namespace": sys.argv[2], "labels": t["metadata"]["labels"]}, "spec": t["spec"]}, open(sys.argv[1] + ".pod.json", "w"))
+' "$W/cluster-gen.json" "$NS" || true
+t_run "the operator pod passes the restricted Pod Security Standard (a Pod dry-run in a namespace enforcing it)" 0 \
+	k apply --dry-run=server -f "$W/cluster-gen.json.pod.json"
+t_run "...which does refuse the same pod with allowPrivilegeEscalation true" 1 bash -c \
+	'sed "s/\"allowPrivilegeEscalation\": false/\"allowPrivilegeEscalation\": true/" "$1" >"$1.bad" && "$2" --kubeconfig "$KUBECONFIG" --cache-dir "$3" apply --dry-run=server -f "$1.bad"' \
+	_ "$W/cluster-gen.json.pod.json" "$KUBECTL" "$W/cache"
+t_contains "...saying why" 'violates PodSecurity "restricted:latest"'
 t_equals "the Services exist" "$D-metrics $D-webhook" k -n "$NS" get services -l app.kubernetes.io/instance=$REL -o 'jsonpath={.items[*].metadata.name}'
 t_equals "the webhook configuration exists" "requested-by.lifeboat.dev" k get mutatingwebhookconfiguration "$D-requested-by" -o 'jsonpath={.webhooks[*].name}'
 t_equals "the webhook Secret exists (kubernetes.io/tls)" kubernetes.io/tls k -n "$NS" get secret "$D-webhook-tls" -o 'jsonpath={.type}'

@@ -119,6 +119,10 @@ if record_build "asan+ubsan" BUILD=build/asan SAN=1 build/asan/lifeboat build/as
 			LIFEBOAT_BIN_DIR="$root/build/asan" timeout 900 tests/e2e/restore.sh ||
 				echo "FAIL e2e-restore: the suite exited $? before its end (output above)" >>"$LIFEBOAT_RESULTS"
 		fi
+		# Last: its releases register webhooks and RBAC cluster-wide for a while.
+		step "Helm chart charts/lifeboat: CRD drift, lint and the values schema, template through dry-run=server, the restricted Pod Security Standard, install, RBAC can-i as the ServiceAccounts, the webhook's certificate, upgrade, uninstall"
+		T_SUITE=helm timeout 600 tests/helm/run.sh ||
+			grep -q "^FAIL helm" "$LIFEBOAT_RESULTS" || echo "FAIL helm: the suite exited before its end (output above)" >>"$LIFEBOAT_RESULTS"
 		unset CLUSTER_DIR
 	else
 		echo "FAIL cluster: tests/cluster/up $cluster failed (output above; logs in $cluster/logs)" >>"$LIFEBOAT_RESULTS"

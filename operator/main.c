@@ -204,11 +204,13 @@ static const char *backup_schedule(struct json_object *backup)
 	return owner_of(backup, API_SCHEDULE_KIND);
 }
 
-static void enqueue(struct op *op, const char *ns, const char *name)
+/* A work-queue key: the kind's prefix ("" for a DatabaseBackup), then
+ * namespace/name; NULLs are nothing to do. */
+static void enqueue_kind(struct op *op, const char *prefix, const char *ns, const char *name)
 {
 	if (!ns || !name)
 		return;
-	char *key = xasprintf("%s/%s", ns, name);
+	char *key = xasprintf("%s%s/%s", prefix, ns, name);
 	workqueue_add(op->q, key);
 	free(key);
 }
@@ -247,23 +249,9 @@ static int reindex_one(const char *key, struct json_object *pod, void *ud)
 /* A DatabaseRestore's key, likewise. */
 #define RESTORE_KEY "dbr:"
 
-static void enqueue_restore(struct op *op, const char *ns, const char *name)
-{
-	if (!ns || !name)
-		return;
-	char *key = xasprintf(RESTORE_KEY "%s/%s", ns, name);
-	workqueue_add(op->q, key);
-	free(key);
-}
-
-static void enqueue_schedule(struct op *op, const char *ns, const char *name)
-{
-	if (!ns || !name)
-		return;
-	char *key = xasprintf(SCHEDULE_KEY "%s/%s", ns, name);
-	workqueue_add(op->q, key);
-	free(key);
-}
+#define enqueue(op, ns, name) enqueue_kind((op), "", (ns), (name))
+#define enqueue_schedule(op, ns, name) enqueue_kind((op), SCHEDULE_KEY, (ns), (name))
+#define enqueue_restore(op, ns, name) enqueue_kind((op), RESTORE_KEY, (ns), (name))
 
 /* The schedule's clock. Test builds (-DLIFEBOAT_TEST_CLOCK, make
  * TESTCLOCK=1) add the seconds written in $LIFEBOAT_TEST_CLOCK_FILE, read
@@ -877,27 +865,18 @@ static void *worker(void *ud)
 	return NULL;
 }
 
-static int enqueue_one(const char *key, struct json_object *obj, void *ud)
-{
-	(void)obj;
-	workqueue_add(((struct op *)ud)->q, key);
-	return 0;
-}
+/* Each cached object's key with one kind's prefix (informer_foreach). */
+struct enqueue_prefixed {
+	struct op *op;
+	const char *prefix;
+};
 
-static int enqueue_schedule_one(const char *key, struct json_object *obj, void *ud)
+static int enqueue_cached(const char *key, struct json_object *obj, void *ud)
 {
 	(void)obj;
-	char *k = xasprintf(SCHEDULE_KEY "%s", key);
-	workqueue_add(((struct op *)ud)->q, k);
-	free(k);
-	return 0;
-}
-
-static int enqueue_restore_one(const char *key, struct json_object *obj, void *ud)
-{
-	(void)obj;
-	char *k = xasprintf(RESTORE_KEY "%s", key);
-	workqueue_add(((struct op *)ud)->q, k);
+	const struct enqueue_prefixed *e = ud;
+	char *k = xasprintf("%s%s", e->prefix, key);
+	workqueue_add(e->op->q, k);
 	free(k);
 	return 0;
 }
@@ -905,9 +884,11 @@ static int enqueue_restore_one(const char *key, struct json_object *obj, void *u
 static void enqueue_all(struct op *op)
 {
 	for (size_t i = 0; i < op->nscopes; i++) {
-		informer_foreach(op->scopes[i].backups, enqueue_one, op);
-		informer_foreach(op->scopes[i].schedules, enqueue_schedule_one, op);
-		informer_foreach(op->scopes[i].restores, enqueue_restore_one, op);
+		struct enqueue_prefixed b = {op, ""}, sc = {op, SCHEDULE_KEY},
+					r = {op, RESTORE_KEY};
+		informer_foreach(op->scopes[i].backups, enqueue_cached, &b);
+		informer_foreach(op->scopes[i].schedules, enqueue_cached, &sc);
+		informer_foreach(op->scopes[i].restores, enqueue_cached, &r);
 	}
 }
 

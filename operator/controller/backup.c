@@ -148,7 +148,7 @@ static void copy_verification(struct ctl_next *nx, const struct jobresult *r)
 
 /* --- the failure reason of a Job --- */
 
-static int parse_result(struct jobresult *out, const struct ctl_container *c)
+int ctl_container_result(struct jobresult *out, const struct ctl_container *c)
 {
 	if (!c->terminated || !c->message)
 		return 0;
@@ -176,7 +176,7 @@ void ctl_job_failure(struct ctl_outcome *o, const struct ctl_job *job, const str
 			return;
 		}
 		struct jobresult r;
-		if (parse_result(&r, c)) {
+		if (ctl_container_result(&r, c)) {
 			if (!jobresult_ok(&r) && r.reason) {
 				o->result = r;
 				o->has_result = 1;
@@ -377,8 +377,8 @@ static void completed(struct ctl_actions *out, const struct ctl_backup_input *in
 {
 	const struct api_backup *b = in->backup;
 	struct jobresult br, vr;
-	int have_b = parse_result(&br, &in->pod.backup);
-	int have_v = b->spec.verify && parse_result(&vr, &in->pod.verify);
+	int have_b = ctl_container_result(&br, &in->pod.backup);
+	int have_v = b->spec.verify && ctl_container_result(&vr, &in->pod.verify);
 	const char *reason = NULL;
 	char *msg = NULL;
 

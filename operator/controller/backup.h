@@ -112,6 +112,10 @@ struct ctl_outcome {
 };
 void ctl_job_failure(struct ctl_outcome *o, const struct ctl_job *job, const struct ctl_pod *pod);
 void ctl_outcome_dispose(struct ctl_outcome *o);
+/* The job's result in a terminated container's termination message: 1 and
+ * *out filled (dispose it), or 0 (not terminated, no message, not a
+ * result). */
+int ctl_container_result(struct jobresult *out, const struct ctl_container *c);
 /* Why the pod cannot start (a container stuck waiting on an image or its
  * configuration, or unschedulable), or NULL; *reason gets PodNotStarting or
  * PodUnschedulable. Caller frees. */

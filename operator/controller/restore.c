@@ -408,20 +408,13 @@ static int safety_step(struct ctl_actions *out, struct ctl_next *nx, struct json
 	return 1;
 }
 
-static int parse_result(struct jobresult *out, const struct ctl_container *c)
-{
-	if (!c->terminated || !c->message)
-		return 0;
-	return jobresult_parse(out, c->message, strlen(c->message)) == 0;
-}
-
 /* The Job finished: Completed or Failed from its result. */
 static void job_done(struct ctl_actions *out, struct ctl_next *nx, struct json_object *old,
 		     const struct ctl_restore_input *in, const struct plan *p, const char *job)
 {
 	if (in->job.complete) {
 		struct jobresult r;
-		int have = parse_result(&r, &in->pod.restore);
+		int have = ctl_container_result(&r, &in->pod.restore);
 		if (have)
 			copy_result(nx, &r, p);
 		const char *what = ctl_get_str(ctl_get(nx->status, "restoredBackup"), "name");

@@ -17,6 +17,7 @@
 #include "../../operator/controller/backup.h"
 #include "../../operator/jobspec.h"
 #include "api_testlib.h"
+#include "ctl_testlib.h"
 
 #define NOW 1796126400 /* 2026-12-01T12:00:00Z */
 #define SHA "3b22a8e1c0f4d5b6a798011223344556677889aabbccddeeff00112233445566"
@@ -104,12 +105,12 @@ static struct json_object *job_json(const char *kind)
 		tl_set(j, "status.conditions", "[{\"type\":\"Complete\",\"status\":\"True\"}]");
 		tl_set(j, "status.completionTime",
 		       strcmp(kind, "complete-long-ago") == 0 ? "\"2026-12-01T11:50:00Z\""
-							   : "\"2026-12-01T11:59:50Z\"");
-	}
-	else if (strcmp(kind, "failed") == 0)
-		tl_set(j, "status.conditions",
-		       "[{\"type\":\"Failed\",\"status\":\"True\",\"reason\":"
-		       "\"BackoffLimitExceeded\",\"lastTransitionTime\":\"2026-12-01T11:59:55Z\"}]");
+							      : "\"2026-12-01T11:59:50Z\"");
+	} else if (strcmp(kind, "failed") == 0)
+		tl_set(
+		    j, "status.conditions",
+		    "[{\"type\":\"Failed\",\"status\":\"True\",\"reason\":"
+		    "\"BackoffLimitExceeded\",\"lastTransitionTime\":\"2026-12-01T11:59:55Z\"}]");
 	else if (strcmp(kind, "deadline") == 0)
 		tl_set(
 		    j, "status.conditions",
@@ -135,8 +136,8 @@ static struct json_object *container_json(const char *name, const struct cstate 
 				       json_object_new_string(stuck ? "CreateContainerConfigError"
 								    : "PodInitializing"));
 		if (stuck)
-			json_object_object_add(w, "message",
-					       json_object_new_string("secret \"app-db\" not found"));
+			json_object_object_add(
+			    w, "message", json_object_new_string("secret \"app-db\" not found"));
 		json_object_object_add(state, "waiting", w);
 		return cs;
 	}
@@ -180,58 +181,12 @@ static struct json_object *pod_json(const char *phase, const char *reason, const
 	return p;
 }
 
-static void apply_edit(struct json_object *o, const char *edit)
-{
-	const char *eq = strchr(edit, '=');
-	if (!eq) {
-		tl_set(o, edit, NULL);
-		return;
-	}
-	char *path = strndup(edit, (size_t)(eq - edit));
-	tl_set(o, path, eq + 1);
-	free(path);
-}
-
-static char *describe(const struct ctl_actions *a)
-{
-	char buf[1024] = "";
-	size_t len = 0;
-	for (size_t i = 0; i < a->n; i++) {
-		const struct ctl_action *x = &a->v[i];
-		int n;
-		if (x->kind == CTL_ACTION_EVENT)
-			n = snprintf(buf + len, sizeof(buf) - len, "%sEvent:%c:%s", i ? "," : "",
-				     x->warning ? 'W' : 'N', x->reason);
-		else
-			n = snprintf(buf + len, sizeof(buf) - len, "%s%s", i ? "," : "",
-				     ctl_action_kind_name(x->kind));
-		assert_true(n > 0 && (size_t)n < sizeof(buf) - len);
-		len += (size_t)n;
-	}
-	return strdup(buf);
-}
-
-static struct json_object *lookup(struct json_object *o, const char *path)
-{
-	char *copy = strdup(path), *save = NULL;
-	for (char *k = strtok_r(copy, ".", &save); k && o; k = strtok_r(NULL, ".", &save)) {
-		struct json_object *v = NULL;
-		if (json_object_is_type(o, json_type_array))
-			v = json_object_array_get_idx(o, (size_t)atoi(k));
-		else if (!json_object_object_get_ex(o, k, &v))
-			v = NULL;
-		o = v;
-	}
-	free(copy);
-	return o;
-}
-
 /* Runs one observation; *status_out gets the written status (or NULL). */
 static char *run(const struct row *r, struct json_object **status_out, struct ctl_actions *acts)
 {
 	struct json_object *obj = tl_json(base_obj);
 	for (size_t i = 0; i < 6 && r->edits[i]; i++)
-		apply_edit(obj, r->edits[i]);
+		tl_apply_edit(obj, r->edits[i]);
 	struct api_backup *b = NULL;
 	int rc = api_backup_parse(&b, obj);
 	char *perr = rc ? strdup(err_msg()) : NULL;
@@ -243,8 +198,8 @@ static char *run(const struct row *r, struct json_object **status_out, struct ct
 			       JOBSPEC_CONTAINER_VERIFY, &r->verify);
 	else
 		pod = pod_json(r->pod_phase, r->pod_reason, JOBSPEC_CONTAINER_BACKUP, &r->backup,
-			       !(lookup(obj, "spec.verify") &&
-				 !json_object_get_boolean(lookup(obj, "spec.verify"))),
+			       !(tl_lookup(obj, "spec.verify") &&
+				 !json_object_get_boolean(tl_lookup(obj, "spec.verify"))),
 			       NULL, NULL);
 	struct json_object *djob = job_json(r->delete_job);
 	struct json_object *dpod =
@@ -262,7 +217,7 @@ static char *run(const struct row *r, struct json_object **status_out, struct ct
 
 	memset(acts, 0, sizeof(*acts));
 	assert_int_equal(ctl_backup_reconcile(acts, &in), 0);
-	char *d = describe(acts);
+	char *d = tl_describe(acts);
 	const struct ctl_action *w = ctl_actions_find(acts, CTL_ACTION_WRITE_STATUS);
 	*status_out = w ? json_object_get(w->body) : NULL;
 
@@ -275,7 +230,7 @@ static char *run(const struct row *r, struct json_object **status_out, struct ct
 		json_object_object_add(obj, "status", json_object_get(w->body));
 		struct ctl_actions again = {0};
 		assert_int_equal(ctl_backup_reconcile(&again, &in), 0);
-		char *d2 = describe(&again);
+		char *d2 = tl_describe(&again);
 		if (again.n != 0)
 			fail_msg("%s: second reconcile not idle: %s", r->name, d2);
 		free(d2);
@@ -651,19 +606,20 @@ static void check_row(const struct row *r)
 		fail_msg("%s: actions %s, want %s", r->name, d, r->actions);
 	if (r->phase) {
 		assert_non_null(st);
-		assert_string_equal(json_object_get_string(lookup(st, "phase")), r->phase);
+		assert_string_equal(json_object_get_string(tl_lookup(st, "phase")), r->phase);
 	} else if (!ctl_actions_find(&acts, CTL_ACTION_WRITE_STATUS)) {
 		assert_null(st);
 	}
 	if (r->ready_reason) {
-		struct json_object *c = lookup(st, "conditions.0");
-		assert_string_equal(json_object_get_string(lookup(c, "type")), "Ready");
-		assert_string_equal(json_object_get_string(lookup(c, "reason")), r->ready_reason);
-		assert_non_null(lookup(c, "lastTransitionTime"));
-		assert_int_equal(json_object_get_int64(lookup(c, "observedGeneration")), 1);
+		struct json_object *c = tl_lookup(st, "conditions.0");
+		assert_string_equal(json_object_get_string(tl_lookup(c, "type")), "Ready");
+		assert_string_equal(json_object_get_string(tl_lookup(c, "reason")),
+				    r->ready_reason);
+		assert_non_null(tl_lookup(c, "lastTransitionTime"));
+		assert_int_equal(json_object_get_int64(tl_lookup(c, "observedGeneration")), 1);
 	}
 	if (r->message_has) {
-		const char *m = json_object_get_string(lookup(st, "message"));
+		const char *m = json_object_get_string(tl_lookup(st, "message"));
 		if (!m || !strstr(m, r->message_has))
 			fail_msg("%s: message %s lacks %s", r->name, m ? m : "(none)",
 				 r->message_has);
@@ -671,7 +627,7 @@ static void check_row(const struct row *r)
 	if (r->status_check) {
 		const char *eq = strchr(r->status_check, '=');
 		char *path = strndup(r->status_check, (size_t)(eq - r->status_check));
-		struct json_object *want = tl_json(eq + 1), *got = lookup(st, path);
+		struct json_object *want = tl_json(eq + 1), *got = tl_lookup(st, path);
 		if (!json_object_equal(want, got))
 			fail_msg("%s: status.%s is %s, want %s", r->name, path,
 				 got ? json_object_to_json_string(got) : "(absent)", eq + 1);
@@ -703,8 +659,9 @@ static void ctl_backup_reconcile__creates_the_builders_job(void **state)
 	const struct ctl_action *c = ctl_actions_find(&acts, CTL_ACTION_CREATE_JOB);
 	assert_non_null(c);
 	assert_string_equal(c->name, "b1-backup");
-	assert_string_equal(json_object_get_string(lookup(c->body, "metadata.name")), "b1-backup");
-	assert_string_equal(json_object_get_string(lookup(c->body, "kind")), "Job");
+	assert_string_equal(json_object_get_string(tl_lookup(c->body, "metadata.name")),
+			    "b1-backup");
+	assert_string_equal(json_object_get_string(tl_lookup(c->body, "kind")), "Job");
 	free(d);
 	json_object_put(st);
 	ctl_actions_dispose(&acts);
@@ -728,7 +685,7 @@ static void ctl_backup_reconcile__unencrypted_artifact_says_false(void **state)
 	struct json_object *pod =
 	    pod_json("Succeeded", NULL, JOBSPEC_CONTAINER_BACKUP, &cs, 0, NULL, NULL);
 	/* put the custom result in */
-	struct json_object *t = lookup(pod, "status.containerStatuses.0.state.terminated");
+	struct json_object *t = tl_lookup(pod, "status.containerStatuses.0.state.terminated");
 	json_object_object_add(t, "message", json_object_new_string(unenc));
 	struct jobspec_opts opts = {.image = "lifeboat-job"};
 	struct ctl_backup_input in = {.obj = obj, .backup = b, .opts = &opts, .now = NOW};
@@ -738,8 +695,8 @@ static void ctl_backup_reconcile__unencrypted_artifact_says_false(void **state)
 	assert_int_equal(ctl_backup_reconcile(&acts, &in), 0);
 	const struct ctl_action *w = ctl_actions_find(&acts, CTL_ACTION_WRITE_STATUS);
 	assert_non_null(w);
-	assert_string_equal(json_object_get_string(lookup(w->body, "phase")), "Completed");
-	struct json_object *enc = lookup(w->body, "artifact.encrypted");
+	assert_string_equal(json_object_get_string(tl_lookup(w->body, "phase")), "Completed");
+	struct json_object *enc = tl_lookup(w->body, "artifact.encrypted");
 	assert_non_null(enc);
 	assert_false(json_object_get_boolean(enc));
 	ctl_actions_dispose(&acts);
@@ -763,13 +720,13 @@ static void ctl_backup_job_refused__is_invalid_spec(void **state)
 						"spec.template.spec.affinity.nodeAffinity: Invalid "
 						"value"),
 			 0);
-	char *d = describe(&acts);
+	char *d = tl_describe(&acts);
 	assert_string_equal(d, "Event:W:InvalidSpec,WriteStatus");
 	const struct ctl_action *w = ctl_actions_find(&acts, CTL_ACTION_WRITE_STATUS);
-	const char *m = json_object_get_string(lookup(w->body, "message"));
+	const char *m = json_object_get_string(tl_lookup(w->body, "message"));
 	assert_non_null(strstr(m, "the API server refused the backup Job: "
 				  "spec.template.spec.affinity.nodeAffinity"));
-	assert_string_equal(json_object_get_string(lookup(w->body, "conditions.0.reason")),
+	assert_string_equal(json_object_get_string(tl_lookup(w->body, "conditions.0.reason")),
 			    "InvalidSpec");
 	free(d);
 	ctl_actions_dispose(&acts);

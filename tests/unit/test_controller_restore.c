@@ -20,6 +20,7 @@
 #include "../../operator/controller/restore.h"
 #include "../../operator/jobspec.h"
 #include "api_testlib.h"
+#include "ctl_testlib.h"
 
 #define NOW 1796126400 /* 2026-12-01T12:00:00Z */
 #define SHA "3b22a8e1c0f4d5b6a798011223344556677889aabbccddeeff00112233445566"
@@ -92,18 +93,6 @@ struct row {
 	const char *message_has;
 	const char *checks[3]; /* "path=json" that hold in the written status */
 };
-
-static void apply_edit(struct json_object *o, const char *edit)
-{
-	const char *eq = strchr(edit, '=');
-	if (!eq) {
-		tl_set(o, edit, NULL);
-		return;
-	}
-	char *path = strndup(edit, (size_t)(eq - edit));
-	tl_set(o, path, eq + 1);
-	free(path);
-}
 
 static struct json_object *backup_json(const char *kind, const char *name)
 {
@@ -180,38 +169,6 @@ static struct json_object *pod_json(const char *kind, const char *result)
 	return p;
 }
 
-static char *describe(const struct ctl_actions *a)
-{
-	char buf[1024] = "";
-	size_t len = 0;
-	for (size_t i = 0; i < a->n; i++) {
-		const struct ctl_action *x = &a->v[i];
-		int n = x->kind == CTL_ACTION_EVENT
-			    ? snprintf(buf + len, sizeof(buf) - len, "%sEvent:%c:%s", i ? "," : "",
-				       x->warning ? 'W' : 'N', x->reason)
-			    : snprintf(buf + len, sizeof(buf) - len, "%s%s", i ? "," : "",
-				       ctl_action_kind_name(x->kind));
-		assert_true(n > 0 && (size_t)n < sizeof(buf) - len);
-		len += (size_t)n;
-	}
-	return strdup(buf);
-}
-
-static struct json_object *lookup(struct json_object *o, const char *path)
-{
-	char *copy = strdup(path), *save = NULL;
-	for (char *k = strtok_r(copy, ".", &save); k && o; k = strtok_r(NULL, ".", &save)) {
-		struct json_object *v = NULL;
-		if (json_object_is_type(o, json_type_array))
-			v = json_object_array_get_idx(o, (size_t)atoi(k));
-		else if (!json_object_object_get_ex(o, k, &v))
-			v = NULL;
-		o = v;
-	}
-	free(copy);
-	return o;
-}
-
 struct run {
 	struct json_object *obj, *backup, *safety, *job, *pod;
 	struct api_restore *r;
@@ -227,7 +184,7 @@ static void run_row(struct run *x, const struct row *row)
 	memset(x, 0, sizeof(*x));
 	x->obj = tl_json(restore_obj);
 	for (size_t i = 0; i < 6 && row->edits[i]; i++)
-		apply_edit(x->obj, row->edits[i]);
+		tl_apply_edit(x->obj, row->edits[i]);
 	if (api_restore_parse(&x->r, x->obj) != 0)
 		x->perr = strdup(err_msg());
 	x->backup = backup_json(row->backup, "\"b1\"");
@@ -271,13 +228,13 @@ static void check_row(const struct row *row)
 {
 	struct run x;
 	run_row(&x, row);
-	char *d = describe(&x.acts);
+	char *d = tl_describe(&x.acts);
 	if (strcmp(d, row->actions) != 0)
 		fail_msg("%s: actions %s, want %s", row->name, d, row->actions);
 	const struct ctl_action *w = ctl_actions_find(&x.acts, CTL_ACTION_WRITE_STATUS);
 	if (row->phase) {
 		assert_non_null(w);
-		const char *ph = json_object_get_string(lookup(w->body, "phase"));
+		const char *ph = json_object_get_string(tl_lookup(w->body, "phase"));
 		if (!ph || strcmp(ph, row->phase) != 0)
 			fail_msg("%s: phase %s, want %s", row->name, ph ? ph : "(none)",
 				 row->phase);
@@ -285,14 +242,14 @@ static void check_row(const struct row *row)
 		fail_msg("%s: a status write, none wanted", row->name);
 	}
 	if (row->ready) {
-		struct json_object *conds = lookup(w->body, "conditions");
+		struct json_object *conds = tl_lookup(w->body, "conditions");
 		const char *r = api_conditions_reason(conds, "Ready");
 		if (!r || strcmp(r, row->ready) != 0)
 			fail_msg("%s: Ready reason %s, want %s", row->name, r ? r : "(none)",
 				 row->ready);
 	}
 	if (row->message_has) {
-		const char *m = json_object_get_string(lookup(w->body, "message"));
+		const char *m = json_object_get_string(tl_lookup(w->body, "message"));
 		if (!m || !strstr(m, row->message_has))
 			fail_msg("%s: message \"%s\" lacks \"%s\"", row->name, m ? m : "",
 				 row->message_has);
@@ -305,14 +262,14 @@ static void check_row(const struct row *row)
 			/* cond.TYPE.status|reason */
 			char *type = strdup(path + 5), *dot = strchr(type, '.');
 			*dot = '\0';
-			struct json_object *conds = lookup(w->body, "conditions");
+			struct json_object *conds = tl_lookup(w->body, "conditions");
 			const char *v = strcmp(dot + 1, "reason") == 0
 					    ? api_conditions_reason(conds, type)
 					    : api_conditions_status(conds, type);
 			got = v ? json_object_new_string(v) : NULL;
 			free(type);
 		} else {
-			got = json_object_get(lookup(w->body, path));
+			got = json_object_get(tl_lookup(w->body, path));
 		}
 		if (!json_object_equal(want, got))
 			fail_msg("%s: %s is %s, want %s", row->name, path,
@@ -332,7 +289,7 @@ static void check_row(const struct row *row)
 		for (size_t i = 0; i < again.n; i++)
 			if (again.v[i].kind == CTL_ACTION_WRITE_STATUS ||
 			    again.v[i].kind == CTL_ACTION_EVENT) {
-				char *d2 = describe(&again);
+				char *d2 = tl_describe(&again);
 				fail_msg("%s: the second reconcile is not idle: %s", row->name, d2);
 			}
 		ctl_actions_dispose(&again);
@@ -543,18 +500,19 @@ static void restore_reconcile__the_children(void **state)
 	assert_non_null(c);
 	assert_string_equal(c->name, "r1-safety");
 	struct json_object *b = c->body;
-	assert_string_equal(json_object_get_string(lookup(b, "spec.deletionPolicy")), "Retain");
-	assert_string_equal(json_object_get_string(lookup(b, "spec.database.host")), "db.app.svc");
-	assert_string_equal(json_object_get_string(lookup(b, "spec.storage.volume.claimName")),
+	assert_string_equal(json_object_get_string(tl_lookup(b, "spec.deletionPolicy")), "Retain");
+	assert_string_equal(json_object_get_string(tl_lookup(b, "spec.database.host")),
+			    "db.app.svc");
+	assert_string_equal(json_object_get_string(tl_lookup(b, "spec.storage.volume.claimName")),
 			    "db-backups");
 	assert_string_equal(
-	    json_object_get_string(lookup(b, "spec.encryption.passphraseSecretRef.name")), "pp");
-	assert_string_equal(json_object_get_string(lookup(b, "metadata.ownerReferences.0.kind")),
+	    json_object_get_string(tl_lookup(b, "spec.encryption.passphraseSecretRef.name")), "pp");
+	assert_string_equal(json_object_get_string(tl_lookup(b, "metadata.ownerReferences.0.kind")),
 			    "DatabaseRestore");
-	assert_string_equal(json_object_get_string(lookup(b, "metadata.ownerReferences.0.uid")),
+	assert_string_equal(json_object_get_string(tl_lookup(b, "metadata.ownerReferences.0.uid")),
 			    "u-r");
-	assert_int_equal(json_object_get_int(lookup(b, "spec.jobTemplate.backoffLimit")), 3);
-	assert_string_equal(json_object_get_string(lookup(b, "spec.jobTemplate.image")),
+	assert_int_equal(json_object_get_int(tl_lookup(b, "spec.jobTemplate.backoffLimit")), 3);
+	assert_string_equal(json_object_get_string(tl_lookup(b, "spec.jobTemplate.image")),
 			    "registry.example/lifeboat-job:16");
 	/* the safety backup itself parses as a DatabaseBackup */
 	struct api_backup *sb = NULL;
@@ -571,14 +529,14 @@ static void restore_reconcile__the_children(void **state)
 	assert_non_null(c);
 	assert_string_equal(c->name, "r1-restore");
 	struct json_object *j = c->body;
-	assert_int_equal(json_object_get_int(lookup(j, "spec.backoffLimit")), 0);
-	assert_null(lookup(j, "spec.ttlSecondsAfterFinished"));
-	assert_string_equal(json_object_get_string(lookup(j, "metadata.ownerReferences.0.kind")),
+	assert_int_equal(json_object_get_int(tl_lookup(j, "spec.backoffLimit")), 0);
+	assert_null(tl_lookup(j, "spec.ttlSecondsAfterFinished"));
+	assert_string_equal(json_object_get_string(tl_lookup(j, "metadata.ownerReferences.0.kind")),
 			    "DatabaseRestore");
-	struct json_object *ctr = lookup(j, "spec.template.spec.containers.0");
-	assert_string_equal(json_object_get_string(lookup(ctr, "name")), "restore");
-	assert_string_equal(json_object_get_string(lookup(ctr, "args.0")), "restore");
-	struct json_object *env = lookup(ctr, "env");
+	struct json_object *ctr = tl_lookup(j, "spec.template.spec.containers.0");
+	assert_string_equal(json_object_get_string(tl_lookup(ctr, "name")), "restore");
+	assert_string_equal(json_object_get_string(tl_lookup(ctr, "args.0")), "restore");
+	struct json_object *env = tl_lookup(ctr, "env");
 	char *all = strdup(json_object_to_json_string(env));
 	const char *want[] = {"\"LIFEBOAT_CONFIRM\"",
 			      "\"LIFEBOAT_NAME\", \"value\": \"b1\"",

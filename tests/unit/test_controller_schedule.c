@@ -20,6 +20,7 @@
 #include "../../operator/controller/schedule.h"
 #include "../../operator/jobspec.h"
 #include "api_testlib.h"
+#include "ctl_testlib.h"
 
 #define H 3600
 #define D 86400
@@ -54,50 +55,6 @@ struct row {
 	const char *status_checks[4];
 };
 
-static void apply_edit(struct json_object *o, const char *edit)
-{
-	const char *eq = strchr(edit, '=');
-	if (!eq) {
-		tl_set(o, edit, NULL);
-		return;
-	}
-	char *path = strndup(edit, (size_t)(eq - edit));
-	tl_set(o, path, eq + 1);
-	free(path);
-}
-
-static struct json_object *lookup(struct json_object *o, const char *path)
-{
-	char *copy = strdup(path), *save = NULL;
-	for (char *k = strtok_r(copy, ".", &save); k && o; k = strtok_r(NULL, ".", &save)) {
-		struct json_object *v = NULL;
-		if (json_object_is_type(o, json_type_array))
-			v = json_object_array_get_idx(o, (size_t)atoi(k));
-		else if (!json_object_object_get_ex(o, k, &v))
-			v = NULL;
-		o = v;
-	}
-	free(copy);
-	return o;
-}
-
-static char *describe(const struct ctl_actions *a)
-{
-	char buf[1024] = "";
-	size_t len = 0;
-	for (size_t i = 0; i < a->n; i++) {
-		const struct ctl_action *x = &a->v[i];
-		int n = x->kind == CTL_ACTION_EVENT
-			    ? snprintf(buf + len, sizeof(buf) - len, "%sEvent:%c:%s", i ? "," : "",
-				       x->warning ? 'W' : 'N', x->reason)
-			    : snprintf(buf + len, sizeof(buf) - len, "%s%s", i ? "," : "",
-				       ctl_action_kind_name(x->kind));
-		assert_true(n > 0 && (size_t)n < sizeof(buf) - len);
-		len += (size_t)n;
-	}
-	return strdup(buf);
-}
-
 struct run {
 	struct json_object *obj;
 	struct api_schedule *s;
@@ -111,7 +68,7 @@ static void run_row(struct run *r, const struct row *row)
 	memset(r, 0, sizeof(*r));
 	r->obj = tl_json(base);
 	for (size_t i = 0; i < 4 && row->edits[i]; i++)
-		apply_edit(r->obj, row->edits[i]);
+		tl_apply_edit(r->obj, row->edits[i]);
 	if (api_schedule_parse(&r->s, r->obj) != 0)
 		fail_msg("%s: the schedule does not parse: %s", row->name, err_msg());
 	size_t n = 0;
@@ -221,14 +178,15 @@ static void check_row(const struct row *row)
 {
 	struct run r;
 	run_row(&r, row);
-	char *d = describe(&r.acts);
+	char *d = tl_describe(&r.acts);
 	if (strcmp(d, row->actions) != 0)
 		fail_msg("%s: actions %s, want %s", row->name, d, row->actions);
 	const struct ctl_action *w = ctl_actions_find(&r.acts, CTL_ACTION_WRITE_STATUS);
 	for (size_t i = 0; i < 4 && row->status_checks[i]; i++) {
 		const char *c = row->status_checks[i], *eq = strchr(c, '=');
 		char *path = strndup(c, (size_t)(eq - c));
-		struct json_object *want = tl_json(eq + 1), *got = w ? lookup(w->body, path) : NULL;
+		struct json_object *want = tl_json(eq + 1),
+				   *got = w ? tl_lookup(w->body, path) : NULL;
 		if (!json_object_equal(want, got))
 			fail_msg("%s: status.%s is %s, want %s", row->name, path,
 				 got ? json_object_to_json_string(got) : "(absent)", eq + 1);
@@ -252,7 +210,7 @@ static void check_row(const struct row *row)
 						b[k].deleting = 1;
 		struct ctl_schedule_input again = r.in;
 		time_t since = 0;
-		const char *lst = json_object_get_string(lookup(w->body, "lastScheduleTime"));
+		const char *lst = json_object_get_string(tl_lookup(w->body, "lastScheduleTime"));
 		if (lst && jobresult_time_parse(&since, lst) == 0)
 			again.since = since;
 		again.missed = 0;
@@ -260,7 +218,7 @@ static void check_row(const struct row *row)
 		again.nbackups = n;
 		struct ctl_actions acts2 = {0};
 		assert_int_equal(ctl_schedule_reconcile(&acts2, &again), 0);
-		char *d2 = describe(&acts2);
+		char *d2 = tl_describe(&acts2);
 		if (strcmp(d2, "RequeueAfter") != 0)
 			fail_msg("%s: the second reconcile is not idle: %s", row->name, d2);
 		free(d2);
@@ -288,26 +246,26 @@ static void ctl_schedule_reconcile__the_runs_backup(void **state)
 	const struct ctl_action *c = ctl_actions_find(&r.acts, CTL_ACTION_CREATE_BACKUP);
 	assert_non_null(c);
 	struct json_object *b = c->body;
-	assert_string_equal(json_object_get_string(lookup(b, "kind")), "DatabaseBackup");
-	assert_string_equal(json_object_get_string(lookup(b, "metadata.name")),
+	assert_string_equal(json_object_get_string(tl_lookup(b, "kind")), "DatabaseBackup");
+	assert_string_equal(json_object_get_string(tl_lookup(b, "metadata.name")),
 			    "nightly-202612010200");
-	assert_string_equal(json_object_get_string(lookup(b, "metadata.namespace")), "app");
-	struct json_object *labels = lookup(b, "metadata.labels");
-	assert_string_equal(json_object_get_string(lookup(labels, "team")), "db");
+	assert_string_equal(json_object_get_string(tl_lookup(b, "metadata.namespace")), "app");
+	struct json_object *labels = tl_lookup(b, "metadata.labels");
+	assert_string_equal(json_object_get_string(tl_lookup(labels, "team")), "db");
 	struct json_object *sl = NULL;
 	assert_true(json_object_object_get_ex(labels, "lifeboat.dev/schedule", &sl));
 	assert_string_equal(json_object_get_string(sl), "nightly");
-	struct json_object *ann = lookup(b, "metadata.annotations"), *at = NULL;
+	struct json_object *ann = tl_lookup(b, "metadata.annotations"), *at = NULL;
 	assert_true(json_object_object_get_ex(ann, CTL_SCHEDULED_TIME_ANNOTATION, &at));
 	assert_string_equal(json_object_get_string(at), "2026-12-01T02:00:00Z");
-	assert_string_equal(json_object_get_string(lookup(ann, "note")), "x");
-	assert_string_equal(json_object_get_string(lookup(b, "metadata.ownerReferences.0.kind")),
+	assert_string_equal(json_object_get_string(tl_lookup(ann, "note")), "x");
+	assert_string_equal(json_object_get_string(tl_lookup(b, "metadata.ownerReferences.0.kind")),
 			    "BackupSchedule");
-	assert_string_equal(json_object_get_string(lookup(b, "metadata.ownerReferences.0.uid")),
+	assert_string_equal(json_object_get_string(tl_lookup(b, "metadata.ownerReferences.0.uid")),
 			    "u-2");
-	assert_true(json_object_get_boolean(lookup(b, "metadata.ownerReferences.0.controller")));
-	assert_string_equal(json_object_get_string(lookup(b, "spec.deletionPolicy")), "Delete");
-	assert_string_equal(json_object_get_string(lookup(b, "spec.storage.volume.claimName")),
+	assert_true(json_object_get_boolean(tl_lookup(b, "metadata.ownerReferences.0.controller")));
+	assert_string_equal(json_object_get_string(tl_lookup(b, "spec.deletionPolicy")), "Delete");
+	assert_string_equal(json_object_get_string(tl_lookup(b, "spec.storage.volume.claimName")),
 			    "backups");
 	const struct ctl_action *q = ctl_actions_find(&r.acts, CTL_ACTION_REQUEUE_AFTER);
 	assert_non_null(q);
@@ -323,12 +281,12 @@ static void ctl_schedule_reconcile__invalid_spec(void **state)
 	    .name = "invalid",
 	    .spec_error = "spec.schedule: field 3 (day of month): 32 is out of range 1-31"};
 	run_row(&r, &row);
-	char *d = describe(&r.acts);
+	char *d = tl_describe(&r.acts);
 	assert_string_equal(d, "Event:W:InvalidSpec,WriteStatus");
 	const struct ctl_action *w = ctl_actions_find(&r.acts, CTL_ACTION_WRITE_STATUS);
-	assert_string_equal(json_object_get_string(lookup(w->body, "conditions.0.reason")),
+	assert_string_equal(json_object_get_string(tl_lookup(w->body, "conditions.0.reason")),
 			    "InvalidSpec");
-	assert_non_null(strstr(json_object_get_string(lookup(w->body, "message")), "field 3"));
+	assert_non_null(strstr(json_object_get_string(tl_lookup(w->body, "message")), "field 3"));
 	free(d);
 	run_dispose(&r);
 }

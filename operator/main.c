@@ -37,6 +37,7 @@
 #include "tz.h"
 #include "controller/restore.h"
 #include "controller/schedule.h"
+#include "schedmetrics.h"
 #include "serve.h"
 #include "webhook_serve.h"
 
@@ -633,6 +634,7 @@ static int reconcile_schedule(struct op *op, struct kube_client *kc, const char 
 	size_t nnames = 0;
 	struct json_object **objs = NULL;
 	struct ctl_sched_backup *bs = NULL;
+	struct schedmetrics_run *runs = NULL;
 	struct refs refs = {ns, NULL, 0, 0};
 	if (!perr) {
 		int64_t t;
@@ -650,6 +652,7 @@ static int reconcile_schedule(struct op *op, struct kube_client *kc, const char 
 		free(label);
 		objs = xcalloc(nnames ? nnames : 1, sizeof(*objs));
 		bs = xcalloc(nnames ? nnames : 1, sizeof(*bs));
+		runs = xcalloc(nnames ? nnames : 1, sizeof(*runs));
 		for (size_t i = 0; i < nnames; i++) {
 			struct json_object *b = informer_get(s->backups, ns, names[i]);
 			const char *owner = b ? backup_schedule(b) : NULL;
@@ -664,6 +667,7 @@ static int reconcile_schedule(struct op *op, struct kube_client *kc, const char 
 			int64_t at =
 			    ann ? time_field(ann, CTL_SCHEDULED_TIME_ANNOTATION, NULL, created)
 				: created;
+			schedmetrics_run_observe(&runs[in.nbackups], b, at);
 			bs[in.nbackups++] = (struct ctl_sched_backup){
 			    names[i],
 			    field_str(b, "status", "phase"),
@@ -676,6 +680,10 @@ static int reconcile_schedule(struct op *op, struct kube_client *kc, const char 
 	}
 	struct ctl_actions acts = {0};
 	ctl_schedule_reconcile(&acts, &in);
+	struct schedmetrics sm;
+	schedmetrics_compute(&sm, obj, in.due, in.next, runs, in.nbackups);
+	if (atomic_load(&op->leading))
+		schedmetrics_publish(op->metrics, ns, name, &sm);
 	for (size_t i = 0; i < acts.n; i++)
 		log_kv(LOG_LEVEL_DEBUG, "action", "key", key, "kind",
 		       ctl_action_kind_name(acts.v[i].kind), NULL);
@@ -707,6 +715,7 @@ static int reconcile_schedule(struct op *op, struct kube_client *kc, const char 
 		json_object_put(objs[i]);
 	free(objs);
 	free(bs);
+	free(runs);
 	labelindex_names_free(names, nnames);
 	for (size_t i = 0; i < refs.n; i++)
 		free(refs.names[i]);
@@ -916,6 +925,7 @@ static void on_stopped(void *ud)
 	struct op *op = ud;
 	atomic_store(&op->leading, 0);
 	set_leader_gauge(op, 0);
+	schedmetrics_forget_all(op->metrics);
 	log_kv(LOG_LEVEL_INFO, "not leading: reconciling stopped", NULL);
 }
 

@@ -464,6 +464,23 @@ size_t metrics_forget_matching(struct metrics *m, const char *const *pairs)
 	return gone;
 }
 
+size_t metrics_forget_family(struct metrics *m, size_t family)
+{
+	if (family >= m->nfam)
+		return 0;
+	struct family *f = &m->fam[family];
+	size_t gone = 0;
+	pthread_mutex_lock(&m->lock);
+	if (f->nlabels) {
+		for (size_t j = 0; j < f->len; j++)
+			series_free(f->s[j], f->nlabels);
+		gone = f->len;
+		f->len = 0;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return gone;
+}
+
 size_t metrics_series(struct metrics *m)
 {
 	size_t n = 0;
@@ -813,6 +830,27 @@ const struct metrics_family_def metrics_operator_families[METRICS_OPERATOR_FAMIL
 				      "Scheduled runs that were skipped (missed deadline or a run "
 				      "still in progress).",
 				      METRICS_COUNTER, L_NS_SCHEDULE, NULL, 0},
+    [METRICS_SCHEDULE_INTERVAL] = {"lifeboat_schedule_interval_seconds",
+				   "The schedule's nominal interval: from its latest run time to "
+				   "the next, in its time zone.",
+				   METRICS_GAUGE, L_NS_SCHEDULE, NULL, 0},
+    [METRICS_SCHEDULE_SUSPENDED] = {"lifeboat_schedule_suspended",
+				    "1 while the schedule is suspended (spec.suspend), else 0.",
+				    METRICS_GAUGE, L_NS_SCHEDULE, NULL, 0},
+    [METRICS_SCHEDULE_CREATED] = {"lifeboat_schedule_created_timestamp_seconds",
+				  "Unix time at which the schedule was created.", METRICS_GAUGE,
+				  L_NS_SCHEDULE, NULL, 0},
+    [METRICS_SCHEDULE_LAST_SUCCESS] = {"lifeboat_schedule_last_success_timestamp_seconds",
+				       "Unix time at which the schedule's newest Completed backup "
+				       "(of those that still exist) completed.",
+				       METRICS_GAUGE, L_NS_SCHEDULE, NULL, 0},
+    [METRICS_SCHEDULE_LAST_SIZE] = {"lifeboat_schedule_last_backup_size_bytes",
+				    "Stored size of the schedule's newest Completed backup.",
+				    METRICS_GAUGE, L_NS_SCHEDULE, NULL, 0},
+    [METRICS_SCHEDULE_PREVIOUS_SIZE] = {"lifeboat_schedule_previous_backup_size_bytes",
+					"Stored size of the schedule's Completed backup before "
+					"the newest.",
+					METRICS_GAUGE, L_NS_SCHEDULE, NULL, 0},
     [METRICS_RECONCILE_TOTAL] = {"lifeboat_reconcile_total",
 				 "Reconcile calls, by kind and result (success, error, requeue).",
 				 METRICS_COUNTER, L_KIND_RESULT, NULL, 0},

@@ -83,6 +83,9 @@ int metrics_forget(struct metrics *m, size_t family, const char *const *values);
  *   metrics_forget_matching(m, (const char *[]){"namespace", ns, "name", n, NULL});
  */
 size_t metrics_forget_matching(struct metrics *m, const char *const *pairs);
+/* Drops every series of one family (a family without labels keeps its one
+ * series). Returns how many went; 0 for a bad index. */
+size_t metrics_forget_family(struct metrics *m, size_t family);
 /* Series held, all families together. */
 size_t metrics_series(struct metrics *m);
 
@@ -124,6 +127,16 @@ enum metrics_operator_family {
 	METRICS_RESTORES_TOTAL,
 	/* counter {namespace, schedule}: runs a schedule skipped */
 	METRICS_SCHEDULE_MISSED_RUNS,
+	/* gauges {namespace, schedule} from each schedule's reconcile
+	 * (schedmetrics.h): its nominal interval in seconds, 1 while suspended,
+	 * its creation time, its newest success's completion time, the sizes
+	 * of its newest Completed backup and the one before */
+	METRICS_SCHEDULE_INTERVAL,
+	METRICS_SCHEDULE_SUSPENDED,
+	METRICS_SCHEDULE_CREATED,
+	METRICS_SCHEDULE_LAST_SUCCESS,
+	METRICS_SCHEDULE_LAST_SIZE,
+	METRICS_SCHEDULE_PREVIOUS_SIZE,
 	/* counter {kind, result}: reconcile calls; result success|error|requeue */
 	METRICS_RECONCILE_TOTAL,
 	/* counter {kind}: reconcile calls that failed */

@@ -218,6 +218,28 @@ static void metrics_forget__drops_one_series_and_reports_unknown_ones(void **sta
 	metrics_free(m);
 }
 
+static void metrics_forget_family__drops_every_series_of_one_family(void **state)
+{
+	(void)state;
+	struct metrics *m = small(0);
+	metrics_set(m, F_GAUGE, V("a"), 1);
+	metrics_set(m, F_GAUGE, V("b"), 2);
+	metrics_inc(m, F_TOTAL, V("ns", "ok"));
+	assert_int_equal(metrics_forget_family(m, F_GAUGE), 2);
+	assert_int_equal(metrics_forget_family(m, F_GAUGE), 0);
+	double v;
+	assert_int_equal(metrics_get(m, F_GAUGE, V("a"), &v), E_NOTFOUND);
+	assert_int_equal(metrics_get(m, F_TOTAL, V("ns", "ok"), &v), 0);
+	/* The series of a family without labels stays; a bad index is nothing. */
+	assert_int_equal(metrics_forget_family(m, F_PLAIN), 0);
+	assert_int_equal(metrics_get(m, F_PLAIN, NULL, &v), 0);
+	assert_int_equal(metrics_forget_family(m, F_COUNT), 0);
+	/* and the family fills again */
+	assert_int_equal(metrics_set(m, F_GAUGE, V("c"), 3), 0);
+	assert_int_equal(metrics_get(m, F_GAUGE, V("c"), &v), 0);
+	metrics_free(m);
+}
+
 static void metrics_forget_matching__drops_a_resources_series_in_every_family(void **state)
 {
 	(void)state;
@@ -498,6 +520,8 @@ static void metrics_operator_families__table_is_valid_and_renders(void **state)
 	assert_int_equal(metrics_inc(m, METRICS_BACKUPS_TOTAL, V("ns", "succeeded")), 0);
 	assert_int_equal(metrics_inc(m, METRICS_RESTORES_TOTAL, V("ns", "failed")), 0);
 	assert_int_equal(metrics_inc(m, METRICS_SCHEDULE_MISSED_RUNS, V("ns", "nightly")), 0);
+	for (size_t f = METRICS_SCHEDULE_INTERVAL; f <= METRICS_SCHEDULE_PREVIOUS_SIZE; f++)
+		assert_int_equal(metrics_set(m, f, V("ns", "nightly"), 86400), 0);
 	assert_int_equal(metrics_inc(m, METRICS_RECONCILE_TOTAL, V("DatabaseBackup", "success")),
 			 0);
 	assert_int_equal(metrics_inc(m, METRICS_RECONCILE_ERRORS, V("DatabaseBackup")), 0);
@@ -583,6 +607,7 @@ int main(void)
 	    cmocka_unit_test(metrics_update__wrong_type_negative_and_nan_are_refused),
 	    cmocka_unit_test(metrics_update__a_full_family_drops_new_series_and_counts_them),
 	    cmocka_unit_test(metrics_forget__drops_one_series_and_reports_unknown_ones),
+	    cmocka_unit_test(metrics_forget_family__drops_every_series_of_one_family),
 	    cmocka_unit_test(metrics_forget_matching__drops_a_resources_series_in_every_family),
 	    cmocka_unit_test(metrics_new__refuses_bad_tables),
 	    cmocka_unit_test(metrics_format_value__prometheus_number_forms),

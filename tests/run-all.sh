@@ -123,6 +123,9 @@ if record_build "asan+ubsan" BUILD=build/asan SAN=1 build/asan/lifeboat build/as
 		step "Helm chart charts/lifeboat: CRD drift, lint and the values schema, template through dry-run=server, the restricted Pod Security Standard, install, RBAC can-i as the ServiceAccounts, the webhook's certificate, upgrade, uninstall"
 		T_SUITE=helm timeout 600 tests/helm/run.sh ||
 			grep -q "^FAIL helm" "$LIFEBOAT_RESULTS" || echo "FAIL helm: the suite exited before its end (output above)" >>"$LIFEBOAT_RESULTS"
+		step "The operator as the chart installs it (ASan+UBSan binaries in the pods): in-cluster under the chart's RBAC, a backup and a restore through the chart's webhook, a rule taken away, upgrade, uninstall keeping the backups"
+		LIFEBOAT_BIN_DIR="$root/build/asan" timeout 900 tests/helm/operate.sh ||
+			grep -q "^FAIL helm-operate" "$LIFEBOAT_RESULTS" || echo "FAIL helm-operate: the suite exited before its end (output above)" >>"$LIFEBOAT_RESULTS"
 		unset CLUSTER_DIR
 	else
 		echo "FAIL cluster: tests/cluster/up $cluster failed (output above; logs in $cluster/logs)" >>"$LIFEBOAT_RESULTS"

@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2034,SC2016 # T_SUITE and T_OUT are read by tests/lib/t.sh; the bash -c and on-exit strings expand later
+# tests/helm/operate.sh: the operator as charts/lifeboat installs it, running.
+# The node agent runs the Deployment's pods like a kubelet: the chart's
+# command, args and env, its securityContext, the ServiceAccount's projected
+# token (in-cluster configuration, no kubeconfig), its probes. So the RBAC the
+# operator works under is the chart's, and nothing else:
+#  - helm install into a namespace enforcing the restricted Pod Security
+#    Standard, watching one namespace; both replicas Ready (/readyz through
+#    the probes); one holds the Lease;
+#  - kubectl auth can-i get/list secrets as the operator's ServiceAccount: no;
+#  - a DatabaseBackup completes; a DatabaseRestore completes (the chart's
+#    admission webhook, reached through its Service, records who asked), the
+#    data restored;
+#  - a rule taken out of the chart's ClusterRole shows up as the operator's
+#    Forbidden (its own identity in the message), and helm upgrade puts it back;
+#  - helm upgrade with changed values rolls out new pods, keeps every backup,
+#    and the new pods complete a new backup;
+#  - helm uninstall keeps the CRDs, the DatabaseBackups and the backups in
+#    storage, and removes the operator.
+# The pods share the host's network here, so the release sets
+# operator.listenOnPodIP (each replica binds its own loopback pod IP).
+#   CLUSTER_DIR   a running cluster with the node agent (else one is started)
+#   HELM          a helm 3 binary (default: tests/setup-helm.sh)
+T_SUITE=helm-operate
+E2E_NAME=helm-op
+if [[ -z ${LIFEBOAT_RESULTS:-} ]]; then LIFEBOAT_RESULTS=$(mktemp /tmp/lifeboat-helm-op-results.XXXXXX); fi
+export LIFEBOAT_RESULTS
+# shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
+source "$(dirname "$0")/../e2e/lib.sh"
+CHART=$root/charts/lifeboat
+RNS=helm-op-sys-$$
+REL=lbop
+D=$REL-lifeboat
+HELM=${HELM:-$(timeout 900 "$root/tests/setup-helm.sh")}
+export HELM_CACHE_HOME=$WORK/helm/cache HELM_CONFIG_HOME=$WORK/helm/config HELM_DATA_HOME=$WORK/helm/data
+h() { timeout 300 "$HELM" "$@"; }
+finished=0
+e2e_on_exit 'h uninstall "$REL" -n "$RNS" >/dev/null 2>&1; kubectl delete namespace "$RNS" "$NS" --wait=false --ignore-not-found >/dev/null 2>&1'
+e2e_on_exit '[[ $finished == 1 ]] || t_fail "suite aborted" "it stopped before its end (see the output above)"'
+VALUES=(--set "namespaces={$NS}" --set operator.listenOnPodIP=true --set operator.logLevel=info)
+
+kubectl create namespace "$RNS" >/dev/null
+kubectl label namespace "$RNS" pod-security.kubernetes.io/enforce=restricted pod-security.kubernetes.io/enforce-version=latest >/dev/null
+kubectl -n "$NS" create secret generic app-db --from-literal=password="$PGTEST_PASSWORD" >/dev/null
+kubectl -n "$NS" create secret generic pp --from-literal=passphrase='chart passphrase' >/dev/null
+e2e_claim backups
+VOL=$CLUSTER_DIR/volumes/$NS/backups
+
+sel="app.kubernetes.io/instance=$REL,app.kubernetes.io/name=lifeboat-operator"
+# ready_pods: the names of the operator's Ready pods that are not being deleted
+ready_pods() {
+	kubectl -n "$RNS" get pods -l "$sel" -o jsonpath='{range .items[?(@.status.conditions)]}{.metadata.name} {.metadata.deletionTimestamp} {range .status.conditions[?(@.type=="Ready")]}{.status}{end}{"\n"}{end}' |
+		awk '$2 == "True" && NF == 2 {print $1}' | sort
+}
+# rolled N: the Deployment's rollout finished with N Ready pods of its newest
+# ReplicaSet
+rolled() {
+	kubectl -n "$RNS" rollout status "deployment/$D" --timeout=150s >/dev/null 2>&1 &&
+		[[ $(ready_pods | wc -l) -eq $1 ]]
+}
+waitfor() { # SECONDS CMD...: true once CMD is
+	local i
+	for ((i = 0; i < $1 * 2; i++)); do "${@:2}" && return 0; sleep 0.5; done
+	return 1
+}
+holder() { kubectl -n "$RNS" get lease lifeboat-operator -o jsonpath='{.spec.holderIdentity}' 2>/dev/null || true; }
+holder_is_a_pod() { local h; h=$(holder); [[ -n $h ]] && ready_pods | grep -qx -- "$h"; }
+oplogs() { # all the operator pods' logs so far
+	local p
+	for p in $(kubectl -n "$RNS" get pods -l "$sel" -o name); do kubectl -n "$RNS" logs "$p" 2>/dev/null || true; done
+}
+DB="{host: 127.0.0.1, port: $PGTEST_PORT, user: $PGTEST_ROLE, database: app, sslMode: disable,
+             passwordSecretRef: {name: app-db, key: password}}"
+backup() { # NAME
+	kubectl -n "$NS" apply -f - >/dev/null <<YAML
+apiVersion: lifeboat.dev/v1alpha1
+kind: DatabaseBackup
+metadata: {name: $1}
+spec:
+  database: $DB
+  storage: {volume: {claimName: backups}}
+  encryption: {passphraseSecretRef: {name: pp, key: passphrase}}
+  deletionPolicy: Retain
+YAML
+}
+rfield() { kubectl -n "$NS" get dbr "$1" -o jsonpath="{$2}" 2>/dev/null || true; }
+rwait() { # NAME PHASE...: the phase reached (3 min)
+	local p i want
+	for ((i = 0; i < 360; i++)); do
+		p=$(rfield "$1" .status.phase)
+		for want in "${@:2}"; do [[ $p == "$want" ]] && { echo "$p"; return 0; }; done
+		sleep 0.5
+	done
+	echo "${p:-none}"
+}
+sums() { pg_psql app -Atc "SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM t"; }
+
+echo "  -- helm install, the operator running as the Deployment says"
+t_run "helm install (restricted namespace $RNS, watching $NS, listenOnPodIP)" 0 h install "$REL" "$CHART" -n "$RNS" "${VALUES[@]}"
+t_true "both replicas become Ready (the readiness probe on /readyz, through each pod's IP)" waitfor 150 rolled 2
+kubectl -n "$RNS" get pods -l "$sel" -o wide || true
+POD=$(ready_pods | head -1)
+T_OUT=$(kubectl -n "$RNS" get pod "$POD" -o jsonpath='{.spec.serviceAccountName} {.spec.containers[0].image} {.spec.containers[0].args}' 2>&1 || true)
+t_contains "the pod runs under the chart's ServiceAccount $D" "$D lifeboat-operator:"
+t_contains "...with the chart's args (--leader-elect, --namespaces=$NS)" "--namespaces=$NS"
+t_true "...and no kubeconfig: in-cluster configuration from the projected token" \
+	bash -c '! grep -q -- --kubeconfig <<<"$1"' _ "$T_OUT"
+t_equals "...the token volume is the ServiceAccount admission's projection" /var/run/secrets/kubernetes.io/serviceaccount \
+	kubectl -n "$RNS" get pod "$POD" -o jsonpath='{.spec.containers[0].volumeMounts[?(@.name=="'"$(kubectl -n "$RNS" get pod "$POD" -o jsonpath='{.spec.volumes[?(@.projected)].name}' | awk '{print $1}')"'")].mountPath}'
+t_equals "the operator runs as the chart's non-root user 65532" 65532 kubectl -n "$RNS" get pod "$POD" -o jsonpath='{.spec.securityContext.runAsUser}'
+t_true "one replica holds the Lease lifeboat-operator in $RNS, as its pod's name (POD_NAME)" waitfor 60 holder_is_a_pod
+echo "    Lease holder: $(holder)"
+t_equals "the Lease was taken with the ServiceAccount's rights (the chart's Role)" "" \
+	bash -c "$(declare -f oplogs); $(declare -f kubectl); RNS=$RNS sel='$sel' KUBECTL='$KUBECTL' WORK='$WORK'; oplogs | grep -m1 'Lease request failed' || true"
+
+OSA=system:serviceaccount:$RNS:$D
+for verb in get list watch; do
+	T_OUT=$(kubectl auth can-i "$verb" secrets -n "$NS" --as "$OSA" 2>/dev/null || true)
+	t_equals "kubectl auth can-i $verb secrets --as $OSA: no" no echo "$T_OUT"
+done
+T_OUT=$(kubectl auth can-i create jobs.batch -n "$NS" --as "$OSA" 2>/dev/null || true)
+t_equals "kubectl auth can-i create jobs --as $OSA: yes" yes echo "$T_OUT"
+
+echo "  -- a DatabaseBackup and a DatabaseRestore under the chart's RBAC"
+backup b1
+t_equals "b1 reaches Completed" Completed wait_phase b1 Completed Failed
+t_equals "b1: its Job ran under the chart's jobs ServiceAccount" lifeboat-job \
+	kubectl -n "$NS" get job b1-backup -o jsonpath='{.spec.template.spec.serviceAccountName}'
+t_equals "b1: ...which mounts no token" false \
+	kubectl -n "$NS" get job b1-backup -o jsonpath='{.spec.template.spec.automountServiceAccountToken}'
+t_true "b1: the artifact is in the volume" bash -c "ls '$VOL/$NS/b1/manifest.json'"
+T_OUT=$(oplogs)
+t_contains "the leader's log: JSON lines (the chart's --log-format), reconciling" '"msg":"leading: reconciling"'
+SUM_B1=$(sums)
+pg_psql app -q -c "DELETE FROM t WHERE id > 10" >/dev/null
+# The chart's webhook Service has no endpoints here (pod IPs are loopback
+# addresses, which EndpointSlices refuse): an ExternalName Service of the same
+# name points the apiserver at one replica's IP, and the configuration at the
+# container port. The apiserver still checks the certificate against
+# <service>.<namespace>.svc and the chart's caBundle.
+kubectl -n "$RNS" get svc "$D-webhook" -o json >"$WORK/websvc.json"
+/usr/bin/python3 - "$WORK/websvc.json" "$(kubectl -n "$RNS" get pod "$POD" -o jsonpath='{.status.podIP}')" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+m = s["metadata"]
+json.dump({"apiVersion": "v1", "kind": "Service",
+           "metadata": {"name": m["name"], "namespace": m["namespace"], "labels": m.get("labels", {}),
+                        "annotations": m.get("annotations", {})},
+           "spec": {"type": "ExternalName", "externalName": sys.argv[2]}}, open(sys.argv[1] + ".ext", "w"))
+PY
+t_run "the webhook Service, by the same name, as ExternalName to $POD's IP" 0 \
+	bash -c '"$1" --kubeconfig "$KUBECONFIG" -n "$2" delete svc "$3" && "$1" --kubeconfig "$KUBECONFIG" create -f "$4"' \
+	_ "$KUBECTL" "$RNS" "$D-webhook" "$WORK/websvc.json.ext"
+t_run "...and the webhook configuration at the container port 9443" 0 kubectl patch mutatingwebhookconfiguration "$D-requested-by" \
+	--type=json -p '[{"op": "replace", "path": "/webhooks/0/clientConfig/service/port", "value": 9443}]'
+ME=$(kubectl auth whoami -o jsonpath='{.status.userInfo.username}' 2>/dev/null || true)
+kubectl -n "$NS" apply -f - >/dev/null <<YAML
+apiVersion: lifeboat.dev/v1alpha1
+kind: DatabaseRestore
+metadata: {name: r1}
+spec:
+  backupRef: {name: b1}
+  confirm: app
+YAML
+t_equals "r1 reaches Completed" Completed rwait r1 Completed Failed
+t_equals "r1: the data is b1's again" "$SUM_B1" sums
+t_equals "r1: its safety backup Completed" Completed wait_phase r1-safety Completed Failed
+T_OUT=$(rfield r1 .status.requestedBy)
+t_contains "r1: the chart's webhook recorded who asked ($ME), its certificate verified by the apiserver" "${ME:-no whoami} (groups:"
+t_true "r1: the audit record is in storage" bash -c "find '$VOL/$NS/_restores' -name r1.json | grep -q ."
+
+echo "  -- the RBAC really is the chart's"
+kubectl get clusterrole "$D" -o json >"$WORK/role.json"
+/usr/bin/python3 - "$WORK/role.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+for rule in r["rules"]:
+    if "jobs" in rule.get("resources", []) and "create" in rule.get("verbs", []):
+        rule["verbs"] = [v for v in rule["verbs"] if v != "create"]
+for k in ("resourceVersion", "uid", "creationTimestamp", "managedFields"):
+    r["metadata"].pop(k, None)
+json.dump(r, open(sys.argv[1], "w"))
+PY
+t_run "the ClusterRole loses create on jobs (by hand, behind helm's back)" 0 kubectl replace -f "$WORK/role.json"
+backup b-denied
+forbidden() { oplogs | grep -q "system:serviceaccount:$RNS:$D.*cannot create resource .*jobs"; }
+t_true "the operator's log: Forbidden, naming its own ServiceAccount" waitfor 90 forbidden
+t_equals "...and the backup is not Completed" "" bash -c "p=\$('$KUBECTL' -n $NS get dbb b-denied -o jsonpath='{.status.phase}'); [[ \$p == Completed ]] && echo \$p; true"
+
+echo "  -- helm upgrade: changed values roll out and keep every backup"
+# helm makes the chart's Service again (a release object that is missing is
+# created on upgrade)
+kubectl -n "$RNS" delete svc "$D-webhook" >/dev/null
+OLD=$(ready_pods | tr '\n' ' ')
+t_run "helm upgrade (workers 2, log level debug)" 0 h upgrade "$REL" "$CHART" -n "$RNS" "${VALUES[@]}" --set operator.workers=2 --set operator.logLevel=debug
+t_true "upgrade: the rollout finishes with 2 Ready pods" waitfor 200 rolled 2
+NEW=$(ready_pods | tr '\n' ' ')
+t_true "upgrade: they are new pods ($NEW, before: $OLD)" bash -c 'for p in $1; do [[ " $2 " == *" $p "* ]] && exit 1; done; true' _ "$NEW" "$OLD"
+T_OUT=$(kubectl -n "$RNS" get deployment "$D" -o jsonpath='{.spec.template.spec.containers[0].args}')
+t_contains "upgrade: ...and --workers=2" "--workers=2"
+T_OUT=$(kubectl get clusterrole "$D" -o json)
+t_true "upgrade: helm put create on jobs back into the ClusterRole" /usr/bin/python3 -c '
+import json, sys
+r = json.loads(sys.argv[1])
+assert any("jobs" in x.get("resources", []) and "create" in x.get("verbs", []) for x in r["rules"]), r["rules"]' "$T_OUT"
+t_true "upgrade: the new leader holds the Lease" waitfor 60 holder_is_a_pod
+t_equals "upgrade: the webhook Service is the chart's again" "ClusterIP 443" \
+	kubectl -n "$RNS" get svc "$D-webhook" -o jsonpath='{.spec.type} {.spec.ports[0].port}'
+t_equals "upgrade: ...and so is the webhook configuration's port" 443 \
+	kubectl get mutatingwebhookconfiguration "$D-requested-by" -o jsonpath='{.webhooks[0].clientConfig.service.port}'
+
+t_equals "upgrade: the backup that was refused now completes" Completed wait_phase b-denied Completed Failed
+t_equals "upgrade: b1 is still there, Completed" Completed field b1 .status.phase
+t_equals "upgrade: r1 is still there, Completed" Completed rfield r1 .status.phase
+backup b2
+t_equals "upgrade: a new backup completes under the new pods" Completed wait_phase b2 Completed Failed
+
+echo "  -- helm uninstall"
+t_run "helm uninstall" 0 h uninstall "$REL" -n "$RNS" --wait --timeout 120s
+gone() { [[ -z $(kubectl -n "$RNS" get pods -l "$sel" -o name 2>/dev/null) ]]; }
+t_true "uninstall: the operator's pods are gone" waitfor 90 gone
+t_equals "uninstall: the Deployment is gone" "" kubectl -n "$RNS" get deployment "$D" -o name --ignore-not-found
+for crd in databasebackups backupschedules databaserestores; do
+	t_equals "uninstall: the CRD $crd.lifeboat.dev stays" "customresourcedefinition.apiextensions.k8s.io/$crd.lifeboat.dev" \
+		kubectl get crd "$crd.lifeboat.dev" -o name
+done
+t_equals "uninstall: every DatabaseBackup stays" "b-denied b1 b2 r1-safety" \
+	bash -c "'$KUBECTL' -n $NS get dbb -o jsonpath='{.items[*].metadata.name}' | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/ \$//'"
+t_equals "uninstall: the DatabaseRestore stays" r1 kubectl -n "$NS" get dbr -o jsonpath='{.items[*].metadata.name}'
+for b in b1 b2 b-denied r1-safety; do
+	t_true "uninstall: $b stays in storage and verifies" timeout 120 "$BIN/lifeboat" verify --storage "file://$VOL" --namespace "$NS" --name "$b" \
+		--passphrase-file <(printf 'chart passphrase\n')
+done
+
+passed=$(grep -c "^PASS $T_SUITE: " "$LIFEBOAT_RESULTS" || true)
+failed=$(grep -c "^FAIL $T_SUITE: " "$LIFEBOAT_RESULTS" || true)
+echo "helm-operate: $passed passed, $failed failed"
+finished=1
+[[ $failed -eq 0 ]]

@@ -42,10 +42,16 @@ VALUES=(--set "namespaces={$NS}" --set operator.listenOnPodIP=true --set operato
 
 kubectl create namespace "$RNS" >/dev/null
 kubectl label namespace "$RNS" pod-security.kubernetes.io/enforce=restricted pod-security.kubernetes.io/enforce-version=latest >/dev/null
-kubectl -n "$NS" create secret generic app-db --from-literal=password="$PGTEST_PASSWORD" >/dev/null
-kubectl -n "$NS" create secret generic pp --from-literal=passphrase='chart passphrase' >/dev/null
-e2e_claim backups
+# The README's quickstart: examples/backup.yaml and examples/restore.yaml as
+# they are (their Secrets, claim and names), on this PostgreSQL's port, with
+# the role they name (app, password change-me) owning the tables.
+pg_psql postgres -q -c "CREATE ROLE app LOGIN PASSWORD 'change-me' IN ROLE pg_read_all_data" >/dev/null
+pg_psql postgres -q -c "ALTER DATABASE app OWNER TO app" >/dev/null
+pg_psql app -q -c "ALTER TABLE t OWNER TO app" >/dev/null
+sed "s/port: 5432/port: $PGTEST_PORT/" "$root/examples/backup.yaml" >"$WORK/backup.yaml"
+sed "s/^\( *\)host: 127.0.0.1\(.*\)$/\1host: 127.0.0.1\2\n\1port: $PGTEST_PORT/" "$root/examples/restore.yaml" >"$WORK/restore.yaml"
 VOL=$CLUSTER_DIR/volumes/$NS/backups
+PASSPHRASE=change-me-to-a-long-random-passphrase
 
 sel="app.kubernetes.io/instance=$REL,app.kubernetes.io/name=lifeboat-operator"
 # ready_pods: the names of the operator's Ready pods that are not being deleted
@@ -70,7 +76,7 @@ oplogs() { # all the operator pods' logs so far
 	local p
 	for p in $(kubectl -n "$RNS" get pods -l "$sel" -o name); do kubectl -n "$RNS" logs "$p" 2>/dev/null || true; done
 }
-DB="{host: 127.0.0.1, port: $PGTEST_PORT, user: $PGTEST_ROLE, database: app, sslMode: disable,
+DB="{host: 127.0.0.1, port: $PGTEST_PORT, user: app, database: app, sslMode: disable,
              passwordSecretRef: {name: app-db, key: password}}"
 backup() { # NAME
 	kubectl -n "$NS" apply -f - >/dev/null <<YAML
@@ -80,7 +86,7 @@ metadata: {name: $1}
 spec:
   database: $DB
   storage: {volume: {claimName: backups}}
-  encryption: {passphraseSecretRef: {name: pp, key: passphrase}}
+  encryption: {passphraseSecretRef: {name: backup-passphrase, key: passphrase}}
   deletionPolicy: Retain
 YAML
 }
@@ -98,6 +104,8 @@ sums() { pg_psql app -Atc "SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM
 
 echo "  -- helm install, the operator running as the Deployment says"
 t_run "helm install (restricted namespace $RNS, watching $NS, listenOnPodIP)" 0 h install "$REL" "$CHART" -n "$RNS" "${VALUES[@]}"
+printf "%s\n" "$T_OUT" >"$WORK/install.txt"
+sed "s/^/    /" "$WORK/install.txt"
 t_true "both replicas become Ready (the readiness probe on /readyz, through each pod's IP)" waitfor 150 rolled 2
 kubectl -n "$RNS" get pods -l "$sel" -o wide || true
 POD=$(ready_pods | head -1)
@@ -123,13 +131,15 @@ T_OUT=$(kubectl auth can-i create jobs.batch -n "$NS" --as "$OSA" 2>/dev/null ||
 t_equals "kubectl auth can-i create jobs --as $OSA: yes" yes echo "$T_OUT"
 
 echo "  -- a DatabaseBackup and a DatabaseRestore under the chart's RBAC"
-backup b1
-t_equals "b1 reaches Completed" Completed wait_phase b1 Completed Failed
-t_equals "b1: its Job ran under the chart's jobs ServiceAccount" lifeboat-job \
-	kubectl -n "$NS" get job b1-backup -o jsonpath='{.spec.template.spec.serviceAccountName}'
-t_equals "b1: ...which mounts no token" false \
-	kubectl -n "$NS" get job b1-backup -o jsonpath='{.spec.template.spec.automountServiceAccountToken}'
-t_true "b1: the artifact is in the volume" bash -c "ls '$VOL/$NS/b1/manifest.json'"
+t_run "kubectl apply -f examples/backup.yaml" 0 kubectl -n "$NS" apply -f "$WORK/backup.yaml"
+t_equals "app-backup reaches Completed" Completed wait_phase app-backup Completed Failed
+kubectl -n "$NS" get dbb >"$WORK/get-dbb.txt" 2>&1 || true
+cat "$WORK/get-dbb.txt"
+t_equals "app-backup: its Job ran under the chart's jobs ServiceAccount" lifeboat-job \
+	kubectl -n "$NS" get job app-backup-backup -o jsonpath='{.spec.template.spec.serviceAccountName}'
+t_equals "app-backup: ...which mounts no token" false \
+	kubectl -n "$NS" get job app-backup-backup -o jsonpath='{.spec.template.spec.automountServiceAccountToken}'
+t_true "app-backup: the artifact is in the volume" bash -c "ls '$VOL/$NS/app-backup/manifest.json'"
 T_OUT=$(oplogs)
 t_contains "the leader's log: JSON lines (the chart's --log-format), reconciling" '"msg":"leading: reconciling"'
 SUM_B1=$(sums)
@@ -155,20 +165,54 @@ t_run "the webhook Service, by the same name, as ExternalName to $POD's IP" 0 \
 t_run "...and the webhook configuration at the container port 9443" 0 kubectl patch mutatingwebhookconfiguration "$D-requested-by" \
 	--type=json -p '[{"op": "replace", "path": "/webhooks/0/clientConfig/service/port", "value": 9443}]'
 ME=$(kubectl auth whoami -o jsonpath='{.status.userInfo.username}' 2>/dev/null || true)
-kubectl -n "$NS" apply -f - >/dev/null <<YAML
-apiVersion: lifeboat.dev/v1alpha1
-kind: DatabaseRestore
-metadata: {name: r1}
-spec:
-  backupRef: {name: b1}
-  confirm: app
-YAML
-t_equals "r1 reaches Completed" Completed rwait r1 Completed Failed
-t_equals "r1: the data is b1's again" "$SUM_B1" sums
-t_equals "r1: its safety backup Completed" Completed wait_phase r1-safety Completed Failed
-T_OUT=$(rfield r1 .status.requestedBy)
-t_contains "r1: the chart's webhook recorded who asked ($ME), its certificate verified by the apiserver" "${ME:-no whoami} (groups:"
-t_true "r1: the audit record is in storage" bash -c "find '$VOL/$NS/_restores' -name r1.json | grep -q ."
+t_run "kubectl apply -f examples/restore.yaml" 0 kubectl -n "$NS" apply -f "$WORK/restore.yaml"
+t_equals "app-restore reaches Completed" Completed rwait app-restore Completed Failed
+t_equals "app-restore: the data is app-backup's again" "$SUM_B1" sums
+t_equals "app-restore: its safety backup Completed" Completed wait_phase app-restore-safety Completed Failed
+T_OUT=$(rfield app-restore .status.requestedBy)
+t_contains "app-restore: the chart's webhook recorded who asked ($ME), its certificate verified by the apiserver" "${ME:-no whoami} (groups:"
+kubectl -n "$NS" get dbr >"$WORK/get-dbr.txt" 2>&1 || true
+cat "$WORK/get-dbr.txt"
+t_true "app-restore: the audit record is in storage" bash -c "find '$VOL/$NS/_restores' -name app-restore.json | grep -q ."
+
+# The README's quickstart shows this run's output: the same NOTES (with its
+# names), the same columns, the same rows' names and phases.
+readme() { # WHAT FILE
+	/usr/bin/python3 - "$root/README.md" "$1" "$2" "$RNS" "$REL" "$D" "$NS" <<'PY'
+import sys
+readme, what, live, rns, rel, dep, ns = sys.argv[1:]
+text = open(readme).read()
+sec = text[text.index("## Quickstart: on Kubernetes"):]
+sec = sec[:sec.index("\n## ", 5)]
+block = sec.split("\n```\n$ helm install", 1)[1].split("\n```", 1)[0].split("\n")
+live = open(live).read().split("\n")
+def shown(cmd):  # README's lines after "$ CMD", up to the next "$ "
+    i = block.index("$ " + cmd)
+    out = []
+    for line in block[i + 1:]:
+        if line.startswith("$ "):
+            break
+        out.append(line)
+    return out
+if what == "notes":
+    notes = block[block.index("NOTES:") + 1:block.index("$ kubectl -n app get dbb")]
+    for line in notes:
+        want = (line.replace("lifeboat-system", rns).replace("release lifeboat)", "release %s)" % rel)
+                .replace("deployment/lifeboat", "deployment/" + dep).replace("-n app", "-n " + ns)
+                .replace("namespaces: app.", "namespaces: %s." % ns))
+        assert want in live, "README's NOTES line %r is not in helm's output:\n%s" % (want, "\n".join(live))
+else:
+    got = shown("kubectl -n app get " + what)
+    assert got[0].split() == live[0].split(), "README's columns %s, live %s" % (got[0].split(), live[0].split())
+    rows = {r.split()[0]: r.split()[1] for r in live[1:] if r.strip()}
+    for r in got[1:]:
+        name, phase = r.split()[:2]
+        assert rows.get(name) == phase, "README shows %s %s; live: %s" % (name, phase, rows)
+PY
+}
+t_true "README's quickstart: helm install's NOTES as it shows them" readme notes "$WORK/install.txt"
+t_true "README's quickstart: kubectl get dbb, the columns and rows it shows" readme dbb "$WORK/get-dbb.txt"
+t_true "README's quickstart: kubectl get dbr, the columns and rows it shows" readme dbr "$WORK/get-dbr.txt"
 
 echo "  -- the RBAC really is the chart's"
 kubectl get clusterrole "$D" -o json >"$WORK/role.json"
@@ -211,8 +255,8 @@ t_equals "upgrade: ...and so is the webhook configuration's port" 443 \
 	kubectl get mutatingwebhookconfiguration "$D-requested-by" -o jsonpath='{.webhooks[0].clientConfig.service.port}'
 
 t_equals "upgrade: the backup that was refused now completes" Completed wait_phase b-denied Completed Failed
-t_equals "upgrade: b1 is still there, Completed" Completed field b1 .status.phase
-t_equals "upgrade: r1 is still there, Completed" Completed rfield r1 .status.phase
+t_equals "upgrade: app-backup is still there, Completed" Completed field app-backup .status.phase
+t_equals "upgrade: app-restore is still there, Completed" Completed rfield app-restore .status.phase
 backup b2
 t_equals "upgrade: a new backup completes under the new pods" Completed wait_phase b2 Completed Failed
 
@@ -225,12 +269,15 @@ for crd in databasebackups backupschedules databaserestores; do
 	t_equals "uninstall: the CRD $crd.lifeboat.dev stays" "customresourcedefinition.apiextensions.k8s.io/$crd.lifeboat.dev" \
 		kubectl get crd "$crd.lifeboat.dev" -o name
 done
-t_equals "uninstall: every DatabaseBackup stays" "b-denied b1 b2 r1-safety" \
+t_equals "uninstall: every DatabaseBackup stays" "app-backup app-restore-safety b-denied b2" \
 	bash -c "'$KUBECTL' -n $NS get dbb -o jsonpath='{.items[*].metadata.name}' | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/ \$//'"
-t_equals "uninstall: the DatabaseRestore stays" r1 kubectl -n "$NS" get dbr -o jsonpath='{.items[*].metadata.name}'
-for b in b1 b2 b-denied r1-safety; do
-	t_true "uninstall: $b stays in storage and verifies" timeout 120 "$BIN/lifeboat" verify --storage "file://$VOL" --namespace "$NS" --name "$b" \
-		--passphrase-file <(printf 'chart passphrase\n')
+t_equals "uninstall: the DatabaseRestore stays" app-restore kubectl -n "$NS" get dbr -o jsonpath='{.items[*].metadata.name}'
+printf '%s\n' "$PASSPHRASE" >"$WORK/passphrase"
+for b in app-backup b2 b-denied safety/app-restore-safety; do
+	store=$VOL
+	[[ $b == */* ]] && store=$VOL/${b%%/*} # examples/restore.yaml: the safety backup under subPath safety
+	t_true "uninstall: ${b#*/} stays in storage and verifies" timeout 120 "$BIN/lifeboat" verify \
+		--storage "file://$store" --namespace "$NS" --name "${b#*/}" --passphrase-file "$WORK/passphrase"
 done
 
 passed=$(grep -c "^PASS $T_SUITE: " "$LIFEBOAT_RESULTS" || true)

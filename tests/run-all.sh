@@ -36,6 +36,9 @@ step "set-up check: every command the suites call is installed"
 T_SUITE=deps timeout 120 tests/deps/check-commands.sh
 T_SUITE=deps timeout 60 tests/deps/check-troubleshooting.sh
 
+step "alerts: promtool check rules and test rules over charts/lifeboat/files/alerts.yaml"
+T_SUITE=alerts timeout 300 tests/alerts/run.sh
+
 step "build (-Wall -Wextra -Werror)"
 # shellcheck disable=SC2046
 if record_build "normal" all build/kubetool $(unit_bins build); then

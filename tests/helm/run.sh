@@ -322,6 +322,45 @@ t_run "ServiceMonitor: on when asked (monitoring.coreos.com/v1, port metrics)" 0
 t_contains "ServiceMonitor: ...kind" "kind: ServiceMonitor"
 t_contains "ServiceMonitor: ...apiVersion" "apiVersion: monitoring.coreos.com/v1"
 t_contains "ServiceMonitor: ...the metrics port" "- port: metrics"
+echo "  -- the PrometheusRule (field by field: the cluster lacks its CRD)"
+t_run "PrometheusRule: off by default" 1 grep -q 'kind: PrometheusRule' "$W/cluster-gen.yaml"
+# prule NAME PYTHON ARGS...: PYTHON (r: the rendered PrometheusRule, f: files/alerts.yaml)
+prule() {
+	local name=$1 code=$2
+	shift 2
+	h template "$REL" "$CHART" -n "$NS" --set metrics.prometheusRule.enabled=true "$@" \
+		--show-only templates/prometheusrule.yaml >"$W/prule.yaml" 2>&1 || true
+	t_run "PrometheusRule: $name" 0 py '
+import sys, yaml
+r = yaml.safe_load(open(sys.argv[1]))
+f = yaml.safe_load(open(sys.argv[2]))
+'"$code" "$W/prule.yaml" "$CHART/files/alerts.yaml"
+}
+prule "on when asked: monitoring.coreos.com/v1, the release namespace, the chart's labels" '
+assert r["apiVersion"] == "monitoring.coreos.com/v1" and r["kind"] == "PrometheusRule", r
+assert r["metadata"]["namespace"] == "'"$NS"'" and r["metadata"]["labels"]["app.kubernetes.io/part-of"] == "lifeboat"
+'
+prule "its groups are files/alerts.yaml as they are (the file promtool tests)" '
+assert r["spec"]["groups"] == f["groups"], "the rendered groups differ from files/alerts.yaml"
+assert len([x for g in r["spec"]["groups"] for x in g["rules"]]) == 5
+'
+t_run "PrometheusRule: promtool check rules accepts the rendered groups" 0 bash -c \
+	'"$1" -c "import sys, yaml; yaml.safe_dump({\"groups\": yaml.safe_load(open(sys.argv[1]))[\"spec\"][\"groups\"]}, open(sys.argv[2], \"w\"))" "$2" "$3" && promtool check rules "$3"' \
+	_ "$PY" "$W/prule.yaml" "$W/prule-groups.yaml"
+prule "labels, ruleLabels (severity kept) and runbookBaseURL" '
+assert r["metadata"]["labels"]["release"] == "kps", r["metadata"]["labels"]
+want = {x["alert"]: x for g in f["groups"] for x in g["rules"]}
+for g in r["spec"]["groups"]:
+    for x in g["rules"]:
+        w = want[x["alert"]]
+        assert x["labels"] == dict(w["labels"], team="db"), x["labels"]
+        assert x["annotations"]["runbook_url"] == "https://git.example.com/lifeboat/" + w["annotations"]["runbook_url"], x["annotations"]
+        assert x["expr"] == w["expr"] and x.get("for") == w.get("for")
+' --set metrics.prometheusRule.labels.release=kps --set metrics.prometheusRule.ruleLabels.team=db \
+	--set metrics.prometheusRule.ruleLabels.severity=info \
+	--set metrics.prometheusRule.runbookBaseURL=https://git.example.com/lifeboat/
+refuse "a misspelt metrics.prometheusRule key (enable)" "Additional property enable is not allowed" --set metrics.prometheusRule.enable=true
+t_run "PrometheusRule: helm lint --strict with it on" 0 h lint --strict "$CHART" --set metrics.prometheusRule.enabled=true
 check nohook "webhook off: no webhook flags, Service, Secret or configuration; replicas 1, no PDB" '
 d = get("Deployment", "'"$D"'")
 a = d["spec"]["template"]["spec"]["containers"][0]["args"]

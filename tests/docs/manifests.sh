@@ -19,6 +19,7 @@
 # deleted at the end (waited for). The lifeboat.dev CRDs are applied from
 # crds/ when missing and then deleted at the end; test fixture CRDs of other
 # suites (label lifeboat.dev/test-fixture) are never overwritten.
+# Also: docs/README.md lists every page of docs/ (and links no missing one).
 # Results: tests/lib/t.sh lines in $LIFEBOAT_RESULTS (suite "docs").
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -139,6 +140,22 @@ record() {
 }
 
 echo "docs: the manifests and secret commands of docs/*.md against the real kube-apiserver"
+
+# The index first (no cluster needed): every page of docs/ is listed in
+# docs/README.md, and every page it links exists.
+current="index"
+for f in "$root"/docs/*.md; do
+	b=${f##*/}
+	[[ $b == README.md ]] && continue
+	if grep -q "](${b})" "$root/docs/README.md" 2>/dev/null; then
+		t_pass "docs/README.md lists $b"
+	else
+		t_fail "docs/README.md lists $b" "no link ($b) in docs/README.md: add a line for the page"
+	fi
+done
+while IFS= read -r b; do
+	if [[ -e $root/docs/$b ]]; then t_pass "docs/README.md: $b exists"; else t_fail "docs/README.md: $b exists" "docs/README.md links $b, which is not in docs/"; fi
+done < <(grep -o '](\([a-z0-9-]*\.md\))' "$root/docs/README.md" | sed 's/^](//; s/)$//' | sort -u)
 
 current="cluster"
 if [[ -n ${CLUSTER_DIR:-} ]]; then

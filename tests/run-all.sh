@@ -109,6 +109,7 @@ if record_build "asan+ubsan" BUILD=build/asan SAN=1 build/asan/lifeboat build/as
 		step "DatabaseRestore admission webhook (ASan+UBSan kubetool): requested-by recorded, forged values overwritten, changes refused, certificate rotation, failurePolicy Fail"
 		T_SUITE=webhook-restore KUBETOOL="$root/build/asan/kubetool" timeout 300 tests/kube/run-webhook.sh
 		if [[ -x build/asan/lifeboat-operator ]]; then
+			export LIFEBOAT_OBJECTS_DIR=$cluster/objects # the e2e suites save objects there for tests/gitops/run.sh
 			step "DatabaseBackup end to end (ASan+UBSan operator): Completed, InvalidSpec, Failed, deadline, immutable spec, Delete/Retain, SIGKILL at each phase, two replicas"
 			LIFEBOAT_BIN_DIR="$root/build/asan" timeout 900 tests/e2e/backup.sh ||
 				echo "FAIL e2e-backup: the suite exited $? before its end (output above)" >>"$LIFEBOAT_RESULTS"
@@ -121,6 +122,9 @@ if record_build "asan+ubsan" BUILD=build/asan SAN=1 build/asan/lifeboat build/as
 			step "DatabaseRestore end to end (ASan+UBSan operator): confirm, safety backup, restore, audit record, tampered artifact, wrong passphrase, RequireMatch, SIGKILL at each phase, disaster recovery"
 			LIFEBOAT_BIN_DIR="$root/build/asan" timeout 900 tests/e2e/restore.sh ||
 				echo "FAIL e2e-restore: the suite exited $? before its end (output above)" >>"$LIFEBOAT_RESULTS"
+			step "Argo CD health checks (lua5.1) over the objects the e2e suites saved and tests/gitops/objects/; the argocd-cm snippet and docs/gitops.md"
+			T_SUITE=gitops timeout 300 tests/gitops/run.sh tests/gitops/objects "$LIFEBOAT_OBJECTS_DIR" ||
+				grep -q "^FAIL gitops" "$LIFEBOAT_RESULTS" || echo "FAIL gitops: the suite exited before its end (output above)" >>"$LIFEBOAT_RESULTS"
 		fi
 		# Last: its releases register webhooks and RBAC cluster-wide for a while.
 		step "Helm chart charts/lifeboat: CRD drift, lint and the values schema, template through dry-run=server, the restricted Pod Security Standard, install, RBAC can-i as the ServiceAccounts, the webhook's certificate, upgrade, uninstall"

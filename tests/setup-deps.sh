@@ -26,6 +26,7 @@ packages=(
 	debootstrap # debootstrap (and wget): make fresh-check, tests/fresh-check.sh
 	prometheus  # promtool: checks the operator's /metrics (tests/kube/run-operator-parts.sh); its server is not started by the tests
 	python3-prometheus-client # the prometheus_client text parser, second check of /metrics (run-operator-parts.sh, /usr/bin/python3)
+	lua5.1   # lua5.1, luac5.1: the Argo CD health checks (tests/gitops/run.sh; Argo CD's gopher-lua is Lua 5.1)
 )
 
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -38,6 +38,7 @@ YAML
 # 1. a good backup reaches Completed, its sha256 is the stored object's
 backup good app-db >/dev/null
 t_equals "good backup reaches Completed" Completed wait_phase good Completed Failed
+save_object databasebackup good completed
 sha=$(field good .status.artifact.sha256)
 dir=$CLUSTER_DIR/volumes/$NS/backups/$NS/good
 dump=$(find "$dir" -maxdepth 1 -name 'db.dump*' | head -1)
@@ -115,6 +116,7 @@ if grep -q created "$WORK/apply-invalid.out"; then
 	sleep 3
 	t_equals "invalid spec: Ready reason InvalidSpec" InvalidSpec bash -c \
 		"'$KUBECTL' -n $NS get dbb invalid -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].reason}'"
+	save_object databasebackup invalid invalidspec
 	t_equals "invalid spec: no Job" 0 bash -c "'$KUBECTL' -n $NS get jobs -o name | grep -c invalid || true"
 	T_OUT=$(kubectl -n "$NS" get events --field-selector involvedObject.name=invalid -o jsonpath='{.items[*].type} {.items[*].reason}')
 	t_contains "invalid spec: a Warning event" "Warning"
@@ -132,6 +134,7 @@ done
 t_equals "missing Secret: Ready reason PodNotStarting" PodNotStarting bash -c \
 	"'$KUBECTL' -n $NS get dbb nosecret -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].reason}'"
 t_equals "missing Secret: still Pending" Pending field nosecret .status.phase
+save_object databasebackup nosecret podnotstarting
 T_OUT=$(field nosecret .status.message)
 t_contains "missing Secret: the message names the Secret" 'no-such-secret'
 sleep 1
@@ -162,6 +165,7 @@ fi
 # 3. the wrong password: Failed, the job's error in status, a Warning event
 backup wrongpw app-db-wrong >/dev/null
 t_equals "wrong password reaches Failed" Failed wait_phase wrongpw Completed Failed
+save_object databasebackup wrongpw failed-databaseerror
 T_OUT=$(field wrongpw .status.message)
 t_contains "the job's error in status.message" "password authentication failed"
 t_equals "Ready reason is the job's" DatabaseError bash -c \
@@ -205,6 +209,7 @@ spec:
   jobTemplate: {activeDeadlineSeconds: 3, backoffLimit: 0}
 YAML
 t_equals "a backup past its deadline reaches Failed" Failed wait_phase slow Completed Failed
+save_object databasebackup slow failed-deadlineexceeded
 t_equals "its reason is DeadlineExceeded" DeadlineExceeded bash -c \
 	"'$KUBECTL' -n $NS get dbb slow -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].reason}'"
 t_true "no manifest left by the timed-out backup" test ! -e "$CLUSTER_DIR/volumes/$NS/backups/$NS/slow/manifest.json"
@@ -261,6 +266,7 @@ $SLOWQ
   encryption: {passphraseSecretRef: {name: pp, key: passphrase}}
 YAML
 t_equals "killrun reaches Running" Running wait_phase killrun Running Verifying Completed Failed
+save_object databasebackup killrun running
 kill_operator
 t_run "the Job completes while the operator is down" 0 kubectl -n "$NS" wait --for=condition=Complete job/killrun-backup --timeout=60s
 t_equals "while down, the status still says Running" Running field killrun .status.phase

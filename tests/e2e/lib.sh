@@ -13,6 +13,10 @@
 #   one_job NAME       a check: exactly one Job for backup NAME
 #   e2e_claim NAME     a 1Gi PersistentVolumeClaim NAME in $NS (a folder
 #                      $CLUSTER_DIR/volumes/$NS/NAME once bound)
+#   save_object KIND NAME CASE   with $LIFEBOAT_OBJECTS_DIR set, keeps the
+#                      object as $LIFEBOAT_OBJECTS_DIR/KIND-CASE.json (KIND
+#                      lowercase: databasebackup...; tests/gitops/run.sh
+#                      judges its Argo CD health); else nothing
 # The cluster is $CLUSTER_DIR when a suite runner started one (else its own,
 # with the node agent), PostgreSQL is tests/lib/pg.sh's (pg_start was run,
 # database "app" holds a table), and the CRDs are applied.
@@ -93,6 +97,11 @@ wait_phase() { # NAME PHASE...: prints the phase reached
 		sleep 0.5
 	done
 	echo "${p:-none}"
+}
+save_object() { # KIND NAME CASE
+	[[ -n ${LIFEBOAT_OBJECTS_DIR:-} ]] || return 0
+	mkdir -p "$LIFEBOAT_OBJECTS_DIR"
+	kubectl -n "$NS" get "$1" "$2" -o json >"$LIFEBOAT_OBJECTS_DIR/$1-$3.json" || rm -f "$LIFEBOAT_OBJECTS_DIR/$1-$3.json"
 }
 one_job() { # NAME
 	t_equals "$1: exactly one Job" 1 bash -c "'$KUBECTL' -n $NS get jobs -l lifeboat.dev/backup=$1 -o name | wc -l"

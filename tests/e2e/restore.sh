@@ -82,6 +82,7 @@ YAML
 for ((i = 0; i < 40; i++)); do [[ -n $(ready_of r-wrong) ]] && break; sleep 0.5; done
 t_equals "a wrong confirm: Pending" Pending rfield r-wrong .status.phase
 t_equals "a wrong confirm: Ready=False ConfirmationMismatch" ConfirmationMismatch ready_of r-wrong
+save_object databaserestore r-wrong confirmationmismatch
 T_OUT=$(rfield r-wrong .status.message)
 t_contains "a wrong confirm: the message names both" 'confirm is "app-prod" but the target database is "app"'
 sleep 3
@@ -97,9 +98,11 @@ restore r1 <<YAML
   confirm: app
 YAML
 t_equals "r1 reaches Completed" Completed rwait r1 Completed Failed
+save_object databaserestore r1 completed
 t_equals "r1: the data equals the backup's, table by table" "$SUM_B1" sums
 t_equals "r1: Ready=True Succeeded" Succeeded ready_of r1
 t_equals "r1: the safety backup Completed first" Completed wait_phase r1-safety Completed Failed
+save_object databasebackup r1-safety completed-safety
 t_equals "r1: the safety backup is owned by the restore" DatabaseRestore field r1-safety '.metadata.ownerReferences[0].kind'
 t_equals "r1: the safety backup is kept (Retain)" Retain field r1-safety .spec.deletionPolicy
 t_equals "r1: status.safetyBackup.sha256 is the safety backup's" "$(field r1-safety .status.artifact.sha256)" rfield r1 .status.safetyBackup.sha256
@@ -150,6 +153,7 @@ restore r2 <<YAML
   confirm: app
 YAML
 t_equals "a tampered artifact: Failed" Failed rwait r2 Completed Failed
+save_object databaserestore r2 failed-integritycheckfailed
 t_equals "a tampered artifact: the target unchanged" "$SUM_BEFORE" sums
 t_equals "a tampered artifact: status.targetUnchanged" true rfield r2 .status.targetUnchanged
 T_OUT="$(ready_of r2): $(rfield r2 .status.message)"
@@ -169,6 +173,7 @@ restore r3 <<YAML
   safetyBackup: {enabled: false}
 YAML
 t_equals "a wrong passphrase: Failed" Failed rwait r3 Completed Failed
+save_object databaserestore r3 failed-wrongpassphrase
 t_equals "a wrong passphrase: reason WrongPassphrase" WrongPassphrase ready_of r3
 t_equals "a wrong passphrase: the target unchanged" "$SUM_BEFORE" sums
 t_equals "a wrong passphrase: status.safetyBackup.enabled false" false rfield r3 .status.safetyBackup.enabled
@@ -186,6 +191,7 @@ restore r4 <<YAML
   safetyBackup: {enabled: false}
 YAML
 t_equals "RequireMatch: Failed" Failed rwait r4 Completed Failed
+save_object databaserestore r4 failed-schemamismatch
 t_equals "RequireMatch: reason SchemaMismatch" SchemaMismatch ready_of r4
 t_equals "RequireMatch: the target unchanged" "$SUM_41" sums
 t_equals "RequireMatch: status.schemaCheck" "Mismatch 42 41" rfield r4 '.status.schemaCheck.result} {.status.schemaCheck.backupVersion} {.status.schemaCheck.targetVersion'
@@ -202,10 +208,12 @@ restore r5 <<YAML
   confirm: app
 YAML
 t_equals "r5 reaches SafetyBackup" SafetyBackup rwait r5 SafetyBackup Restoring Completed Failed
+save_object databaserestore r5 safetybackup
 kill_operator
 sleep 2
 start_operator
 t_equals "r5 after a SIGKILL in SafetyBackup: Restoring" Restoring rwait r5 Restoring Completed Failed
+save_object databaserestore r5 restoring
 kill_operator
 sleep 2
 start_operator

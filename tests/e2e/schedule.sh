@@ -71,6 +71,7 @@ YAML
 R1=$(run_name 1)
 t_run "the first run's DatabaseBackup is created ($R1)" 0 wait_backup "$R1"
 t_equals "the first run completes" Completed wait_phase "$R1" Completed Failed
+save_object databasebackup "$R1" completed-scheduled
 t_equals "it carries the template's label" db field "$R1" '.metadata.labels.team'
 t_equals "it is owned by the schedule" BackupSchedule field "$R1" '.metadata.ownerReferences[0].kind'
 t_equals "status.lastScheduleTime is the run's time" "$(iso "$(run_time 1)")" sfield .status.lastScheduleTime
@@ -101,6 +102,7 @@ kubectl -n "$NS" patch dbs nightly --type=merge -p \
 set_clock 4
 wait_backup "$(run_name 4)" || true
 t_equals "day 4 (slow): Running" Running wait_phase "$(run_name 4)" Running Completed Failed
+save_object backupschedule nightly ready-run-active
 set_clock 5 1
 sleep 4
 t_true "day 5 is not created while day 4 runs (Forbid)" bash -c "! '$KUBECTL' -n $NS get dbb '$(run_name 5)' >/dev/null 2>&1"
@@ -119,6 +121,7 @@ t_true "suspended: day 6 does not run" bash -c "! '$KUBECTL' -n $NS get dbb '$(r
 t_equals "suspended: Ready reason Suspended" Suspended bash -c \
 	"'$KUBECTL' -n $NS get dbs nightly -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].reason}'"
 t_equals "suspended: no nextScheduleTime" "" sfield .status.nextScheduleTime
+save_object backupschedule nightly suspended
 kubectl -n "$NS" patch dbs nightly --type=merge -p '{"spec":{"suspend":false}}' >/dev/null
 sleep 3
 t_true "resumed: day 6 is not replayed" bash -c "! '$KUBECTL' -n $NS get dbb '$(run_name 6)' >/dev/null 2>&1"
@@ -127,6 +130,9 @@ t_equals "resumed: nextScheduleTime is day 7's" "$(iso "$(run_time 7)")" sfield 
 # 5. an outage: the operator away from day 7 to day 10; on its return only
 # day 10's run starts, days 7 to 9 are counted and told in one event
 stop_operator
+# (the template edited while the operator is away: the status lags the spec)
+kubectl -n "$NS" patch dbs nightly --type=merge -p '{"spec":{"backupTemplate":{"metadata":{"annotations":{"lifeboat.dev/e2e":"outage"}}}}}' >/dev/null
+save_object backupschedule nightly generation-behind
 set_clock 10 -30
 missed_before=$(sfield .status.missedCount)
 start_operator
@@ -139,6 +145,7 @@ t_equals "after the outage: missedCount grew by 3" $((missed_before + 3)) sfield
 T_OUT=$(events_of nightly)
 t_contains "after the outage: one MissedRuns event" "MissedRuns: missed 3 runs before"
 t_equals "day 10 completes" Completed wait_phase "$(run_name 10)" Completed Failed
+save_object backupschedule nightly ready
 
 # 6. a zone that does not exist: InvalidSpec naming it, nothing created
 kubectl -n "$NS" apply -f - >/dev/null <<YAML
@@ -160,6 +167,7 @@ for ((i = 0; i < 40; i++)); do
 done
 T_OUT=$(kubectl -n "$NS" get dbs nowhere -o jsonpath='{.status.conditions[?(@.type=="Ready")].reason}: {.status.message}')
 t_contains "an unknown zone: InvalidSpec" "InvalidSpec: spec.timeZone"
+save_object backupschedule nowhere invalidspec
 t_contains "an unknown zone: the zone is named" "Mars/Olympus_Mons"
 T_OUT=$(events_of nowhere)
 t_contains "an unknown zone: a Warning event" "Warning InvalidSpec"

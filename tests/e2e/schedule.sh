@@ -232,6 +232,25 @@ t_equals "the schedule counts the success (its runs found by the shortened label
 
 T_OUT=$(curl -sf --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" || true)
 t_contains "/metrics counts the missed runs" "lifeboat_schedule_missed_runs_total{namespace=\"$NS\",schedule=\"nightly\"}"
+# the per-schedule series the alerts read (docs/alerts.md): nightly is
+# suspended now; its two newest Completed runs are days 10 and 4
+NL="namespace=\"$NS\",schedule=\"nightly\""
+t_matches "/metrics: nightly's interval is a day (23 h or 25 h on a DST day)" "^lifeboat_schedule_interval_seconds\\{$NL\\} (86400|82800|90000)$"
+t_contains "/metrics: nightly is suspended" "lifeboat_schedule_suspended{$NL} 1"
+t_contains "/metrics: nightly's creation time" "lifeboat_schedule_created_timestamp_seconds{$NL} $(date -d "$(sfield .metadata.creationTimestamp)" +%s)"
+t_contains "/metrics: nightly's last success is day 10's completionTime" \
+	"lifeboat_schedule_last_success_timestamp_seconds{$NL} $(date -d "$(field "$(run_name 10)" .status.completionTime)" +%s)"
+t_contains "/metrics: the newest Completed run's size (day 10)" "lifeboat_schedule_last_backup_size_bytes{$NL} $(field "$(run_name 10)" .status.artifact.size)"
+t_contains "/metrics: the one before's size (day 4)" "lifeboat_schedule_previous_backup_size_bytes{$NL} $(field "$(run_name 4)" .status.artifact.size)"
+t_contains "/metrics: an invalid schedule has a creation time" "lifeboat_schedule_created_timestamp_seconds{namespace=\"$NS\",schedule=\"nowhere\"}"
+t_true "/metrics: ...and no interval" bash -c '[[ $1 != *"lifeboat_schedule_interval_seconds{namespace=\"$2\",schedule=\"nowhere\"}"* ]]' _ "$T_OUT" "$NS"
+kubectl -n "$NS" delete dbs nowhere --wait=false >/dev/null
+for ((i = 0; i < 40; i++)); do
+	T_OUT=$(curl -sf --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" || true)
+	[[ $T_OUT != *'schedule="nowhere"'* ]] && break
+	sleep 0.5
+done
+t_true "/metrics: a deleted schedule's series go" bash -c '[[ -n $1 && $1 != *"schedule=\"nowhere\""* && $1 == *"schedule=\"nightly\""* ]]' _ "$T_OUT"
 stop_operator
 t_equals "operator exits 0 on SIGTERM" 0 echo "$OP_RC"
 t_true "no sanitizer report in the operator's log" bash -c "! grep -q 'Sanitizer' '$WORK/operator.log'"

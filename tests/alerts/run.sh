@@ -20,6 +20,9 @@ T_SUITE=${T_SUITE:-alerts}
 source tests/lib/t.sh
 RULES=charts/lifeboat/files/alerts.yaml
 PROMTOOL=${PROMTOOL:-promtool}
+# Debian's python3 (python3-yaml comes with python3-kubernetes, setup-deps.sh)
+PY=/usr/bin/python3
+[[ -x $PY ]] || PY=python3
 W=$(mktemp -d /tmp/lifeboat-alerts.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 # Counted here too when run on its own, for the exit status.
@@ -33,7 +36,7 @@ t_contains "promtool check rules: ...finds the 5 alerts" "SUCCESS: 5 rules found
 echo "  -- promtool test rules, one group at a time"
 # Each group into a file of its own (rule_files made absolute), so a failing
 # group is named and the others still count.
-python3 - "$W" "$root" tests/alerts/*.test.yaml >"$W/groups.txt" <<'PY'
+"$PY" - "$W" "$root" tests/alerts/*.test.yaml >"$W/groups.txt" <<'PY'
 import os, sys, yaml
 out, root = sys.argv[1], sys.argv[2]
 n = 0
@@ -59,7 +62,7 @@ t_true "promtool test rules: groups found ($ngroups)" test "$ngroups" -ge 10
 echo "  -- every alert tested, labelled, annotated, documented"
 # One line per finding: "PASS name" or "FAIL name: why".
 checker_rc=0
-python3 - "$RULES" docs/alerts.md operator/metrics.c docs/operator.md tests/alerts/*.test.yaml >"$W/checks.txt" 2>"$W/checks.err" <<'PY' || checker_rc=$?
+"$PY" - "$RULES" docs/alerts.md operator/metrics.c docs/operator.md tests/alerts/*.test.yaml >"$W/checks.txt" 2>"$W/checks.err" <<'PY' || checker_rc=$?
 import re, sys, yaml
 rules_path, alerts_md, metrics_c, operator_md = sys.argv[1:5]
 tests = sys.argv[5:]

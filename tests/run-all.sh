@@ -133,6 +133,9 @@ if record_build "asan+ubsan" BUILD=build/asan SAN=1 build/asan/lifeboat build/as
 		step "The operator as the chart installs it (ASan+UBSan binaries in the pods): in-cluster under the chart's RBAC, a backup and a restore through the chart's webhook, a rule taken away, upgrade, uninstall keeping the backups"
 		LIFEBOAT_BIN_DIR="$root/build/asan" timeout 900 tests/helm/operate.sh ||
 			grep -q "^FAIL helm-operate" "$LIFEBOAT_RESULTS" || echo "FAIL helm-operate: the suite exited before its end (output above)" >>"$LIFEBOAT_RESULTS"
+		step "Plain manifests config/ (kubectl apply -k): the drift check against the chart, kustomize against helm template, install, RBAC can-i, the Deployment Available, a backup under it, the safe uninstall and kubectl delete -k"
+		LIFEBOAT_BIN_DIR="$root/build/asan" timeout 600 tests/kustomize/run.sh ||
+			grep -q "^FAIL kustomize" "$LIFEBOAT_RESULTS" || echo "FAIL kustomize: the suite exited before its end (output above)" >>"$LIFEBOAT_RESULTS"
 		unset CLUSTER_DIR
 	else
 		echo "FAIL cluster: tests/cluster/up $cluster failed (output above; logs in $cluster/logs)" >>"$LIFEBOAT_RESULTS"
@@ -140,6 +143,12 @@ if record_build "asan+ubsan" BUILD=build/asan SAN=1 build/asan/lifeboat build/as
 	tests/cluster/down "$cluster" >/dev/null 2>&1
 	[[ -z ${LIFEBOAT_KEEP:-} ]] && rm -rf "$cluster"
 fi
+
+# Container images: only when the Dockerfile, tests/images/ or the Makefile's
+# link lines changed since the last passing run (else one line says so).
+step "container images (tests/images/run.sh --if-changed): buildah builds, no shell, labels, reproducibility, a backup by the job image"
+T_SUITE=images timeout 3600 tests/images/run.sh --if-changed ||
+	grep -q "^FAIL images" "$LIFEBOAT_RESULTS" || echo "FAIL images: the suite exited before its end (output above)" >>"$LIFEBOAT_RESULTS"
 
 passed=$(grep -c '^PASS' "$LIFEBOAT_RESULTS")
 failed=$(grep -c '^FAIL' "$LIFEBOAT_RESULTS")

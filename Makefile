@@ -39,7 +39,7 @@ KUBE_OBJ := $(KUBE_SRC:%.c=$(BUILD)/%.o)
 OPER_OBJ := $(OPER_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration asan valgrind bench demo clean format format-check fresh-check
+.PHONY: all deps test unit integration asan valgrind bench demo clean format format-check fresh-check config
 
 all: $(BUILD)/lifeboat $(if $(wildcard operator/main.c),$(BUILD)/lifeboat-operator)
 
@@ -91,6 +91,11 @@ bench: deps all $(BUILD)/kubetool
 
 demo: deps all
 	@tests/demo.sh $(abspath $(BUILD)/lifeboat)
+
+# config/: the plain manifests (kustomize) rendered from charts/lifeboat;
+# run after changing the chart (tests/kustomize/run.sh checks they match).
+config:
+	@config/generate.sh
 
 # `make test` and `make demo` inside a fresh debootstrap minbase of bookworm
 # (as root; ten minutes or more): finds what the set-up forgets to install.

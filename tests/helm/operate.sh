@@ -142,6 +142,21 @@ t_equals "app-backup: ...which mounts no token" false \
 t_true "app-backup: the artifact is in the volume" bash -c "ls '$VOL/$NS/app-backup/manifest.json'"
 T_OUT=$(oplogs)
 t_contains "the leader's log: JSON lines (the chart's --log-format), reconciling" '"msg":"leading: reconciling"'
+# docs/encryption.md's "opened by hand" lines, as they are (namespace
+# renamed), beside the backup's object: the passphrase from the Secret, the
+# checksum from the status, gpg and zstd and pg_restore. Without pipefail, as
+# a user's shell runs them: pg_restore --list stops reading after the table
+# of contents, so gpg gets SIGPIPE; the table of contents is what is checked.
+sed -n '/^<!-- opened-by-hand/,/^<!-- \/opened-by-hand/p' "$root/docs/encryption.md" | sed '/^```sh$/,/^```$/!d; /^```/d' |
+	sed "s/ -n app / -n $NS /g" >"$WORK/by-hand.sh"
+t_true "docs/encryption.md: the lines that open a backup by hand are there (5)" test "$(grep -c . "$WORK/by-hand.sh")" -eq 5
+mkdir -p "$WORK/by-hand" && install -d -m 700 "$WORK/gnupg"
+ln -s "$VOL/$NS/app-backup/db.dump.zst.pgp" "$WORK/by-hand/"
+t_run "docs/encryption.md: ...and open app-backup with gpg, zstd and pg_restore" 0 env GNUPGHOME="$WORK/gnupg" KUBECTL="$KUBECTL" bash -c \
+	'set -e; kubectl() { timeout 60 "$KUBECTL" --kubeconfig "$KUBECONFIG" "$@"; }; cd "$1" && source "$2"' _ "$WORK/by-hand" "$WORK/by-hand.sh"
+t_contains "docs/encryption.md: ...the location the status gives" "file:///backup-volume/$NS/app-backup/"
+T_OUT=$(cat "$WORK/by-hand/toc.txt" 2>/dev/null || true)
+t_contains "docs/encryption.md: ...the table of contents lists table t" "TABLE public t app"
 SUM_B1=$(sums)
 pg_psql app -q -c "DELETE FROM t WHERE id > 10" >/dev/null
 # The chart's webhook Service has no endpoints here (pod IPs are loopback

@@ -30,10 +30,11 @@ import (
 
 // containerSpec is everything exec-container needs.
 type containerSpec struct {
-	Root         string      `json:"root"`               // per-container root folder, on the host
-	Hostname     string      `json:"hostname,omitempty"` // "" keeps the host's (hostNetwork pods)
-	HostDirs     []string    `json:"hostDirs"`           // host folders bound read-only at the same path (symlinks copied)
-	Mounts       []mountSpec `json:"mounts"`             // bound in this order
+	Root         string      `json:"root"`                // per-container root folder, on the host
+	Hostname     string      `json:"hostname,omitempty"`  // "" keeps the host's (hostNetwork pods)
+	HostDirs     []string    `json:"hostDirs"`            // host folders bound read-only at the same path (symlinks copied)
+	ImageRoot    string      `json:"imageRoot,omitempty"` // a rootfs image: its top-level entries bound read-only instead of HostDirs
+	Mounts       []mountSpec `json:"mounts"`              // bound in this order
 	ReadOnlyRoot bool        `json:"readOnlyRoot,omitempty"`
 	WorkingDir   string      `json:"workingDir,omitempty"`
 	Argv         []string    `json:"argv"`
@@ -81,7 +82,8 @@ func execContainerMain() int {
 // rootfs builds one container root.
 type rootfs struct {
 	root     string
-	hostDirs []string // host folders bound read-only (the only ones that may be shadowed)
+	src      string   // where hostDirs come from: "" for the host, else the image root
+	hostDirs []string // folders bound read-only from src (container paths; the only ones that may be shadowed)
 	mounted  []string // in-root targets of spec mounts so far
 	shadows  []string // tmpfs shadows, made read-only at the end
 	readOnly []string // binds to remount read-only once everything is in place
@@ -107,6 +109,11 @@ func setupAndExec(spec *containerSpec) error {
 	for _, d := range spec.HostDirs {
 		if err := r.hostDir(d); err != nil {
 			return fmt.Errorf("host folder %s: %w", d, err)
+		}
+	}
+	if spec.ImageRoot != "" {
+		if err := r.imageRoot(spec.ImageRoot); err != nil {
+			return fmt.Errorf("image root %s: %w", spec.ImageRoot, err)
 		}
 	}
 	if err := r.dev(); err != nil {
@@ -254,10 +261,29 @@ func (r *rootfs) mkdir(p string) error {
 	return os.MkdirAll(filepath.Join(r.root, p), 0o755)
 }
 
-// hostDir binds a host folder read-only at the same path, or copies it when
-// it is a symlink (Debian's merged /usr: /bin -> usr/bin, /lib64 -> usr/lib64).
+// imageRoot lays an image's root folder into the container root: each of
+// its top-level entries as hostDir does with the host's folders (folders and
+// files bound read-only, symlinks copied), so the container root stays
+// writable for mount points and a shadow can cover any image folder.
+func (r *rootfs) imageRoot(dir string) error {
+	r.src = filepath.Clean(dir)
+	entries, err := os.ReadDir(r.src)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := r.hostDir("/" + e.Name()); err != nil {
+			return fmt.Errorf("/%s: %w", e.Name(), err)
+		}
+	}
+	return nil
+}
+
+// hostDir binds a host folder (or, for an image root, an entry of it)
+// read-only at the same path, or copies it when it is a symlink (Debian's
+// merged /usr: /bin -> usr/bin, /lib64 -> usr/lib64).
 func (r *rootfs) hostDir(d string) error {
-	fi, err := os.Lstat(d)
+	fi, err := os.Lstat(r.src + d)
 	if err != nil {
 		if os.IsNotExist(err) {
 			return nil
@@ -266,7 +292,7 @@ func (r *rootfs) hostDir(d string) error {
 	}
 	in := filepath.Join(r.root, d)
 	if fi.Mode()&os.ModeSymlink != 0 {
-		target, err := os.Readlink(d)
+		target, err := os.Readlink(r.src + d)
 		if err != nil {
 			return err
 		}
@@ -282,13 +308,21 @@ func (r *rootfs) hostDir(d string) error {
 		return os.Symlink(target, in)
 	}
 	if !fi.IsDir() {
-		return nil
+		if r.src == "" || !fi.Mode().IsRegular() {
+			return nil
+		}
+		f, err := os.OpenFile(in, os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		_ = f.Close()
+		return r.bind(r.src+d, in, true)
 	}
 	if err := os.MkdirAll(in, 0o755); err != nil {
 		return err
 	}
 	r.hostDirs = append(r.hostDirs, filepath.Clean(d))
-	return r.bind(d, in, true)
+	return r.bind(r.src+d, in, true)
 }
 
 // bind bind-mounts src (recursively) at dst, read-only if ro.
@@ -440,8 +474,8 @@ func (r *rootfs) ensure(p string, dir bool) error {
 	return err
 }
 
-// shadow covers dir, part of a read-only host folder, with a tmpfs that
-// re-creates its entries (folders and files bound read-only from the host,
+// shadow covers dir, part of a read-only host (or image) folder, with a tmpfs
+// that re-creates its entries (folders and files bound read-only from there,
 // symlinks copied), so new mount points can be made in it. The tmpfs turns
 // read-only in finish.
 func (r *rootfs) shadow(dir string) error {
@@ -460,6 +494,7 @@ func (r *rootfs) shadow(dir string) error {
 	if !under {
 		return fmt.Errorf("cannot create a mount point in read-only %s", host)
 	}
+	host = r.src + host // where its entries come from
 	hfi, err := os.Stat(host)
 	if err != nil {
 		return err

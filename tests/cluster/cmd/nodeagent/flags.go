@@ -38,7 +38,7 @@ func (t *imageTable) String() string {
 	return strings.Join(parts, ",")
 }
 
-// Set adds NAME=PATH[:ENTRY] entries, separated by commas or white space
+// Set adds NAME=PATH[:ENTRY] and NAME=rootfs:DIR[:CONFIG] entries, separated by commas or white space
 // (so NODEAGENT_IMAGE_MAP can list several, as `up` takes them).
 func (t *imageTable) Set(v string) error {
 	for _, one := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
@@ -62,7 +62,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.StringVar(&c.NodeName, "node-name", "lifeboat-node", "name of the Node to register")
 	fs.StringVar(&c.RootDir, "root-dir", "", "folder for per-pod data (volumes, logs, termination messages, container roots)")
 	fs.StringVar(&c.VolumesDir, "volumes-dir", "", "folder backing PersistentVolumeClaims: <dir>/<namespace>/<claimName>")
-	fs.Var(&c.Images, "image-map", "NAME=PATH[:ENTRY]: run image NAME as binary PATH mounted at ENTRY (repeatable)")
+	fs.Var(&c.Images, "image-map", "NAME=PATH[:ENTRY]: run image NAME as binary PATH mounted at ENTRY; NAME=rootfs:DIR[:CONFIG]: image NAME is the root folder DIR, configured by CONFIG (buildah inspect JSON) (repeatable)")
 	fs.IntVar(&c.KubeletPort, "kubelet-port", 10250, "port of the kubelet API (HTTPS on 127.0.0.1)")
 	fs.StringVar(&c.TLSCertFile, "tls-cert-file", "", "serving certificate of the kubelet API (default: a self-signed one)")
 	fs.StringVar(&c.TLSKeyFile, "tls-private-key-file", "", "key of --tls-cert-file")

@@ -844,26 +844,49 @@ func (w *podWorker) prepare(ctx context.Context, c *ctr) (*containerSpec, error)
 	if err != nil {
 		return nil, &waitingError{"CreateContainerConfigError", err.Error()}
 	}
-	cred, err := credentialsFor(pod, &c.spec)
+	rootfs := mapped && entry.Rootfs
+	var defaults imageDefaults
+	if rootfs {
+		defaults.etc = filepath.Join(entry.Path, "etc")
+		if defaults.uid, defaults.gid, err = imageUser(entry.Image.User, defaults.etc); err != nil {
+			return nil, &waitingError{"CreateContainerConfigError", err.Error()}
+		}
+	}
+	cred, err := credentialsFor(pod, &c.spec, defaults)
 	if err != nil {
 		return nil, &waitingError{"CreateContainerConfigError", err.Error()}
 	}
 	command := expandAll(c.spec.Command, env)
 	args := expandAll(c.spec.Args, env)
-	if len(command) == 0 && mapped {
-		command = []string{entry.Entry}
+	var argv []string
+	if rootfs {
+		// The image's ENTRYPOINT and CMD, as a runtime combines them with
+		// command and args.
+		argv = imageArgv(entry.Image, command, args)
+	} else {
+		if len(command) == 0 && mapped {
+			command = []string{entry.Entry}
+		}
+		// An image from host tools with args only runs them, as an image
+		// without an ENTRYPOINT (busybox, debian) would: `kubectl run
+		// --image=busybox -- sleep 60` works.
+		argv = append(append([]string{}, command...), args...)
 	}
-	// An image from host tools with args only runs them, as an image
-	// without an ENTRYPOINT (busybox, debian) would: `kubectl run
-	// --image=busybox -- sleep 60` works.
-	argv := append(append([]string{}, command...), args...)
 
 	hostname := podHostname(pod)
+	var cenv []string
+	for _, e := range env {
+		cenv = append(cenv, e.Name+"="+e.Value)
+	}
+	if rootfs {
+		cenv = mergeEnv(entry.Image.Env, cenv)
+	}
 	final := []string{"HOSTNAME=" + hostname}
 	have := map[string]bool{}
-	for _, e := range env {
-		final = append(final, e.Name+"="+e.Value)
-		have[e.Name] = true
+	for _, kv := range cenv {
+		final = append(final, kv)
+		k, _, _ := strings.Cut(kv, "=")
+		have[k] = true
 	}
 	if !have["PATH"] {
 		final = append(final, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
@@ -877,7 +900,7 @@ func (w *podWorker) prepare(ctx context.Context, c *ctr) (*containerSpec, error)
 	w.mu.Unlock()
 	var mounts []mountSpec
 	mounts = append(mounts, mountSpec{Source: filepath.Join(w.dir, "tmp"), Target: "/tmp", ReadOnly: cred.readOnlyRoot})
-	if mapped {
+	if mapped && !rootfs {
 		mounts = append(mounts, mountSpec{Source: entry.Path, Target: entry.Entry, ReadOnly: true})
 	}
 	if !pod.Spec.HostNetwork {
@@ -934,6 +957,12 @@ func (w *podWorker) prepare(ctx context.Context, c *ctr) (*containerSpec, error)
 		Root: root, HostDirs: w.k.hostDirs, Mounts: mounts, ReadOnlyRoot: cred.readOnlyRoot,
 		WorkingDir: c.spec.WorkingDir, Argv: argv, Env: final,
 		UID: cred.uid, GID: cred.gid, Groups: cred.groups, SetGroups: cred.setGroups, NoNewPrivs: cred.noNewPrivs,
+	}
+	if rootfs {
+		spec.HostDirs, spec.ImageRoot = nil, entry.Path
+		if spec.WorkingDir == "" {
+			spec.WorkingDir = entry.Image.WorkingDir
+		}
 	}
 	if !pod.Spec.HostNetwork {
 		spec.Hostname = hostname

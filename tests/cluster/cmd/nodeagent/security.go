@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,8 +13,9 @@ import (
 )
 
 // credentials is how a container runs: the securityContext, with the
-// defaults a runtime would take from the image's /etc/passwd and /etc/group
-// (the host's here, as the host's /etc is the image's).
+// defaults a runtime would take from the image's USER, /etc/passwd and
+// /etc/group (the host's /etc for images made of host folders; the image's
+// own for rootfs images).
 type credentials struct {
 	uid, gid     *int64
 	groups       []int64
@@ -23,7 +25,14 @@ type credentials struct {
 	readOnlyRoot bool
 }
 
-func credentialsFor(pod *v1.Pod, c *v1.Container) (credentials, error) {
+// imageDefaults is what an image brings to credentialsFor: its USER
+// (resolved; nil for none) and the /etc its users are looked up in.
+type imageDefaults struct {
+	uid, gid *int64
+	etc      string // "" is the host's /etc
+}
+
+func credentialsFor(pod *v1.Pod, c *v1.Container, img imageDefaults) (credentials, error) {
 	var cr credentials
 	psc := pod.Spec.SecurityContext
 	if psc == nil {
@@ -35,13 +44,22 @@ func credentialsFor(pod *v1.Pod, c *v1.Container) (credentials, error) {
 	}
 	cr.uid = firstInt64(csc.RunAsUser, psc.RunAsUser)
 	cr.gid = firstInt64(csc.RunAsGroup, psc.RunAsGroup)
+	fromImage := false
+	if cr.uid == nil && img.uid != nil {
+		// The image's USER, as the runtime applies it (and its group, unless
+		// runAsGroup says otherwise).
+		cr.uid, fromImage = firstInt64(img.uid, nil), true
+		if cr.gid == nil {
+			cr.gid = firstInt64(img.gid, nil)
+		}
+	}
 	nonRoot := csc.RunAsNonRoot
 	if nonRoot == nil {
 		nonRoot = psc.RunAsNonRoot
 	}
 	if isTrue(nonRoot) {
 		who := fmt.Sprintf("(pod: %q, container: %s)", pod.Name+"_"+pod.Namespace+"("+string(pod.UID)+")", c.Name)
-		if cr.uid == nil {
+		if cr.uid == nil || (fromImage && *cr.uid == 0) {
 			return cr, fmt.Errorf("container has runAsNonRoot and image will run as root %s", who)
 		}
 		if *cr.uid == 0 {
@@ -55,7 +73,11 @@ func credentialsFor(pod *v1.Pod, c *v1.Container) (credentials, error) {
 	if cr.uid != nil {
 		uid = *cr.uid
 	}
-	user, found := lookupUser(uid)
+	etc := img.etc
+	if etc == "" {
+		etc = "/etc"
+	}
+	user, found := lookupUserIn(filepath.Join(etc, "passwd"), func(f []string) bool { return f[2] == strconv.FormatInt(uid, 10) })
 	cr.home = "/"
 	if found {
 		cr.home = user.home
@@ -70,7 +92,7 @@ func credentialsFor(pod *v1.Pod, c *v1.Container) (credentials, error) {
 	if cr.uid != nil || cr.gid != nil || len(psc.SupplementalGroups) > 0 || psc.FSGroup != nil {
 		cr.setGroups = true
 		if found && (psc.SupplementalGroupsPolicy == nil || *psc.SupplementalGroupsPolicy == v1.SupplementalGroupsPolicyMerge) {
-			cr.groups = append(cr.groups, groupsOf(user.name)...)
+			cr.groups = append(cr.groups, groupsOf(filepath.Join(etc, "group"), user.name)...)
 		}
 		cr.groups = append(cr.groups, psc.SupplementalGroups...)
 		if psc.FSGroup != nil {
@@ -95,14 +117,14 @@ func firstInt64(a, b *int64) *int64 {
 }
 
 type passwdEntry struct {
-	name string
-	gid  int64
-	home string
+	name     string
+	uid, gid int64
+	home     string
 }
 
-// lookupUser finds uid in /etc/passwd.
-func lookupUser(uid int64) (passwdEntry, bool) {
-	f, err := os.Open("/etc/passwd")
+// lookupUserIn finds the first line of a passwd file whose fields match.
+func lookupUserIn(file string, match func(fields []string) bool) (passwdEntry, bool) {
+	f, err := os.Open(file)
 	if err != nil {
 		return passwdEntry{}, false
 	}
@@ -113,17 +135,38 @@ func lookupUser(uid int64) (passwdEntry, bool) {
 		if len(p) < 7 {
 			continue
 		}
-		if u, err := strconv.ParseInt(p[2], 10, 64); err == nil && u == uid {
-			g, _ := strconv.ParseInt(p[3], 10, 64)
-			return passwdEntry{name: p[0], gid: g, home: p[5]}, true
+		u, err := strconv.ParseInt(p[2], 10, 64)
+		if err != nil || !match(p) {
+			continue
 		}
+		g, _ := strconv.ParseInt(p[3], 10, 64)
+		return passwdEntry{name: p[0], uid: u, gid: g, home: p[5]}, true
 	}
 	return passwdEntry{}, false
 }
 
-// groupsOf lists the groups in /etc/group that name is a member of.
-func groupsOf(name string) []int64 {
-	f, err := os.Open("/etc/group")
+// lookupGroupIn finds a group's ID by name in a group file.
+func lookupGroupIn(file, name string) (int64, bool) {
+	f, err := os.Open(file)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		p := strings.Split(sc.Text(), ":")
+		if len(p) >= 3 && p[0] == name {
+			if g, err := strconv.ParseInt(p[2], 10, 64); err == nil {
+				return g, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// groupsOf lists the groups in a group file that name is a member of.
+func groupsOf(file, name string) []int64 {
+	f, err := os.Open(file)
 	if err != nil {
 		return nil
 	}

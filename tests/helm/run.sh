@@ -202,7 +202,7 @@ D=$REL-lifeboat
 check cluster-gen "the operator's flags" '
 c = get("Deployment", "'"$D"'")["spec"]["template"]["spec"]["containers"][0]
 want = ["--leader-elect", "--leader-election-namespace='"$NS"'", "--namespaces=", "--job-image=lifeboat-job:0.1.0",
-        "--job-service-account=lifeboat-job", "--webhook-addr=:9443", "--webhook-cert-dir=/etc/lifeboat/webhook",
+        "--webhook-addr=:9443", "--webhook-cert-dir=/etc/lifeboat/webhook",
         "--metrics-addr=:8080", "--health-addr=:8081", "--log-format=json", "--log-level=info", "--workers=4"]
 assert c["args"] == want, c["args"]
 assert c["image"] == "lifeboat-operator:0.1.0", c["image"]
@@ -280,10 +280,13 @@ r = ro["rules"]
 assert allowed(r, "coordination.k8s.io", "leases", "create") and allowed(r, "coordination.k8s.io", "leases", "get") and allowed(r, "coordination.k8s.io", "leases", "update")
 assert [o for o in items if o["kind"] == "Role"] == [ro]
 '
-check cluster-gen "the jobs ServiceAccount mounts no token; the operator's does" '
-j = get("ServiceAccount", "lifeboat-job")
-assert j["automountServiceAccountToken"] is False, j
+check cluster-gen "watching all namespaces: no jobs ServiceAccount (it cannot be made in each), no --job-service-account; the operator's mounts its token" '
+assert not [o for o in items if o["kind"] == "ServiceAccount" and o["metadata"]["name"] == "lifeboat-job"]
 assert get("ServiceAccount", "'"$D"'").get("automountServiceAccountToken", True) is True
+'
+check ns-gen "watching namespaces: --job-service-account=lifeboat-job, made in each" '
+c = get("Deployment", "'"$D"'")["spec"]["template"]["spec"]["containers"][0]
+assert "--job-service-account=lifeboat-job" in c["args"], c["args"]
 '
 check ns-gen "rbac.scope namespaces: a Role and RoleBinding in each watched namespace, no ClusterRole" '
 assert not [o for o in items if o["kind"] in ("ClusterRole", "ClusterRoleBinding")]
@@ -368,6 +371,8 @@ assert not [x for x in a if x.startswith("--webhook")], a
 assert d["spec"]["replicas"] == 1
 assert not [k for k in objs if k.startswith(("MutatingWebhookConfiguration/", "Secret/", "Service/'"$D"'-webhook", "PodDisruptionBudget/"))], sorted(objs)
 '
+t_run "jobs SA: watching all with jobs.serviceAccount.create=false" 0 h template "$REL" "$CHART" -n "$NS" --set jobs.serviceAccount.create=false --set jobs.serviceAccount.name=backup-runner
+t_contains "jobs SA: ...passes the name given, for accounts made by hand" "--job-service-account=backup-runner"
 t_run "env: LIFEBOAT_ variables from operator.env" 0 h template "$REL" "$CHART" -n "$NS" --set operator.env.LIFEBOAT_LOG_LEVEL=debug
 t_matches "env: ...reach the container" '^        - name: LIFEBOAT_LOG_LEVEL$'
 tpl again

@@ -44,6 +44,17 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
 {{/* Namespaces that get Roles and the Jobs' ServiceAccount. */}}
+{{/* The Jobs' service account (--job-service-account). Watching every
+     namespace, the chart cannot make one in each: with jobs.serviceAccount
+     .create the Jobs then run as each namespace's default account (the Job's
+     pods never mount its token); with create=false the name is passed, for
+     accounts made by the user in every namespace. */}}
+{{- define "lifeboat.jobServiceAccount" -}}
+{{- if or .Values.namespaces (not .Values.jobs.serviceAccount.create) -}}
+{{- .Values.jobs.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "lifeboat.jobNamespaces" -}}
 {{- if .Values.namespaces -}}
 {{- join "," .Values.namespaces -}}

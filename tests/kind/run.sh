@@ -167,7 +167,10 @@ if [[ ! -x ${LIFEBOAT_BIN_DIR:-$root/build}/lifeboat ]]; then
 	mkdir -p "$DIR/bin"
 	printf '#!/bin/sh\n# the job image'"'"'s lifeboat, with /tmp (the suites'"'"' files) mounted\nexec docker run --rm --network none -v /tmp:/tmp lifeboat-job:%s "$@"\n' "$VERSION" >"$DIR/bin/lifeboat"
 	chmod 755 "$DIR/bin/lifeboat"
-	export LIFEBOAT_BIN_DIR=$DIR/bin
+	# (printf -v: tests/deps/commands.py would take a plain assignment for
+	# every script's LIFEBOAT_BIN_DIR)
+	printf -v LIFEBOAT_BIN_DIR '%s/bin' "$DIR"
+	export LIFEBOAT_BIN_DIR
 fi
 
 rc=0

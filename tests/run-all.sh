@@ -102,6 +102,8 @@ if record_build "asan+ubsan" BUILD=build/asan SAN=1 build/asan/lifeboat build/as
 			step "CRDs: schemas, defaults, CEL rules, printer columns on the real apiserver"
 			T_SUITE=crds timeout 600 tests/crds/run.sh
 		fi
+		step "docs: every Lifeboat and core manifest and kubectl create secret command of docs/*.md through a server-side dry run; docs/README.md lists every page"
+		T_SUITE=docs timeout 300 tests/docs/manifests.sh
 		step "C Kubernetes client (ASan+UBSan): verbs, RBAC, 410, the informer storm through a fault proxy"
 		T_SUITE=kube KUBETOOL="$root/build/asan/kubetool" timeout 900 tests/kube/run.sh
 		step "operator parts (ASan+UBSan): Lease leader election, Events, /healthz /readyz /metrics"

@@ -16,7 +16,8 @@
 #  and purged at the end):
 #  - kubectl apply -k: the namespace (restricted Pod Security), the CRDs
 #    Established, the ServiceAccount, ClusterRole/Binding, the Lease Role,
-#    Service, Deployment and PDB as config/ says (kubectl diff -k: none);
+#    Service, Deployment and PDB as config/ says (kubectl diff -k: none; a
+#    second apply changes nothing; apply --server-side takes over);
 #    kubectl auth can-i as the operator's ServiceAccount: no secrets, create
 #    jobs yes; the Jobs' ServiceAccount nothing;
 #  - the Deployment becomes Available: both replicas Ready through their
@@ -251,6 +252,9 @@ t_run "kubectl apply -k again: nothing changes" 0 k apply -k "$W/overlay"
 t_true "...every object unchanged (the PodDisruptionBudget: kubectl says configured, its resourceVersion stays)" \
 	bash -c '! grep -v " unchanged$" <<<"$1" | grep -qv "^poddisruptionbudget.policy/lifeboat configured$"' _ "$T_OUT"
 t_equals "...the PodDisruptionBudget's resourceVersion stays" "$rv" pdb_rv
+t_run "kubectl apply --server-side --force-conflicts -k (the upgrade path, docs/upgrading.md)" 0 \
+	k apply --server-side --force-conflicts -k "$W/overlay"
+t_contains "...takes over the Deployment" "deployment.apps/$D serverside-applied"
 
 OSA=system:serviceaccount:$LNS:$D
 # can NAME WANT(yes|no) ARGS...: kubectl auth can-i ARGS prints WANT

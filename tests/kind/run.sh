@@ -38,7 +38,8 @@
 #    DIR/apiserver.url, which kind does not expose the same way;
 #  - tests/e2e/backup-storage.sh starts s3rver and Azurite on 127.0.0.1;
 #  - tests/helm/operate.sh uses operator.listenOnPodIP and 127.0.0.1 too.
-# tests/kustomize/run.sh and tests/helm/run.sh need none of that.
+# tests/kustomize/run.sh needs none of that (tests/helm/run.sh should not
+# either; it has not been tried on kind).
 #
 #   LIFEBOAT_BIN_DIR  where a `lifeboat` binary is (default: the work
 #                 tree's build/; without one, a wrapper running the job image)

@@ -674,7 +674,9 @@ static int reconcile_schedule(struct op *op, struct kube_client *kc, const char 
 			    at,
 			    tz_offset(z, at),
 			    referenced(&refs, names[i]),
-			    field_str(b, "metadata", "deletionTimestamp") != NULL};
+			    field_str(b, "metadata", "deletionTimestamp") != NULL,
+			    api_conditions_reason(field(b, "status", "conditions"), "Ready"),
+			    field_str(b, "status", "message")};
 		}
 		in.backups = bs;
 	}

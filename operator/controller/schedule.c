@@ -17,6 +17,7 @@
 #include "backup.h"
 
 #define COND_READY "Ready"
+#define COND_LAST_BACKUP "LastBackupSucceeded"
 
 char *ctl_schedule_run_name(const char *schedule, int64_t t)
 {
@@ -52,17 +53,22 @@ struct sched_next {
 	time_t now;
 };
 
-static void set_ready(struct sched_next *nx, const char *status, const char *reason,
-		      const char *message)
+static void set_condition(struct sched_next *nx, const char *type, const char *status,
+			  const char *reason, const char *message)
 {
 	struct json_object *conds = ctl_get(nx->status, "conditions");
 	if (!conds || !json_object_is_type(conds, json_type_array)) {
 		conds = json_object_new_array();
 		json_object_object_add(nx->status, "conditions", conds);
 	}
-	struct api_condition c = {COND_READY, status, reason, message ? message : "",
-				  nx->generation};
+	struct api_condition c = {type, status, reason, message ? message : "", nx->generation};
 	(void)api_conditions_set(conds, &c, nx->now);
+}
+
+static void set_ready(struct sched_next *nx, const char *status, const char *reason,
+		      const char *message)
+{
+	set_condition(nx, COND_READY, status, reason, message);
 	ctl_set_str(nx->status, "message", message);
 	json_object_object_add(nx->status, "observedGeneration",
 			       json_object_new_int64(nx->generation));
@@ -212,6 +218,37 @@ static void describe_backups(struct sched_next *nx, const struct ctl_schedule_in
 		json_object_put(active);
 		json_object_object_del(nx->status, "active");
 	}
+}
+
+/* LastBackupSucceeded: the outcome of the newest finished run (by run time,
+ * then name) that still exists; unchanged while none has finished. */
+static void last_outcome(struct sched_next *nx, const struct ctl_schedule_input *in)
+{
+	const struct ctl_sched_backup *last = NULL;
+	for (size_t i = 0; i < in->nbackups; i++) {
+		const struct ctl_sched_backup *b = &in->backups[i];
+		if (b->deleting || !finished(b->phase))
+			continue;
+		if (!last || b->scheduled > last->scheduled ||
+		    (b->scheduled == last->scheduled && strcmp(b->name, last->name) > 0))
+			last = b;
+	}
+	if (!last)
+		return;
+	if (ctl_str_eq(last->phase, CTL_PHASE_COMPLETED)) {
+		char *msg = xasprintf("backup %s completed", last->name);
+		set_condition(nx, COND_LAST_BACKUP, "True", "Succeeded", msg);
+		free(msg);
+		return;
+	}
+	char *msg = last->message && *last->message
+			? xasprintf("backup %s failed: %s", last->name, last->message)
+			: xasprintf("backup %s failed", last->name);
+	if (last->reason && *last->reason)
+		set_condition(nx, COND_LAST_BACKUP, "False", last->reason, msg);
+	else
+		set_condition(nx, COND_LAST_BACKUP, "False", CTL_PHASE_FAILED, msg);
+	free(msg);
 }
 
 /* The retention pass: deletes what the policy lets go, one event. Fills
@@ -396,6 +433,7 @@ int ctl_schedule_reconcile(struct ctl_actions *out, const struct ctl_schedule_in
 			: xstrdup("no next run");
 	set_ready(&nx, "True", s->suspend ? "Suspended" : "Scheduled", msg);
 	free(msg);
+	last_outcome(&nx, in);
 	write_if_changed(out, &nx, old);
 	/* Suspended too: the times pass in status as they come. */
 	if (in->next != CTL_NO_TIME) {

@@ -52,6 +52,8 @@ struct ctl_sched_backup {
 	int32_t utc_offset; /* the schedule's zone at scheduled */
 	int referenced;	    /* a DatabaseRestore refers to it */
 	int deleting;	    /* metadata.deletionTimestamp set */
+	const char *reason;  /* its Ready condition's reason (NULL: none) */
+	const char *message; /* its status.message (NULL: none) */
 };
 
 struct ctl_schedule_input {

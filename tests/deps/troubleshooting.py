@@ -56,6 +56,7 @@ PASS_THROUGH = {
     "r.reason": "a job result's reason (common/err.c)",
     "vr.reason": "the verify result's reason (common/err.c)",
     "a->reason": "the apply step forwarding an action's reason",
+    "last->reason": "a schedule's run's own Ready reason (a DatabaseBackup's, collected here too)",
     "phase": "a phase, CTL_PHASE_*",
 }
 SECTION = "## The operator"

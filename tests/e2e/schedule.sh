@@ -82,6 +82,8 @@ t_equals "Ready is True, Scheduled" "True Scheduled" bash -c \
 	"'$KUBECTL' -n $NS get dbs nightly -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status} {.status.conditions[?(@.type==\"Ready\")].reason}'"
 T_OUT=$(events_of nightly)
 t_contains "a RunStarted event names the backup" "Normal RunStarted: created backup $R1"
+last_ok() { "$KUBECTL" -n "$NS" get dbs nightly -o jsonpath='{.status.conditions[?(@.type=="LastBackupSucceeded")].status} {.status.conditions[?(@.type=="LastBackupSucceeded")].reason} {.status.conditions[?(@.type=="LastBackupSucceeded")].message}'; }
+t_equals "LastBackupSucceeded is True, Succeeded, naming the run" "True Succeeded backup $R1 completed" last_ok
 
 # 2. two more days: retention keepLast 2 prunes the first, keeps the newest
 for day in 2 3; do

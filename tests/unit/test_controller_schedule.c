@@ -43,6 +43,7 @@ struct bk {
 	const char *name, *phase;
 	int64_t ago; /* run time, seconds before NOW */
 	int referenced;
+	const char *reason; /* its Ready reason */
 };
 
 struct row {
@@ -76,7 +77,8 @@ static void run_row(struct run *r, const struct row *row)
 		r->b[n] =
 		    (struct ctl_sched_backup){row->backups[n].name,	  row->backups[n].phase,
 					      NOW - row->backups[n].ago,  3600,
-					      row->backups[n].referenced, 0};
+					      row->backups[n].referenced, 0,
+					      row->backups[n].reason,	  NULL};
 	r->in = (struct ctl_schedule_input){
 	    .obj = r->obj,
 	    .schedule = r->s,
@@ -166,6 +168,33 @@ static const struct row rows[] = {
      .actions = "DeleteBackup,DeleteBackup,Event:N:Pruned,WriteStatus,RequeueAfter",
      .status_checks = {"successCount=4", "failureCount=1",
 		       "lastSuccessfulTime=\"2026-11-30T12:00:00Z\""}},
+    {.name = "LastBackupSucceeded: the newest finished run Completed (an older one Failed, a newer one Running)",
+     .since = DUE,
+     .backups = {{"nightly-202611280200", "Failed", 3 * D, 0, "BackupFailed"},
+		 {"nightly-202611290200", "Completed", 2 * D, 0},
+		 {"nightly-202611300200", "Running", 1 * D, 0}},
+     .actions = "WriteStatus,RequeueAfter",
+     .status_checks = {"conditions.1.type=\"LastBackupSucceeded\"", "conditions.1.status=\"True\"",
+		       "conditions.1.reason=\"Succeeded\"",
+		       "conditions.1.message=\"backup nightly-202611290200 completed\""}},
+    {.name = "LastBackupSucceeded: the newest finished run Failed, with its reason",
+     .since = DUE,
+     .backups = {{"nightly-202611290200", "Completed", 2 * D, 0},
+		 {"nightly-202611300200", "Failed", 1 * D, 0, "DeadlineExceeded"}},
+     .actions = "WriteStatus,RequeueAfter",
+     .status_checks = {"conditions.1.status=\"False\"", "conditions.1.reason=\"DeadlineExceeded\"",
+		       "conditions.1.message=\"backup nightly-202611300200 failed\"",
+		       "conditions.0.type=\"Ready\""}},
+    {.name = "LastBackupSucceeded: a Failed run without a reason says Failed",
+     .since = DUE,
+     .backups = {{"nightly-202611300200", "Failed", 1 * D, 0}},
+     .actions = "WriteStatus,RequeueAfter",
+     .status_checks = {"conditions.1.status=\"False\"", "conditions.1.reason=\"Failed\""}},
+    {.name = "LastBackupSucceeded: absent while no run has finished",
+     .since = DUE,
+     .backups = {{"nightly-202611300200", "Running", 1 * D, 0}},
+     .actions = "WriteStatus,RequeueAfter",
+     .status_checks = {"conditions.0.type=\"Ready\"", "conditions.1=null"}},
     {.name = "retention never prunes a backup a restore refers to",
      .edits = {"spec.retention={\"keepLast\":1}"},
      .since = DUE,
@@ -202,7 +231,7 @@ static void check_row(const struct row *row)
 		memcpy(b, r.b, n * sizeof(*b));
 		const struct ctl_action *c = ctl_actions_find(&r.acts, CTL_ACTION_CREATE_BACKUP);
 		if (c)
-			b[n++] = (struct ctl_sched_backup){c->name, NULL, r.in.due, 3600, 0, 0};
+			b[n++] = (struct ctl_sched_backup){c->name, NULL, r.in.due, 3600, 0, 0, NULL, NULL};
 		for (size_t i = 0; i < r.acts.n; i++)
 			if (r.acts.v[i].kind == CTL_ACTION_DELETE_BACKUP)
 				for (size_t k = 0; k < n; k++)

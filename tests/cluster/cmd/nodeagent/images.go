@@ -67,17 +67,7 @@ func loadImageConfig(file string) (*imageConfig, error) {
 	if err != nil {
 		return nil, err
 	}
-	var doc struct {
-		FromImageID string `json:"FromImageID"`
-		OCIv1       *struct {
-			Config *imageConfig `json:"config"`
-		} `json:"OCIv1"`
-		Config  *imageConfig `json:"config"`
-		DConfig *imageConfig `json:"Config"`
-		ID      string       `json:"Id"`
-	}
-	trimmed := strings.TrimSpace(string(data))
-	if strings.HasPrefix(trimmed, "[") {
+	if t := strings.TrimSpace(string(data)); strings.HasPrefix(t, "[") {
 		var arr []json.RawMessage
 		if err := json.Unmarshal(data, &arr); err != nil {
 			return nil, fmt.Errorf("%s: %w", file, err)
@@ -87,22 +77,40 @@ func loadImageConfig(file string) (*imageConfig, error) {
 		}
 		data = arr[0]
 	}
+	// Keys matched exactly (encoding/json would take buildah's "Config", a
+	// string, for an OCI config's "config").
+	var doc map[string]json.RawMessage
 	if err := json.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	var c *imageConfig
+	str := func(k string) string {
+		var v string
+		_ = json.Unmarshal(doc[k], &v)
+		return v
+	}
+	var raw json.RawMessage
 	id := ""
-	switch {
-	case doc.OCIv1 != nil && doc.OCIv1.Config != nil:
-		c, id = doc.OCIv1.Config, doc.FromImageID
-	case doc.Config != nil:
-		c = doc.Config
+	if oci, ok := doc["OCIv1"]; ok {
+		var o map[string]json.RawMessage
+		if err := json.Unmarshal(oci, &o); err != nil {
+			return nil, fmt.Errorf("%s: OCIv1: %w", file, err)
+		}
+		raw, id = o["config"], str("FromImageID")
+	} else if c, ok := doc["config"]; ok {
+		raw = c
 		sum := sha256.Sum256(data)
 		id = hex.EncodeToString(sum[:])
-	case doc.DConfig != nil:
-		c, id = doc.DConfig, doc.ID
-	default:
+	} else if c, ok := doc["Config"]; ok && len(c) > 0 && c[0] == '{' {
+		raw, id = c, str("Id")
+	}
+	if raw == nil {
 		return nil, fmt.Errorf("%s: no image configuration in it (want buildah inspect's JSON or an OCI image config)", file)
+	}
+	c := &imageConfig{}
+	if string(raw) != "null" {
+		if err := json.Unmarshal(raw, c); err != nil {
+			return nil, fmt.Errorf("%s: the image configuration: %w", file, err)
+		}
 	}
 	if id != "" && !strings.HasPrefix(id, "sha256:") {
 		id = "sha256:" + id

@@ -26,7 +26,10 @@ func writeFile(t *testing.T, p, s string) string {
 }
 
 // buildahInspect is the shape of `buildah inspect --type image` (trimmed).
+// (Its "Config" is the raw configuration as a string, which must not be
+// taken for an OCI config's "config".)
 const buildahInspect = `{"Type":"buildah 0.0.1","FromImageID":"3a4bde1be980fb89ef2e59cc6a2245c050b4629a9b6726a06c3ee28160074674",
+ "Config":"{\"created\":\"2026-12-01T18:41:00Z\"}","Docker":{"config":{"Entrypoint":["/wrong"]}},
  "OCIv1":{"created":"2026-12-01T18:41:00Z","config":{"User":"65532:65532","Env":["PATH=/usr/local/bin:/usr/bin:/bin"],
  "Entrypoint":["/usr/local/bin/lifeboat"],"WorkingDir":"/work","Labels":{"a":"b"}}}}`
 

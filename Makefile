@@ -39,7 +39,7 @@ KUBE_OBJ := $(KUBE_SRC:%.c=$(BUILD)/%.o)
 OPER_OBJ := $(OPER_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration asan valgrind bench demo clean format format-check fresh-check config
+.PHONY: all deps test unit integration asan valgrind bench demo clean format format-check fresh-check images images-test config
 
 all: $(BUILD)/lifeboat $(if $(wildcard operator/main.c),$(BUILD)/lifeboat-operator)
 
@@ -96,6 +96,17 @@ demo: deps all
 # run after changing the chart (tests/kustomize/run.sh checks they match).
 config:
 	@config/generate.sh
+
+# Container images (Dockerfile; docs/images.md): `images` builds the operator
+# and job targets with buildah (as root; on a local debootstrap base unless
+# BASE_IMAGE is set, PG_MAJOR picks the job's PostgreSQL client);
+# `images-test` is tests/images/run.sh (builds, checks, reproducibility, a
+# backup by the job image on the test cluster; about 10 minutes).
+images:
+	@tests/images/build.sh
+
+images-test: $(BUILD)/lifeboat
+	@LIFEBOAT=$(abspath $(BUILD)/lifeboat) tests/images/run.sh
 
 # `make test` and `make demo` inside a fresh debootstrap minbase of bookworm
 # (as root; ten minutes or more): finds what the set-up forgets to install.

@@ -146,6 +146,12 @@ if record_build "asan+ubsan" BUILD=build/asan SAN=1 build/asan/lifeboat build/as
 	[[ -z ${LIFEBOAT_KEEP:-} ]] && rm -rf "$cluster"
 fi
 
+# Container images: only when the Dockerfile, tests/images/ or the Makefile's
+# link lines changed since the last passing run (else one line says so).
+step "container images (tests/images/run.sh --if-changed): buildah builds, no shell, labels, reproducibility, a backup by the job image"
+T_SUITE=images timeout 3600 tests/images/run.sh --if-changed ||
+	grep -q "^FAIL images" "$LIFEBOAT_RESULTS" || echo "FAIL images: the suite exited before its end (output above)" >>"$LIFEBOAT_RESULTS"
+
 passed=$(grep -c '^PASS' "$LIFEBOAT_RESULTS")
 failed=$(grep -c '^FAIL' "$LIFEBOAT_RESULTS")
 if [[ $failed -gt 0 ]]; then

@@ -24,6 +24,7 @@ packages=(
 	xxd      # xxd: hex dumps of the binary formats (OpenPGP, zstd) when debugging
 	bc       # bc: tests/lib/selftest-pg.sh
 	debootstrap # debootstrap (and wget): make fresh-check, tests/fresh-check.sh
+	buildah     # buildah: the container images (make images, tests/images/run.sh; chroot isolation, vfs storage)
 	prometheus  # promtool: checks the operator's /metrics (tests/kube/run-operator-parts.sh); its server is not started by the tests
 	python3-prometheus-client # the prometheus_client text parser, second check of /metrics (run-operator-parts.sh, /usr/bin/python3)
 	lua5.1   # lua5.1, luac5.1: the Argo CD health checks (tests/gitops/run.sh; Argo CD's gopher-lua is Lua 5.1)

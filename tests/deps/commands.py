@@ -1265,6 +1265,10 @@ ALLOW = {
 ALLOW_ONLY_IN = {
     "docker": ("tests/kind/run.sh", "the CI runner's, for tests/kind/run.sh only (no part of make test)"),
     "kind": ("tests/kind/run.sh", "installed by CI's e2e-kind job, for tests/kind/run.sh only (no part of make test)"),
+    # tests/images/run.sh runs the images' own binaries inside their mounted
+    # roots (chroot DIR /usr/local/bin/...): paths in the image, not the host.
+    "/usr/local/bin/lifeboat": ("tests/images/run.sh", "the job image's binary, run in its root (chroot)"),
+    "/usr/local/bin/lifeboat-operator": ("tests/images/run.sh", "the operator image's binary, run in its root (chroot)"),
 }
 
 

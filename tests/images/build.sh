@@ -83,7 +83,7 @@ for t in "${targets[@]}"; do
 	tflags=()
 	for g in "${tags[@]}"; do tflags+=(-t "$g"); done
 	echo "images/build: $t (${tags[*]}) on $base" >&2
-	img_buildah bud --isolation chroot --layers "${nocache[@]}" --timestamp "$sde" \
+	img_buildah bud --isolation chroot --layers --force-rm "${nocache[@]}" --timestamp "$sde" \
 		--build-arg BASE_IMAGE="$base" --build-arg PG_MAJOR="$pg_major" \
 		--build-arg VERSION="$version" --build-arg REVISION="$revision" \
 		--build-arg CREATED="$created" --build-arg SOURCE_DATE_EPOCH="$sde" \

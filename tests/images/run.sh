@@ -57,6 +57,11 @@ if [[ $if_changed -eq 1 && -f $keyfile && $(cat "$keyfile") == "$key" ]]; then
 fi
 [[ $(id -u) -eq 0 ]] || { echo "images: needs root (debootstrap, buildah chroot isolation, the node agent)" >&2; exit 1; }
 
+# vfs keeps a full copy of every layer: past 10 GB the cached layers go.
+if [[ -d $IMG_STORAGE ]] && (($(du -s -B1G "$IMG_STORAGE" | cut -f1) > 10)); then
+	echo "images: buildah's storage $IMG_STORAGE is over 10 GB: removing its cached layers (buildah rmi --prune)"
+	img_buildah rmi --prune >/dev/null 2>&1 || true
+fi
 W=$(mktemp -d /tmp/lifeboat-images.XXXXXX)
 chmod 755 "$W"
 if [[ -z ${LIFEBOAT_RESULTS:-} || ! -f ${LIFEBOAT_RESULTS:-} ]]; then LIFEBOAT_RESULTS=$W/results; fi
@@ -189,6 +194,9 @@ t_run "job: each package a file came from has its copyright and status (libpq5, 
 	-f "${dir[job]}/var/lib/dpkg/status.d/libc6"
 
 echo "  -- reproducibility: both targets again, --no-cache, same sources and SOURCE_DATE_EPOCH"
+# (what these builds add to the storage, vfs keeping a full copy per layer,
+# is removed at the end: the images that were not there before)
+img_buildah images -q --no-trunc --all | sort -u >"$W/images-before"
 for t in operator job; do
 	t0=$SECONDS
 	t_run "repro: the $t target builds again from scratch (--no-cache)" 0 \
@@ -226,6 +234,14 @@ else
 	fi
 fi
 echo "     ($(secs "$t0"))"
+
+# the repro builds' tags and layers go (the cached ones stay for the next run)
+for t in "localhost/lifeboat-operator:$version-repro" "localhost/lifeboat-job:$version-pg15-repro" "localhost/lifeboat-job:$version-repro"; do
+	img_buildah rmi "$t" >/dev/null 2>&1 || true
+done
+img_buildah images -q --no-trunc --all | sort -u | comm -13 "$W/images-before" - | while read -r i; do
+	img_buildah rmi -f "$i" >/dev/null 2>&1 || true
+done
 
 echo "  -- a backup by the job image on the real control plane"
 jobtag=${tag[job]}

@@ -9,6 +9,7 @@
 #define L JOBENV_CMD_LIST
 #define D JOBENV_CMD_DELETE
 #define A JOBENV_CMD_AUDIT
+#define S JOBENV_CMD_SHOW
 #define ALL JOBENV_CMD_ALL
 #define SECRET JOBENV_SECRET
 #define FLAG JOBENV_FLAG
@@ -20,7 +21,7 @@ static const struct jobenv table[JOBENV_COUNT] = {
     {JOBENV_STORAGE, "LIFEBOAT_STORAGE", ALL, FLAG,
      "storage URL: file:///PATH, s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or "
      "azure://CONTAINER/PREFIX?account=NAME (docs/storage.md)"},
-    {JOBENV_NAME, "LIFEBOAT_NAME", B | R | V | D, FLAG, "backup name"},
+    {JOBENV_NAME, "LIFEBOAT_NAME", B | R | V | D | S, FLAG, "backup name"},
     {JOBENV_NAMESPACE, "LIFEBOAT_NAMESPACE", ALL, FLAG, "namespace (default: default; list: all)"},
     {JOBENV_PASSPHRASE_FILE, "LIFEBOAT_PASSPHRASE_FILE", B | R | V, FLAG,
      "file whose first line is the passphrase (or LIFEBOAT_PASSPHRASE)"},
@@ -35,7 +36,7 @@ static const struct jobenv table[JOBENV_COUNT] = {
     {JOBENV_CLEAN, "LIFEBOAT_CLEAN", R, FLAG, "drop existing objects before recreating them"},
     {JOBENV_FILES, "LIFEBOAT_FILES", B | R, FLAG,
      "a folder archived beside the dump (backup) or put back from it (restore)"},
-    {JOBENV_OUTPUT, "LIFEBOAT_OUTPUT", L | A, FLAG, "table (default) or json"},
+    {JOBENV_OUTPUT, "LIFEBOAT_OUTPUT", L | A | S, FLAG, "table (default) or json"},
     {JOBENV_RESULT_PATH, "LIFEBOAT_RESULT_PATH", ALL, FLAG,
      "where to write the JSON result (default /dev/termination-log when it exists)"},
     {JOBENV_ZSTD_WORKERS, "LIFEBOAT_ZSTD_WORKERS", B, FLAG,
@@ -49,8 +50,9 @@ static const struct jobenv table[JOBENV_COUNT] = {
      "do not restore GRANTs and REVOKEs (pg_restore --no-privileges)"},
     {JOBENV_ROLE, "LIFEBOAT_ROLE", R, FLAG,
      "SET ROLE to this role before restoring (pg_restore --role)"},
-    {JOBENV_RESTORE_NAME, "LIFEBOAT_RESTORE_NAME", R, FLAG,
-     "the restore's name: write its audit record to NS/_restores/YYYY/MM/NAME.json"},
+    {JOBENV_RESTORE_NAME, "LIFEBOAT_RESTORE_NAME", R | S, FLAG,
+     "the restore's name: write its audit record to NS/_restores/YYYY/MM/NAME.json (show: read "
+     "it)"},
     {JOBENV_RESTORE_NAMESPACE, "LIFEBOAT_RESTORE_NAMESPACE", R, FLAG,
      "the restore's namespace in the audit record's path (default: --namespace)"},
     {JOBENV_REQUESTED_BY, "LIFEBOAT_REQUESTED_BY", R, FLAG,

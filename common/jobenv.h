@@ -15,7 +15,8 @@ enum jobenv_command {
 	JOBENV_CMD_LIST = 8,
 	JOBENV_CMD_DELETE = 16,
 	JOBENV_CMD_AUDIT = 32,
-	JOBENV_CMD_ALL = 63,
+	JOBENV_CMD_SHOW = 64,
+	JOBENV_CMD_ALL = 127,
 };
 
 /* Marks of a variable. */

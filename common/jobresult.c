@@ -131,6 +131,7 @@ static const struct field top_fields[] = {
     FIELD(struct jobresult, JOBRESULT_PEAK_RSS_KIB, K_INT, peak_rss_kib, F_NONNEG),
     FIELD(struct jobresult, JOBRESULT_DURATION_SECONDS, K_NUM, duration_seconds, F_NONNEG),
     FIELD(struct jobresult, JOBRESULT_DELETED_OBJECTS, K_INT, deleted_objects, F_NONNEG),
+    FIELD(struct jobresult, JOBRESULT_FREED_BYTES, K_INT, freed_bytes, F_NONNEG),
     FIELD(struct jobresult, JOBRESULT_TARGET_UNCHANGED, K_BOOL, target_unchanged, 0),
     FIELD(struct jobresult, JOBRESULT_AUDIT_RECORD, K_STR, audit_record, 0),
     FIELD(struct jobresult, JOBRESULT_AUDIT_ERROR, K_STR, audit_error, F_TEXT),

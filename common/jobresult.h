@@ -28,6 +28,7 @@ struct json_object;
 #define JOBRESULT_PEAK_RSS_KIB "peakRssKiB"
 #define JOBRESULT_DURATION_SECONDS "durationSeconds"
 #define JOBRESULT_DELETED_OBJECTS "deletedObjects"
+#define JOBRESULT_FREED_BYTES "freedBytes"
 #define JOBRESULT_ARTIFACT "artifact"
 #define JOBRESULT_DATABASE "database"
 #define JOBRESULT_VERIFICATION "verification"
@@ -152,6 +153,7 @@ struct jobresult {
 	struct jobresult_time completion_time;
 	struct jobresult_int peak_rss_kib;
 	struct jobresult_num duration_seconds;
+	struct jobresult_int freed_bytes; /* delete: the bytes removed */
 	struct jobresult_int deleted_objects;
 	int has_artifact;
 	struct jobresult_artifact artifact;

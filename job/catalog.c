@@ -3,6 +3,7 @@
  * backup never looks complete); the restores' audit records, newest first. */
 #include "job.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,8 @@
 struct folder {
 	char *ns, *name;
 	int has_manifest, has_verified;
-	uint64_t bytes;
+	uint64_t bytes;	  /* every object in the folder, as listed */
+	uint64_t objects; /* how many */
 };
 
 struct folders {
@@ -70,6 +72,7 @@ static int collect(const struct store_entry *e, void *ud)
 	else if (strcmp(leaf, ARTIFACT_VERIFIED) == 0)
 		f->has_verified = 1;
 	f->bytes += e->size;
+	f->objects++;
 	return 0;
 }
 
@@ -162,6 +165,11 @@ int list_run(const struct job_opts *o, struct json_object *result)
 									       : "Unreadable");
 		if (vtime[0])
 			result_add_str(it, "verifiedAt", vtime);
+		/* What the folder takes in storage, manifest and verdict included:
+		 * the bytes `lifeboat delete` frees. */
+		json_object_object_add(it, "storedBytes", json_object_new_int64((int64_t)f->bytes));
+		json_object_object_add(it, "storedObjects",
+				       json_object_new_int64((int64_t)f->objects));
 		json_object_array_add(items, it);
 		if (!as_json)
 			printf("%-16s %-40s %-20s %10s %-9s %-20s %s\n", f->ns, f->name, created, size,
@@ -185,6 +193,7 @@ done:
 struct keys {
 	char **v;
 	size_t n, cap;
+	uint64_t bytes; /* the listed objects' sizes, summed */
 };
 
 static int collect_keys(const struct store_entry *e, void *ud)
@@ -195,6 +204,7 @@ static int collect_keys(const struct store_entry *e, void *ud)
 		k->v = xrealloc(k->v, k->cap * sizeof(*k->v));
 	}
 	k->v[k->n++] = xstrdup(e->key);
+	k->bytes += e->size;
 	return 0;
 }
 
@@ -227,7 +237,12 @@ int delete_run(const struct job_opts *o, struct json_object *result)
 			goto done;
 	json_object_object_add(result, JOBRESULT_DELETED_OBJECTS,
 			       json_object_new_int64((int64_t)keys.n));
-	log_info("deleted backup %s/%s (%zu objects)", o->namespace_, o->name, keys.n);
+	json_object_object_add(result, JOBRESULT_FREED_BYTES,
+			       json_object_new_int64((int64_t)keys.bytes));
+	char freed[16];
+	human_size(freed, keys.bytes);
+	log_info("deleted backup %s/%s: freed %" PRIu64 " bytes (%s) in %zu objects", o->namespace_,
+		 o->name, keys.bytes, freed, keys.n);
 done:
 	for (size_t i = 0; i < keys.n; i++)
 		free(keys.v[i]);

@@ -18,7 +18,7 @@ struct job_opts {
 	const char *schema_query;
 	const char *confirm;
 	const char *files; /* --files: backup archives it, restore puts it back */
-	const char *output; /* list, audit: table | json */
+	const char *output; /* list, audit, show: table | json */
 	/* restore: the schema check (job/schema.h), ownership and grants, and
 	 * what its audit record says (job/audit.h) */
 	const char *schema_policy; /* Ignore | Warn | RequireMatch; NULL: Warn */
@@ -40,5 +40,6 @@ int verify_run(const struct job_opts *o, struct json_object *result);
 int list_run(const struct job_opts *o, struct json_object *result);
 int delete_run(const struct job_opts *o, struct json_object *result);
 int audit_run(const struct job_opts *o, struct json_object *result);
+int show_run(const struct job_opts *o, struct json_object *result);
 
 #endif

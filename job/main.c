@@ -30,6 +30,7 @@ enum {
 	C_LIST = JOBENV_CMD_LIST,
 	C_DELETE = JOBENV_CMD_DELETE,
 	C_AUDIT = JOBENV_CMD_AUDIT,
+	C_SHOW = JOBENV_CMD_SHOW,
 };
 
 static const struct command {
@@ -44,6 +45,7 @@ static const struct command {
     {"list", C_LIST, list_run, "list the backups a storage holds"},
     {"delete", C_DELETE, delete_run, "delete a stored backup"},
     {"audit", C_AUDIT, audit_run, "list the restores' audit records a storage holds"},
+    {"show", C_SHOW, show_run, "one backup's manifest, or one restore's audit record"},
 };
 
 struct raw {
@@ -73,6 +75,7 @@ static const struct flag {
     {"--clean", JOBENV_CLEAN, F(clean), 1},
     {"--files", JOBENV_FILES, F(files), 0},
     {"--output", JOBENV_OUTPUT, F(output), 0},
+    {"-o", JOBENV_OUTPUT, F(output), 0}, /* --output, as kubectl spells it */
     {"--result-path", JOBENV_RESULT_PATH, F(result_path), 0},
     {"--zstd-workers", JOBENV_ZSTD_WORKERS, F(workers), 0},
     {"--log-level", JOBENV_LOG_LEVEL, F(log_level), 0},
@@ -344,7 +347,7 @@ int main(int argc, char **argv)
 	if (getrusage(RUSAGE_SELF, &ru) == 0)
 		json_object_object_add(result, JOBRESULT_PEAK_RSS_KIB, json_object_new_int64(ru.ru_maxrss));
 	/* list and audit print their own table or JSON; the others print the result. */
-	if (result_emit(result, !(cmd->bit & (C_LIST | C_AUDIT)), default_result_path(&raw)))
+	if (result_emit(result, !(cmd->bit & (C_LIST | C_AUDIT | C_SHOW)), default_result_path(&raw)))
 		log_warn("%s", err_msg());
 	json_object_put(result);
 	if (opts.passphrase) {

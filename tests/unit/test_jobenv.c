@@ -138,16 +138,18 @@ static void jobenv_get__commands_match_docs_job_md(void **state)
 			 JOBENV_CMD_BACKUP | JOBENV_CMD_RESTORE | JOBENV_CMD_VERIFY);
 	assert_int_equal(jobenv_get(JOBENV_FORMAT)->commands, JOBENV_CMD_BACKUP);
 	assert_int_equal(jobenv_get(JOBENV_CONFIRM)->commands, JOBENV_CMD_RESTORE);
-	assert_int_equal(jobenv_get(JOBENV_OUTPUT)->commands, JOBENV_CMD_LIST | JOBENV_CMD_AUDIT);
+	assert_int_equal(jobenv_get(JOBENV_OUTPUT)->commands,
+			 JOBENV_CMD_LIST | JOBENV_CMD_AUDIT | JOBENV_CMD_SHOW);
+	assert_int_equal(jobenv_get(JOBENV_RESTORE_NAME)->commands,
+			 JOBENV_CMD_RESTORE | JOBENV_CMD_SHOW);
 	assert_int_equal(jobenv_get(JOBENV_SCHEMA_VERSION_QUERY)->commands,
 			 JOBENV_CMD_BACKUP | JOBENV_CMD_RESTORE);
 	static const enum jobenv_var restore_only[] = {
-	    JOBENV_SCHEMA_POLICY,	   JOBENV_NO_OWNER,
-	    JOBENV_NO_PRIVILEGES,	   JOBENV_ROLE,
-	    JOBENV_RESTORE_NAME,	   JOBENV_RESTORE_NAMESPACE,
-	    JOBENV_REQUESTED_BY,	   JOBENV_SAFETY_BACKUP_NAME,
-	    JOBENV_SAFETY_BACKUP_LOCATION, JOBENV_SAFETY_BACKUP_SHA256,
-	    JOBENV_NO_SAFETY_BACKUP,
+	    JOBENV_SCHEMA_POLICY,	 JOBENV_NO_OWNER,
+	    JOBENV_NO_PRIVILEGES,	 JOBENV_ROLE,
+	    JOBENV_RESTORE_NAMESPACE,	 JOBENV_REQUESTED_BY,
+	    JOBENV_SAFETY_BACKUP_NAME,	 JOBENV_SAFETY_BACKUP_LOCATION,
+	    JOBENV_SAFETY_BACKUP_SHA256, JOBENV_NO_SAFETY_BACKUP,
 	};
 	for (size_t i = 0; i < sizeof(restore_only) / sizeof(restore_only[0]); i++) {
 		const struct jobenv *e = jobenv_get(restore_only[i]);

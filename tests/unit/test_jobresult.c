@@ -131,8 +131,10 @@ static void jobresult_parse__reads_failure_verify_restore_and_delete(void **stat
 	jobresult_dispose(&r);
 
 	parse_ok(&r, "{\"command\":\"delete\",\"phase\":\"Completed\",\"reason\":\"Succeeded\","
-		     "\"deletedObjects\":3}\n");
+		     "\"deletedObjects\":3,\"freedBytes\":4096}\n");
 	assert_int_equal(r.deleted_objects.value, 3);
+	assert_true(r.freed_bytes.set);
+	assert_int_equal(r.freed_bytes.value, 4096);
 	jobresult_dispose(&r);
 }
 

@@ -165,6 +165,17 @@ assert d['kind']=='RestoreAudit' and d['outcome']=='Completed' and d['requestedB
 assert sys.argv[3] not in t and 'sig=' not in t" "$WORK/audit.json" "$WORK/audit.result" "$KEY"
 t_run "audit: lifeboat audit lists it from Azure" 0 "${LB[@]}" audit --storage "$URL"
 t_matches "audit: ... its row" ' default +az-restore +Completed +default/nightly +target +carol$'
+t_run "show: the audit record from Azure" 0 "${LB[@]}" show --storage "$URL" --restore-name az-restore
+t_matches "show: ... requestedBy line" '^requestedBy: +carol$'
+t_true "show -o json: the record, plus its azure:// location" bash -c '"$@" >"$0"' "$WORK/show-rec.json" \
+	"${LB[@]}" show --storage "$URL" --restore-name az-restore -o json
+t_true "show -o json: ... equal to what the Azure client read" \
+	/usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); r=json.load(open(sys.argv[2])); assert d.pop('location')==sys.argv[3] and d==r, d" \
+	"$WORK/show-rec.json" "$WORK/audit.json" "azure://backups/prod/default/_restores/$ym/az-restore.json"
+t_run "show: the backup's manifest from Azure" 0 "${LB[@]}" show --storage "$URL" --name nightly
+t_matches "show: ... verified, encrypted" '^verification\.verified: +true$'
+t_matches "show: ... its location has no key" '^location: +azure://backups/prod/default/nightly/$'
+t_run "show: a missing backup on Azure is NotFound (exit 8)" 8 "${LB[@]}" show --storage "$URL" --name no-such
 
 t_run "backup: the same name again is refused (exit 9)" 9 \
 	"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "$URL" --name nightly --passphrase-file "$PASS"
@@ -331,7 +342,15 @@ FAULT_PID=
 
 current="delete"
 echo "-- delete"
-t_run "delete: removes a backup" 0 "${LB[@]}" delete --storage "$URL" --name nightly
+t_true "list -o json before delete" bash -c '"$@" >"$0"' "$WORK/list.json" "${LB[@]}" list --storage "$URL" --namespace default -o json
+tool list backups prod/default/nightly/ >"$WORK/nightly-blobs.txt" || true
+t_true "list -o json: storedBytes and storedObjects of nightly equal the Azure client's listing" \
+	/usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); c=[int(l.split()[-1]) for l in open(sys.argv[2]) if l.strip()]; b=[x for x in d if x['name']=='nightly'][0]
+assert (b['storedBytes'], b['storedObjects'])==(sum(c), len(c)) and len(c)==3, (b, c)" "$WORK/list.json" "$WORK/nightly-blobs.txt"
+t_run "delete: removes a backup" 0 "${LB[@]}" delete --storage "$URL" --name nightly --result-path "$WORK/delete.result"
+t_true "delete: freedBytes equals the blobs' sizes" \
+	/usr/bin/python3 -c "import json,sys; r=json.load(open(sys.argv[1])); c=[int(l.split()[-1]) for l in open(sys.argv[2]) if l.strip()]; assert r['freedBytes']==sum(c) and r['deletedObjects']==len(c), r" \
+	"$WORK/delete.result" "$WORK/nightly-blobs.txt"
 t_contains "delete: counts the objects (dump, manifest, verified.json)" '"deletedObjects":3'
 if ! blob_listed prod/default/nightly/ .; then t_pass "delete: no blob is left"; else t_fail "delete: no blob is left" "$(tool list backups prod/default/nightly/)"; fi
 t_run "delete: again gives exit 8" 8 "${LB[@]}" delete --storage "$URL" --name nightly

@@ -194,6 +194,17 @@ t_matches "audit: ... each row with its outcome, backup and target" ' app +s3-re
 t_contains "audit: ... the refused one too" "s3-refused"
 t_run "list: the _restores folder is not a backup on s3" 0 "${LB[@]}" list --storage "$S3URL"
 if [[ $T_OUT != *_restores* ]]; then t_pass "list: no _restores row"; else t_fail "list: no _restores row" "$T_OUT"; fi
+t_run "show: an audit record from s3" 0 "${LB[@]}" show --storage "$S3URL" --namespace app --restore-name s3-restore
+t_matches "show: ... its outcome line" '^outcome: +Completed$'
+t_true "show -o json: the record aws reads, plus its s3:// location" bash -c '"$@" >"$0"' "$WORK/show-rec.json" \
+	"${LB[@]}" show --storage "$S3URL" --namespace app --restore-name s3-restore -o json
+t_true "show -o json: ... equal to the record, location s3://BUCKET/KEY" \
+	$PY -c "import json,sys; d=json.load(open(sys.argv[1])); r=json.load(open(sys.argv[2])); assert d.pop('location')==sys.argv[3] and d==r, d" \
+	"$WORK/show-rec.json" "$WORK/audit.json" "s3://$BUCKET/$AKEY"
+t_run "show: a backup's manifest from s3" 0 "${LB[@]}" show --storage "$S3URL" --name big
+t_matches "show: ... verified (verify ran above)" '^verification\.verified: +true$'
+t_run "show: a missing backup on s3 is NotFound (exit 8)" 8 "${LB[@]}" show --storage "$S3URL" --name no-such
+t_contains "show: ... as restore says it" "no complete backup default/no-such: "
 
 t_run "backup: a small object is one PutObject" 0 \
 	"${LB[@]}" backup --db "$(pg_uri small)" --storage "$S3URL" --name small --passphrase-file "$PASS"
@@ -343,7 +354,17 @@ AWS_CA_BUNDLE="$WORK/tls.crt" t_run "tls: verify over https with AWS_CA_BUNDLE" 
 
 # --- delete --------------------------------------------------------------
 current="delete"
-t_run "delete: removes a backup" 0 "${LB[@]}" delete --storage "$S3URL" --name big
+t_true "list -o json: storedBytes of big is what aws lists under its folder" bash -c '"$@" >"$0"' "$WORK/list.json" \
+	"${LB[@]}" list --storage "$S3URL" --namespace default -o json
+awsc s3api list-objects-v2 --bucket "$BUCKET" --prefix "$PREFIX/default/big/" --output json >"$WORK/big-objects.json" 2>/dev/null || true
+t_true "list -o json: ... storedBytes and storedObjects equal aws's sums" \
+	$PY -c "import json,sys; d=json.load(open(sys.argv[1])); c=json.load(open(sys.argv[2]))['Contents']; b=[x for x in d if x['name']=='big'][0]
+assert (b['storedBytes'], b['storedObjects'])==(sum(o['Size'] for o in c), len(c)) and b['storedBytes'] > 0, (b, c)" \
+	"$WORK/list.json" "$WORK/big-objects.json"
+t_run "delete: removes a backup" 0 "${LB[@]}" delete --storage "$S3URL" --name big --result-path "$WORK/delete.result"
+t_true "delete: freedBytes and deletedObjects equal what aws listed" \
+	$PY -c "import json,sys; r=json.load(open(sys.argv[1])); c=json.load(open(sys.argv[2]))['Contents']; assert (r['freedBytes'], r['deletedObjects'])==(sum(o['Size'] for o in c), len(c)), r" \
+	"$WORK/delete.result" "$WORK/big-objects.json"
 no_backup big "delete: no object left under the backup's folder"
 t_run "delete: a missing backup is NotFound (exit 8)" 8 "${LB[@]}" delete --storage "$S3URL" --name big
 

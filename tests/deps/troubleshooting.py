@@ -66,6 +66,7 @@ JOB_SCOPES = [
     ("job/schema.c", None),
     ("job/audit.c", None),
     ("job/catalog.c", None),
+    ("job/download.c", None),
     ("job/pg.c", "pg_missing_role_error"),
 ]
 JOB_CALLS = ("err_set", "err_wrap", "log_warn", "log_error")

@@ -45,6 +45,30 @@ set -e
 t_equals "download: --out - exits 0" 0 echo "$rc"
 t_same "download: --out - writes the dump to stdout, nothing else" "$DL/by-hand.dump" "$DL/stdout.dump"
 
+# SIGTERM mid-stream: stdout is a FIFO nobody reads yet, so the download
+# blocks with its --files-out temporary file open; after the signal it must
+# remove it and leave no target.
+mkfifo "$DL/fifo"
+"${LB[@]}" download --storage "file://$STORE" --name dl1 --passphrase-file "$PASS" --out - \
+	--files-out "$DL/sig.tar" >"$DL/fifo" 2>"$DL/sig.err" &
+sigpid=$!
+exec 7<"$DL/fifo"
+sleep 1
+if compgen -G "$DL/sig.tar.partial-*" >/dev/null; then seen=yes; else seen=no; fi
+t_equals "download: while it streams, the --files-out .partial exists" yes echo "$seen"
+kill -TERM "$sigpid"
+cat <&7 >/dev/null
+exec 7<&-
+set +e
+wait "$sigpid"
+rc=$?
+set -e
+t_equals "download: SIGTERM: exit 1 (LocalIOError)" 1 echo "$rc"
+t_true "download: SIGTERM: the log says interrupted" grep -q 'interrupted by signal 15' "$DL/sig.err"
+t_true "download: SIGTERM: no target file" test ! -e "$DL/sig.tar"
+t_true "download: SIGTERM: no .partial left" no_partials
+rm -f "$DL/fifo"
+
 t_run "download: --raw succeeds" 0 \
 	"${LB[@]}" download --storage "file://$STORE" --name dl1 --raw --out "$DL/dl1.raw"
 want=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["objects"][0]["sha256"])' \

@@ -223,8 +223,14 @@ int download_run(const struct job_opts *o, struct json_object *result)
 	if (o->files_out && (rc = fetch(o, st, &m, 1, files.fd)))
 		goto done;
 	/* Both outputs checked: only now do they get their names. */
-	if ((rc = output_commit(&dump, o->force)) || (rc = output_commit(&files, o->force)))
+	if ((rc = output_commit(&dump, o->force)))
 		goto done;
+	if ((rc = output_commit(&files, o->force))) {
+		/* Neither or both: the dump's name goes too. */
+		if (dump.target)
+			unlink(dump.target);
+		goto done;
+	}
 	result_add_manifest(result, &m, location);
 	log_info("backup %s/%s downloaded%s to %s", o->namespace_, o->name, o->raw ? " (raw)" : "",
 		 strcmp(o->out, "-") ? o->out : "stdout");

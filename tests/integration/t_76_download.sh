@@ -84,6 +84,13 @@ t_run "download: --files-out writes the files archive" 0 \
 t_same "download: --files-out equals gpg -d | zstd -d of files.tar.zst.pgp" "$DL/by-hand.tar" "$DL/dl1.tar"
 t_true "download: the files archive lists a.txt" bash -c "tar -tf '$DL/dl1.tar' | grep -q 'a.txt'"
 
+mkdir -p "$DL/adir"
+t_run "download: --files-out cannot be renamed into place (a folder): exit 1" 1 \
+	"${LB[@]}" download --storage "file://$STORE" --name dl1 --passphrase-file "$PASS" \
+	--out "$DL/both.dump" --files-out "$DL/adir" --force
+t_contains "download: the message says the rename failed" "cannot rename the finished file into place"
+t_true "download: neither output is left: no dump either" test ! -e "$DL/both.dump"
+t_true "download: no .partial left after the failed rename" no_partials
 t_run "download: wrong passphrase: exit 6" 6 \
 	"${LB[@]}" download --storage "file://$STORE" --name dl1 --passphrase-file "$WORK/wrongpass" \
 	--out "$DL/wrong.dump" --result-path "$DL/wrong.json"

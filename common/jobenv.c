@@ -10,6 +10,7 @@
 #define D JOBENV_CMD_DELETE
 #define A JOBENV_CMD_AUDIT
 #define S JOBENV_CMD_SHOW
+#define DL JOBENV_CMD_DOWNLOAD
 #define ALL JOBENV_CMD_ALL
 #define SECRET JOBENV_SECRET
 #define FLAG JOBENV_FLAG
@@ -21,11 +22,11 @@ static const struct jobenv table[JOBENV_COUNT] = {
     {JOBENV_STORAGE, "LIFEBOAT_STORAGE", ALL, FLAG,
      "storage URL: file:///PATH, s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or "
      "azure://CONTAINER/PREFIX?account=NAME (docs/storage.md)"},
-    {JOBENV_NAME, "LIFEBOAT_NAME", B | R | V | D | S, FLAG, "backup name"},
+    {JOBENV_NAME, "LIFEBOAT_NAME", B | R | V | D | S | DL, FLAG, "backup name"},
     {JOBENV_NAMESPACE, "LIFEBOAT_NAMESPACE", ALL, FLAG, "namespace (default: default; list: all)"},
-    {JOBENV_PASSPHRASE_FILE, "LIFEBOAT_PASSPHRASE_FILE", B | R | V, FLAG,
+    {JOBENV_PASSPHRASE_FILE, "LIFEBOAT_PASSPHRASE_FILE", B | R | V | DL, FLAG,
      "file whose first line is the passphrase (or LIFEBOAT_PASSPHRASE)"},
-    {JOBENV_PASSPHRASE, "LIFEBOAT_PASSPHRASE", B | R | V, SECRET,
+    {JOBENV_PASSPHRASE, "LIFEBOAT_PASSPHRASE", B | R | V | DL, SECRET,
      "the passphrase itself (never a flag)"},
     {JOBENV_FORMAT, "LIFEBOAT_FORMAT", B, FLAG, "custom (default) or plain"},
     {JOBENV_COMPRESSION, "LIFEBOAT_COMPRESSION", B, FLAG,
@@ -37,6 +38,11 @@ static const struct jobenv table[JOBENV_COUNT] = {
     {JOBENV_FILES, "LIFEBOAT_FILES", B | R, FLAG,
      "a folder archived beside the dump (backup) or put back from it (restore)"},
     {JOBENV_OUTPUT, "LIFEBOAT_OUTPUT", L | A | S, FLAG, "table (default) or json"},
+    {JOBENV_OUT, "LIFEBOAT_OUT", DL, FLAG, "download: the dump's file, or - for stdout"},
+    {JOBENV_FILES_OUT, "LIFEBOAT_FILES_OUT", DL, FLAG,
+     "download: the files archive's file (a tar), or - for stdout"},
+    {JOBENV_RAW, "LIFEBOAT_RAW", DL, FLAG, "download: the stored bytes, still encrypted"},
+    {JOBENV_FORCE, "LIFEBOAT_FORCE", DL, FLAG, "download: replace an existing output file"},
     {JOBENV_RESULT_PATH, "LIFEBOAT_RESULT_PATH", ALL, FLAG,
      "where to write the JSON result (default /dev/termination-log when it exists)"},
     {JOBENV_ZSTD_WORKERS, "LIFEBOAT_ZSTD_WORKERS", B, FLAG,

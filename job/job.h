@@ -19,6 +19,9 @@ struct job_opts {
 	const char *confirm;
 	const char *files; /* --files: backup archives it, restore puts it back */
 	const char *output; /* list, audit, show: table | json */
+	/* download: the outputs ("-" is stdout), --raw, --force */
+	const char *out, *files_out;
+	int raw, force;
 	/* restore: the schema check (job/schema.h), ownership and grants, and
 	 * what its audit record says (job/audit.h) */
 	const char *schema_policy; /* Ignore | Warn | RequireMatch; NULL: Warn */
@@ -41,5 +44,6 @@ int list_run(const struct job_opts *o, struct json_object *result);
 int delete_run(const struct job_opts *o, struct json_object *result);
 int audit_run(const struct job_opts *o, struct json_object *result);
 int show_run(const struct job_opts *o, struct json_object *result);
+int download_run(const struct job_opts *o, struct json_object *result);
 
 #endif

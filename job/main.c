@@ -31,6 +31,7 @@ enum {
 	C_DELETE = JOBENV_CMD_DELETE,
 	C_AUDIT = JOBENV_CMD_AUDIT,
 	C_SHOW = JOBENV_CMD_SHOW,
+	C_DOWNLOAD = JOBENV_CMD_DOWNLOAD,
 };
 
 static const struct command {
@@ -46,13 +47,15 @@ static const struct command {
     {"delete", C_DELETE, delete_run, "delete a stored backup"},
     {"audit", C_AUDIT, audit_run, "list the restores' audit records a storage holds"},
     {"show", C_SHOW, show_run, "one backup's manifest, or one restore's audit record"},
+    {"download", C_DOWNLOAD, download_run, "stream a backup, checked, to a file or stdout"},
 };
 
 struct raw {
 	const char *db, *storage, *name, *ns, *pass_file, *format, *compression, *schema_query,
 	    *confirm, *clean, *files, *output, *result_path, *workers, *log_level, *schema_policy,
 	    *no_owner, *no_privileges, *role, *restore_name, *restore_ns, *requested_by,
-	    *safety_name, *safety_location, *safety_sha256, *no_safety;
+	    *safety_name, *safety_location, *safety_sha256, *no_safety, *out, *files_out, *raw,
+	    *force;
 };
 
 /* Each flag's environment variable, commands and help are its jobenv entry. */
@@ -90,6 +93,10 @@ static const struct flag {
     {"--safety-backup-location", JOBENV_SAFETY_BACKUP_LOCATION, F(safety_location), 0},
     {"--safety-backup-sha256", JOBENV_SAFETY_BACKUP_SHA256, F(safety_sha256), 0},
     {"--no-safety-backup", JOBENV_NO_SAFETY_BACKUP, F(no_safety), 1},
+    {"--out", JOBENV_OUT, F(out), 0},
+    {"--files-out", JOBENV_FILES_OUT, F(files_out), 0},
+    {"--raw", JOBENV_RAW, F(raw), 1},
+    {"--force", JOBENV_FORCE, F(force), 1},
 #undef F
 };
 
@@ -231,6 +238,8 @@ static int build_opts(struct job_opts *o, const struct raw *r, const struct comm
 	o->safety_name = r->safety_name;
 	o->safety_location = r->safety_location;
 	o->safety_sha256 = r->safety_sha256;
+	o->out = r->out;
+	o->files_out = r->files_out;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	o->zstd_workers = ncpu >= 2 ? 2 : 0;
 	if (r->workers) {
@@ -244,12 +253,14 @@ static int build_opts(struct job_opts *o, const struct raw *r, const struct comm
 	if ((rc = parse_bool(&o->clean, r->clean, "--clean")) ||
 	    (rc = parse_bool(&o->no_owner, r->no_owner, "--no-owner")) ||
 	    (rc = parse_bool(&o->no_privileges, r->no_privileges, "--no-privileges")) ||
-	    (rc = parse_bool(&o->no_safety_backup, r->no_safety, "--no-safety-backup")))
+	    (rc = parse_bool(&o->no_safety_backup, r->no_safety, "--no-safety-backup")) ||
+	    (rc = parse_bool(&o->raw, r->raw, "--raw")) ||
+	    (rc = parse_bool(&o->force, r->force, "--force")))
 		return rc;
 	if (!o->storage || !*o->storage)
 		return err_set(E_INVALID, "--storage is required (or LIFEBOAT_STORAGE): a storage "
 					  "URL like file:///backups");
-	if (cmd->bit & (C_BACKUP | C_RESTORE | C_VERIFY))
+	if (cmd->bit & (C_BACKUP | C_RESTORE | C_VERIFY | C_DOWNLOAD))
 		if ((rc = load_passphrase(o, r->pass_file)))
 			return rc;
 	return 0;
@@ -346,8 +357,10 @@ int main(int argc, char **argv)
 	struct rusage ru;
 	if (getrusage(RUSAGE_SELF, &ru) == 0)
 		json_object_object_add(result, JOBRESULT_PEAK_RSS_KIB, json_object_new_int64(ru.ru_maxrss));
-	/* list and audit print their own table or JSON; the others print the result. */
-	if (result_emit(result, !(cmd->bit & (C_LIST | C_AUDIT | C_SHOW)), default_result_path(&raw)))
+	/* list, audit and show print their own table or JSON, download its data;
+	 * the others print the result. */
+	if (result_emit(result, !(cmd->bit & (C_LIST | C_AUDIT | C_SHOW | C_DOWNLOAD)),
+			default_result_path(&raw)))
 		log_warn("%s", err_msg());
 	json_object_put(result);
 	if (opts.passphrase) {

@@ -67,6 +67,7 @@ JOB_SCOPES = [
     ("job/audit.c", None),
     ("job/catalog.c", None),
     ("job/show.c", None),
+    ("job/download.c", None),
     ("job/pg.c", "pg_missing_role_error"),
 ]
 JOB_CALLS = ("err_set", "err_wrap", "log_warn", "log_error")

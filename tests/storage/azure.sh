@@ -134,6 +134,14 @@ t_run "verify: the Azure backup verifies" 0 \
 	"${LB[@]}" verify --storage "$SMALLBLOCKS" --name nightly --passphrase-file "$PASS"
 t_contains "verify: method includes the MDC and pg_restore --list" 'sha256+mdc+pg_restore-list'
 
+t_run "download: decrypted from Azure" 0 \
+	"${LB[@]}" download --storage "$SMALLBLOCKS" --name nightly --passphrase-file "$PASS" --out "$WORK/nightly.pgdump"
+t_true "download: equals gpg -d | zstd -d of the blob" bash -c \
+	"gpg --batch --quiet --pinentry-mode loopback --passphrase-file '$PASS' -d '$WORK/nightly.dump' | zstd -dq | cmp -s - '$WORK/nightly.pgdump'"
+t_run "download: --raw from Azure" 0 \
+	"${LB[@]}" download --storage "$SMALLBLOCKS" --name nightly --raw --out "$WORK/nightly.raw"
+t_true "download: --raw output is the blob (the manifest's sha256)" cmp -s "$WORK/nightly.dump" "$WORK/nightly.raw"
+rm -f "$WORK/nightly.pgdump" "$WORK/nightly.raw"
 t_run "list: finds the backup from storage alone" 0 "${LB[@]}" list --storage "$URL"
 if grep -E '^default +nightly +[0-9-]+T[0-9:]+Z +[0-9.]+ MiB +yes +[0-9-]+T[0-9:]+Z +Complete$' <<<"$T_OUT" >/dev/null; then
 	t_pass "list: the backup is Complete, encrypted, sized in MiB, with its verification time"

@@ -152,6 +152,15 @@ rm -f "$WORK/big.dump.pgp"
 
 t_run "verify: the multipart backup verifies" 0 \
 	"${LB[@]}" verify --storage "$S3URL" --name big --passphrase-file "$PASS"
+t_run "download: --raw of the multipart object from s3" 0 \
+	"${LB[@]}" download --storage "$S3URL" --name big --raw --out "$WORK/big.raw"
+t_true "download: --raw output's sha256 is the manifest's" \
+	$PY -c "import json,hashlib; m=json.load(open('$WORK/big.manifest')); o=m['objects'][0]; d=open('$WORK/big.raw','rb').read(); assert len(d)==o['size'] and hashlib.sha256(d).hexdigest()==o['sha256']"
+t_run "download: decrypted from s3" 0 \
+	"${LB[@]}" download --storage "$S3URL" --name big --passphrase-file "$PASS" --out "$WORK/big.dump"
+t_true "download: equals gpg -d of the stored object" bash -c "gpg --batch --quiet --pinentry-mode loopback --passphrase-file '$PASS' --decrypt '$WORK/big.raw' | cmp -s - '$WORK/big.dump'"
+t_true "download: pg_restore --list reads it" bash -c "pg_restore --list '$WORK/big.dump' | grep -q 'TABLE DATA'"
+rm -f "$WORK/big.raw" "$WORK/big.dump"
 t_run "list: shows the backup (pages of 2 keys: continuation tokens)" 0 \
 	"${LB[@]}" list --storage "$S3URL"
 t_contains "list: backup big is complete and verified" "big"

@@ -135,7 +135,22 @@ static void jobenv_get__commands_match_docs_job_md(void **state)
 	assert_int_equal(jobenv_get(JOBENV_NAME)->commands,
 			 JOBENV_CMD_ALL & ~(unsigned)(JOBENV_CMD_LIST | JOBENV_CMD_AUDIT));
 	assert_int_equal(jobenv_get(JOBENV_PASSPHRASE_FILE)->commands,
-			 JOBENV_CMD_BACKUP | JOBENV_CMD_RESTORE | JOBENV_CMD_VERIFY);
+			 JOBENV_CMD_BACKUP | JOBENV_CMD_RESTORE | JOBENV_CMD_VERIFY |
+			     JOBENV_CMD_DOWNLOAD);
+	assert_int_equal(jobenv_get(JOBENV_PASSPHRASE)->commands,
+			 JOBENV_CMD_BACKUP | JOBENV_CMD_RESTORE | JOBENV_CMD_VERIFY |
+			     JOBENV_CMD_DOWNLOAD);
+	static const enum jobenv_var download_only[] = {JOBENV_OUT, JOBENV_FILES_OUT, JOBENV_RAW,
+							JOBENV_FORCE};
+	for (size_t i = 0; i < sizeof(download_only) / sizeof(download_only[0]); i++) {
+		const struct jobenv *e = jobenv_get(download_only[i]);
+		assert_int_equal(e->commands, JOBENV_CMD_DOWNLOAD);
+		assert_true(e->flags & JOBENV_FLAG);
+		assert_false(e->flags & JOBENV_SECRET);
+	}
+	/* download reads the storage, never a database. */
+	assert_true(jobenv_get(JOBENV_STORAGE)->commands & JOBENV_CMD_DOWNLOAD);
+	assert_false(jobenv_get(JOBENV_DB)->commands & JOBENV_CMD_DOWNLOAD);
 	assert_int_equal(jobenv_get(JOBENV_FORMAT)->commands, JOBENV_CMD_BACKUP);
 	assert_int_equal(jobenv_get(JOBENV_CONFIRM)->commands, JOBENV_CMD_RESTORE);
 	assert_int_equal(jobenv_get(JOBENV_OUTPUT)->commands,

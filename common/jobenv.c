@@ -88,6 +88,8 @@ static const struct jobenv table[JOBENV_COUNT] = {
      "s3://: signing region when neither the URL nor AWS_REGION has one"},
     {JOBENV_AWS_CA_BUNDLE, "AWS_CA_BUNDLE", ALL, 0,
      "s3:// and gs://: PEM CA bundle when the URL has no caBundle"},
+    {JOBENV_GOOGLE_APPLICATION_CREDENTIALS, "GOOGLE_APPLICATION_CREDENTIALS", ALL, 0,
+     "gs://: a service account's JSON key file (the JSON API with OAuth 2.0 access tokens)"},
 
     {JOBENV_AZURE_STORAGE_KEY, "AZURE_STORAGE_KEY", ALL, SECRET,
      "azure://: an account key (SharedKey signing)"},

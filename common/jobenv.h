@@ -83,6 +83,8 @@ enum jobenv_var {
 	JOBENV_AWS_REGION,
 	JOBENV_AWS_DEFAULT_REGION,
 	JOBENV_AWS_CA_BUNDLE,
+	/* gs:// with a service-account key (job/store_gcs.c) */
+	JOBENV_GOOGLE_APPLICATION_CREDENTIALS,
 	/* azure:// (job/store_azure.c) */
 	JOBENV_AZURE_STORAGE_KEY,
 	JOBENV_AZURE_STORAGE_SAS_TOKEN,

@@ -1,9 +1,10 @@
-/* Percent-decoding, hex digits and UTF-8 sequences. */
+/* Percent-encoding and decoding, hex digits and UTF-8 sequences. */
 #include "text.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "buf.h"
 #include "xmalloc.h"
 
 int text_hexval(int c)
@@ -71,4 +72,18 @@ size_t text_utf8_len(const unsigned char *p, size_t n)
 	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
 	return len;
+}
+
+void text_pct_encode(struct buf *out, const char *s, int keep_slash)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '.' || *p == '_' || *p == '~' || (keep_slash && *p == '/')) {
+			buf_add(out, p, 1);
+		} else {
+			char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+			buf_add(out, e, 3);
+		}
+	}
 }

@@ -4,11 +4,16 @@
 
 #include <stddef.h>
 
+struct buf;
+
 /* The value of a hex digit, or -1. */
 int text_hexval(int c);
 /* %XX-decodes s[0..n) into a new string (caller frees); '+' becomes a space
  * when plus_is_space (form encoding). NULL for a bad escape or an encoded NUL. */
 char *text_pct_decode(const char *s, size_t n, int plus_is_space);
+/* Appends s percent-encoded (RFC 3986): unreserved characters stay, and so
+ * does '/' when keep_slash. */
+void text_pct_encode(struct buf *out, const char *s, int keep_slash);
 /* Length of the valid UTF-8 sequence at p (at most n bytes), or 0 when the
  * bytes there are not one (overlong forms, surrogates and values past
  * U+10FFFF included). */

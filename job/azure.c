@@ -18,22 +18,6 @@
 #include "../common/text.h"
 #include "../common/xmalloc.h"
 
-/* --- small text helpers --- */
-
-void azure_escape(struct buf *out, const char *s, int keep_slash)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~' ||
-		    (keep_slash && *p == '/')) {
-			buf_add(out, p, 1);
-		} else {
-			char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-			buf_add(out, e, 3);
-		}
-	}
-}
-
 /* --- base64 --- */
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -134,7 +134,7 @@ static int backup_files(struct manifest *m, struct store *st, const struct job_o
 	char *key = artifact_key(o->namespace_, o->name, leaf);
 	uint64_t count = 0;
 	int rc;
-	if ((rc = store_writer(st, key, &head)))
+	if ((rc = store_create(st, key, &head)))
 		goto done;
 	head = stored_hash = stage_hash_new(head);
 	if (o->passphrase) {
@@ -248,8 +248,11 @@ int backup_run(const struct job_opts *o, struct json_object *result)
 	char *dir = artifact_key(o->namespace_, o->name, NULL);
 	location = store_location(st, dir);
 	free(dir);
-	/* Built back to front; head is always the chain's first stage. */
-	if ((rc = store_writer(st, dump_key, &head)))
+	/* Built back to front; head is always the chain's first stage. Every
+	 * object is created only if absent: of two runs of one backup at once
+	 * (a lost pod still running), the second to finish its dump stops there
+	 * and leaves the first's objects alone. */
+	if ((rc = store_create(st, dump_key, &head)))
 		goto done;
 	head = stored_hash = stage_hash_new(head);
 	if (o->passphrase) {
@@ -317,7 +320,7 @@ int backup_run(const struct job_opts *o, struct json_object *result)
 	m.row_estimate = info.row_estimate;
 	m.schema_version = info.schema_version ? xstrdup(info.schema_version) : NULL;
 	if ((rc = manifest_to_json(&m, &text)) ||
-	    (rc = store_put(st, manifest_key, text.ptr, text.len))) {
+	    (rc = store_put_new(st, manifest_key, text.ptr, text.len))) {
 		/* Without its manifest the dump object is an orphan: remove it. */
 		store_remove(st, dump_key);
 		if (m.files.key) {

@@ -39,7 +39,12 @@ void store_free(struct store *st)
 
 int store_writer(struct store *st, const char *key, struct stage **out)
 {
-	return st->ops->writer(st, key, out);
+	return st->ops->writer(st, key, 0, out);
+}
+
+int store_create(struct store *st, const char *key, struct stage **out)
+{
+	return st->ops->writer(st, key, STORE_CREATE, out);
 }
 
 int store_read(struct store *st, const char *key, struct stage *sink)
@@ -62,10 +67,10 @@ int store_remove(struct store *st, const char *key)
 	return st->ops->remove(st, key);
 }
 
-int store_put(struct store *st, const char *key, const void *p, size_t n)
+static int put(struct store *st, const char *key, unsigned flags, const void *p, size_t n)
 {
 	struct stage *w = NULL;
-	int rc = store_writer(st, key, &w);
+	int rc = st->ops->writer(st, key, flags, &w);
 	if (rc)
 		return rc;
 	rc = stage_write(w, p, n);
@@ -73,6 +78,16 @@ int store_put(struct store *st, const char *key, const void *p, size_t n)
 		rc = stage_finish(w);
 	stage_free_chain(w);
 	return rc;
+}
+
+int store_put(struct store *st, const char *key, const void *p, size_t n)
+{
+	return put(st, key, 0, p, n);
+}
+
+int store_put_new(struct store *st, const char *key, const void *p, size_t n)
+{
+	return put(st, key, STORE_CREATE, p, n);
 }
 
 int store_get(struct store *st, const char *key, struct buf *out)

@@ -16,6 +16,13 @@ struct store_entry {
 	uint64_t size;
 };
 
+/* Writer flags. STORE_CREATE: the object must not exist yet; finish fails
+ * with E_EXISTS when another writer created it first. Backends with
+ * atomic_create set make that a conditional request (S3 If-None-Match: *,
+ * GCS ifGenerationMatch=0), so of several concurrent writers exactly one
+ * succeeds; the others only have the caller's store_stat beforehand. */
+#define STORE_CREATE 1u
+
 /* Return 0 to go on, non-zero to stop listing (returned by store_list). */
 typedef int (*store_list_cb)(const struct store_entry *e, void *ud);
 
@@ -23,14 +30,16 @@ struct store_ops {
 	const char *scheme; /* "file" */
 	int (*open)(struct store **out, const char *url);
 	/* A sink stage: finish makes the object visible (atomically where the
-	 * backend allows); freeing it unfinished aborts and removes the upload. */
-	int (*writer)(struct store *st, const char *key, struct stage **out);
+	 * backend allows); freeing it unfinished aborts and removes the upload.
+	 * flags: STORE_CREATE or 0. */
+	int (*writer)(struct store *st, const char *key, unsigned flags, struct stage **out);
 	/* Streams the object into sink with stage_write (no finish). */
 	int (*read)(struct store *st, const char *key, struct stage *sink);
 	int (*stat)(struct store *st, const char *key, uint64_t *size);
 	int (*list)(struct store *st, const char *prefix, store_list_cb cb, void *ud);
 	int (*remove)(struct store *st, const char *key);
 	void (*free)(struct store *st);
+	int atomic_create; /* STORE_CREATE is a conditional request */
 };
 
 /* Every backend's struct embeds this first. */
@@ -43,6 +52,8 @@ struct store {
 int store_open(struct store **out, const char *url);
 void store_free(struct store *st);
 int store_writer(struct store *st, const char *key, struct stage **out);
+/* store_writer with STORE_CREATE: E_EXISTS at finish when the object exists. */
+int store_create(struct store *st, const char *key, struct stage **out);
 int store_read(struct store *st, const char *key, struct stage *sink);
 /* E_NOTFOUND when the object does not exist. */
 int store_stat(struct store *st, const char *key, uint64_t *size);
@@ -51,12 +62,17 @@ int store_list(struct store *st, const char *prefix, store_list_cb cb, void *ud)
 int store_remove(struct store *st, const char *key);
 /* Whole small objects (manifests); reads past max give E_TOOBIG. */
 int store_put(struct store *st, const char *key, const void *p, size_t n);
+/* store_put with STORE_CREATE (manifests): E_EXISTS when the object exists. */
+int store_put_new(struct store *st, const char *key, const void *p, size_t n);
 int store_get(struct store *st, const char *key, struct buf *out);
 /* "file:///backups/ns/name/manifest.json": for messages and results. */
 char *store_location(const struct store *st, const char *key);
 
 extern const struct store_ops store_file_ops;
 extern const struct store_ops store_azure_ops;
-extern const struct store_ops store_s3_ops, store_gs_ops; /* s3:// and gs:// (job/store_s3.c) */
+extern const struct store_ops store_s3_ops; /* s3:// (job/store_s3.c) */
+/* gs://: the JSON API with a service-account key (job/store_gcs.c), or the
+ * S3-compatible XML API with an HMAC key (job/store_s3.c). */
+extern const struct store_ops store_gs_ops, store_gs_hmac_ops;
 
 #endif

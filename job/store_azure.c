@@ -18,6 +18,7 @@
 #include "../common/http.h"
 #include "../common/jobenv.h"
 #include "../common/log.h"
+#include "../common/text.h"
 #include "../common/xmalloc.h"
 #include "azure.h"
 #include "parts.h"
@@ -104,7 +105,7 @@ static int azure_do(struct azure_store *st, struct http_client *h, const struct 
 	buf_adds(&path, st->u.container);
 	if (c->blob) {
 		buf_add(&path, "/", 1);
-		azure_escape(&path, c->blob, 1);
+		text_pct_encode(&path, c->blob, 1);
 	}
 	buf_addf(&url, "%s%s", st->endpoint, buf_str(&path) + strlen(st->base_path));
 	if (c->query && *c->query)
@@ -476,7 +477,7 @@ static int put_block(void *ctx, int worker, int part_no, const uint8_t *data, si
 	struct buf q;
 	buf_init(&q, sizeof(query));
 	buf_adds(&q, "comp=block&blockid=");
-	azure_escape(&q, bid, 0);
+	text_pct_encode(&q, bid, 0);
 	snprintf(query, sizeof(query), "%s", buf_str(&q));
 	buf_dispose(&q);
 	struct call c = {.op = op,
@@ -581,11 +582,12 @@ static void aw_free(struct stage *s)
 
 static const struct stage_ops azure_writer_ops = {"azure-writer", aw_write, aw_finish, aw_free};
 
-static int azure_writer(struct store *base, const char *key, struct stage **out)
+static int azure_writer(struct store *base, const char *key, unsigned flags, struct stage **out)
 {
 	struct azure_store *st = (struct azure_store *)base;
 	struct azure_writer *w = xcalloc(1, sizeof(*w));
 	w->base.ops = &azure_writer_ops;
+	(void)flags; /* STORE_CREATE is not atomic here (atomic_create 0) */
 	w->st = st;
 	w->blob = blob_of(st, key);
 	w->where = store_location(base, key);
@@ -772,11 +774,11 @@ static int azure_list(struct store *base, const char *prefix, store_list_cb cb, 
 		buf_adds(&q, "restype=container&comp=list&maxresults=" LIST_PAGE);
 		if (want.len) {
 			buf_adds(&q, "&prefix=");
-			azure_escape(&q, buf_str(&want), 0);
+			text_pct_encode(&q, buf_str(&want), 0);
 		}
 		if (marker) {
 			buf_adds(&q, "&marker=");
-			azure_escape(&q, marker, 0);
+			text_pct_encode(&q, marker, 0);
 		}
 		char op[40];
 		snprintf(op, sizeof(op), "List Blobs (page %d)", page);

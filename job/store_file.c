@@ -181,11 +181,12 @@ static void fw_free(struct stage *s)
 
 static const struct stage_ops file_writer_ops = {"file-writer", fw_write, fw_finish, fw_free};
 
-static int file_writer(struct store *st, const char *key, struct stage **out)
+static int file_writer(struct store *st, const char *key, unsigned flags, struct stage **out)
 {
 	struct file_store *fs = (struct file_store *)st;
 	char *path = path_of(fs, key);
 	int rc = make_parents(fs, path);
+	(void)flags; /* STORE_CREATE is not atomic here (atomic_create 0) */
 	if (rc) {
 		free(path);
 		return rc;

@@ -1,8 +1,9 @@
-/* The s3:// and gs:// backends: S3's REST API signed with SigV4 (GCS through
- * its S3-compatible XML API with HMAC keys). Objects larger than one part go
- * up as a multipart upload while the dump still runs (job/parts.c); smaller
- * ones as a single PutObject. Nothing is visible before finish; an
- * unfinished writer aborts its upload. */
+/* The s3:// backend and gs:// with an HMAC key: S3's REST API signed with
+ * SigV4 (GCS through its S3-compatible XML API). Objects larger than one part
+ * go up as a multipart upload while the dump still runs (job/parts.c);
+ * smaller ones as a single PutObject. Nothing is visible before finish; an
+ * unfinished writer aborts its upload. A STORE_CREATE writer sends
+ * If-None-Match: * with the PutObject or CompleteMultipartUpload. */
 #include "store.h"
 
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include "../common/http.h"
 #include "../common/jobenv.h"
 #include "../common/log.h"
+#include "../common/text.h"
 #include "../common/xmalloc.h"
 #include "parts.h"
 #include "s3.h"
@@ -53,6 +55,7 @@ struct s3_req {
 	const char *content_type;
 	const char *range;
 	const char *if_match;
+	int if_none_match; /* If-None-Match: * (create only) */
 	int (*on_data)(const char *p, size_t n, void *ud);
 	void *ud;
 };
@@ -90,6 +93,8 @@ static int s3_request(struct s3_store *s, struct http_client *c, const struct s3
 		h[nh++] = (struct sigv4_header){"range", r->range};
 	if (r->if_match)
 		h[nh++] = (struct sigv4_header){"if-match", r->if_match};
+	if (r->if_none_match)
+		h[nh++] = (struct sigv4_header){"if-none-match", "*"};
 	if (r->object_attrs && s->cfg.sse)
 		h[nh++] = (struct sigv4_header){"x-amz-server-side-encryption", s->cfg.sse};
 	if (r->object_attrs && s->cfg.kms_key_id)
@@ -277,8 +282,12 @@ static int load_credentials(struct s3_credentials *out, const char *scheme)
 		rc = err_set(E_INVALID,
 			     "%s:// storage needs credentials: set AWS_ACCESS_KEY_ID and "
 			     "AWS_SECRET_ACCESS_KEY (for GCS: an HMAC key), e.g. from a Secret, "
-			     "or a credentials file (AWS_SHARED_CREDENTIALS_FILE, AWS_PROFILE)",
-			     scheme);
+			     "or a credentials file (AWS_SHARED_CREDENTIALS_FILE, AWS_PROFILE)%s",
+			     scheme,
+			     strcmp(scheme, "gs") == 0
+				 ? "; or GOOGLE_APPLICATION_CREDENTIALS: a service account's JSON "
+				   "key file"
+				 : "");
 	free(path);
 	return rc;
 }
@@ -340,8 +349,44 @@ struct s3_writer {
 	int nworkers;
 	struct parts *parts;
 	char *upload_id;
+	int create; /* STORE_CREATE */
 	int done;
 };
+
+/* A create-only write answered 412: the object exists. If its ETag is the
+ * one this write would give it (a retried request whose first try
+ * succeeded), the object is this write's; else another writer made it. */
+static int create_conflict(struct s3_writer *w, const char *what, const char *expect_etag)
+{
+	struct http_response resp;
+	http_response_init(&resp);
+	struct s3_req r = {.method = "HEAD", .okey = w->okey};
+	int rc = s3_request(w->st, w->http, &r, &resp);
+	char *etag = !rc && resp.status == 200 ? http_response_header(&resp, "ETag") : NULL;
+	int ours = etag && expect_etag && strcmp(etag, expect_etag) == 0;
+	free(etag);
+	http_response_dispose(&resp);
+	if (ours)
+		return 0;
+	return err_set(E_EXISTS,
+		       "%s: %s: HTTP 412 PreconditionFailed: another writer created the object "
+		       "first (two runs of one backup at once?); this run leaves it alone",
+		       w->where, what);
+}
+
+/* The quoted hex MD5 of p[0..n): a single PutObject's ETag. */
+static void md5_etag(char out[35], const void *p, size_t n)
+{
+	uint8_t d[16];
+	unsigned int len = 0;
+	if (EVP_Digest(p, n, d, &len, EVP_md5(), NULL) != 1)
+		abort();
+	out[0] = '"';
+	for (int i = 0; i < 16; i++)
+		snprintf(out + 1 + 2 * i, 3, "%02x", d[i]);
+	out[33] = '"';
+	out[34] = '\0';
+}
 
 static int put_object(struct s3_writer *w, const void *p, size_t n)
 {
@@ -353,10 +398,16 @@ static int put_object(struct s3_writer *w, const void *p, size_t n)
 			   .body_len = n,
 			   .md5 = 1,
 			   .object_attrs = 1,
+			   .if_none_match = w->create,
 			   .content_type = "application/octet-stream"};
 	int rc = s3_request(w->st, w->http, &r, &resp);
-	if (rc || !ok(&resp))
+	if (!rc && w->create && resp.status == 412) {
+		char etag[35];
+		md5_etag(etag, p ? p : "", n);
+		rc = create_conflict(w, "PUT", etag);
+	} else if (rc || !ok(&resp)) {
 		rc = s3_fail(w->st, w->where, "PUT", rc, &resp);
+	}
 	http_response_dispose(&resp);
 	return rc;
 }
@@ -445,6 +496,34 @@ static int head_size(struct s3_store *s, struct http_client *c, const char *okey
 	return rc;
 }
 
+/* The ETag S3 gives a completed multipart upload: the MD5 of the parts'
+ * binary MD5s, "-", the part count (quoted). NULL when a part's ETag is not
+ * an MD5 (SSE-KMS): then a 412 is taken as another writer's object. */
+static char *multipart_etag(struct s3_writer *w)
+{
+	int n = parts_count(w->parts);
+	uint8_t *all = xmalloc((size_t)n * 16 + 1);
+	char *out = NULL;
+	for (int i = 1; i <= n; i++) {
+		const char *e = parts_id(w->parts, i);
+		if (!e || strlen(e) != 34 || e[0] != '"' || e[33] != '"')
+			goto done;
+		for (int k = 0; k < 16; k++) {
+			int hi = text_hexval(e[1 + 2 * k]), lo = text_hexval(e[2 + 2 * k]);
+			if (hi < 0 || lo < 0)
+				goto done;
+			all[(size_t)(i - 1) * 16 + (size_t)k] = (uint8_t)(hi << 4 | lo);
+		}
+	}
+	char md5[35];
+	md5_etag(md5, all, (size_t)n * 16);
+	md5[33] = '\0';
+	out = xasprintf("%s-%d\"", md5, n);
+done:
+	free(all);
+	return out;
+}
+
 static int complete_upload(struct s3_writer *w)
 {
 	struct buf xml;
@@ -473,11 +552,16 @@ static int complete_upload(struct s3_writer *w)
 			   .body = xml.ptr,
 			   .body_len = xml.len,
 			   .md5 = 1,
+			   .if_none_match = w->create,
 			   .content_type = "application/xml"};
 	rc = s3_request(w->st, w->http, &r, &resp);
 	struct s3_span body = {resp.body.ptr, resp.body.len};
 	char *code = NULL;
-	if (!rc && ok(&resp) && (code = s3_xml_text(body, "Code")) != NULL) {
+	if (!rc && w->create && resp.status == 412) {
+		char *etag = multipart_etag(w);
+		rc = create_conflict(w, "CompleteMultipartUpload", etag);
+		free(etag);
+	} else if (!rc && ok(&resp) && (code = s3_xml_text(body, "Code")) != NULL) {
 		/* S3 may answer 200 and report the failure in the body. */
 		char *msg = s3_xml_text(body, "Message");
 		rc = err_set(E_STORE, "%s: CompleteMultipartUpload: %s: %s", w->where, code,
@@ -576,12 +660,13 @@ static void sw_free(struct stage *stage)
 
 static const struct stage_ops s3_writer_ops = {"s3-writer", sw_write, sw_finish, sw_free};
 
-static int s3_writer(struct store *st, const char *key, struct stage **out)
+static int s3_writer(struct store *st, const char *key, unsigned flags, struct stage **out)
 {
 	struct s3_store *s = (struct s3_store *)st;
 	struct s3_writer *w = xcalloc(1, sizeof(*w));
 	w->base.ops = &s3_writer_ops;
 	w->st = s;
+	w->create = (flags & STORE_CREATE) != 0;
 	w->okey = s3_config_object_key(&s->cfg, key);
 	w->where = store_location(st, key);
 	w->http = http_client_new();
@@ -811,7 +896,7 @@ static int s3_remove(struct store *st, const char *key)
 }
 
 static int s3_open(struct store **out, const char *url);
-static int gs_open(struct store **out, const char *url);
+static int gs_hmac_open(struct store **out, const char *url);
 
 const struct store_ops store_s3_ops = {
     .scheme = "s3",
@@ -822,17 +907,21 @@ const struct store_ops store_s3_ops = {
     .list = s3_list,
     .remove = s3_remove,
     .free = s3_free,
+    .atomic_create = 1,
 };
 
-const struct store_ops store_gs_ops = {
+/* Opened by store_gs_ops.open (job/store_gcs.c) when the credentials are an
+ * HMAC key. */
+const struct store_ops store_gs_hmac_ops = {
     .scheme = "gs",
-    .open = gs_open,
+    .open = gs_hmac_open,
     .writer = s3_writer,
     .read = s3_read,
     .stat = s3_stat,
     .list = s3_list,
     .remove = s3_remove,
     .free = s3_free,
+    .atomic_create = 1,
 };
 
 static int s3_open(struct store **out, const char *url)
@@ -840,7 +929,7 @@ static int s3_open(struct store **out, const char *url)
 	return s3_open_as(out, url, &store_s3_ops);
 }
 
-static int gs_open(struct store **out, const char *url)
+static int gs_hmac_open(struct store **out, const char *url)
 {
-	return s3_open_as(out, url, &store_gs_ops);
+	return s3_open_as(out, url, &store_gs_hmac_ops);
 }

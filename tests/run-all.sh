@@ -74,6 +74,21 @@ if record_build "asan+ubsan" BUILD=build/asan SAN=1 build/asan/lifeboat build/as
 	T_SUITE=azure-asan LIFEBOAT="$root/build/asan/lifeboat" timeout 600 tests/storage/azure.sh
 	step "S3 storage (ASan+UBSan)"
 	T_SUITE=s3-asan LIFEBOAT="$root/build/asan/lifeboat" timeout 600 tests/storage/s3.sh
+	# Servers built from Go modules (test infrastructure, cached outside the
+	# tree; a cold build takes minutes), then the suites against them, once.
+	step "storage peers: SeaweedFS and fake-gcs-server from Go modules (tests/peers/build.sh)"
+	for peer in seaweedfs fakegcs; do
+		if timeout 3600 tests/peers/build.sh "$peer" >/tmp/lifeboat-peer.log 2>&1; then
+			echo "PASS build: test peer $peer ($(tail -1 /tmp/lifeboat-peer.log))" >>"$LIFEBOAT_RESULTS"
+		else
+			cat /tmp/lifeboat-peer.log
+			echo "FAIL build: test peer $peer: see the log above" >>"$LIFEBOAT_RESULTS"
+		fi
+	done
+	step "S3 storage against SeaweedFS, which checks SigV4 itself (ASan+UBSan)"
+	S3_PEER=seaweedfs T_SUITE=s3-seaweedfs-asan LIFEBOAT="$root/build/asan/lifeboat" timeout 900 tests/storage/s3.sh
+	step "GCS JSON API with a service-account key: fake-gcs-server behind a token endpoint and bearer check (ASan+UBSan)"
+	T_SUITE=gcs-asan LIFEBOAT="$root/build/asan/lifeboat" timeout 900 tests/storage/gcs.sh
 
 	# End to end on the real control plane, once, with the ASan+UBSan
 	# binaries: one cluster for every suite (each keeps to its namespaces).

@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
-# The s3:// backend against real peers: s3rver (S3 semantics) behind a
-# SigV4-verifying proxy (botocore recomputes every signature) behind a fault
-# injector; /usr/bin/aws as the independent client; a throwaway PostgreSQL.
+# The s3:// backend against real peers, with /usr/bin/aws as the independent
+# client and a throwaway PostgreSQL. S3_PEER picks the server:
+#   s3rver     (default) S3 object and multipart semantics; it checks no
+#              signature, so a SigV4-verifying proxy (botocore recomputes
+#              every signature, Content-MD5 and x-amz-content-sha256) sits in
+#              front and performs AbortMultipartUpload and
+#              ListMultipartUploads, which s3rver lacks, on its folder;
+#   seaweedfs  SeaweedFS's S3 gateway (tests/peers/build.sh seaweedfs), which
+#              checks SigV4, Content-MD5 and x-amz-content-sha256 itself with
+#              its own identity and implements the whole multipart API,
+#              If-None-Match, virtual-hosted style and https; the botocore
+#              proxy stays in the chain as a second check and the counter.
+# Lifeboat -> fault injector -> SigV4 proxy -> server, every request with its
+# Host unchanged (so a server that checks signatures checks lifeboat's).
 #   LIFEBOAT   the binary (or a wrapper command)
-#   T_SUITE    the name results are recorded under (s3, s3-asan)
+#   T_SUITE    the name results are recorded under (s3, s3-asan, s3-seaweedfs)
 # Peers run under `timeout` on free loopback ports and are stopped by PID.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 T_SUITE=${T_SUITE:-s3}
+S3_PEER=${S3_PEER:-s3rver}
 # shellcheck source=../lib/pg.sh
 source "$root/tests/lib/pg.sh"
 # shellcheck source=../lib/t.sh
@@ -36,12 +48,38 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for tool in "$S3RVER" "$AWS"; do
-	[[ -x $tool ]] || { t_fail "setup" "$tool is missing: run make deps (tests/setup-deps.sh)"; exit 1; }
-done
+case $S3_PEER in
+s3rver) [[ -x $S3RVER ]] || { t_fail "setup" "$S3RVER is missing: run make deps (tests/setup-deps.sh)"; exit 1; } ;;
+seaweedfs)
+	WEED=$(timeout 3000 "$root/tests/peers/build.sh" seaweedfs) || { t_fail "setup" "SeaweedFS did not build (tests/peers/build.sh seaweedfs)"; exit 1; }
+	;;
+*) t_fail "setup" "S3_PEER=$S3_PEER: use s3rver or seaweedfs"; exit 1 ;;
+esac
+[[ -x $AWS ]] || { t_fail "setup" "$AWS is missing: run make deps (tests/setup-deps.sh)"; exit 1; }
 $PY -c 'import botocore' 2>/dev/null || { t_fail "setup" "python3-botocore is missing: run make deps"; exit 1; }
 
 free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# free_weed_ports N: N ports P on 127.0.0.1, each with P+10000 free too
+# (SeaweedFS puts each server's gRPC port there).
+free_weed_ports() {
+	$PY - "$1" <<'PYEOF'
+import random, socket, sys
+def free(p):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+got = []
+while len(got) < int(sys.argv[1]):
+    p = random.randint(20000, 29999)
+    if p not in got and p + 10000 not in got and free(p) and free(p + 10000):
+        got.append(p)
+print(" ".join(map(str, got)))
+PYEOF
+}
 # wait_port_file FILE: the port a proxy wrote once it listens.
 wait_port_file() {
 	local i
@@ -53,17 +91,63 @@ wait_port_file() {
 }
 
 # --- peers ---------------------------------------------------------------
-mkdir -p "$WORK/s3data"
-S3PORT=$(free_port)
-# s3rver makes continuation tokens with DES: Node 20's OpenSSL needs its legacy provider.
-NODE_OPTIONS=--openssl-legacy-provider timeout 900 "$S3RVER" -d "$WORK/s3data" -a 127.0.0.1 -p "$S3PORT" \
-	--silent --configure-bucket "$BUCKET" >"$WORK/s3rver.log" 2>&1 &
-PIDS+=($!)
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/tls.key" -out "$WORK/tls.crt" -days 1 \
+	-subj /CN=localhost -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" >/dev/null 2>&1
+export AWS_DEFAULT_REGION=us-east-1
+unset AWS_SESSION_TOKEN AWS_PROFILE AWS_REGION AWS_CA_BUNDLE AWS_SHARED_CREDENTIALS_FILE
+export AWS_EC2_METADATA_DISABLED=true AWS_PAGER=''
+proxy_args=()
+if [[ $S3_PEER == s3rver ]]; then
+	export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
+	mkdir -p "$WORK/s3data"
+	S3PORT=$(free_port)
+	# s3rver makes continuation tokens with DES: Node 20's OpenSSL needs its legacy provider.
+	NODE_OPTIONS=--openssl-legacy-provider timeout 900 "$S3RVER" -d "$WORK/s3data" -a 127.0.0.1 -p "$S3PORT" \
+		--silent --configure-bucket "$BUCKET" >"$WORK/s3rver.log" 2>&1 &
+	PIDS+=($!)
+	for ((i = 0; i < 100; i++)); do
+		curl -s -o /dev/null "http://127.0.0.1:$S3PORT/" && break
+		sleep 0.1
+	done
+	proxy_args=(--s3rver-dir "$WORK/s3data")
+	# A second s3rver, over https, for the TLS checks.
+	mkdir -p "$WORK/s3tls"
+	TLSPORT=$(free_port)
+	NODE_OPTIONS=--openssl-legacy-provider timeout 900 "$S3RVER" -d "$WORK/s3tls" -a 127.0.0.1 -p "$TLSPORT" \
+		--key "$WORK/tls.key" --cert "$WORK/tls.crt" --silent --configure-bucket "$BUCKET" >"$WORK/s3rver-tls.log" 2>&1 &
+	PIDS+=($!)
+else
+	# SeaweedFS's own identity: a key only this run knows, with every S3 action.
+	export AWS_ACCESS_KEY_ID=LBWEED$RANDOM$RANDOM AWS_SECRET_ACCESS_KEY=weed-secret-$RANDOM-$RANDOM-$RANDOM
+	printf '{"identities":[{"name":"lifeboat","credentials":[{"accessKey":"%s","secretKey":"%s"}],"actions":["Admin","Read","List","Tagging","Write"]}]}\n' \
+		"$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" >"$WORK/weed-s3.json"
+	read -r MPORT VPORT FPORT S3PORT < <(free_weed_ports 4)
+	TLSPORT=$(free_port)
+	mkdir -p "$WORK/weed"
+	# One process: master, volume server, filer and the S3 gateway (plain
+	# http and https on the same data), virtual-hosted style under localhost.
+	timeout 900 "$WEED" server -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir="$WORK/weed" \
+		-master.port="$MPORT" -volume.port="$VPORT" -filer -filer.port="$FPORT" \
+		-s3 -s3.port="$S3PORT" -s3.port.https="$TLSPORT" -s3.cert.file="$WORK/tls.crt" -s3.key.file="$WORK/tls.key" \
+		-s3.port.iceberg="$(free_port)" -s3.port.lance="$(free_port)" -s3.domainName=localhost \
+		-s3.config="$WORK/weed-s3.json" -master.volumeSizeLimitMB=64 -volume.max=30 -metricsPort=0 \
+		>"$WORK/weed.log" 2>&1 &
+	PIDS+=($!)
+	for ((i = 0; i < 300; i++)); do
+		# Up when the gateway answers a signed request for the buckets.
+		timeout 10 "$AWS" --endpoint-url "http://127.0.0.1:$S3PORT" s3api list-buckets >/dev/null 2>&1 && break
+		sleep 0.2
+	done
+	timeout 60 "$AWS" --endpoint-url "http://127.0.0.1:$S3PORT" s3 mb "s3://$BUCKET" >/dev/null ||
+		{ t_fail "setup" "SeaweedFS did not start: $(tail -5 "$WORK/weed.log")"; exit 1; }
+	proxy_args=(--vhost-passthrough)
+fi
 for ((i = 0; i < 100; i++)); do
-	curl -s -o /dev/null "http://127.0.0.1:$S3PORT/" && break
+	curl -s -o /dev/null --cacert "$WORK/tls.crt" "https://127.0.0.1:$TLSPORT/" && break
 	sleep 0.1
 done
-timeout 900 $PY "$here/sigv4_proxy.py" --upstream "http://127.0.0.1:$S3PORT" --s3rver-dir "$WORK/s3data" --vhost-suffix localhost \
+timeout 900 $PY "$here/sigv4_proxy.py" --upstream "http://127.0.0.1:$S3PORT" --vhost-suffix localhost \
+	--access-key "$AWS_ACCESS_KEY_ID" --secret-key "$AWS_SECRET_ACCESS_KEY" "${proxy_args[@]}" \
 	--port-file "$WORK/sigv4.port" 2>"$WORK/sigv4.log" &
 PIDS+=($!)
 SIGPORT=$(wait_port_file "$WORK/sigv4.port")
@@ -72,9 +156,6 @@ timeout 900 $PY "$here/fault_proxy.py" --upstream "http://127.0.0.1:$SIGPORT" \
 PIDS+=($!)
 FAULTPORT=$(wait_port_file "$WORK/fault.port")
 
-export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1
-unset AWS_SESSION_TOKEN AWS_PROFILE AWS_REGION AWS_CA_BUNDLE AWS_SHARED_CREDENTIALS_FILE
-export AWS_EC2_METADATA_DISABLED=true AWS_PAGER=''
 # Lifeboat goes through the fault injector; aws through the SigV4 proxy
 # (which so checks the checker against AWS's own client).
 EP="http://127.0.0.1:$FAULTPORT"
@@ -189,8 +270,8 @@ t_true "audit: aws s3 cp reads the record: Completed, the backup's sha256, the t
 assert d['kind']=='RestoreAudit' and d['outcome']=='Completed' and d['restore']=={'namespace':'app','name':'s3-restore'}, d
 assert d['source']['sha256']==r['restoredBackup']['sha256'] and d['source']['location']==r['restoredBackup']['location'], d['source']
 assert d['target']['database']=='target' and d['requestedBy']=='alice' and d['safetyBackup']=={'enabled': False}, d
-assert 'S3RVER' not in t and sys.argv[3] not in t and 'correct horse' not in t" \
-	"$WORK/audit.json" "$WORK/audit.result" "$PGTEST_PASSWORD"
+assert sys.argv[4] not in t and sys.argv[3] not in t and 'correct horse' not in t" \
+	"$WORK/audit.json" "$WORK/audit.result" "$PGTEST_PASSWORD" "$AWS_SECRET_ACCESS_KEY"
 t_run "audit: a refused restore writes its record to s3 too (exit 2)" 2 \
 	"${LB[@]}" restore --db "$(pg_uri target)" --storage "$S3URL" --name big \
 	--passphrase-file "$PASS" --confirm not-target --restore-name s3-refused --restore-namespace app
@@ -313,11 +394,11 @@ HOME="$WORK" t_run "backup: no credentials at all: exit 2" 2 \
 	without_keys "${LB[@]}" backup --db "$(pg_uri small)" --storage "$S3URL" --name nokey --passphrase-file "$PASS"
 t_contains "backup: no credentials: says what to set" "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
 mkdir -p "$WORK/aws"
-printf '[lifeboat]\naws_access_key_id = S3RVER\naws_secret_access_key = S3RVER\n' >"$WORK/aws/credentials"
+printf '[lifeboat]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" >"$WORK/aws/credentials"
 AWS_SHARED_CREDENTIALS_FILE="$WORK/aws/credentials" AWS_PROFILE=lifeboat \
 	t_run "list: credentials from a shared credentials file" 0 without_keys "${LB[@]}" list --storage "$S3URL"
 t_run "backup: an unknown URL parameter is refused (exit 2)" 2 \
-	"${LB[@]}" backup --db "$(pg_uri small)" --storage "$S3URL&secretKey=S3RVER" --name badurl
+	"${LB[@]}" backup --db "$(pg_uri small)" --storage "$S3URL&secretKey=not-a-secret" --name badurl
 t_contains "backup: unknown parameter named" 'unknown parameter "secretKey"'
 
 # --- interop: objects uploaded by aws s3 cp --------------------------------
@@ -341,17 +422,6 @@ same_as "restore: aws-uploaded backup content identical" target "$WORK/fixture.s
 
 # --- TLS: verification on, a private CA through caBundle or AWS_CA_BUNDLE ---
 current="tls"
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/tls.key" -out "$WORK/tls.crt" -days 1 \
-	-subj /CN=localhost -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" >/dev/null 2>&1
-mkdir -p "$WORK/s3tls"
-TLSPORT=$(free_port)
-NODE_OPTIONS=--openssl-legacy-provider timeout 900 "$S3RVER" -d "$WORK/s3tls" -a 127.0.0.1 -p "$TLSPORT" \
-	--key "$WORK/tls.key" --cert "$WORK/tls.crt" --silent --configure-bucket "$BUCKET" >"$WORK/s3rver-tls.log" 2>&1 &
-PIDS+=($!)
-for ((i = 0; i < 100; i++)); do
-	curl -s -o /dev/null --cacert "$WORK/tls.crt" "https://127.0.0.1:$TLSPORT/" && break
-	sleep 0.1
-done
 TLSURL="s3://$BUCKET/tls?endpoint=https://127.0.0.1:$TLSPORT&partSize=5MiB"
 t_run "tls: an unknown CA is refused, never retried (exit 4)" 4 "${LB[@]}" list --storage "$TLSURL"
 t_contains "tls: the error says the certificate does not verify and how to fix it" "caBundle="
@@ -376,6 +446,79 @@ t_true "delete: freedBytes and deletedObjects equal what aws listed" \
 	"$WORK/delete.result" "$WORK/big-objects.json"
 no_backup big "delete: no object left under the backup's folder"
 t_run "delete: a missing backup is NotFound (exit 8)" 8 "${LB[@]}" delete --storage "$S3URL" --name big
+
+# --- the server's own checks (SeaweedFS checks what s3rver cannot) -------------
+if [[ $S3_PEER == seaweedfs ]]; then
+	current="server checks"
+	DIRECT="s3://$BUCKET/direct?endpoint=http://127.0.0.1:$S3PORT&partSize=5MiB"
+	before=$(stats 'd["rejected"]')
+	AWS_SECRET_ACCESS_KEY=not-the-secret t_run "seaweedfs: a wrong secret is refused by the server itself (exit 4)" 4 \
+		"${LB[@]}" backup --db "$(pg_uri small)" --storage "$DIRECT" --name wrongkey --passphrase-file "$PASS"
+	t_contains "seaweedfs: ... HTTP 403 SignatureDoesNotMatch, the server's message" "HTTP 403 SignatureDoesNotMatch: The request signature we calculated does not match"
+	AWS_ACCESS_KEY_ID=LBWEEDNOSUCHKEY t_run "seaweedfs: an unknown access key is refused by the server (exit 4)" 4 \
+		"${LB[@]}" list --storage "$DIRECT"
+	t_contains "seaweedfs: ... InvalidAccessKeyId, with the hint" "InvalidAccessKeyId"
+	t_stat "seaweedfs: those requests never passed the botocore proxy" "d['rejected'] == $before"
+	t_run "seaweedfs: a multipart backup straight to the server, no proxy in the way" 0 \
+		"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "$DIRECT" --name direct \
+		--passphrase-file "$PASS" --compression none
+	t_run "seaweedfs: ... verifies straight from the server" 0 \
+		"${LB[@]}" verify --storage "$DIRECT" --name direct --passphrase-file "$PASS"
+	# A fault injector straight in front of the server: a part damaged on
+	# the way reaches SeaweedFS, which checks Content-MD5 itself.
+	timeout 900 $PY "$here/fault_proxy.py" --upstream "http://127.0.0.1:$S3PORT" \
+		--port-file "$WORK/fault2.port" 2>"$WORK/fault2.log" &
+	PIDS+=($!)
+	F2=$(wait_port_file "$WORK/fault2.port")
+	curl -s -X POST --data-binary '[{"name":"flip","op":"UploadPart","part":2,"corrupt":true,"times":1}]' \
+		"http://127.0.0.1:$F2/__fault/rules" >/dev/null
+	t_run "seaweedfs: a part damaged on the way is refused by the server itself (exit 4)" 4 \
+		"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "s3://$BUCKET/direct?endpoint=http://127.0.0.1:$F2&partSize=5MiB" \
+		--name damaged2 --passphrase-file "$PASS" --compression none
+	# The server checks the signed x-amz-content-sha256 first, Content-MD5 next.
+	t_matches "seaweedfs: ... HTTP 400 from the server's own body check" 'PUT part 2: HTTP 400 (XAmzContentSHA256Mismatch|BadDigest): '
+	t_contains "seaweedfs: ... the server's message" "does not match what was computed"
+	t_true "seaweedfs: ... and lifeboat aborted its upload on the server" test "$(open_uploads)" = 0
+	n=$(awsc s3api list-objects-v2 --bucket "$BUCKET" --prefix "direct/default/damaged2/" --output json |
+		$PY -c 'import json,sys; t=sys.stdin.read().strip(); print(len(json.loads(t).get("Contents", [])) if t else 0)')
+	t_true "seaweedfs: ... no object of the damaged backup" test "$n" = 0
+
+	# Two runs of one backup at once (a lost pod still running): every
+	# object is created with If-None-Match: *, so the second to complete its
+	# dump is refused by the server and the first's backup stays whole.
+	mkdir -p "$WORK/slowbin"
+	cat >"$WORK/slowbin/pg_dump" <<SH
+#!/bin/sh
+[ "\$1" = --version ] && exec $PGTEST_BIN/pg_dump --version
+$PGTEST_BIN/pg_dump "\$@" | $PY -c '
+import sys, time
+while True:
+    b = sys.stdin.buffer.read(1 << 20)
+    if not b:
+        break
+    sys.stdout.buffer.write(b); sys.stdout.buffer.flush(); time.sleep(0.3)
+'
+SH
+	chmod +x "$WORK/slowbin/pg_dump"
+	LIFEBOAT_PG_BINDIR=$WORK/slowbin "${LB[@]}" backup --db "$(pg_uri fixture)" --storage "$DIRECT" \
+		--name twice --passphrase-file "$PASS" --compression none >"$WORK/slow.out" 2>&1 &
+	bg=$!
+	sleep 1
+	t_run "seaweedfs: two at once: the fast run completes while the slow one still dumps" 0 \
+		"${LB[@]}" backup --db "$(pg_uri small)" --storage "$DIRECT" --name twice --passphrase-file "$PASS" \
+		--compression none --result-path "$WORK/fast.result"
+	rc=0
+	wait "$bg" || rc=$?
+	T_OUT=$(cat "$WORK/slow.out")
+	if [[ $rc == 9 ]]; then t_pass "seaweedfs: two at once: the slow run is refused at its multipart Complete (exit 9)"; else t_fail "seaweedfs: two at once: the slow run is refused at its multipart Complete (exit 9)" "exit $rc: $(tail -c 800 "$WORK/slow.out")"; fi
+	t_contains "seaweedfs: ... HTTP 412 from the server, another writer first" "CompleteMultipartUpload: HTTP 412 PreconditionFailed: another writer created the object first"
+	t_true "seaweedfs: ... its upload aborted on the server" test "$(open_uploads)" = 0
+	t_run "seaweedfs: two at once: the backup that completed verifies" 0 \
+		"${LB[@]}" verify --storage "$DIRECT" --name twice --passphrase-file "$PASS"
+	awsc s3 cp "s3://$BUCKET/direct/default/twice/manifest.json" "$WORK/twice.manifest" >/dev/null 2>&1 || true
+	t_true "seaweedfs: ... and is the fast run's (its sha256)" $PY -c "import json,sys; f=json.load(open(sys.argv[1])); m=json.load(open(sys.argv[2])); assert m['objects'][0]['sha256']==f['artifact']['sha256'], (m, f)" \
+		"$WORK/fast.result" "$WORK/twice.manifest"
+fi
 
 # --- every request shape seen and verified -----------------------------------
 current="shapes"

@@ -1,5 +1,7 @@
 #!/usr/bin/python3
-"""A SigV4-verifying proxy in front of s3rver (which does not check SigV4).
+"""A SigV4-verifying proxy in front of s3rver (which does not check SigV4),
+or in front of a server that does (SeaweedFS), as a second, independent check
+and as the suite's request counter.
 
 For every request it recomputes the signature with botocore's own signer
 (S3SigV4Auth, Debian's python3-botocore) over the same method, path, query,
@@ -18,7 +20,12 @@ DIR/BUCKET/._S3rver_uploads/ID), so a client sees real S3 semantics.
                  [--port-file F] [--vhost-suffix localhost]
 
 With --vhost-suffix, a request for Host BUCKET.SUFFIX[:port] is virtual-hosted
-style: verified as sent, then forwarded to s3rver in path style.
+style: verified as sent, then forwarded to s3rver in path style; with
+--vhost-passthrough too, forwarded as sent (Host kept: the upstream checks
+the signature itself and serves virtual-hosted style).
+
+Every request goes upstream with its Host header unchanged, so an upstream
+that checks SigV4 verifies the signature the client made.
 
 GET /__proxy/stats returns the counters as JSON:
   {"verified": N, "rejected": N, "ops": {"UploadPart": N, ...},
@@ -254,9 +261,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.server.cfg.s3rver_dir and op in ("AbortMultipartUpload", "ListMultipartUploads"):
             self.emulate(op, bucket, dict(query))
             return
-        self.forward(body, path + ("?" + split.query if split.query else ""), vhost)
+        if vhost and self.server.cfg.vhost_passthrough:
+            status = self.forward(body, self.path, False)
+        else:
+            status = self.forward(body, path + ("?" + split.query if split.query else ""), vhost)
+        if op == "AbortMultipartUpload" and status is not None and 200 <= status < 300:
+            bump("aborted")
 
     def forward(self, body, target, vhost):
+        """Sends the request upstream and relays the reply; returns its status."""
         up = self.server.cfg.upstream
         conn = http.client.HTTPConnection(up.hostname, up.port, timeout=120)
         try:
@@ -268,6 +281,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             conn.request(self.command, target, body=body if body or self.command in ("PUT", "POST") else None,
                          headers=headers)
             resp = conn.getresponse()
+            status = resp.status
             self.send_response(resp.status, resp.reason)
             length = resp.getheader("Content-Length")
             for k, v in resp.getheaders():
@@ -276,13 +290,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if self.command == "HEAD":
                 self.send_header("Content-Length", length or "0")
                 self.end_headers()
-                return
+                return status
             if length is None:
                 data = resp.read()
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
-                return
+                return status
             self.send_header("Content-Length", length)
             self.end_headers()
             while True:
@@ -290,6 +304,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if not chunk:
                     break
                 self.wfile.write(chunk)
+            return status
         finally:
             conn.close()
 
@@ -303,6 +318,8 @@ def main():
     ap.add_argument("--secret-key", default="S3RVER")
     ap.add_argument("--region", default="us-east-1")
     ap.add_argument("--vhost-suffix", help="treat Host BUCKET.SUFFIX as virtual-hosted style (e.g. localhost)")
+    ap.add_argument("--vhost-passthrough", action="store_true",
+                    help="forward virtual-hosted requests as sent (the upstream serves that style)")
     cfg = ap.parse_args()
     s3ops.serve("sigv4_proxy", Handler, cfg, cfg=cfg)
 

@@ -391,22 +391,51 @@ def storage_block(desc):
                      reason="FieldValueRequired"),
             ]),
         "gcs": obj(
-            "Google Cloud Storage through its S3-compatible XML API "
-            "(https://storage.googleapis.com) with an HMAC key of a service account "
-            "(Cloud Storage > Settings > Interoperability); service-account JSON keys are "
-            "not supported. Each backup is the folder "
+            "Google Cloud Storage. With a service account's JSON key "
+            "(credentialsSecretRef.serviceAccountKeyKey) through the JSON API with OAuth 2.0 "
+            "access tokens; with an HMAC key (accessKeyIdKey, secretAccessKeyKey) through the "
+            "S3-compatible XML API. Each backup is the folder "
             "gs://<bucket>/<prefix>/<namespace>/<name>/. Example: {bucket: "
-            "acme-db-backups, prefix: prod, credentialsSecretRef: {name: backup-gcs}}.", {
+            "acme-db-backups, prefix: prod, credentialsSecretRef: {name: backup-gcs, "
+            "serviceAccountKeyKey: key.json}}.", {
                 "bucket": string(
                     "Name of the bucket; it must exist. 3-222 of a-z, 0-9, '.', '-', '_', "
                     "starting and ending with a letter or digit. Example: acme-db-backups.",
                     minLength=3, maxLength=222, pattern=r"^[a-z0-9][a-z0-9._-]*[a-z0-9]$"),
                 "prefix": prefix_field("bucket"),
-                "credentialsSecretRef": s3_credentials(
-                    "The Secret holding the HMAC key: its access ID (GOOG1...) and secret. "
-                    "The service account needs roles/storage.objectAdmin on the bucket. "
-                    "Example: {name: backup-gcs} with the keys AWS_ACCESS_KEY_ID (the "
-                    "access ID) and AWS_SECRET_ACCESS_KEY (the secret).", session_token=False),
+                "endpoint": string(
+                    "URL of the Cloud Storage API: https://host[:port], no path (http:// only "
+                    "for a local test server), e.g. a Private Service Connect endpoint. "
+                    "Default: https://storage.googleapis.com.",
+                    maxLength=1024, pattern=r"^https?://[-A-Za-z0-9.:\[\]_]+/?$"),
+                "credentialsSecretRef": obj(
+                    "The Secret holding the credential, in one of two forms: "
+                    "serviceAccountKeyKey, the key of a service account's JSON key file (IAM > "
+                    "Service accounts > Keys; the account needs roles/storage.objectAdmin on "
+                    "the bucket), mounted into the Job as a file; or an HMAC key (Cloud "
+                    "Storage > Settings > Interoperability) in accessKeyIdKey and "
+                    "secretAccessKeyKey. Examples: {name: backup-gcs, serviceAccountKeyKey: "
+                    "key.json}; {name: backup-gcs-hmac} with the keys AWS_ACCESS_KEY_ID and "
+                    "AWS_SECRET_ACCESS_KEY.", {
+                        "name": secret_name(),
+                        "serviceAccountKeyKey": secret_key_field(
+                            "Key of the Secret holding a service account's JSON key file "
+                            "(\"type\": \"service_account\"). Mounted read-only into the Job "
+                            "and named by GOOGLE_APPLICATION_CREDENTIALS. Example: key.json."),
+                        "accessKeyIdKey": secret_key_field(
+                            "HMAC form: key of the Secret holding the access ID (GOOG1...). "
+                            "Default, when serviceAccountKeyKey is not set: "
+                            "AWS_ACCESS_KEY_ID."),
+                        "secretAccessKeyKey": secret_key_field(
+                            "HMAC form: key of the Secret holding the HMAC secret. Default, "
+                            "when serviceAccountKeyKey is not set: AWS_SECRET_ACCESS_KEY."),
+                    }, required=["name"], rules=[
+                        rule("!has(self.serviceAccountKeyKey) || "
+                             "(!has(self.accessKeyIdKey) && !has(self.secretAccessKeyKey))",
+                             "serviceAccountKeyKey (a JSON key) and accessKeyIdKey or "
+                             "secretAccessKeyKey (an HMAC key) are two forms of credentials: "
+                             "set one", field_path=".serviceAccountKeyKey"),
+                    ], **{"x-kubernetes-map-type": "atomic"}),
             }, required=["bucket", "credentialsSecretRef"]),
         "volume": obj(
             "A PersistentVolumeClaim in this namespace, mounted into the Job: each backup "

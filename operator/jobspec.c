@@ -31,6 +31,8 @@ static int ctl_jobspec_eq(const char *a, const char *b)
 #define DB_CA_FILE DB_CA_DIR "/ca.crt"
 #define STORAGE_CA_DIR "/etc/lifeboat/storage-ca"
 #define STORAGE_CA_FILE STORAGE_CA_DIR "/ca.crt"
+#define GCS_KEY_DIR "/etc/lifeboat/gcs-key"
+#define GCS_KEY_FILE GCS_KEY_DIR "/key.json"
 /* 0440: the owner (root) and fsGroup read; nobody writes. */
 #define SECRET_MODE 0440
 
@@ -258,12 +260,31 @@ static int s3_plan(struct plan *p, const struct api_storage *st)
 
 static int gcs_plan(struct plan *p, const struct api_storage *st)
 {
+	const struct api_gcs *g = &st->gcs;
 	struct buf url;
+	int first = 1;
 	buf_init(&url, 1 << 16);
-	buf_addf(&url, "gs://%s", st->gcs.bucket);
-	add_prefix(&url, st->gcs.prefix);
+	buf_addf(&url, "gs://%s", g->bucket);
+	add_prefix(&url, g->prefix);
+	if (g->endpoint) {
+		char *ep = xstrdup(g->endpoint);
+		size_t n = strlen(ep);
+		while (n > 0 && ep[n - 1] == '/')
+			ep[--n] = '\0';
+		add_param(&url, &first, "endpoint", ep);
+		free(ep);
+	}
 	int rc = plan_value(p, JOBENV_STORAGE, buf_take(&url));
-	hmac_env(p, &st->gcs.credentials);
+	if (g->service_account_key_key) {
+		/* The key file, mounted read-only; its path is all the Job's
+		 * environment says. */
+		plan_secret_volume(p, "gcs-key", GCS_KEY_DIR, g->credentials.name,
+				   g->service_account_key_key, "key.json", ALL_COMMANDS);
+		if (!rc)
+			rc = plan_str(p, JOBENV_GOOGLE_APPLICATION_CREDENTIALS, GCS_KEY_FILE);
+	} else {
+		hmac_env(p, &g->credentials);
+	}
 	return rc;
 }
 

@@ -876,33 +876,51 @@ static void s3_credentials_dispose(struct api_s3_credentials *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static int s3_credentials_field(struct api_s3_credentials *out, struct json_object *o,
-				const char *path, int session_token)
+/* credentialsSecretRef of s3 (session_token) or gcs (sa_key: the JSON key
+ * form, whose key lands in *sa_key; the HMAC keys then stay NULL). */
+static int s3_credentials_field(struct api_s3_credentials *out, char **sa_key,
+				struct json_object *o, const char *path, int session_token)
 {
 	static const char *const known_s3[] = {"name", "accessKeyIdKey", "secretAccessKeyKey",
 					       "sessionTokenKey", NULL};
-	static const char *const known_gcs[] = {"name", "accessKeyIdKey", "secretAccessKeyKey",
-						NULL};
+	static const char *const known_gcs[] = {"name", "serviceAccountKeyKey", "accessKeyIdKey",
+						"secretAccessKeyKey", NULL};
 	struct json_object *v = NULL;
 	struct api_s3_credentials c = {0};
-	char *p = join(path, "credentialsSecretRef");
+	char *p = join(path, "credentialsSecretRef"), *sa = NULL;
 	int rc;
 	if ((rc = api_field_object(&v, o, path, "credentialsSecretRef")) ||
 	    (rc = required(v, path, "credentialsSecretRef", "the Secret holding the access key")) ||
 	    (rc = api_check_known(v, p, session_token ? known_s3 : known_gcs)) ||
 	    (rc = secret_name_field(&c.name, v, p, "name")) ||
 	    (rc = required(c.name, p, "name", NULL)) ||
+	    (sa_key && (rc = secret_key_field(&sa, v, p, "serviceAccountKeyKey"))) ||
 	    (rc = secret_key_field(&c.access_key_id_key, v, p, "accessKeyIdKey")) ||
 	    (rc = secret_key_field(&c.secret_access_key_key, v, p, "secretAccessKeyKey")) ||
 	    (session_token &&
 	     (rc = secret_key_field(&c.session_token_key, v, p, "sessionTokenKey"))))
 		goto done;
-	set_default(&c.access_key_id_key, API_DEFAULT_ACCESS_KEY_ID_KEY);
-	set_default(&c.secret_access_key_key, API_DEFAULT_SECRET_ACCESS_KEY_KEY);
+	if (sa && (c.access_key_id_key || c.secret_access_key_key)) {
+		rc = err_set(E_INVALID,
+			     "%s.serviceAccountKeyKey: serviceAccountKeyKey (a JSON key) and "
+			     "accessKeyIdKey or secretAccessKeyKey (an HMAC key) are two forms of "
+			     "credentials: set one",
+			     p);
+		goto done;
+	}
+	if (!sa) {
+		set_default(&c.access_key_id_key, API_DEFAULT_ACCESS_KEY_ID_KEY);
+		set_default(&c.secret_access_key_key, API_DEFAULT_SECRET_ACCESS_KEY_KEY);
+	}
 	*out = c;
 	memset(&c, 0, sizeof(c));
+	if (sa_key) {
+		*sa_key = sa;
+		sa = NULL;
+	}
 done:
 	s3_credentials_dispose(&c);
+	free(sa);
 	free(p);
 	return rc;
 }
@@ -959,7 +977,7 @@ static int s3_parse(struct api_storage *st, struct json_object *o, const char *p
 				valid_storage_class,
 				"a storage class (capital letters, digits, '_')")) ||
 	    (rc = secret_ref_field(&s.ca, o, path, "caSecretRef")) ||
-	    (rc = s3_credentials_field(&s.credentials, o, path, 1)))
+	    (rc = s3_credentials_field(&s.credentials, NULL, o, path, 1)))
 		goto done;
 	if (s.kms_key_id &&
 	    (!s.server_side_encryption || strcmp(s.server_side_encryption, "aws:kms") != 0)) {
@@ -1056,12 +1074,15 @@ static void gcs_dispose(struct api_gcs *g)
 {
 	free(g->bucket);
 	free(g->prefix);
+	free(g->endpoint);
+	free(g->service_account_key_key);
 	s3_credentials_dispose(&g->credentials);
 }
 
 static int gcs_parse(struct api_storage *st, struct json_object *o, const char *path)
 {
-	static const char *const known[] = {"bucket", "prefix", "credentialsSecretRef", NULL};
+	static const char *const known[] = {"bucket", "prefix", "endpoint", "credentialsSecretRef",
+					    NULL};
 	struct api_gcs g = {0};
 	int rc;
 	if ((rc = api_check_known(o, path, known)) ||
@@ -1071,7 +1092,9 @@ static int gcs_parse(struct api_storage *st, struct json_object *o, const char *
 	    (rc = required(g.bucket, path, "bucket", "the name of the bucket")) ||
 	    (rc = field_checked(&g.prefix, o, path, "prefix", 1, 1024, api_valid_rel_path,
 				WHAT_REL_PATH)) ||
-	    (rc = s3_credentials_field(&g.credentials, o, path, 0)))
+	    (rc = field_checked(&g.endpoint, o, path, "endpoint", 0, 1024, valid_s3_endpoint,
+				"a Cloud Storage endpoint (https://host[:port], no path)")) ||
+	    (rc = s3_credentials_field(&g.credentials, &g.service_account_key_key, o, path, 0)))
 		goto done;
 	st->gcs = g;
 	memset(&g, 0, sizeof(g));

@@ -116,6 +116,11 @@ struct api_azure {
 struct api_gcs {
 	char *bucket;
 	char *prefix;
+	char *endpoint; /* NULL: https://storage.googleapis.com */
+	/* One of two forms: a service account's JSON key (credentials.name and
+	 * service_account_key_key set, the HMAC keys NULL), or an HMAC key
+	 * (credentials with its two keys, defaults applied). */
+	char *service_account_key_key;
 	struct api_s3_credentials credentials;
 };
 

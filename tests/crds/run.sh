@@ -190,7 +190,7 @@ done
 current="good objects"
 k create namespace "$NS" >/dev/null
 ns_made=1
-for f in backup-s3 backup-azure backup-gcs backup-volume schedule schedule-stockholm restore restore-dr; do
+for f in backup-s3 backup-azure backup-gcs backup-gcs-key backup-volume schedule schedule-stockholm restore restore-dr; do
 	t_run "apply testdata/$f.yaml" 0 kn apply -f "$TD/$f.yaml"
 done
 t_run "apply --server-side testdata/backup-full.yaml (every field set)" 0 kn apply --server-side -f "$TD/backup-full.yaml"
@@ -209,6 +209,8 @@ t_equals "default: database.engine, port, sslMode, connectTimeoutSeconds" "postg
 t_equals "default: s3 credential key names" "AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY" \
 	jp $B '{.spec.storage.s3.credentialsSecretRef.accessKeyIdKey} {.spec.storage.s3.credentialsSecretRef.secretAccessKeyKey}'
 t_equals "default: s3 forcePathStyle false" false jp $B '{.spec.storage.s3.forcePathStyle}'
+t_equals "no HMAC defaults beside a GCS service-account key (the operator applies them to the HMAC form)" "key.json||" \
+	jp databasebackup/app-gcs-key '{.spec.storage.gcs.credentialsSecretRef.serviceAccountKeyKey}|{.spec.storage.gcs.credentialsSecretRef.accessKeyIdKey}|{.spec.storage.gcs.credentialsSecretRef.secretAccessKeyKey}'
 t_equals "no default invented: encryption stays as given, files unset" "backup-passphrase|" \
 	jp $B '{.spec.encryption.passphraseSecretRef.name}|{.spec.files}'
 t_equals "given values win over defaults (backup-full)" "plain gzip:9 false Delete 7200 0 6432 verify-full" \
@@ -256,6 +258,7 @@ uri-with-user|spec.database|user and passwordSecretRef go with host
 verify-full-without-ca|spec.database.caSecretRef|sslMode verify-ca and verify-full need caSecretRef
 sslmode-bad|spec.database.sslMode|Unsupported value: "strict"
 azure-two-keys|spec.storage.azure.credentialsSecretRef|several credential keys set: set exactly one of accountKeyKey, sasTokenKey and connectionStringKey
+gcs-two-forms|spec.storage.gcs.credentialsSecretRef.serviceAccountKeyKey|two forms of credentials: set one
 azure-no-key|spec.storage.azure.credentialsSecretRef|no credential key set
 azure-no-account|spec.storage.azure.accountName|accountName is required unless the credentials are a connection string
 s3-no-credentials|spec.storage.s3.credentialsSecretRef|Required value

@@ -4,7 +4,11 @@
 # the real control plane: S3 through s3rver behind the SigV4-checking proxy
 # (botocore verifies every signature), read back with the AWS CLI; Azure Blob
 # through Azurite with an account key and with a SAS token, read back with
-# tests/storage/azure_tool.py (a client written independently of lifeboat).
+# tests/storage/azure_tool.py (a client written independently of lifeboat);
+# GCS with a service account's JSON key (the Secret mounted as a file)
+# through fake-gcs-server behind tests/storage/gcs_auth.py (the token
+# endpoint verifies the JWT; every request needs a live bearer token), read
+# back with curl on fake-gcs-server's own API.
 # Each backend: Completed with the stored object's sha256 and size in status,
 # `lifeboat verify` of it, a backend refusing the credentials (Failed, the
 # job's error, an event, no manifest), deletionPolicy Delete removing the
@@ -70,6 +74,38 @@ az() { $PY "$STORAGE/azure_tool.py" "$AZ_ENDPOINT" "$AZ_ACCOUNT" "$AZ_KEY" "$@";
 az create-container backups >/dev/null
 AZ_SAS=$(az sas)
 
+FAKEGCS=$(timeout 1800 "$root/tests/peers/build.sh" fakegcs) || { t_fail "setup: fake-gcs-server builds" "tests/peers/build.sh fakegcs failed"; exit 1; }
+GCS_BUCKET=lifeboat-e2e-gcs
+GCS_PORT=$(free_port)
+GCS_AUTH_PORT=$(free_port)
+GCS_EMAIL=lifeboat-e2e@acme-test.iam.gserviceaccount.com
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/sa.pem" 2>/dev/null
+openssl pkey -in "$WORK/sa.pem" -pubout -out "$WORK/sa.pub"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/other.pem" 2>/dev/null
+gcs_key() { # FILE PEM: a service-account key file for the account
+	$PY -c 'import json,sys; json.dump({"type":"service_account","project_id":"acme-test","private_key_id":"e2e-key",
+"private_key":open(sys.argv[2]).read(),"client_email":sys.argv[3],"token_uri":sys.argv[4]},open(sys.argv[1],"w"))' \
+		"$1" "$2" "$GCS_EMAIL" "http://127.0.0.1:$GCS_AUTH_PORT/token"
+}
+gcs_key "$WORK/key.json" "$WORK/sa.pem"
+gcs_key "$WORK/other.json" "$WORK/other.pem"
+timeout 900 "$FAKEGCS" -scheme http -host 127.0.0.1 -port "$GCS_PORT" -backend memory \
+	-public-host "127.0.0.1:$GCS_PORT" -external-url "http://127.0.0.1:$GCS_AUTH_PORT" -log-level warn \
+	>"$WORK/fakegcs.log" 2>&1 &
+PEERS+=($!)
+timeout 900 $PY "$STORAGE/gcs_auth.py" --upstream "http://127.0.0.1:$GCS_PORT" --port "$GCS_AUTH_PORT" \
+	--public-key "$WORK/sa.pub" --client-email "$GCS_EMAIL" --key-id e2e-key \
+	--port-file "$WORK/gcsauth.port" 2>"$WORK/gcsauth.log" &
+PEERS+=($!)
+wait_port_file "$WORK/gcsauth.port" >/dev/null || { t_fail "setup: the GCS token endpoint listens" "$(cat "$WORK/gcsauth.log")"; exit 1; }
+wait_port "$GCS_PORT" || { t_fail "setup: fake-gcs-server listens" "$(cat "$WORK/fakegcs.log")"; exit 1; }
+G="http://127.0.0.1:$GCS_PORT"
+curl -s -f -o /dev/null -X POST -H 'Content-Type: application/json' -d "{\"name\":\"$GCS_BUCKET\"}" "$G/storage/v1/b?project=acme-test" ||
+	{ t_fail "setup: a bucket on fake-gcs-server" "$(tail -5 "$WORK/fakegcs.log")"; exit 1; }
+gcs_objects() { # PREFIX: the names fake-gcs-server lists under it
+	curl -s "$G/storage/v1/b/$GCS_BUCKET/o?prefix=$1" | $PY -c 'import json,sys; [print(i["name"]) for i in json.load(sys.stdin).get("items", [])]'
+}
+
 export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1
 unset AWS_SESSION_TOKEN AWS_PROFILE AWS_REGION AWS_CA_BUNDLE AWS_SHARED_CREDENTIALS_FILE
 export AWS_EC2_METADATA_DISABLED=true AWS_PAGER=''
@@ -86,6 +122,8 @@ kubectl -n "$NS" create secret generic s3-wrong --from-literal=AWS_ACCESS_KEY_ID
 kubectl -n "$NS" create secret generic az --from-literal=key="$AZ_KEY" --from-literal=sas="$AZ_SAS" >/dev/null
 WRONG_AZ_KEY=$($PY -c 'import base64, os; print(base64.b64encode(os.urandom(64)).decode())')
 kubectl -n "$NS" create secret generic az-wrong --from-literal=key="$WRONG_AZ_KEY" >/dev/null
+kubectl -n "$NS" create secret generic gcs-key --from-file=key.json="$WORK/key.json" >/dev/null
+kubectl -n "$NS" create secret generic gcs-key-other --from-file=sa.json="$WORK/other.json" >/dev/null
 
 start_operator
 
@@ -189,9 +227,39 @@ t_run "Azure Retain: deleting the resource completes" 0 kubectl -n "$NS" delete 
 T_OUT=$(az list backups "prod/$NS/az-sas/")
 t_contains "Azure Retain: the manifest stays" "manifest.json"
 
+# --- GCS with a service account's JSON key ----------------------------------------
+GCS_YAML="{gcs: {bucket: $GCS_BUCKET, prefix: prod, endpoint: \"http://127.0.0.1:$GCS_AUTH_PORT\",
+            credentialsSecretRef: {name: gcs-key, serviceAccountKeyKey: key.json}}}"
+GCS_URL="gs://$GCS_BUCKET/prod?endpoint=http://127.0.0.1:$GCS_AUTH_PORT"
+backup gcs-ok "$GCS_YAML" Delete
+t_equals "GCS (service-account key): the backup reaches Completed" Completed wait_phase gcs-ok Completed Failed
+obj=$(gcs_objects "prod/$NS/gcs-ok/" | grep '/db\.dump' | head -1)
+T_OUT=$obj
+t_matches "GCS: the dump object is listed by fake-gcs-server" 'db\.dump'
+curl -s -o "$WORK/gcs-ok.dump" "$G/storage/v1/b/$GCS_BUCKET/o/$($PY -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$obj")?alt=media" || true
+stored_matches gcs-ok "$WORK/gcs-ok.dump"
+t_run "GCS: lifeboat verify of the stored backup passes" 0 env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY GOOGLE_APPLICATION_CREDENTIALS="$WORK/key.json" \
+	timeout 120 "$BIN/lifeboat" verify --storage "$GCS_URL" --namespace "$NS" --name gcs-ok \
+	--passphrase-file "$WORK/passphrase"
+T_OUT=$(curl -s "http://127.0.0.1:$GCS_AUTH_PORT/__gcs/stats")
+t_true "GCS: the Jobs' tokens came from the JWT exchange, and no request went without one" \
+	$PY -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["grants"] >= 2 and d["unauthorized"] == 0 and not d["badAssertions"], d' "$T_OUT"
+
+backup gcs-refused "{gcs: {bucket: $GCS_BUCKET, prefix: prod, endpoint: \"http://127.0.0.1:$GCS_AUTH_PORT\",
+            credentialsSecretRef: {name: gcs-key-other, serviceAccountKeyKey: sa.json}}}"
+failed_with_event gcs-refused "GCS refusing a key the account does not have"
+T_OUT=$(field gcs-refused .status.message)
+t_contains "GCS refusing: the message names the token endpoint's refusal" "HTTP 400 invalid_grant"
+T_OUT=$(gcs_objects "prod/$NS/gcs-refused/")
+t_true "GCS refusing: nothing stored under its folder" test -z "$T_OUT"
+t_run "GCS Delete: deleting the resource completes" 0 kubectl -n "$NS" delete dbb gcs-ok --timeout=120s
+T_OUT=$(gcs_objects "prod/$NS/gcs-ok/")
+t_true "GCS Delete: the stored objects are gone" test -z "$T_OUT"
+
 # --- no credential anywhere it should not be -------------------------------------
 kubectl -n "$NS" get dbb,jobs,events -o json >"$WORK/objects.json"
-for secret in "$PGTEST_PASSWORD" not-the-s3-secret "$AZ_KEY" "$WRONG_AZ_KEY" "${AZ_SAS#\?}" 'storage e2e passphrase'; do
+GCS_PEM_LINE=$(sed -n 2p "$WORK/sa.pem")
+for secret in "$PGTEST_PASSWORD" not-the-s3-secret "$AZ_KEY" "$WRONG_AZ_KEY" "${AZ_SAS#\?}" 'storage e2e passphrase' "$GCS_PEM_LINE"; do
 	t_true "secret value absent from the operator's log and the objects: ${secret:0:3}..." \
 		bash -c "! grep -qF -- \"\$1\" '$WORK/operator.log' '$WORK/objects.json'" _ "$secret"
 done

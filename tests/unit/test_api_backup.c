@@ -196,6 +196,11 @@ static const struct rule_case {
      {{"spec.storage",
        "{\"gcs\":{\"bucket\":\"acme_gcs.b\",\"credentialsSecretRef\":{\"name\":\"g\"}}}"}},
      NULL},
+    {"gcs service-account key and an endpoint",
+     {{"spec.storage",
+       "{\"gcs\":{\"bucket\":\"acme\",\"endpoint\":\"https://storage.example:8443/\","
+       "\"credentialsSecretRef\":{\"name\":\"g\",\"serviceAccountKeyKey\":\"key.json\"}}}"}},
+     NULL},
     {"volume with a trailing slash",
      {{"spec.storage", "{\"volume\":{\"claimName\":\"db-backups\",\"subPath\":\"app/\"}}"}},
      NULL},
@@ -475,6 +480,16 @@ static const struct rule_case {
      {{"spec.storage", "{\"gcs\":{\"bucket\":\"acme\",\"credentialsSecretRef\":{\"name\":\"g\","
 		       "\"sessionTokenKey\":\"t\"}}}"}},
      "spec.storage.gcs.credentialsSecretRef: unknown field \"sessionTokenKey\""},
+    {"gcs both credential forms",
+     {{"spec.storage", "{\"gcs\":{\"bucket\":\"acme\",\"credentialsSecretRef\":{\"name\":\"g\","
+		       "\"serviceAccountKeyKey\":\"key.json\",\"accessKeyIdKey\":\"id\"}}}"}},
+     "spec.storage.gcs.credentialsSecretRef.serviceAccountKeyKey: serviceAccountKeyKey (a JSON "
+     "key) and accessKeyIdKey or secretAccessKeyKey (an HMAC key) are two forms of credentials: "
+     "set one"},
+    {"gcs endpoint with a path",
+     {{"spec.storage", "{\"gcs\":{\"bucket\":\"acme\",\"endpoint\":\"https://h/storage\","
+		       "\"credentialsSecretRef\":{\"name\":\"g\",\"serviceAccountKeyKey\":\"k\"}}}"}},
+     "spec.storage.gcs.endpoint: \"https://h/storage\" is not a Cloud Storage endpoint"},
     {"gcs bucket caps",
      {{"spec.storage",
        "{\"gcs\":{\"bucket\":\"Acme\",\"credentialsSecretRef\":{\"name\":\"g\"}}}"}},

@@ -407,6 +407,7 @@ static const struct golden {
     {"azure-sas", 0, &plain_opts},
     {"azure-connection-string", 0, &plain_opts},
     {"gcs", 0, &plain_opts},
+    {"gcs-key", 0, &plain_opts},
     {"volume", 0, &plain_opts},
     {"volume", 1, &plain_opts},
     {"files", 0, &plain_opts},

@@ -70,7 +70,6 @@ int azure_base64_decode(uint8_t **out, size_t *outlen, const char *s);
 /* RFC 1123 date for x-ms-date: "Sun, 22 Nov 2026 01:11:09 GMT". */
 void azure_http_date(char out[32], time_t now);
 
-
 /* The block id of block number n (1-based, < 1,000,000), NUL-terminated. */
 void azure_block_id(char out[AZURE_BLOCK_ID_LEN + 1], int n);
 

@@ -197,8 +197,8 @@ int gcs_token_parse(struct gcs_token *out, const char *json, size_t len)
 	if (!tok)
 		rc = err_set(E_STORE, "the token endpoint's reply has no access_token");
 	else if (type && strcasecmp(type, "Bearer") != 0)
-		rc = err_set(E_STORE, "the token endpoint's reply has token_type \"%s\", not Bearer",
-			     type);
+		rc = err_set(E_STORE,
+			     "the token endpoint's reply has token_type \"%s\", not Bearer", type);
 	else if (expires <= 0)
 		rc = err_set(E_STORE, "the token endpoint's reply has no positive expires_in");
 	else

@@ -78,7 +78,8 @@ static int fetch_token(struct gcs_store *s)
 	if (rc)
 		return err_wrap("%s: service-account key %s", s->base.display, s->key_file);
 	buf_init(&form, (size_t)-1);
-	buf_adds(&form, "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=");
+	buf_adds(&form,
+		 "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=");
 	buf_adds(&form, jwt);
 	OPENSSL_cleanse(jwt, strlen(jwt));
 	free(jwt);
@@ -105,13 +106,14 @@ static int fetch_token(struct gcs_store *s)
 	} else if (resp.status != 200) {
 		char *reason = NULL, *msg = NULL;
 		gcs_error_parse(&reason, &msg, resp.body.ptr, resp.body.len);
-		rc = err_set(E_STORE,
-			     "%s: token endpoint %s refused the service account %s: HTTP %ld%s%s%s%s; "
-			     "check that the key file %s is current (IAM > Service accounts > Keys: "
-			     "not deleted or disabled) and the machine's clock is right",
-			     s->base.display, s->key.token_uri, s->key.client_email, resp.status,
-			     reason ? " " : "", reason ? reason : "", msg ? ": " : "", msg ? msg : "",
-			     s->key_file);
+		rc = err_set(
+		    E_STORE,
+		    "%s: token endpoint %s refused the service account %s: HTTP %ld%s%s%s%s; "
+		    "check that the key file %s is current (IAM > Service accounts > Keys: "
+		    "not deleted or disabled) and the machine's clock is right",
+		    s->base.display, s->key.token_uri, s->key.client_email, resp.status,
+		    reason ? " " : "", reason ? reason : "", msg ? ": " : "", msg ? msg : "",
+		    s->key_file);
 		free(reason);
 		free(msg);
 	} else {
@@ -203,7 +205,8 @@ static int gcs_request(struct gcs_store *s, struct http_client *c, const struct 
 		};
 		http_response_dispose(resp);
 		http_response_init(resp);
-		rc = r->once ? http_do(c, &req, resp) : http_do_retry(c, &req, resp, &s->retry, NULL);
+		rc = r->once ? http_do(c, &req, resp)
+			     : http_do_retry(c, &req, resp, &s->retry, NULL);
 		free(ct);
 		free(cr);
 		free(rg);
@@ -327,7 +330,6 @@ static void gcs_free(struct store *st)
 	free(s);
 }
 
-
 static int gcs_open(struct store **out, const char *url)
 {
 	const char *key_var = jobenv_name(JOBENV_GOOGLE_APPLICATION_CREDENTIALS);
@@ -399,9 +401,9 @@ struct gcs_writer {
 	struct gcs_store *st;
 	char *okey;
 	char *where;
-	int create;		      /* ifGenerationMatch=0 */
-	struct http_client *http;     /* the writer's thread: start, finalize, cancel */
-	struct http_client *worker;   /* the part worker's */
+	int create;		    /* ifGenerationMatch=0 */
+	struct http_client *http;   /* the writer's thread: start, finalize, cancel */
+	struct http_client *worker; /* the part worker's */
 	struct parts *parts;
 	char *session;		      /* the resumable session URI */
 	uint64_t sent;		      /* bytes the server holds (the worker's, then ours) */
@@ -502,8 +504,8 @@ static void backoff(const struct http_retry *p, int attempt, long retry_after_s)
 /* Sends data[0..len), which starts at byte `at` of the object, as chunks of
  * the session; final: the object ends with it. Resumes from what the
  * server says it holds after a broken or refused request. */
-static int send_chunk(struct gcs_writer *w, struct http_client *c, uint64_t at,
-		      const uint8_t *data, size_t len, int final, const char *what)
+static int send_chunk(struct gcs_writer *w, struct http_client *c, uint64_t at, const uint8_t *data,
+		      size_t len, int final, const char *what)
 {
 	struct gcs_store *s = w->st;
 	uint64_t total = at + len, held = at;
@@ -518,8 +520,8 @@ static int send_chunk(struct gcs_writer *w, struct http_client *c, uint64_t at,
 				 (unsigned long long)held, (unsigned long long)(total - 1),
 				 (unsigned long long)total);
 		else
-			snprintf(range, sizeof(range), "bytes %llu-%llu/*", (unsigned long long)held,
-				 (unsigned long long)(total - 1));
+			snprintf(range, sizeof(range), "bytes %llu-%llu/*",
+				 (unsigned long long)held, (unsigned long long)(total - 1));
 		struct http_response resp;
 		http_response_init(&resp);
 		struct gcs_req r = {.method = "PUT",
@@ -535,8 +537,8 @@ static int send_chunk(struct gcs_writer *w, struct http_client *c, uint64_t at,
 			if (gcs_object_size(&size, resp.body.ptr, resp.body.len) == 0 &&
 			    size != total)
 				rc = err_set(E_STORE,
-					     "%s: %s: the server stored %llu bytes, not %llu", w->where,
-					     what, (unsigned long long)size,
+					     "%s: %s: the server stored %llu bytes, not %llu",
+					     w->where, what, (unsigned long long)size,
 					     (unsigned long long)total);
 			else
 				atomic_store(&w->finalized, 1);
@@ -566,12 +568,15 @@ static int send_chunk(struct gcs_writer *w, struct http_client *c, uint64_t at,
 				     "object first (two runs of one backup at once?); this run "
 				     "leaves it alone",
 				     w->where, what);
-		} else if (rc == E_UNAVAILABLE || rc == E_TIMEOUT || http_status_retryable(status)) {
+		} else if (rc == E_UNAVAILABLE || rc == E_TIMEOUT ||
+			   http_status_retryable(status)) {
 			long after = rc ? -1 : resp.retry_after_s;
 			if (attempt + 1 < s->retry.attempts) {
 				log_info("%s: %s failed (%s); asking the server what it holds",
 					 w->where, what,
-					 rc ? err_msg() : status == 429 ? "HTTP 429" : "HTTP 5xx");
+					 rc		 ? err_msg()
+					 : status == 429 ? "HTTP 429"
+							 : "HTTP 5xx");
 				http_response_dispose(&resp);
 				backoff(&s->retry, attempt, after);
 				uint64_t now = 0;
@@ -717,10 +722,11 @@ static int on_object_data(const char *p, size_t n, void *ud)
 				   start == rd->expect_from;
 			free(cr);
 			if (!good)
-				return err_set(E_STORE,
-					       "%s: GET resumed at byte %llu, but the server did not "
-					       "answer with that range",
-					       rd->where, (unsigned long long)rd->expect_from);
+				return err_set(
+				    E_STORE,
+				    "%s: GET resumed at byte %llu, but the server did not "
+				    "answer with that range",
+				    rd->where, (unsigned long long)rd->expect_from);
 		}
 	}
 	int rc = stage_write(rd->sink, (const uint8_t *)p, n);
@@ -758,9 +764,10 @@ static int gcs_read(struct store *st, const char *key, struct stage *sink)
 		if (!generation && resp.status / 100 == 2)
 			generation = http_response_header(&resp, "x-goog-generation");
 		if (rc == E_UNAVAILABLE && rd.got > before && resumes < READ_RESUMES) {
-			log_info("%s: the connection broke at byte %llu (%s); resuming with a Range "
-				 "request",
-				 where, (unsigned long long)rd.got, err_msg());
+			log_info(
+			    "%s: the connection broke at byte %llu (%s); resuming with a Range "
+			    "request",
+			    where, (unsigned long long)rd.got, err_msg());
 			continue;
 		}
 		if (rc == 0 && !ok(&resp) && rd.got > 0 && resp.status == 412)
@@ -837,7 +844,8 @@ static int gcs_list(struct store *st, const char *prefix, store_list_cb cb, void
 		buf_init(&url, (size_t)-1);
 		buf_addf(&url, "%s/storage/v1/b/", s->cfg.endpoint);
 		text_pct_encode(&url, s->cfg.bucket, 0);
-		buf_addf(&url, "/o?maxResults=%d&fields=items(name%%2Csize)%%2CnextPageToken&prefix=",
+		buf_addf(&url,
+			 "/o?maxResults=%d&fields=items(name%%2Csize)%%2CnextPageToken&prefix=",
 			 s->cfg.max_keys);
 		text_pct_encode(&url, want, 0);
 		if (token) {
@@ -852,8 +860,9 @@ static int gcs_list(struct store *st, const char *prefix, store_list_cb cb, void
 			snprintf(what, sizeof(what), "objects.list page %d", page);
 			rc = gcs_fail(s, s->base.display, what, rc, &resp);
 			if (rc == E_NOTFOUND)
-				rc = err_set(E_STORE, "%s; create the bucket or fix the storage URL",
-					     err_msg());
+				rc =
+				    err_set(E_STORE, "%s; create the bucket or fix the storage URL",
+					    err_msg());
 			break;
 		}
 		free(token);

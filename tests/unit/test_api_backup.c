@@ -487,8 +487,9 @@ static const struct rule_case {
      "key) and accessKeyIdKey or secretAccessKeyKey (an HMAC key) are two forms of credentials: "
      "set one"},
     {"gcs endpoint with a path",
-     {{"spec.storage", "{\"gcs\":{\"bucket\":\"acme\",\"endpoint\":\"https://h/storage\","
-		       "\"credentialsSecretRef\":{\"name\":\"g\",\"serviceAccountKeyKey\":\"k\"}}}"}},
+     {{"spec.storage",
+       "{\"gcs\":{\"bucket\":\"acme\",\"endpoint\":\"https://h/storage\","
+       "\"credentialsSecretRef\":{\"name\":\"g\",\"serviceAccountKeyKey\":\"k\"}}}"}},
      "spec.storage.gcs.endpoint: \"https://h/storage\" is not a Cloud Storage endpoint"},
     {"gcs bucket caps",
      {{"spec.storage",

@@ -100,7 +100,8 @@ static void key_parse__names_the_field_at_fault_never_the_key(void **state)
 	assert_non_null(strstr(err_msg(), "k.json is not a service-account key file"));
 	char *t = key_json("authorized_user", pem, NULL);
 	assert_int_equal(gcs_key_parse(&key, t, strlen(t), "k.json"), E_INVALID);
-	assert_non_null(strstr(err_msg(), "\"type\" is \"authorized_user\", not \"service_account\""));
+	assert_non_null(
+	    strstr(err_msg(), "\"type\" is \"authorized_user\", not \"service_account\""));
 	assert_null(strstr(err_msg(), "SECRETBYTES"));
 	free(t);
 	t = key_json("service_account", "not a pem", NULL);
@@ -219,9 +220,11 @@ static void jwt__refuses_a_key_that_is_not_rsa(void **state)
 	free(text);
 	free(pem);
 	EVP_PKEY_free(k);
-	char email[] = "e", junk_pem[] = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+	char email[] = "e",
+	     junk_pem[] = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
 	     uri[] = "https://t";
-	struct gcs_key junk = {.client_email = email, .private_key_pem = junk_pem, .token_uri = uri};
+	struct gcs_key junk = {
+	    .client_email = email, .private_key_pem = junk_pem, .token_uri = uri};
 	assert_int_equal(gcs_jwt(&jwt, &junk, GCS_SCOPE, 1), E_INVALID);
 	assert_non_null(strstr(err_msg(), "not a readable PEM private key"));
 }
@@ -230,7 +233,8 @@ static void token_parse__access_token_and_lifetime(void **state)
 {
 	(void)state;
 	struct gcs_token t = {0};
-	const char *good = "{\"access_token\":\"ya29.abc\",\"expires_in\":3599,\"token_type\":\"Bearer\"}";
+	const char *good =
+	    "{\"access_token\":\"ya29.abc\",\"expires_in\":3599,\"token_type\":\"Bearer\"}";
 	assert_int_equal(gcs_token_parse(&t, good, strlen(good)), 0);
 	assert_string_equal(t.access_token, "ya29.abc");
 	assert_int_equal(t.expires_in, 3599);
@@ -265,14 +269,16 @@ static void error_parse__json_api_and_token_endpoint_forms(void **state)
 {
 	(void)state;
 	char *r = NULL, *m = NULL;
-	const char *api = "{\"error\":{\"code\":403,\"message\":\"backup@x does not have "
-			  "storage.objects.create access\",\"errors\":[{\"reason\":\"forbidden\"}]}}";
+	const char *api =
+	    "{\"error\":{\"code\":403,\"message\":\"backup@x does not have "
+	    "storage.objects.create access\",\"errors\":[{\"reason\":\"forbidden\"}]}}";
 	gcs_error_parse(&r, &m, api, strlen(api));
 	assert_string_equal(r, "forbidden");
 	assert_string_equal(m, "backup@x does not have storage.objects.create access");
 	free(r);
 	free(m);
-	const char *tok = "{\"error\":\"invalid_grant\",\"error_description\":\"Invalid JWT Signature.\"}";
+	const char *tok =
+	    "{\"error\":\"invalid_grant\",\"error_description\":\"Invalid JWT Signature.\"}";
 	gcs_error_parse(&r, &m, tok, strlen(tok));
 	assert_string_equal(r, "invalid_grant");
 	assert_string_equal(m, "Invalid JWT Signature.");
@@ -304,7 +310,8 @@ static void list_parse__items_sizes_and_page_token(void **state)
 {
 	(void)state;
 	const char *page = "{\"kind\":\"storage#objects\",\"nextPageToken\":\"p/b\",\"items\":["
-			   "{\"name\":\"p/a\",\"size\":\"12\"},{\"name\":\"p/b\",\"size\":\"18446744073709551615\"}]}";
+			   "{\"name\":\"p/a\",\"size\":\"12\"},{\"name\":\"p/"
+			   "b\",\"size\":\"18446744073709551615\"}]}";
 	struct seen s = {.stop_at = -1};
 	char *next = NULL;
 	assert_int_equal(gcs_list_parse(&next, page, strlen(page), collect, &s), 0);
@@ -317,20 +324,25 @@ static void list_parse__items_sizes_and_page_token(void **state)
 	/* The last page of an empty listing: no items, no token. */
 	struct seen e = {.stop_at = -1};
 	next = (char *)"unset";
-	assert_int_equal(gcs_list_parse(&next, "{\"kind\":\"storage#objects\"}", 26, collect, &e), 0);
+	assert_int_equal(gcs_list_parse(&next, "{\"kind\":\"storage#objects\"}", 26, collect, &e),
+			 0);
 	assert_null(next);
 	assert_int_equal(e.n, 0);
 	/* The callback's non-zero value stops the walk and is returned. */
 	struct seen st = {.stop_at = 1};
 	assert_int_equal(gcs_list_parse(&next, page, strlen(page), collect, &st), 7);
 	assert_int_equal(st.n, 1);
-	const char *bad[] = {"{\"items\":{}}", "{\"items\":[{\"name\":\"a\"}]}",
+	const char *bad[] = {"{\"items\":{}}",
+			     "{\"items\":[{\"name\":\"a\"}]}",
 			     "{\"items\":[{\"name\":\"a\",\"size\":12}]}",
 			     "{\"items\":[{\"name\":\"a\",\"size\":\"-1\"}]}",
-			     "{\"items\":[{\"size\":\"1\"}]}", "[]", "{\"items\":["};
+			     "{\"items\":[{\"size\":\"1\"}]}",
+			     "[]",
+			     "{\"items\":["};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct seen b = {.stop_at = -1};
-		assert_int_equal(gcs_list_parse(&next, bad[i], strlen(bad[i]), collect, &b), E_STORE);
+		assert_int_equal(gcs_list_parse(&next, bad[i], strlen(bad[i]), collect, &b),
+				 E_STORE);
 	}
 }
 

@@ -27,12 +27,12 @@
 #include "../common/text.h"
 #include "../common/xmalloc.h"
 #include "gcs.h"
+#include "objstore.h"
 #include "parts.h"
 #include "s3.h"
 
 #define KEY_FILE_MAX (64u * 1024)
 #define CA_BUNDLE_MAX (4u * 1024 * 1024)
-#define READ_RESUMES 5
 #define REPLY_MAX (8u * 1024 * 1024)
 
 struct gcs_store {
@@ -289,32 +289,6 @@ static char *object_key(const struct gcs_store *s, const char *key)
 
 /* --- opening ------------------------------------------------------------- */
 
-static int read_file(char **out, const char *path, size_t max, const char *what)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return err_set(E_INVALID, "%s %s cannot be read: %s", what, path, strerror(errno));
-	struct buf b;
-	buf_init(&b, max);
-	char chunk[4096];
-	size_t n;
-	int rc = 0;
-	while (!rc && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		rc = buf_add(&b, chunk, n);
-	int bad = ferror(f);
-	fclose(f);
-	OPENSSL_cleanse(chunk, sizeof(chunk));
-	if (rc || bad) {
-		if (b.ptr)
-			OPENSSL_cleanse(b.ptr, b.len);
-		buf_dispose(&b);
-		return err_set(E_INVALID, "%s %s cannot be read%s", what, path,
-			       rc ? ": it is too large" : "");
-	}
-	*out = buf_take(&b);
-	return 0;
-}
-
 static void gcs_free(struct store *st)
 {
 	struct gcs_store *s = (struct gcs_store *)st;
@@ -371,7 +345,7 @@ static int gcs_open(struct store **out, const char *url)
 			     s->base.display, s->cfg.part_size);
 		goto fail;
 	}
-	if ((rc = read_file(&text, key_file, KEY_FILE_MAX, "service-account key file")))
+	if ((rc = objstore_read_file(&text, key_file, KEY_FILE_MAX, "service-account key file")))
 		goto fail;
 	rc = gcs_key_parse(&s->key, text, strlen(text), key_file);
 	OPENSSL_cleanse(text, strlen(text));
@@ -379,7 +353,7 @@ static int gcs_open(struct store **out, const char *url)
 	if (rc)
 		goto fail;
 	if (s->cfg.ca_bundle &&
-	    (rc = read_file(&s->ca_pem, s->cfg.ca_bundle, CA_BUNDLE_MAX, "CA bundle")))
+	    (rc = objstore_read_file(&s->ca_pem, s->cfg.ca_bundle, CA_BUNDLE_MAX, "CA bundle")))
 		goto fail;
 	s->tls.ca_pem = s->ca_pem;
 	s->retry = (struct http_retry){s->cfg.max_attempts, 250, 15000};
@@ -700,91 +674,46 @@ static int gcs_writer(struct store *st, const char *key, unsigned flags, struct 
 
 /* --- reading ------------------------------------------------------------- */
 
-struct reader {
-	struct stage *sink;
-	uint64_t got;
-	uint64_t expect_from;
-	int checked;
-	struct http_response *resp;
-	const char *where;
+struct get_ctx {
+	struct gcs_store *s;
+	const char *okey;
 };
 
-static int on_object_data(const char *p, size_t n, void *ud)
+static int get_send(void *ctx, uint64_t from, const char *version,
+		    int (*on_data)(const char *p, size_t n, void *ud), void *ud,
+		    struct http_response *resp)
 {
-	struct reader *rd = ud;
-	if (!rd->checked) {
-		rd->checked = 1;
-		if (rd->expect_from > 0) {
-			char *cr = http_response_header(rd->resp, "Content-Range");
-			unsigned long long start = 0;
-			int good = rd->resp->status == 206 && cr &&
-				   sscanf(cr, "bytes %llu-", &start) == 1 &&
-				   start == rd->expect_from;
-			free(cr);
-			if (!good)
-				return err_set(
-				    E_STORE,
-				    "%s: GET resumed at byte %llu, but the server did not "
-				    "answer with that range",
-				    rd->where, (unsigned long long)rd->expect_from);
-		}
-	}
-	int rc = stage_write(rd->sink, (const uint8_t *)p, n);
-	if (!rc)
-		rd->got += n;
+	struct get_ctx *g = ctx;
+	char range[48];
+	snprintf(range, sizeof(range), "bytes=%llu-", (unsigned long long)from);
+	/* A resumed read must come from the same generation of the object. */
+	char *q = from && version ? xasprintf("alt=media&ifGenerationMatch=%s", version)
+				  : xstrdup("alt=media");
+	char *url = object_url(g->s, g->okey, q);
+	struct gcs_req r = {.method = "GET",
+			    .url = url,
+			    .range = from ? range : NULL,
+			    .on_data = on_data,
+			    .ud = ud};
+	int rc = gcs_request(g->s, g->s->http, &r, resp);
+	free(url);
+	free(q);
 	return rc;
+}
+
+static int get_fail(void *ctx, const char *where, const char *what, int rc,
+		    const struct http_response *resp)
+{
+	return gcs_fail(((struct get_ctx *)ctx)->s, where, what, rc, resp);
 }
 
 static int gcs_read(struct store *st, const char *key, struct stage *sink)
 {
 	struct gcs_store *s = (struct gcs_store *)st;
 	char *okey = object_key(s, key), *where = store_location(st, key);
-	char *generation = NULL, *url = NULL, range[48];
-	struct http_response resp;
-	struct reader rd = {sink, 0, 0, 0, &resp, where};
-	int rc = 0;
-	http_response_init(&resp);
-	for (int resumes = 0;; resumes++) {
-		rd.expect_from = rd.got;
-		rd.checked = 0;
-		/* A resumed read must come from the same generation of the object. */
-		char *q = generation ? xasprintf("alt=media&ifGenerationMatch=%s", generation)
-				     : xstrdup("alt=media");
-		free(url);
-		url = object_url(s, okey, q);
-		free(q);
-		snprintf(range, sizeof(range), "bytes=%llu-", (unsigned long long)rd.got);
-		struct gcs_req r = {.method = "GET",
-				    .url = url,
-				    .range = rd.got ? range : NULL,
-				    .on_data = on_object_data,
-				    .ud = &rd};
-		uint64_t before = rd.got;
-		rc = gcs_request(s, s->http, &r, &resp);
-		if (!generation && resp.status / 100 == 2)
-			generation = http_response_header(&resp, "x-goog-generation");
-		if (rc == E_UNAVAILABLE && rd.got > before && resumes < READ_RESUMES) {
-			log_info(
-			    "%s: the connection broke at byte %llu (%s); resuming with a Range "
-			    "request",
-			    where, (unsigned long long)rd.got, err_msg());
-			continue;
-		}
-		if (rc == 0 && !ok(&resp) && rd.got > 0 && resp.status == 412)
-			rc = err_set(E_STORE,
-				     "%s: the object changed while it was read (generation %s); "
-				     "read it again",
-				     where, generation ? generation : "?");
-		else if (rc == E_UNAVAILABLE || rc == E_TIMEOUT || rc == E_TLS ||
-			 (rc == 0 && !ok(&resp)))
-			rc = gcs_fail(s, where, rd.got ? "GET (resumed)" : "GET", rc, &resp);
-		break;
-	}
-	if (rc == E_NOTFOUND)
-		rc = err_set(E_NOTFOUND, "%s does not exist", where);
-	http_response_dispose(&resp);
-	free(generation);
-	free(url);
+	struct get_ctx ctx = {s, okey};
+	struct objstore_get g = {get_send, get_fail, "x-goog-generation", "generation", &ctx};
+	int rc = objstore_read(&g, where, sink);
 	free(okey);
 	free(where);
 	return rc;

@@ -23,13 +23,13 @@
 #include "../common/log.h"
 #include "../common/text.h"
 #include "../common/xmalloc.h"
+#include "objstore.h"
 #include "parts.h"
 #include "s3.h"
 #include "sigv4.h"
 
 #define CA_BUNDLE_MAX (4u * 1024 * 1024)
 #define CREDENTIALS_MAX (1024u * 1024)
-#define READ_RESUMES 5
 #define REPLY_MAX (8u * 1024 * 1024)
 
 struct s3_store {
@@ -214,32 +214,6 @@ static int ok(const struct http_response *r)
 
 /* --- opening ----------------------------------------------------------- */
 
-static int read_file(char **out, const char *path, size_t max, const char *what)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return err_set(E_INVALID, "%s %s cannot be read: %s", what, path, strerror(errno));
-	struct buf b;
-	buf_init(&b, max);
-	char chunk[4096];
-	size_t n;
-	int rc = 0;
-	while (!rc && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		rc = buf_add(&b, chunk, n);
-	int bad = ferror(f);
-	fclose(f);
-	OPENSSL_cleanse(chunk, sizeof(chunk));
-	if (rc || bad) {
-		if (b.ptr)
-			OPENSSL_cleanse(b.ptr, b.len);
-		buf_dispose(&b);
-		return err_set(E_INVALID, "%s %s cannot be read%s", what, path,
-			       rc ? ": it is too large" : "");
-	}
-	*out = buf_take(&b);
-	return 0;
-}
-
 /* From the environment, else the shared credentials file. Never logged. */
 static int load_credentials(struct s3_credentials *out, const char *scheme)
 {
@@ -268,7 +242,7 @@ static int load_credentials(struct s3_credentials *out, const char *scheme)
 	int rc = E_NOTFOUND;
 	if (path && (file || access(path, R_OK) == 0)) {
 		char *text = NULL;
-		rc = read_file(&text, path, CREDENTIALS_MAX, "credentials file");
+		rc = objstore_read_file(&text, path, CREDENTIALS_MAX, "credentials file");
 		if (!rc && text) {
 			rc = s3_credentials_parse(out, text, profile);
 			if (rc)
@@ -320,7 +294,7 @@ static int s3_open_as(struct store **out, const char *url, const struct store_op
 		goto fail;
 	const char *ca =
 	    s->cfg.ca_bundle ? s->cfg.ca_bundle : getenv(jobenv_name(JOBENV_AWS_CA_BUNDLE));
-	if (ca && *ca && (rc = read_file(&s->ca_pem, ca, CA_BUNDLE_MAX, "CA bundle")))
+	if (ca && *ca && (rc = objstore_read_file(&s->ca_pem, ca, CA_BUNDLE_MAX, "CA bundle")))
 		goto fail;
 	s->tls.ca_pem = s->ca_pem;
 	s->retry = (struct http_retry){s->cfg.max_attempts, 250, 15000};
@@ -681,86 +655,40 @@ static int s3_writer(struct store *st, const char *key, unsigned flags, struct s
 
 /* --- reading ----------------------------------------------------------- */
 
-struct reader {
-	struct stage *sink;
-	uint64_t got;
-	uint64_t expect_from; /* a resumed transfer must start here */
-	int checked;	      /* this transfer's Content-Range was checked */
-	struct http_response *resp;
-	const char *where;
+struct get_ctx {
+	struct s3_store *s;
+	const char *okey;
 };
 
-static int on_object_data(const char *p, size_t n, void *ud)
+static int get_send(void *ctx, uint64_t from, const char *version,
+		    int (*on_data)(const char *p, size_t n, void *ud), void *ud,
+		    struct http_response *resp)
 {
-	struct reader *rd = ud;
-	if (!rd->checked) {
-		rd->checked = 1;
-		if (rd->expect_from > 0) {
-			char *cr = http_response_header(rd->resp, "Content-Range");
-			unsigned long long start = 0;
-			int good = rd->resp->status == 206 && cr &&
-				   sscanf(cr, "bytes %llu-", &start) == 1 &&
-				   start == rd->expect_from;
-			free(cr);
-			if (!good)
-				return err_set(
-				    E_STORE,
-				    "%s: GET resumed at byte %llu, but the server did not "
-				    "answer with that range",
-				    rd->where, (unsigned long long)rd->expect_from);
-		}
-	}
-	int rc = stage_write(rd->sink, (const uint8_t *)p, n);
-	if (!rc)
-		rd->got += n;
-	return rc;
+	struct get_ctx *g = ctx;
+	char range[48];
+	snprintf(range, sizeof(range), "bytes=%llu-", (unsigned long long)from);
+	struct s3_req r = {.method = "GET",
+			   .okey = g->okey,
+			   .range = from ? range : NULL,
+			   .if_match = from ? version : NULL,
+			   .on_data = on_data,
+			   .ud = ud};
+	return s3_request(g->s, g->s->http, &r, resp);
+}
+
+static int get_fail(void *ctx, const char *where, const char *what, int rc,
+		    const struct http_response *resp)
+{
+	return s3_fail(((struct get_ctx *)ctx)->s, where, what, rc, resp);
 }
 
 static int s3_read(struct store *st, const char *key, struct stage *sink)
 {
 	struct s3_store *s = (struct s3_store *)st;
 	char *okey = s3_config_object_key(&s->cfg, key), *where = store_location(st, key);
-	char *etag = NULL;
-	char range[48];
-	struct http_response resp;
-	struct reader rd = {sink, 0, 0, 0, &resp, where};
-	int rc = 0;
-	http_response_init(&resp);
-	for (int resumes = 0;; resumes++) {
-		rd.expect_from = rd.got;
-		rd.checked = 0;
-		snprintf(range, sizeof(range), "bytes=%llu-", (unsigned long long)rd.got);
-		struct s3_req r = {.method = "GET",
-				   .okey = okey,
-				   .range = rd.got ? range : NULL,
-				   .if_match = rd.got ? etag : NULL,
-				   .on_data = on_object_data,
-				   .ud = &rd};
-		uint64_t before = rd.got;
-		rc = s3_request(s, s->http, &r, &resp);
-		if (!etag && resp.status / 100 == 2)
-			etag = http_response_header(&resp, "ETag");
-		if (rc == E_UNAVAILABLE && rd.got > before && resumes < READ_RESUMES) {
-			log_info(
-			    "%s: the connection broke at byte %llu (%s); resuming with a Range "
-			    "request",
-			    where, (unsigned long long)rd.got, err_msg());
-			continue;
-		}
-		if (rc == 0 && !ok(&resp) && rd.got > 0 && resp.status == 412)
-			rc = err_set(E_STORE,
-				     "%s: the object changed while it was read (ETag %s); "
-				     "read it again",
-				     where, etag ? etag : "?");
-		else if (rc == E_UNAVAILABLE || rc == E_TIMEOUT || rc == E_TLS ||
-			 (rc == 0 && !ok(&resp)))
-			rc = s3_fail(s, where, rd.got ? "GET (resumed)" : "GET", rc, &resp);
-		break;
-	}
-	if (rc == E_NOTFOUND)
-		rc = err_set(E_NOTFOUND, "%s does not exist", where);
-	http_response_dispose(&resp);
-	free(etag);
+	struct get_ctx ctx = {s, okey};
+	struct objstore_get g = {get_send, get_fail, "ETag", "ETag", &ctx};
+	int rc = objstore_read(&g, where, sink);
 	free(okey);
 	free(where);
 	return rc;

@@ -39,6 +39,33 @@ int objstore_read_file(char **out, const char *path, size_t max, const char *wha
 	return 0;
 }
 
+int objstore_fail(const char *where, const char *what, int rc, int attempts, const char *ca_how,
+		  const struct objstore_reply *r)
+{
+	if (rc == E_UNAVAILABLE || rc == E_TIMEOUT)
+		return err_set(E_STORE,
+			       "%s: %s: %s (after %d attempts); check the endpoint and the "
+			       "network",
+			       where, what, err_msg(), attempts);
+	if (rc == E_TLS)
+		return err_set(
+		    E_TLS,
+		    "%s: %s: %s; the endpoint's certificate does not verify: give the CA "
+		    "that signed it with %s",
+		    where, what, err_msg(), ca_how);
+	if (rc)
+		return err_wrap("%s: %s", where, what);
+	const char *hint = r->hint ? r->hint : "";
+	size_t mlen = r->msg ? strlen(r->msg) : 0;
+	if (*hint && mlen && r->msg[mlen - 1] == '.')
+		r->msg[mlen - 1] = '\0'; /* "...signing method; check ..." */
+	return err_set(
+	    r->ecode, "%s: %s: HTTP %ld%s%s%s%s%s%s%s", where, what, r->status, r->code ? " " : "",
+	    r->code ? r->code : "", r->msg ? ": " : "", r->msg ? r->msg : "",
+	    http_status_retryable(r->status) ? " (the server stayed busy through the retries)" : "",
+	    *hint ? "; " : "", hint);
+}
+
 struct reader {
 	struct stage *sink;
 	uint64_t got;

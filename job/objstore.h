@@ -19,6 +19,22 @@
  * `what` and path. */
 int objstore_read_file(char **out, const char *path, size_t max, const char *what);
 
+/* The error of a failed request, in one form for every object store:
+ * "WHERE: WHAT: ..." naming a transport failure (rc: E_UNAVAILABLE or
+ * E_TIMEOUT after `attempts`, E_TLS with ca_how saying how to give the CA)
+ * or, with rc 0, the reply's HTTP status, the provider's code and message
+ * (either may be NULL) and a hint (may be ""). A message ending in '.' loses
+ * it before the hint. Returns ecode (rc 0), E_STORE or E_TLS. */
+struct objstore_reply {
+	long status;
+	const char *code;
+	char *msg; /* owned by the caller; may be trimmed */
+	const char *hint;
+	int ecode;
+};
+int objstore_fail(const char *where, const char *what, int rc, int attempts, const char *ca_how,
+		  const struct objstore_reply *r);
+
 /* How a backend sends the GETs of one read. */
 struct objstore_get {
 	/* One GET from byte `from`: the whole object when 0, else with

@@ -234,28 +234,14 @@ static const char *hint_for(long status)
 static int gcs_fail(struct gcs_store *s, const char *where, const char *what, int rc,
 		    const struct http_response *resp)
 {
-	if (rc == E_UNAVAILABLE || rc == E_TIMEOUT)
-		return err_set(E_STORE,
-			       "%s: %s: %s (after %d attempts); check the endpoint and the "
-			       "network",
-			       where, what, err_msg(), s->retry.attempts);
-	if (rc == E_TLS)
-		return err_set(E_TLS,
-			       "%s: %s: %s; the endpoint's certificate does not verify: give the "
-			       "CA that signed it with caBundle= in the storage URL",
-			       where, what, err_msg());
+	static const char ca_how[] = "caBundle= in the storage URL";
 	if (rc)
-		return err_wrap("%s: %s", where, what);
+		return objstore_fail(where, what, rc, s->retry.attempts, ca_how, NULL);
 	char *reason = NULL, *msg = NULL;
 	gcs_error_parse(&reason, &msg, resp->body.ptr, resp->body.len);
-	const char *hint = hint_for(resp->status);
-	rc = err_set(resp->status == 404 ? E_NOTFOUND : E_STORE, "%s: %s: HTTP %ld%s%s%s%s%s%s%s",
-		     where, what, resp->status, reason ? " " : "", reason ? reason : "",
-		     msg ? ": " : "", msg ? msg : "",
-		     http_status_retryable(resp->status)
-			 ? " (the server stayed busy through the retries)"
-			 : "",
-		     *hint ? "; " : "", hint);
+	struct objstore_reply r = {resp->status, reason, msg, hint_for(resp->status),
+				   resp->status == 404 ? E_NOTFOUND : E_STORE};
+	rc = objstore_fail(where, what, 0, s->retry.attempts, ca_how, &r);
 	free(reason);
 	free(msg);
 	return rc;

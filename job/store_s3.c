@@ -173,35 +173,16 @@ static const char *hint_for(const struct s3_store *s, long status, const char *c
 static int s3_fail(struct s3_store *s, const char *where, const char *what, int rc,
 		   const struct http_response *resp)
 {
-	if (rc == E_UNAVAILABLE || rc == E_TIMEOUT)
-		return err_set(E_STORE,
-			       "%s: %s: %s (after %d attempts); check the endpoint and the "
-			       "network",
-			       where, what, err_msg(), s->retry.attempts);
-	if (rc == E_TLS)
-		return err_set(
-		    E_TLS,
-		    "%s: %s: %s; the endpoint's certificate does not verify: give the CA "
-		    "that signed it with caBundle= in the storage URL or AWS_CA_BUNDLE",
-		    where, what, err_msg());
+	static const char ca_how[] = "caBundle= in the storage URL or AWS_CA_BUNDLE";
 	if (rc)
-		return err_wrap("%s: %s", where, what);
+		return objstore_fail(where, what, rc, s->retry.attempts, ca_how, NULL);
 	struct s3_span body = {resp->body.ptr, resp->body.len};
 	char *code = s3_xml_text(body, "Code"), *msg = s3_xml_text(body, "Message");
 	const char *c = code ? code : "";
-	int ecode = E_STORE;
+	struct objstore_reply r = {resp->status, code, msg, hint_for(s, resp->status, c), E_STORE};
 	if (resp->status == 404 && (!code || strcmp(c, "NoSuchKey") == 0))
-		ecode = E_NOTFOUND;
-	const char *hint = hint_for(s, resp->status, c);
-	size_t mlen = msg ? strlen(msg) : 0;
-	if (*hint && mlen && msg[mlen - 1] == '.')
-		msg[mlen - 1] = '\0'; /* "...signing method; check ..." */
-	rc = err_set(ecode, "%s: %s: HTTP %ld%s%s%s%s%s%s%s", where, what, resp->status,
-		     code ? " " : "", c, msg ? ": " : "", msg ? msg : "",
-		     http_status_retryable(resp->status)
-			 ? " (the server stayed busy through the retries)"
-			 : "",
-		     *hint ? "; " : "", hint);
+		r.ecode = E_NOTFOUND;
+	rc = objstore_fail(where, what, 0, s->retry.attempts, ca_how, &r);
 	free(code);
 	free(msg);
 	return rc;

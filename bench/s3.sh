@@ -16,7 +16,7 @@ AWS=/usr/bin/aws
 WORK=$(mktemp -d /tmp/lifeboat-bench-s3.XXXXXX)
 chmod 755 "$WORK"
 S3PID=
-trap '[[ -n $S3PID ]] && kill "$S3PID" 2>/dev/null; [[ -n $S3PID ]] && wait "$S3PID" 2>/dev/null; pg_stop || true; rm -rf "$WORK"' EXIT
+trap '[[ -n $S3PID ]] && kill "$S3PID" 2>/dev/null; [[ -n $S3PID ]] && { wait "$S3PID" 2>/dev/null || true; }; pg_stop || true; rm -rf "$WORK"' EXIT
 export GNUPGHOME="$WORK/gnupg"
 mkdir -p "$GNUPGHOME" && chmod 700 "$GNUPGHOME"
 echo 'bench passphrase' >"$WORK/pass"

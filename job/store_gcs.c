@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
 #include <openssl/crypto.h>
 
 #include "../common/buf.h"
@@ -387,10 +388,14 @@ static int start_session(struct gcs_writer *w)
 	if (w->create)
 		buf_adds(&url, "&ifGenerationMatch=0");
 	/* The name travels in the query; the body carries the rest. */
-	buf_adds(&meta, "{\"contentType\":\"application/octet-stream\"");
+	struct json_object *m = json_object_new_object();
+	json_object_object_add(m, "contentType",
+			       json_object_new_string("application/octet-stream"));
 	if (s->cfg.storage_class)
-		buf_addf(&meta, ",\"storageClass\":\"%s\"", s->cfg.storage_class);
-	buf_adds(&meta, "}");
+		json_object_object_add(m, "storageClass",
+				       json_object_new_string(s->cfg.storage_class));
+	buf_adds(&meta, json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN));
+	json_object_put(m);
 	struct gcs_req r = {.method = "POST",
 			    .url = buf_str(&url),
 			    .body = meta.ptr,
@@ -502,26 +507,35 @@ static int send_chunk(struct gcs_writer *w, struct http_client *c, uint64_t at, 
 					     (unsigned long long)total);
 			else
 				atomic_store(&w->finalized, 1);
-		} else if (!rc && !final && status == 308) {
+		} else if (!rc && status == 308) {
+			/* The server holds up to its Range: the chunk is done (not
+			 * the last), or the rest is sent again. */
 			char *rh = http_response_header(&resp, "Range");
 			uint64_t now = 0;
 			rc = gcs_range_persisted(&now, rh);
 			free(rh);
-			if (!rc && now < total) {
-				/* It kept less than was sent: send the rest. */
-				if (now < held || now < at)
-					rc = err_set(E_STORE,
-						     "%s: %s: the server lost bytes it had "
-						     "acknowledged (%llu < %llu)",
-						     w->where, what, (unsigned long long)now,
-						     (unsigned long long)held);
-				else
-					held = now;
+			if (!rc && now == total && !final) {
 				http_response_dispose(&resp);
-				if (rc)
-					return rc;
-				continue;
+				return 0;
 			}
+			if (!rc && (now < held || now > total))
+				rc =
+				    err_set(E_STORE,
+					    "%s: %s: the server says it holds %llu bytes, but %llu "
+					    "were acknowledged and %llu sent",
+					    w->where, what, (unsigned long long)now,
+					    (unsigned long long)held, (unsigned long long)total);
+			else if (!rc && now == held && attempt + 1 >= s->retry.attempts)
+				rc = err_set(E_STORE,
+					     "%s: %s: the server kept none of the last %llu bytes "
+					     "sent, %d times",
+					     w->where, what, (unsigned long long)(total - held),
+					     s->retry.attempts);
+			http_response_dispose(&resp);
+			if (rc)
+				return rc;
+			held = now;
+			continue;
 		} else if (!rc && w->create && status == 412) {
 			rc = err_set(E_EXISTS,
 				     "%s: %s: HTTP 412 conditionNotMet: another writer created the "
@@ -548,7 +562,12 @@ static int send_chunk(struct gcs_writer *w, struct http_client *c, uint64_t at, 
 				continue;
 			}
 			rc = gcs_fail(s, w->where, what, rc, &resp);
-		} else if (rc || !(final ? ok(&resp) : status == 308)) {
+		} else if (!rc && ok(&resp)) {
+			rc = err_set(E_STORE,
+				     "%s: %s: the server finished the upload before its last chunk "
+				     "(HTTP %ld)",
+				     w->where, what, status);
+		} else {
 			rc = gcs_fail(s, w->where, what, rc, &resp);
 			if (rc == E_NOTFOUND)
 				rc = err_set(E_STORE, "%s (the upload session is gone)", err_msg());

@@ -17,10 +17,10 @@ struct store_entry {
 };
 
 /* Writer flags. STORE_CREATE: the object must not exist yet; finish fails
- * with E_EXISTS when another writer created it first. Backends with
- * atomic_create set make that a conditional request (S3 If-None-Match: *,
- * GCS ifGenerationMatch=0), so of several concurrent writers exactly one
- * succeeds; the others only have the caller's store_stat beforehand. */
+ * with E_EXISTS when another writer created it first. s3:// and gs:// make
+ * that a conditional request (S3 If-None-Match: *, GCS ifGenerationMatch=0),
+ * so of several concurrent writers exactly one succeeds; file:// and
+ * azure:// ignore the flag, leaving only the caller's store_stat beforehand. */
 #define STORE_CREATE 1u
 
 /* Return 0 to go on, non-zero to stop listing (returned by store_list). */
@@ -39,7 +39,6 @@ struct store_ops {
 	int (*list)(struct store *st, const char *prefix, store_list_cb cb, void *ud);
 	int (*remove)(struct store *st, const char *key);
 	void (*free)(struct store *st);
-	int atomic_create; /* STORE_CREATE is a conditional request */
 };
 
 /* Every backend's struct embeds this first. */

@@ -587,7 +587,7 @@ static int azure_writer(struct store *base, const char *key, unsigned flags, str
 	struct azure_store *st = (struct azure_store *)base;
 	struct azure_writer *w = xcalloc(1, sizeof(*w));
 	w->base.ops = &azure_writer_ops;
-	(void)flags; /* STORE_CREATE is not atomic here (atomic_create 0) */
+	(void)flags; /* STORE_CREATE is not a conditional request here (job/store.h) */
 	w->st = st;
 	w->blob = blob_of(st, key);
 	w->where = store_location(base, key);

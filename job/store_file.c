@@ -186,7 +186,7 @@ static int file_writer(struct store *st, const char *key, unsigned flags, struct
 	struct file_store *fs = (struct file_store *)st;
 	char *path = path_of(fs, key);
 	int rc = make_parents(fs, path);
-	(void)flags; /* STORE_CREATE is not atomic here (atomic_create 0) */
+	(void)flags; /* STORE_CREATE is not a conditional request here (job/store.h) */
 	if (rc) {
 		free(path);
 		return rc;

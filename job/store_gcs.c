@@ -563,14 +563,18 @@ static int send_chunk(struct gcs_writer *w, struct http_client *c, uint64_t at, 
 			}
 			rc = gcs_fail(s, w->where, what, rc, &resp);
 		} else if (!rc && ok(&resp)) {
-			rc = err_set(E_STORE,
-				     "%s: %s: the server finished the upload before its last chunk "
-				     "(HTTP %ld)",
-				     w->where, what, status);
+			rc = err_set(
+			    E_STORE,
+			    "%s: %s: the server finished the upload before its last chunk "
+			    "(HTTP %ld); the endpoint is not GCS's JSON API: check endpoint=",
+			    w->where, what, status);
 		} else {
 			rc = gcs_fail(s, w->where, what, rc, &resp);
 			if (rc == E_NOTFOUND)
-				rc = err_set(E_STORE, "%s (the upload session is gone)", err_msg());
+				rc = err_set(E_STORE,
+					     "%s (the upload session is gone: it expired or was "
+					     "cancelled; run the backup again)",
+					     err_msg());
 		}
 		http_response_dispose(&resp);
 		return rc;
@@ -839,5 +843,4 @@ const struct store_ops store_gs_ops = {
     .list = gcs_list,
     .remove = gcs_remove,
     .free = gcs_free,
-    .atomic_create = 1,
 };

@@ -816,7 +816,6 @@ const struct store_ops store_s3_ops = {
     .list = s3_list,
     .remove = s3_remove,
     .free = s3_free,
-    .atomic_create = 1,
 };
 
 /* Opened by store_gs_ops.open (job/store_gcs.c) when the credentials are an
@@ -830,7 +829,6 @@ const struct store_ops store_gs_hmac_ops = {
     .list = s3_list,
     .remove = s3_remove,
     .free = s3_free,
-    .atomic_create = 1,
 };
 
 static int s3_open(struct store **out, const char *url)

@@ -130,7 +130,7 @@ if record_build "asan+ubsan" BUILD=build/asan SAN=1 build/asan/lifeboat build/as
 			step "DatabaseBackup end to end (ASan+UBSan operator): Completed, InvalidSpec, Failed, deadline, immutable spec, Delete/Retain, SIGKILL at each phase, two replicas"
 			LIFEBOAT_BIN_DIR="$root/build/asan" timeout 900 tests/e2e/backup.sh ||
 				echo "FAIL e2e-backup: the suite exited $? before its end (output above)" >>"$LIFEBOAT_RESULTS"
-			step "DatabaseBackup to object storage end to end (ASan+UBSan operator): S3 via s3rver + SigV4 check, Azure via Azurite"
+			step "DatabaseBackup to object storage end to end (ASan+UBSan operator): S3 via s3rver + SigV4 check, Azure via Azurite, GCS with a service-account key via fake-gcs-server"
 			LIFEBOAT_BIN_DIR="$root/build/asan" timeout 600 tests/e2e/backup-storage.sh ||
 				echo "FAIL e2e-storage: the suite exited $? before its end (output above)" >>"$LIFEBOAT_RESULTS"
 			step "BackupSchedule end to end (ASan+UBSan operator, test clock): runs, retention, Forbid, suspend/resume, an outage, a bad zone, Replace with a 253-character name"

@@ -7,6 +7,17 @@
 #include "buf.h"
 #include "xmalloc.h"
 
+void text_hex(char *out, const void *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hex[b[i] >> 4];
+		out[2 * i + 1] = hex[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
 int text_hexval(int c)
 {
 	if (c >= '0' && c <= '9')

@@ -759,7 +759,8 @@ def backup_status():
                 "the manifest.",
                 obj("One stored object.", {
                     "key": string("Object key below the backup's folder, e.g. "
-                                  "db.dump.zst.pgp."),
+                                  "db-3f9a2c1e.dump.zst.pgp (db-ATTEMPT: each attempt "
+                                  "writes objects of its own name)."),
                     "size": integer("Stored size in bytes.", fmt="int64", minimum=0),
                     "sha256": string("SHA-256 of the stored bytes, hex.", pattern=SHA256),
                 }, required=["key"]), 64),
@@ -779,7 +780,7 @@ def backup_status():
             "files": obj("The spec.files folder's archive (a tar, compressed and encrypted "
                          "like the dump), when spec.files is set.", {
                 "object": string("Object key below the backup's folder, e.g. "
-                                 "files.tar.zst.pgp."),
+                                 "files-3f9a2c1e.tar.zst.pgp."),
                 "size": integer("Stored size in bytes.", fmt="int64", minimum=0),
                 "sha256": string("SHA-256 of the stored archive, hex.", pattern=SHA256),
                 "count": integer("Entries archived: files, folders and symlinks.",

@@ -1,11 +1,15 @@
 /* Storage layout of one backup, and name validation. */
 #include "artifact.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "../common/buf.h"
 #include "../common/err.h"
+#include "../common/text.h"
 #include "../common/xmalloc.h"
 #include "store.h"
 
@@ -56,15 +60,41 @@ char *artifact_key(const char *ns, const char *name, const char *leaf)
 	return xasprintf("%s/%s/%s", ns, name, leaf ? leaf : "");
 }
 
-char *artifact_dump_leaf(const char *format, const char *compress_suffix, int encrypted)
+int artifact_attempt_id(char out[ARTIFACT_ATTEMPT_LEN + 1])
 {
-	return xasprintf("db.%s%s%s", strcmp(format, "plain") == 0 ? "sql" : "dump", compress_suffix,
+	uint8_t raw[ARTIFACT_ATTEMPT_LEN / 2];
+	size_t got = 0;
+	while (got < sizeof(raw)) {
+		ssize_t r = getrandom(raw + got, sizeof(raw) - got, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return err_set(E_IO, "cannot read the kernel's random source for an attempt id: %s",
+				       strerror(errno));
+		got += (size_t)r;
+	}
+	text_hex(out, raw, sizeof(raw));
+	return 0;
+}
+
+/* "<base>[-<attempt>]". */
+static const char *attempt_sep(const char *attempt)
+{
+	return attempt ? "-" : "";
+}
+
+char *artifact_dump_leaf(const char *format, const char *compress_suffix, int encrypted,
+			 const char *attempt)
+{
+	return xasprintf("db%s%s.%s%s%s", attempt_sep(attempt), attempt ? attempt : "",
+			 strcmp(format, "plain") == 0 ? "sql" : "dump", compress_suffix,
 			 encrypted ? ".pgp" : "");
 }
 
-char *artifact_files_leaf(const char *compress_suffix, int encrypted)
+char *artifact_files_leaf(const char *compress_suffix, int encrypted, const char *attempt)
 {
-	return xasprintf("files.tar%s%s", compress_suffix, encrypted ? ".pgp" : "");
+	return xasprintf("files%s%s.tar%s%s", attempt_sep(attempt), attempt ? attempt : "",
+			 compress_suffix, encrypted ? ".pgp" : "");
 }
 
 int artifact_load_manifest(struct manifest *out, struct store *st, const char *ns, const char *name)

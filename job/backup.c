@@ -127,10 +127,10 @@ static int pump(struct stage *head, int fd)
 /* Archives --files into its own object through the same compression and
  * encryption as the dump; fills m->files once the object is visible. */
 static int backup_files(struct manifest *m, struct store *st, const struct job_opts *o,
-			const struct compress_spec *cs)
+			const struct compress_spec *cs, const char *attempt)
 {
 	struct stage *head = NULL, *stored_hash, *plain_hash;
-	char *leaf = artifact_files_leaf(compress_suffix(cs->algo), o->passphrase != NULL);
+	char *leaf = artifact_files_leaf(compress_suffix(cs->algo), o->passphrase != NULL, attempt);
 	char *key = artifact_key(o->namespace_, o->name, leaf);
 	uint64_t count = 0;
 	int rc;
@@ -178,7 +178,7 @@ int backup_run(const struct job_opts *o, struct json_object *result)
 	struct stage *head = NULL, *stored_hash = NULL, *enc = NULL, *plain_hash = NULL;
 	char *dump_key = NULL, *leaf = NULL, *manifest_key = NULL, *location = NULL;
 	int have_target = 0, have_info = 0, have_dumper = 0, rc = 0;
-	char dump_version[32];
+	char dump_version[32], attempt[ARTIFACT_ATTEMPT_LEN + 1];
 	int dump_num = 0;
 	struct buf text;
 	time_t started = time(NULL);
@@ -243,15 +243,20 @@ int backup_run(const struct job_opts *o, struct json_object *result)
 		log_warn("no passphrase given: backup %s/%s will NOT be encrypted", o->namespace_,
 			 o->name);
 
-	leaf = artifact_dump_leaf(o->format, compress_suffix(cs.algo), o->passphrase != NULL);
+	if ((rc = artifact_attempt_id(attempt)))
+		goto done;
+	leaf = artifact_dump_leaf(o->format, compress_suffix(cs.algo), o->passphrase != NULL,
+				  attempt);
 	dump_key = artifact_key(o->namespace_, o->name, leaf);
+	log_info("attempt %s: writing %s", attempt, leaf);
 	char *dir = artifact_key(o->namespace_, o->name, NULL);
 	location = store_location(st, dir);
 	free(dir);
-	/* Built back to front; head is always the chain's first stage. Every
-	 * object is created only if absent: of two runs of one backup at once
-	 * (a lost pod still running), the second to finish its dump stops there
-	 * and leaves the first's objects alone. */
+	/* Built back to front; head is always the chain's first stage. The
+	 * attempt's objects have names of their own (job/artifact.h), and the
+	 * manifest is created only if absent: of two runs of one backup at once
+	 * (a lost pod still running) the first to create it wins, and the other
+	 * removes what it wrote, never the winner's objects. */
 	if ((rc = store_create(st, dump_key, &head)))
 		goto done;
 	head = stored_hash = stage_hash_new(head);
@@ -285,7 +290,7 @@ int backup_run(const struct job_opts *o, struct json_object *result)
 		goto done;
 	/* No manifest without the folder's archive: the dump alone would look
 	 * like a complete backup. */
-	if (o->files && (rc = backup_files(&m, st, o, &cs))) {
+	if (o->files && (rc = backup_files(&m, st, o, &cs, attempt))) {
 		store_remove(st, dump_key);
 		goto done;
 	}
@@ -321,7 +326,12 @@ int backup_run(const struct job_opts *o, struct json_object *result)
 	m.schema_version = info.schema_version ? xstrdup(info.schema_version) : NULL;
 	if ((rc = manifest_to_json(&m, &text)) ||
 	    (rc = store_put_new(st, manifest_key, text.ptr, text.len))) {
-		/* Without its manifest the dump object is an orphan: remove it. */
+		if (rc == E_EXISTS)
+			err_wrap("another run of backup %s/%s completed first; this run (attempt "
+				 "%s) removed its own objects and left that backup as it is",
+				 o->namespace_, o->name, attempt);
+		/* Without its manifest the attempt's objects are orphans (never
+		 * another attempt's: their names are this attempt's own). */
 		store_remove(st, dump_key);
 		if (m.files.key) {
 			char *files_key = artifact_key(o->namespace_, o->name, m.files.key);

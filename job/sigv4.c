@@ -11,6 +11,7 @@
 
 #include "../common/buf.h"
 #include "../common/err.h"
+#include "../common/text.h"
 #include "../common/xmalloc.h"
 
 #define ALGORITHM "AWS4-HMAC-SHA256"
@@ -215,23 +216,13 @@ done:
 	return rc;
 }
 
-static void to_hex(char *out, const uint8_t *p, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hex[p[i] >> 4];
-		out[2 * i + 1] = hex[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 void sigv4_sha256_hex(char out[65], const void *p, size_t n)
 {
 	uint8_t d[32];
 	unsigned int len = 0;
 	if (EVP_Digest(p, n, d, &len, EVP_sha256(), NULL) != 1)
 		abort();
-	to_hex(out, d, 32);
+	text_hex(out, d, 32);
 }
 
 int sigv4_string_to_sign(struct buf *out, const char *amz_date, const char *scope,
@@ -314,7 +305,7 @@ int sigv4_authorization(struct buf *out, const struct sigv4_request *r,
 	unsigned int len = 32;
 	if (!HMAC(EVP_sha256(), key, 32, (const unsigned char *)buf_str(&sts), sts.len, sig, &len))
 		abort();
-	to_hex(sighex, sig, 32);
+	text_hex(sighex, sig, 32);
 	rc = buf_addf(out, ALGORITHM " Credential=%s/%s, SignedHeaders=%s, Signature=%s",
 		      c->access_key, scope, buf_str(&names), sighex);
 done:

@@ -10,6 +10,7 @@
 
 #include "../common/buf.h"
 #include "../common/err.h"
+#include "../common/text.h"
 #include "../common/xmalloc.h"
 
 volatile sig_atomic_t stage_interrupted;
@@ -104,12 +105,7 @@ uint64_t stage_hash_size(const struct stage *s)
 void stage_hash_hex(const struct stage *s, char out[65])
 {
 	const struct hash_stage *h = (const struct hash_stage *)s;
-	static const char hex[] = "0123456789abcdef";
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = hex[h->digest[i] >> 4];
-		out[2 * i + 1] = hex[h->digest[i] & 15];
-	}
-	out[64] = '\0';
+	text_hex(out, h->digest, 32);
 }
 
 /* --- buffer sink --- */

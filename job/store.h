@@ -17,10 +17,13 @@ struct store_entry {
 };
 
 /* Writer flags. STORE_CREATE: the object must not exist yet; finish fails
- * with E_EXISTS when another writer created it first. s3:// and gs:// make
- * that a conditional request (S3 If-None-Match: *, GCS ifGenerationMatch=0),
- * so of several concurrent writers exactly one succeeds; file:// and
- * azure:// ignore the flag, leaving only the caller's store_stat beforehand. */
+ * with E_EXISTS when another writer created it first, so of several
+ * concurrent writers of one key exactly one succeeds. Every backend makes it
+ * atomic: file:// renames without replacing (RENAME_NOREPLACE), s3:// sends
+ * If-None-Match: *, gs:// ifGenerationMatch=0, azure:// If-None-Match: *.
+ * A retried request whose first try succeeded is recognised as this
+ * writer's own (S3 by ETag, Azure by a per-write metadata value, GCS by the
+ * upload session). */
 #define STORE_CREATE 1u
 
 /* Return 0 to go on, non-zero to stop listing (returned by store_list). */
@@ -61,7 +64,9 @@ int store_list(struct store *st, const char *prefix, store_list_cb cb, void *ud)
 int store_remove(struct store *st, const char *key);
 /* Whole small objects (manifests); reads past max give E_TOOBIG. */
 int store_put(struct store *st, const char *key, const void *p, size_t n);
-/* store_put with STORE_CREATE (manifests): E_EXISTS when the object exists. */
+/* store_put with STORE_CREATE (manifests): E_EXISTS when the object exists
+ * with other bytes; an object already holding exactly p[0..n) (this put's
+ * own retried request) is success. */
 int store_put_new(struct store *st, const char *key, const void *p, size_t n);
 int store_get(struct store *st, const char *key, struct buf *out);
 /* "file:///backups/ns/name/manifest.json": for messages and results. */

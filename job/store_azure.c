@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "../common/buf.h"
 #include "../common/err.h"
@@ -21,6 +22,7 @@
 #include "../common/text.h"
 #include "../common/xmalloc.h"
 #include "azure.h"
+#include "objstore.h"
 #include "parts.h"
 
 #define META_TIMEOUT_MS 60000L
@@ -45,6 +47,10 @@ struct azure_store {
 	struct http_client *http; /* the opening thread's: stat, list, read, remove */
 };
 
+/* A create-only write's own random value, kept as blob metadata: a retried
+ * request that meets the blob its first try made recognises it by this. */
+#define META_WRITE_HEADER "x-ms-meta-lifeboatwrite"
+
 /* One REST call. */
 struct call {
 	const char *op; /* "Put Block 3", for messages */
@@ -52,6 +58,8 @@ struct call {
 	const char *blob;  /* full blob name, or NULL for a container call */
 	const char *query; /* encoded, without '?', or NULL */
 	const char *content_type, *content_md5, *range, *if_match;
+	int if_none_match;		  /* If-None-Match: * (create only) */
+	const char *meta_write;		  /* x-ms-meta-lifeboatwrite, or NULL */
 	const char *xms_name, *xms_value; /* one extra x-ms-* header, or NULL */
 	const uint8_t *body;
 	size_t body_len;
@@ -131,6 +139,10 @@ static int azure_do(struct azure_store *st, struct http_client *h, const struct 
 		hv[nh++] = (struct azure_header){"Range", c->range};
 	if (c->if_match)
 		hv[nh++] = (struct azure_header){"If-Match", c->if_match};
+	if (c->if_none_match)
+		hv[nh++] = (struct azure_header){"If-None-Match", "*"};
+	if (c->meta_write)
+		hv[nh++] = (struct azure_header){META_WRITE_HEADER, c->meta_write};
 	if (c->xms_name)
 		hv[nh++] = (struct azure_header){c->xms_name, c->xms_value};
 	if (st->key) {
@@ -169,13 +181,12 @@ static int azure_do(struct azure_store *st, struct http_client *h, const struct 
 	    .max_body = 32u * 1024 * 1024,
 	};
 	rc = http_do_retry(h, &req, resp, &st->retry, NULL);
-	/* Transport failures (refused, reset, timed out, TLS) after the
-	 * retries; the callback's own errors pass through untouched. */
+	/* Transport failures (refused, reset, timed out, TLS, a reply past
+	 * max_body) after the retries, in the form every object store uses;
+	 * the callback's own errors pass through untouched. */
 	if (rc && !tr.stopped)
-		rc = err_set(E_STORE,
-			     "%s: %s: %s; check the endpoint, the network, and (for https) the CA "
-			     "bundle",
-			     where, c->op, err_msg());
+		rc = objstore_fail(where, c->op, rc, st->retry.attempts, "caFile= in the storage URL",
+				   NULL);
 done:
 	for (size_t i = 0; i < nl; i++)
 		free(lines[i]);
@@ -203,25 +214,18 @@ static int azure_fail(const struct azure_store *st, const char *where, const cha
 	char extra[256] = "";
 	if (code && strcmp(code, "ContainerNotFound") == 0) {
 		snprintf(extra, sizeof(extra),
-			 "Create container \"%s\" in account %s first (lifeboat never creates it).",
+			 "create container \"%s\" in account %s first (lifeboat never creates it)",
 			 st->u.container, st->account);
 		hint = extra;
 	} else if (resp->status == 403 || (code && strstr(code, "Authentication"))) {
 		hint = st->key
-			   ? "Check that AZURE_STORAGE_KEY (or the connection string's AccountKey) "
-			     "is a key of this account, and the machine's clock."
-			   : "Check that the SAS token is valid, unexpired and allows read, write, "
-			     "list and delete on this container.";
-	} else if (http_status_retryable(resp->status)) {
-		hint = "The service stayed busy or failing through every retry: try again later.";
+			   ? "check that AZURE_STORAGE_KEY (or the connection string's AccountKey) "
+			     "is a key of this account, and the machine's clock"
+			   : "check that the SAS token is valid, unexpired and allows read, write, "
+			     "list and delete on this container";
 	}
-	size_t mlen = msg ? strlen(msg) : 0;
-	int rc = err_set(E_STORE, "%s: %s: HTTP %ld%s%s%s%s%s%s", where, op, resp->status,
-			 code ? " " : "", code ? code : "", msg ? ": " : "", msg ? msg : "",
-			 !*hint				? ""
-			 : mlen && msg[mlen - 1] == '.' ? " "
-							: ". ",
-			 hint);
+	struct objstore_reply r = {resp->status, code, msg, hint, E_STORE};
+	int rc = objstore_fail(where, op, 0, st->retry.attempts, NULL, &r);
 	free(hcode);
 	free(xcode);
 	free(msg);
@@ -457,8 +461,43 @@ struct azure_writer {
 	struct http_client **workers; /* one per parts worker */
 	int nworkers;
 	struct http_client *http; /* Put Blob and Put Block List, on the finishing thread */
+	int create;		  /* STORE_CREATE */
+	char nonce[33];		  /* its META_WRITE_HEADER value */
 	int done;
 };
+
+/* A create-only commit answered 409 or 412: the blob exists. If it carries
+ * this write's own value (a retried request whose first try succeeded), it
+ * is this write's; else another writer made it. */
+static int create_conflict(struct azure_writer *w, const char *op, const struct http_response *r)
+{
+	struct http_response resp;
+	http_response_init(&resp);
+	struct call c = {.op = "Get Blob Properties",
+			 .method = "HEAD",
+			 .blob = w->blob,
+			 .timeout_ms = META_TIMEOUT_MS};
+	int rc = azure_do(w->st, w->http, &c, w->where, &resp);
+	char *v = !rc && resp.status == 200 ? http_response_header(&resp, META_WRITE_HEADER) : NULL;
+	int ours = v && strcmp(v, w->nonce) == 0;
+	free(v);
+	http_response_dispose(&resp);
+	if (ours)
+		return 0;
+	return err_set(E_EXISTS,
+		       "%s: %s: HTTP %ld: another writer created the blob first (two runs of one "
+		       "backup at once?); this run leaves it alone",
+		       w->where, op, r->status);
+}
+
+static int commit_status(struct azure_writer *w, const char *op, const struct http_response *r)
+{
+	if (r->status == 201)
+		return 0;
+	if (w->create && (r->status == 409 || r->status == 412))
+		return create_conflict(w, op, r);
+	return azure_fail(w->st, w->where, op, r);
+}
 
 static int put_block(void *ctx, int worker, int part_no, const uint8_t *data, size_t len,
 		     char id[PARTS_ID_MAX])
@@ -523,14 +562,16 @@ static int aw_finish(struct stage *s)
 				 .method = "PUT",
 				 .blob = w->blob,
 				 .content_md5 = md5,
+				 .if_none_match = w->create,
+				 .meta_write = w->create ? w->nonce : NULL,
 				 .xms_name = "x-ms-blob-type",
 				 .xms_value = "BlockBlob",
 				 .body = data,
 				 .body_len = len,
 				 .has_body = 1};
 		rc = azure_do(w->st, w->http, &c, w->where, &resp);
-		if (!rc && resp.status != 201)
-			rc = azure_fail(w->st, w->where, "Put Blob", &resp);
+		if (!rc)
+			rc = commit_status(w, "Put Blob", &resp);
 	} else {
 		if ((rc = parts_finish(w->parts)))
 			goto done;
@@ -543,12 +584,14 @@ static int aw_finish(struct stage *s)
 				 .blob = w->blob,
 				 .query = "comp=blocklist",
 				 .content_type = "application/xml",
+				 .if_none_match = w->create,
+				 .meta_write = w->create ? w->nonce : NULL,
 				 .body = (const uint8_t *)xml,
 				 .body_len = strlen(xml),
 				 .has_body = 1};
 		rc = azure_do(w->st, w->http, &c, w->where, &resp);
-		if (!rc && resp.status != 201)
-			rc = azure_fail(w->st, w->where, op, &resp);
+		if (!rc)
+			rc = commit_status(w, op, &resp);
 	}
 	if (!rc) {
 		w->done = 1;
@@ -587,7 +630,15 @@ static int azure_writer(struct store *base, const char *key, unsigned flags, str
 	struct azure_store *st = (struct azure_store *)base;
 	struct azure_writer *w = xcalloc(1, sizeof(*w));
 	w->base.ops = &azure_writer_ops;
-	(void)flags; /* STORE_CREATE is not a conditional request here (job/store.h) */
+	w->create = (flags & STORE_CREATE) != 0;
+	if (w->create) {
+		uint8_t raw[16];
+		if (RAND_bytes(raw, sizeof(raw)) != 1) {
+			free(w);
+			return err_set(E_IO, "cannot draw random bytes for a create-only write");
+		}
+		text_hex(w->nonce, raw, sizeof(raw));
+	}
 	w->st = st;
 	w->blob = blob_of(st, key);
 	w->where = store_location(base, key);

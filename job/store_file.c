@@ -1,20 +1,31 @@
 /* The file:// backend: a folder (a mounted volume). Objects are written to
- * "<key>.partial" and renamed into place after fsync, so a crash never leaves
- * a complete-looking object. */
+ * a temporary "<key>.XXXXXX.partial" of this writer's own (created
+ * exclusively: never a planted symlink, never shared with another writer)
+ * and renamed into place after fsync, so a crash never leaves a
+ * complete-looking object. STORE_CREATE renames without replacing
+ * (renameat2 RENAME_NOREPLACE, else link + unlink): of several writers of
+ * one name exactly one succeeds.
+ *
+ * A writer holds an exclusive flock on its temporary file for its life, so a
+ * temporary file nobody holds belongs to a writer that died (SIGKILL, a lost
+ * node): each new writer removes those in its folder, so dead attempts never
+ * pile up on the volume. */
 #include "store.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdio.h>
+#include <stdio.h> /* renameat2 */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "../common/buf.h"
 #include "../common/err.h"
+#include "../common/log.h"
 #include "../common/xmalloc.h"
 
 #define READ_CHUNK (256 * 1024)
@@ -33,6 +44,7 @@ struct file_writer {
 	char *path;
 	char *partial;
 	int fd;
+	int create; /* STORE_CREATE */
 	int done;
 	uint64_t written, flushed;
 };
@@ -112,19 +124,113 @@ static int make_parents(struct file_store *fs, const char *path)
 	return rc;
 }
 
+/* fsync of the folder holding path, so a rename into it survives a crash.
+ * EINVAL is a filesystem that cannot sync a folder (the rename is as durable
+ * as it gets there); any other failure is an error. */
 static int fsync_dir_of(const char *path)
 {
 	char *dir = xstrdup(path);
 	char *slash = strrchr(dir, '/');
 	if (slash)
 		*slash = '\0';
-	int fd = open(dir, O_RDONLY | O_DIRECTORY);
-	if (fd >= 0) {
-		fsync(fd);
+	int rc = 0;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		rc = io_error(E_STORE, "cannot open folder to sync", dir, errno);
+	else if (fsync(fd) != 0 && errno != EINVAL)
+		rc = io_error(E_STORE, "cannot sync folder", dir, errno);
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return rc;
+}
+
+/* Moves the finished temporary file to its name without replacing what is
+ * there: E_EXISTS when another writer got there first. */
+static int rename_noreplace(const char *from, const char *to)
+{
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno == EINVAL || errno == ENOSYS) {
+		/* A filesystem without RENAME_NOREPLACE: link fails on an
+		 * existing name just the same. */
+		if (link(from, to) == 0) {
+			unlink(from);
+			return 0;
+		}
+	}
+	if (errno == EEXIST)
+		return err_set(E_EXISTS,
+			       "%s exists: another writer created it first (two runs of one backup "
+			       "at once?); this run leaves it alone",
+			       to);
+	return io_error(E_STORE, "cannot rename into place", to, errno);
+}
+
+static int is_partial_name(const char *name)
+{
+	size_t n = strlen(name), k = strlen(".partial");
+	return n > k && strcmp(name + n - k, ".partial") == 0;
+}
+
+/* Removes the temporary files in path's folder that no live writer holds.
+ * The sweeper locks a file before unlinking it, and a new writer checks,
+ * once it holds its own lock, that its file still has a name (see
+ * create_partial): the two can never remove a live writer's file. */
+static void sweep_dead_partials(const char *path)
+{
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (!is_partial_name(de->d_name))
+			continue;
+		int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		struct stat held, named;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &held) == 0 &&
+		    fstatat(dirfd(d), de->d_name, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    held.st_ino == named.st_ino && held.st_dev == named.st_dev &&
+		    S_ISREG(named.st_mode) && unlinkat(dirfd(d), de->d_name, 0) == 0)
+			log_info("removed %s/%s, left by a writer that is gone", dir, de->d_name);
 		close(fd);
 	}
+	if (d)
+		closedir(d);
 	free(dir);
-	return 0;
+}
+
+/* A new temporary file for path, created exclusively (mkostemps: O_EXCL, so
+ * an existing name, a planted symlink included, is never opened) and locked;
+ * a sweeper that removed it between the two makes us start again. Returns
+ * the open descriptor (*out its name) or a negative error code. */
+static int create_partial(char **out, const char *path)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		char *partial = xasprintf("%s.XXXXXX.partial", path);
+		int fd = mkostemps(partial, (int)strlen(".partial"), O_CLOEXEC);
+		struct stat sb;
+		if (fd < 0 || fchmod(fd, 0640) != 0 || flock(fd, LOCK_EX) != 0 || fstat(fd, &sb) != 0) {
+			int rc = io_error(E_STORE, "cannot create", partial, errno);
+			if (fd >= 0) {
+				close(fd);
+				unlink(partial);
+			}
+			free(partial);
+			return rc;
+		}
+		if (sb.st_nlink > 0) {
+			*out = partial;
+			return fd;
+		}
+		close(fd);
+		free(partial);
+	}
+	return err_set(E_STORE, "cannot create a temporary file beside %s: it kept disappearing", path);
 }
 
 static int fw_write(struct stage *s, const uint8_t *p, size_t n)
@@ -153,6 +259,7 @@ static int fw_write(struct stage *s, const uint8_t *p, size_t n)
 static int fw_finish(struct stage *s)
 {
 	struct file_writer *w = (struct file_writer *)s;
+	int rc;
 	if (fsync(w->fd) != 0)
 		return io_error(E_STORE, "cannot sync", w->partial, errno);
 	if (close(w->fd) != 0) {
@@ -160,9 +267,18 @@ static int fw_finish(struct stage *s)
 		return io_error(E_STORE, "cannot close", w->partial, errno);
 	}
 	w->fd = -1;
-	if (rename(w->partial, w->path) != 0)
-		return io_error(E_STORE, "cannot rename into place", w->path, errno);
-	fsync_dir_of(w->path);
+	if (w->create)
+		rc = rename_noreplace(w->partial, w->path);
+	else if ((rc = rename(w->partial, w->path)) != 0)
+		rc = io_error(E_STORE, "cannot rename into place", w->path, errno);
+	if (rc)
+		return rc;
+	if ((rc = fsync_dir_of(w->path))) {
+		/* Not durable: the object must not look complete. */
+		unlink(w->path);
+		w->done = 1; /* the temporary name is gone already */
+		return rc;
+	}
 	w->done = 1;
 	return stage_finish_next(s);
 }
@@ -186,18 +302,16 @@ static int file_writer(struct store *st, const char *key, unsigned flags, struct
 	struct file_store *fs = (struct file_store *)st;
 	char *path = path_of(fs, key);
 	int rc = make_parents(fs, path);
-	(void)flags; /* STORE_CREATE is not a conditional request here (job/store.h) */
 	if (rc) {
 		free(path);
 		return rc;
 	}
-	char *partial = xasprintf("%s.partial", path);
-	int fd = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	sweep_dead_partials(path);
+	char *partial = NULL;
+	int fd = create_partial(&partial, path);
 	if (fd < 0) {
-		rc = io_error(E_STORE, "cannot create", partial, errno);
 		free(path);
-		free(partial);
-		return rc;
+		return fd;
 	}
 	struct file_writer *w = xcalloc(1, sizeof(*w));
 	w->base.ops = &file_writer_ops;
@@ -205,6 +319,7 @@ static int file_writer(struct store *st, const char *key, unsigned flags, struct
 	w->path = path;
 	w->partial = partial;
 	w->fd = fd;
+	w->create = (flags & STORE_CREATE) != 0;
 	*out = &w->base;
 	return 0;
 }

@@ -12,6 +12,7 @@
 
 #include "../common/buf.h"
 #include "../common/err.h"
+#include "../common/text.h"
 #include "../common/jobenv.h"
 #include "../common/xmalloc.h"
 #include "api/backup.h"
@@ -42,14 +43,9 @@ static void hash8(char out[9], const char *s)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
-	static const char hex[] = "0123456789abcdef";
 	if (EVP_Digest(s, strlen(s), md, &len, EVP_sha256(), NULL) != 1)
 		memset(md, 0, 4);
-	for (int i = 0; i < 4; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[8] = '\0';
+	text_hex(out, md, 4);
 }
 
 /* The first keep characters of s, without a trailing '-' or '.' (a name and

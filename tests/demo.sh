@@ -69,7 +69,7 @@ pg_psql shop -c "SELECT name, count(o.*) AS orders, sum(total) AS revenue FROM c
 
 say "And plain gpg opens the backup without lifeboat"
 mkdir -p "$DEMO/gnupg" && chmod 700 "$DEMO/gnupg"
-run bash -c "GNUPGHOME=$DEMO/gnupg gpg --batch --quiet --pinentry-mode loopback --passphrase-file $DEMO/passphrase -d $DEMO/backups/default/shop-nightly/db.dump.zst.pgp | zstd -dc | pg_restore --list | grep 'TABLE DATA'"
+run bash -c "GNUPGHOME=$DEMO/gnupg gpg --batch --quiet --pinentry-mode loopback --passphrase-file $DEMO/passphrase -d $DEMO/backups/default/shop-nightly/db-*.dump.zst.pgp | zstd -dc | pg_restore --list | grep 'TABLE DATA'"
 
 say "On Kubernetes: a real control plane (etcd, kube-apiserver, kube-controller-manager, a node)"
 printf '$ tests/cluster/up %s\n' "$CLUSTER"

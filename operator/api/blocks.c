@@ -1210,8 +1210,10 @@ int api_storage_check_keys(const struct api_storage *s, const char *path, const 
 {
 	const char *prefix = api_storage_prefix(s);
 	const char *field = api_storage_kind_name(s->kind);
-	/* The longest leaf the job writes: db.dump.zst.pgp, manifest.json and
-	 * the .partial of an upload in progress; 32 leaves room for more. */
+	/* The longest leaf the job writes to an object store:
+	 * files-ATTEMPT.tar.zst.pgp (26; db-ATTEMPT.dump.zst.pgp is 23); 32
+	 * leaves room for more. (On a volume the temporary .XXXXXX.partial is
+	 * a file name of at most 41 bytes, far from NAME_MAX.) */
 	size_t plen = prefix ? strlen(prefix) : 0,
 	       longest = plen + 1 + strlen(ns) + 1 + strlen(name) + 1 + 32;
 	if (s->kind == API_STORAGE_VOLUME) {

@@ -41,7 +41,7 @@ t_equals "good backup reaches Completed" Completed wait_phase good Completed Fai
 save_object databasebackup good completed
 sha=$(field good .status.artifact.sha256)
 dir=$CLUSTER_DIR/volumes/$NS/backups/$NS/good
-dump=$(find "$dir" -maxdepth 1 -name 'db.dump*' | head -1)
+dump=$dir/$(field good '.status.artifact.objects[0].key')
 t_equals "status.artifact.sha256 is the stored object's" "$sha" bash -c "sha256sum '$dump' | cut -d' ' -f1"
 t_equals "status.artifact.size is the stored object's" "$(field good .status.artifact.size)" stat -c %s "$dump"
 t_equals "Ready=True Succeeded" "True Succeeded" bash -c \

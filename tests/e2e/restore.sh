@@ -139,7 +139,7 @@ t_contains "r1: events tell the steps" "Restored"
 # 3. a tampered artifact: Failed, the target unchanged, the audit says why
 backup b2
 t_equals "b2 reaches Completed" Completed wait_phase b2 Completed Failed
-dump=$(find "$VOL/$NS/b2" -maxdepth 1 -name 'db.dump*' | head -1)
+dump=$(find "$VOL/$NS/b2" -maxdepth 1 -name 'db-*.dump*' ! -name '*.partial' | head -1)
 size=$(stat -c %s "$dump")
 /usr/bin/python3 - "$dump" $((size / 2)) <<'EOF'
 import sys

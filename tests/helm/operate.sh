@@ -149,9 +149,11 @@ t_contains "the leader's log: JSON lines (the chart's --log-format), reconciling
 # of contents, so gpg gets SIGPIPE; the table of contents is what is checked.
 sed -n '/^<!-- opened-by-hand/,/^<!-- \/opened-by-hand/p' "$root/docs/encryption.md" | sed '/^```sh$/,/^```$/!d; /^```/d' |
 	sed "s/ -n app / -n $NS /g" >"$WORK/by-hand.sh"
-t_true "docs/encryption.md: the lines that open a backup by hand are there (5)" test "$(grep -c . "$WORK/by-hand.sh")" -eq 5
+t_true "docs/encryption.md: the lines that open a backup by hand are there (6)" test "$(grep -c . "$WORK/by-hand.sh")" -eq 6
 mkdir -p "$WORK/by-hand" && install -d -m 700 "$WORK/gnupg"
-ln -s "$VOL/$NS/app-backup/db.dump.zst.pgp" "$WORK/by-hand/"
+# The lines ask kubectl for the object's name (db-<attempt>.dump.zst.pgp)
+# and read it from the current folder, where a download would put it.
+ln -s "$VOL/$NS/app-backup/"db-*.dump.zst.pgp "$WORK/by-hand/"
 t_run "docs/encryption.md: ...and open app-backup with gpg, zstd and pg_restore" 0 env GNUPGHOME="$WORK/gnupg" KUBECTL="$KUBECTL" bash -c \
 	'set -e; kubectl() { timeout 60 "$KUBECTL" --kubeconfig "$KUBECONFIG" "$@"; }; cd "$1" && source "$2"' _ "$WORK/by-hand" "$WORK/by-hand.sh"
 t_contains "docs/encryption.md: ...the location the status gives" "file:///backup-volume/$NS/app-backup/"

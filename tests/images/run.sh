@@ -313,18 +313,19 @@ if [[ $(pod 'p["status"]["phase"]' 2>/dev/null) != Succeeded ]]; then
 	grep -h "$NS" "$C"/logs/nodeagent.log | tail -20 || true
 fi
 a=$W/backups/$NS/img1
-t_run "backup: the manifest and the encrypted dump are in the volume" 0 test -s "$a/manifest.json" -a -s "$a/db.dump.zst.pgp"
-t_equals "backup: ...written by the image's user (65532)" "65532" stat -c %u "$a/db.dump.zst.pgp"
+adump=$(find "$a" -maxdepth 1 -name 'db-*.dump.zst.pgp' | head -1)
+t_run "backup: the manifest and the encrypted dump are in the volume" 0 test -s "$a/manifest.json" -a -s "$adump"
+t_equals "backup: ...written by the image's user (65532)" "65532" stat -c %u "$adump"
 img_pgver=$(sed -E 's/^pg_dump \(PostgreSQL\) ([0-9.]+).*/\1/' <<<"$img_pgdump")
 t_equals "backup: the dump was made by the image's pg_dump $img_pgver (manifest dumpVersion)" "$img_pgver" \
 	py 'import json,sys; m=json.load(open(sys.argv[1])); print(m["postgresql"]["dumpVersion"])' "$a/manifest.json"
 echo "     (image: $img_pgdump; host: $(/usr/lib/postgresql/15/bin/pg_dump --version))"
 t_run "backup: gpg decrypts the dump, zstd unpacks it, pg_restore lists it" 0 bash -c \
-	'gpg --batch --quiet --pinentry-mode loopback --passphrase-file "$1" -d "$2" | zstd -dc | "$3/pg_restore" -l' _ "$W/passphrase" "$a/db.dump.zst.pgp" "$PGTEST_BIN"
+	'gpg --batch --quiet --pinentry-mode loopback --passphrase-file "$1" -d "$2" | zstd -dc | "$3/pg_restore" -l' _ "$W/passphrase" "$adump" "$PGTEST_BIN"
 t_contains "backup: ...with table t and view tv" "TABLE public t "
 t_contains "backup: ...and view tv" "VIEW public tv "
 pg_psql postgres -q -c "CREATE DATABASE app_check" >/dev/null
-gpg --batch --quiet --pinentry-mode loopback --passphrase-file "$W/passphrase" -d "$a/db.dump.zst.pgp" 2>/dev/null |
+gpg --batch --quiet --pinentry-mode loopback --passphrase-file "$W/passphrase" -d "$adump" 2>/dev/null |
 	zstd -dc >"$W/db.dump" 2>/dev/null || true
 chmod 644 "$W/db.dump"
 t_run "backup: the dump restores (host pg_restore) into a new database" 0 pg_tool pg_restore --no-owner -d app_check "$W/db.dump"

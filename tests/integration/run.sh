@@ -51,6 +51,16 @@ fresh_db() {
 	fi
 }
 
+# dump_obj DIR / files_obj DIR: the path of the dump object / files archive
+# of the backup in folder DIR, as its manifest names it (each attempt writes
+# objects of its own name, db-<attempt>.dump.zst.pgp).
+dump_obj() {
+	printf '%s/%s\n' "$1" "$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['objects'][0]['key'])" "$1/manifest.json")"
+}
+files_obj() {
+	printf '%s/%s\n' "$1" "$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['files']['object'])" "$1/manifest.json")"
+}
+
 # same_as NAME DB SUMS: records whether DB's checksums equal the file SUMS.
 same_as() {
 	pg_table_checksums "$2" >"$WORK/now.sums"

@@ -7,7 +7,8 @@ t_run "backup: default (custom, zstd:3, encrypted) succeeds" 0 \
 	--schema-version-query "SELECT max(version) FROM schema_migrations"
 t_contains "backup: result names the artifact's sha256" '"sha256":"'
 t_true "backup: manifest written" test -s "$STORE/default/rt1/manifest.json"
-t_true "backup: dump object named for format, compression, encryption" test -s "$STORE/default/rt1/db.dump.zst.pgp"
+t_true "backup: dump object named for format, compression, encryption and attempt" \
+	bash -c "[[ \$(basename '$(dump_obj "$STORE/default/rt1")') =~ ^db-[0-9a-f]{8}\.dump\.zst\.pgp\$ ]] && test -s '$(dump_obj "$STORE/default/rt1")'"
 t_true "backup: no partial object left" bash -c "! ls $STORE/default/rt1/*.partial 2>/dev/null"
 t_true "backup: result file is valid JSON of at most 4096 bytes" \
 	python3 -c "import json,sys,os; d=json.load(open('$WORK/rt1.result')); assert d['phase']=='Completed'; assert os.path.getsize('$WORK/rt1.result')<=4096"
@@ -40,7 +41,8 @@ same_as "restore --clean: content identical again" target "$WORK/fixture.sums"
 t_run "backup: plain format with gzip" 0 \
 	"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "file://$STORE" --name rt-plain \
 	--passphrase-file "$PASS" --format plain --compression gzip:6
-t_true "backup: plain object is .sql.gz.pgp" test -s "$STORE/default/rt-plain/db.sql.gz.pgp"
+t_true "backup: plain object is db-<attempt>.sql.gz.pgp" \
+	bash -c "[[ \$(basename '$(dump_obj "$STORE/default/rt-plain")') =~ ^db-[0-9a-f]{8}\.sql\.gz\.pgp\$ ]] && test -s '$(dump_obj "$STORE/default/rt-plain")'"
 t_run "verify: plain backup verifies" 0 \
 	"${LB[@]}" verify --storage "file://$STORE" --name rt-plain --passphrase-file "$PASS"
 fresh_db target
@@ -53,9 +55,10 @@ LIFEBOAT_DB="$(pg_uri fixture)" LIFEBOAT_STORAGE="file://$STORE" LIFEBOAT_NAME=r
 	LIFEBOAT_NAMESPACE=team-a LIFEBOAT_COMPRESSION=none \
 	t_run "backup: configured by environment only, unencrypted, no compression" 0 "${LB[@]}" backup
 t_contains "backup: unencrypted backup warns" 'will NOT be encrypted'
-t_true "backup: env namespace used, object is plain db.dump" test -s "$STORE/team-a/rt-env/db.dump"
+t_true "backup: env namespace used, object is plain db-<attempt>.dump" \
+	bash -c "[[ \$(basename '$(dump_obj "$STORE/team-a/rt-env")') =~ ^db-[0-9a-f]{8}\.dump\$ ]] && test -s '$(dump_obj "$STORE/team-a/rt-env")'"
 t_true "backup: unencrypted, uncompressed object is a pg_dump archive" \
-	bash -c "head -c 5 '$STORE/team-a/rt-env/db.dump' | grep -q PGDMP"
+	bash -c "head -c 5 '$(dump_obj "$STORE/team-a/rt-env")' | grep -q PGDMP"
 fresh_db target
 LIFEBOAT_PASSPHRASE_FILE=/nonexistent t_run "restore: unencrypted backup via env, ignores passphrase needs" 0 \
 	env -u LIFEBOAT_PASSPHRASE_FILE "${LB[@]}" restore --db "$(pg_uri target)" --storage "file://$STORE" \

@@ -6,11 +6,11 @@ mkdir -p "$GNUPGHOME" && chmod 700 "$GNUPGHOME"
 GPG=(gpg --batch --quiet --pinentry-mode loopback --passphrase-file "$PASS")
 
 t_true "gpg -d | zstd -d | pg_restore --list opens a lifeboat backup by hand" \
-	bash -c "${GPG[*]} -d '$STORE/default/rt1/db.dump.zst.pgp' | zstd -dc | pg_restore --list | grep -q 'TABLE DATA'"
+	bash -c "${GPG[*]} -d '$(dump_obj "$STORE/default/rt1")' | zstd -dc | pg_restore --list | grep -q 'TABLE DATA'"
 t_true "gpg -d | gunzip opens a plain backup: one BEGIN..COMMIT script" \
-	bash -c "${GPG[*]} -d '$STORE/default/rt-plain/db.sql.gz.pgp' | gunzip | grep -qx 'BEGIN;'"
+	bash -c "${GPG[*]} -d '$(dump_obj "$STORE/default/rt-plain")' | gunzip | grep -qx 'BEGIN;'"
 t_true "gpg -d output matches the manifest's plaintext sha256" \
-	bash -c "test \"\$(${GPG[*]} -d '$STORE/default/rt1/db.dump.zst.pgp' | zstd -dc | sha256sum | cut -d' ' -f1)\" = \"\$(python3 -c \"import json; print(json.load(open('$STORE/default/rt1/manifest.json'))['plaintext']['sha256'])\")\""
+	bash -c "test \"\$(${GPG[*]} -d '$(dump_obj "$STORE/default/rt1")' | zstd -dc | sha256sum | cut -d' ' -f1)\" = \"\$(python3 -c \"import json; print(json.load(open('$STORE/default/rt1/manifest.json'))['plaintext']['sha256'])\")\""
 
 pg_tool pg_dump -Fc fixture >"$WORK/fixture.dump"
 gpg_case() { # name, gpg options, expected verify exit

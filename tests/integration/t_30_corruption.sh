@@ -20,7 +20,7 @@ corrupt_copy() { # name offset
 	rm -rf "$STORE/default/$1"
 	cp -r "$STORE/default/rt1" "$STORE/default/$1"
 	rm -f "$STORE/default/$1/verified.json"
-	python3 - "$STORE/default/$1/db.dump.zst.pgp" "$2" <<'PY'
+	python3 - "$(dump_obj "$STORE/default/$1")" "$2" <<'PY'
 import sys
 path, off = sys.argv[1], int(sys.argv[2])
 with open(path, "r+b") as f:
@@ -29,7 +29,7 @@ with open(path, "r+b") as f:
     f.seek(off); b = f.read(1); f.seek(off); f.write(bytes([b[0] ^ 0x10]))
 PY
 }
-size=$(stat -c %s "$STORE/default/rt1/db.dump.zst.pgp")
+size=$(stat -c %s "$(dump_obj "$STORE/default/rt1")")
 offsets="0 3 8 12 20 40 45 60 100 4097 65536 $((size / 3)) $((size / 2)) $((size - 30)) $((size - 22)) $((size - 1))"
 bad_verify=0
 for off in $offsets; do
@@ -60,7 +60,7 @@ tampered() { # name offset
 	python3 - "$STORE/default/$1" <<'PY'
 import hashlib, json, os, sys
 d = sys.argv[1]; m = json.load(open(d + "/manifest.json"))
-data = open(d + "/db.dump.zst.pgp", "rb").read()
+data = open(d + "/" + m["objects"][0]["key"], "rb").read()
 m["objects"][0]["sha256"] = hashlib.sha256(data).hexdigest(); m["objects"][0]["size"] = len(data)
 json.dump(m, open(d + "/manifest.json", "w"))
 PY
@@ -86,7 +86,7 @@ same_as "tampered object: target untouched" victim "$WORK/victim.sums"
 
 # Truncated object with a matching manifest.
 rm -rf "$STORE/default/trunc"; cp -r "$STORE/default/rt1" "$STORE/default/trunc"
-truncate -s $((size / 2)) "$STORE/default/trunc/db.dump.zst.pgp"
+truncate -s $((size / 2)) "$(dump_obj "$STORE/default/trunc")"
 t_run "truncated object: verify reports a size mismatch (exit 5)" 5 \
 	"${LB[@]}" verify --storage "file://$STORE" --name trunc --passphrase-file "$PASS"
 t_contains "truncated object: message names the size mismatch" "size mismatch"

@@ -81,14 +81,14 @@ pg_psql big -q -c "CREATE TABLE h AS SELECT i, md5(i::text) a, md5((i*7)::text) 
 	--passphrase-file "$PASS" >/dev/null 2>&1 &
 victim_pid=$!
 for _ in $(seq 100); do
-	[[ -e "$STORE/default/killed/db.dump.zst.pgp.partial" ]] && break
+	compgen -G "$STORE/default/killed/db-*.dump.zst.pgp.*.partial" >/dev/null && break
 	sleep 0.1
 done
 sleep 0.5
 kill -9 "$victim_pid" 2>/dev/null || true
 wait "$victim_pid" 2>/dev/null || true
 sleep 0.5
-if [[ ! -e "$STORE/default/killed/manifest.json" && ! -e "$STORE/default/killed/db.dump.zst.pgp" ]]; then
+if [[ ! -e "$STORE/default/killed/manifest.json" ]] && ! compgen -G "$STORE/default/killed/db-*.dump.zst.pgp" >/dev/null; then
 	t_pass "killed mid-backup: no manifest and no complete-looking object"
 else
 	t_fail "killed mid-backup: no manifest and no complete-looking object" "$(ls -la "$STORE/default/killed")"
@@ -106,7 +106,7 @@ t_true "killed mid-backup: no partial left after the retry" bash -c "! ls $STORE
 	--passphrase-file "$PASS" >"$WORK/termed.out" 2>&1 &
 term_pid=$!
 for _ in $(seq 100); do
-	[[ -e "$STORE/default/termed/db.dump.zst.pgp.partial" ]] && break
+	compgen -G "$STORE/default/termed/db-*.dump.zst.pgp.*.partial" >/dev/null && break
 	sleep 0.1
 done
 sleep 0.3
@@ -122,6 +122,35 @@ else
 fi
 T_OUT=$(cat "$WORK/termed.out")
 t_contains "SIGTERM mid-backup: the result says it was interrupted" "interrupted by signal 15"
+
+# Three runs of one backup at once (a lost pod still running beside its
+# replacement): exactly one may succeed, and what it reports must verify.
+for i in 1 2 3; do
+	"${LB[@]}" backup --db "$(pg_uri big)" --storage "file://$STORE" --name race \
+		--passphrase-file "$PASS" --result-path "$WORK/race$i.json" >"$WORK/race$i.out" 2>&1 &
+	eval "race_pid$i=\$!"
+done
+race_ok=0 race_exists=0 race_lost=0
+for i in 1 2 3; do
+	eval "pid=\$race_pid$i"
+	set +e
+	wait "$pid"
+	rc=$?
+	set -e
+	[[ $rc -eq 0 ]] && race_ok=$((race_ok + 1)) && race_winner=$i
+	[[ $rc -eq 9 ]] && race_exists=$((race_exists + 1))
+	grep -q "completed first" "$WORK/race$i.out" && race_lost=$((race_lost + 1))
+done
+t_equals "three backups of one name at once: one succeeds, two exit 9 (AlreadyExists)" "1 2" echo "$race_ok $race_exists"
+t_true "three backups at once: the losers lost the race for the manifest, not the first check" test "$race_lost" -ge 1
+t_run "three backups at once: what the winner reported verifies" 0 \
+	"${LB[@]}" verify --storage "file://$STORE" --name race --passphrase-file "$PASS"
+t_equals "three backups at once: the winner's result names the stored manifest's object" \
+	"$(python3 -c "import json; print(json.load(open('$STORE/default/race/manifest.json'))['objects'][0]['sha256'])")" \
+	python3 -c "import json; print(json.load(open('$WORK/race${race_winner:-1}.json'))['artifact']['objects'][0]['sha256'])"
+t_equals "three backups at once: the losers removed their objects (manifest, its dump, verified.json)" \
+	"$(basename "$(dump_obj "$STORE/default/race")") manifest.json verified.json" \
+	bash -c "ls '$STORE/default/race' | sort | tr '\n' ' ' | sed 's/ \$//'"
 pg_psql postgres -q -c "DROP DATABASE big" >/dev/null
 
 t_run "existing backup is never overwritten: exit 9" 9 \

@@ -53,13 +53,15 @@ t_run "files: backup --files archives a folder of 3000+ entries" 0 \
 	"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "file://$STORE" --name files1 \
 	--passphrase-file "$PASS" --files "$FSRC" --result-path "$WORK/files1.json"
 t_contains "files: the skipped fifo is named in a warning" 'skipped "a-fifo"'
-FOBJ="$STORE/default/files1/files.tar.zst.pgp"
-t_true "files: the object files.tar.zst.pgp is stored beside the dump" test -s "$FOBJ"
+FOBJ=$(files_obj "$STORE/default/files1")
+DOBJ=$(basename "$(dump_obj "$STORE/default/files1")")
+t_true "files: the object files-<attempt>.tar.zst.pgp is stored beside the dump, of the same attempt" \
+	bash -c "test -s '$FOBJ' && [[ files-${DOBJ#db-} == \$(basename '$FOBJ' | sed 's/\.tar\./.dump./') ]]"
 t_equals "files: the manifest records object, size, sha256 and count" \
-	"files.tar.zst.pgp $(stat -c %s "$FOBJ") $(sha256sum "$FOBJ" | cut -d' ' -f1) $want_count" \
+	"$(basename "$FOBJ") $(stat -c %s "$FOBJ") $(sha256sum "$FOBJ" | cut -d' ' -f1) $want_count" \
 	python3 -c "import json; f=json.load(open('$STORE/default/files1/manifest.json'))['files']; print(f['object'], f['size'], f['sha256'], f['count'])"
 t_equals "files: the result has artifact.files with the same fields; objects lists only the dump" \
-	"files.tar.zst.pgp $(stat -c %s "$FOBJ") $(sha256sum "$FOBJ" | cut -d' ' -f1) $want_count db.dump.zst.pgp" \
+	"$(basename "$FOBJ") $(stat -c %s "$FOBJ") $(sha256sum "$FOBJ" | cut -d' ' -f1) $want_count $DOBJ" \
 	python3 -c "import json; a=json.load(open('$WORK/files1.json'))['artifact']; f=a['files']; print(f['object'], f['size'], f['sha256'], f['count'], ' '.join(o['key'] for o in a['objects']))"
 # GNU tar -t, one escaped name a line: every entry plus the folder's "./".
 ${GPG[*]} -d "$FOBJ" | zstd -dc | tar -tf - --quoting-style=escape >"$WORK/files.list"
@@ -159,14 +161,14 @@ chmod -R u+rwX "$WORK/unreadable"
 rm -rf "$STORE/default/files-bad"
 cp -r "$STORE/default/files1" "$STORE/default/files-bad"
 rm -f "$STORE/default/files-bad/verified.json"
-python3 - "$STORE/default/files-bad/files.tar.zst.pgp" <<'PY'
+python3 - "$(files_obj "$STORE/default/files-bad")" <<'PY'
 import sys
 with open(sys.argv[1], "r+b") as f:
     size = f.seek(0, 2); f.seek(size // 2); b = f.read(1); f.seek(size // 2); f.write(bytes([b[0] ^ 0x01]))
 PY
 t_run "files: verify fails on a corrupt files object (exit 5)" 5 \
 	"${LB[@]}" verify --storage "file://$STORE" --name files-bad --passphrase-file "$PASS"
-t_contains "files: the error is a checksum mismatch naming the object" "files.tar.zst.pgp"
+t_contains "files: the error is a checksum mismatch naming the object" "$(basename "$FOBJ")"
 mkdir -p "$WORK/keep/uploads" && echo precious >"$WORK/keep/uploads/precious"
 keep_state() { (cd "$WORK/keep/uploads" && find . -printf '%P %m %T@\n' | sort) && ls -A "$WORK/keep"; }
 keep_state >"$WORK/keep.before"
@@ -181,7 +183,7 @@ keep_state >"$WORK/keep.after"
 t_same "files: the old folder is untouched, nothing left beside it" "$WORK/keep.before" "$WORK/keep.after"
 same_as "files: the database is untouched" files_victim "$WORK/files_victim.sums"
 # A truncated files object (size matches the manifest's expectations no more).
-truncate -s -100 "$STORE/default/files-bad/files.tar.zst.pgp"
+truncate -s -100 "$(files_obj "$STORE/default/files-bad")"
 t_run "files: restore of a truncated files object fails (exit 5)" 5 \
 	"${LB[@]}" restore --db "$(pg_uri files_victim)" --storage "file://$STORE" --name files-bad \
 	--passphrase-file "$PASS" --confirm files_victim --files "$WORK/keep/uploads"

@@ -16,7 +16,7 @@ no_partials() { ! compgen -G "$DL/*.partial-*" >/dev/null; }
 t_run "download: a backup with --files to download from" 0 \
 	"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "file://$STORE" --name dl1 \
 	--passphrase-file "$PASS" --files "$DSRC"
-OBJ="$STORE/default/dl1/db.dump.zst.pgp"
+OBJ=$(dump_obj "$STORE/default/dl1")
 "${GPG[@]}" -d "$OBJ" | zstd -dc >"$DL/by-hand.dump"
 
 t_run "download: --out FILE succeeds" 0 \
@@ -80,7 +80,7 @@ t_same "download: --raw output is the stored object" "$OBJ" "$DL/dl1.raw"
 t_run "download: --files-out writes the files archive" 0 \
 	"${LB[@]}" download --storage "file://$STORE" --name dl1 --passphrase-file "$PASS" \
 	--out "$DL/dl1b.dump" --files-out "$DL/dl1.tar"
-"${GPG[@]}" -d "$STORE/default/dl1/files.tar.zst.pgp" | zstd -dc >"$DL/by-hand.tar"
+"${GPG[@]}" -d "$(files_obj "$STORE/default/dl1")" | zstd -dc >"$DL/by-hand.tar"
 t_same "download: --files-out equals gpg -d | zstd -d of files.tar.zst.pgp" "$DL/by-hand.tar" "$DL/dl1.tar"
 t_true "download: the files archive lists a.txt" bash -c "tar -tf '$DL/dl1.tar' | grep -q 'a.txt'"
 
@@ -101,8 +101,8 @@ t_true "download: wrong passphrase: no .partial" no_partials
 
 rm -rf "$STORE/default/dl-flip"
 cp -r "$STORE/default/dl1" "$STORE/default/dl-flip"
-size=$(stat -c %s "$STORE/default/dl-flip/db.dump.zst.pgp")
-python3 - "$STORE/default/dl-flip/db.dump.zst.pgp" "$((size / 2))" <<'PY'
+size=$(stat -c %s "$(dump_obj "$STORE/default/dl-flip")")
+python3 - "$(dump_obj "$STORE/default/dl-flip")" "$((size / 2))" <<'PY'
 import sys
 path, off = sys.argv[1], int(sys.argv[2])
 with open(path, "r+b") as f:

@@ -16,12 +16,12 @@ t_run "instrumented: restore plain --clean" 0 "${LB[@]}" restore --db "$(pg_uri 
 same_as "instrumented: plain restore content identical" small2 "$WORK/small.sums"
 t_run "instrumented: wrong passphrase" 6 "${LB[@]}" verify --storage "file://$VSTORE" --name s1 --passphrase-file "$WORK/wrongpass"
 cp -r "$VSTORE/default/s1" "$VSTORE/default/s3"
-printf '\x01' | dd of="$VSTORE/default/s3/db.dump.zst.pgp" bs=1 seek=200 conv=notrunc status=none
+printf '\x01' | dd of="$(dump_obj "$VSTORE/default/s3")" bs=1 seek=200 conv=notrunc status=none
 t_run "instrumented: flipped bit" 5 "${LB[@]}" verify --storage "file://$VSTORE" --name s3 --passphrase-file "$PASS"
 t_run "instrumented: restore of a flipped bit refuses" 5 "${LB[@]}" restore --db "$(pg_uri small2)" --storage "file://$VSTORE" --name s3 --passphrase-file "$PASS" --confirm small2 --clean
 same_as "instrumented: target untouched after refused restore" small2 "$WORK/small.sums"
 t_run "instrumented: download" 0 "${LB[@]}" download --storage "file://$VSTORE" --name s1 --passphrase-file "$PASS" --out "$WORK/s1.dump"
-t_true "instrumented: download equals gpg -d | zstd -d" bash -c "gpg --batch --quiet --pinentry-mode loopback --passphrase-file '$PASS' -d '$VSTORE/default/s1/db.dump.zst.pgp' | zstd -dc | cmp -s - '$WORK/s1.dump'"
+t_true "instrumented: download equals gpg -d | zstd -d" bash -c "gpg --batch --quiet --pinentry-mode loopback --passphrase-file '$PASS' -d '$(dump_obj "$VSTORE/default/s1")' | zstd -dc | cmp -s - '$WORK/s1.dump'"
 t_run "instrumented: download --raw" 0 "${LB[@]}" download --storage "file://$VSTORE" --name s1 --raw --out "$WORK/s1.raw"
 t_run "instrumented: download of a flipped bit refuses" 5 "${LB[@]}" download --storage "file://$VSTORE" --name s3 --passphrase-file "$PASS" --out "$WORK/s3.dump"
 t_true "instrumented: no file after the refused download" test ! -e "$WORK/s3.dump"

@@ -98,6 +98,12 @@ same_as() { # name db sums
 }
 # blob_listed NAME PATTERN: whether the independent client lists a blob matching PATTERN.
 blob_listed() { tool list backups "$1" | grep -q -- "$2"; }
+# dump_blob FOLDER: the dump's blob name in FOLDER ("prod/default/nightly/"),
+# as its manifest names it (each attempt writes db-<attempt>.dump...).
+dump_blob() {
+	tool get backups "$1manifest.json" "$WORK/dump_blob.manifest" &&
+		/usr/bin/python3 -c "import json,sys; print(sys.argv[2] + json.load(open(sys.argv[1]))['objects'][0]['key'])" "$WORK/dump_blob.manifest" "$1"
+}
 no_secret() { # name: the key and SAS signature never appear in $T_OUT
 	if [[ $T_OUT != *"$KEY"* && $T_OUT != *"${KEY:0:20}"* && $T_OUT != *"sig="* ]]; then
 		t_pass "$1"
@@ -115,16 +121,17 @@ no_secret "backup: neither the key nor a signature appears in the log"
 t_true "backup: result location is the azure:// URL without credentials" \
 	/usr/bin/python3 -c "import json; d=json.load(open('$WORK/nightly.result')); l=d['artifact']['location']; assert l=='azure://backups/prod/default/nightly/', l"
 tool list backups prod/default/nightly/ >"$WORK/nightly.list"
-t_true "backup: the dump and the manifest are blobs under the prefix" \
-	bash -c "grep -q '^prod/default/nightly/db.dump.zst.pgp	' '$WORK/nightly.list' && grep -q '^prod/default/nightly/manifest.json	' '$WORK/nightly.list'"
-BLOCKS=$(tool blocks backups prod/default/nightly/db.dump.zst.pgp)
+NIGHTLY=$(dump_blob prod/default/nightly/)
+t_true "backup: the dump (db-<attempt>.dump.zst.pgp) and the manifest are blobs under the prefix" \
+	bash -c "[[ '$NIGHTLY' =~ ^prod/default/nightly/db-[0-9a-f]{8}\.dump\.zst\.pgp\$ ]] && grep -q '^$NIGHTLY	' '$WORK/nightly.list' && grep -q '^prod/default/nightly/manifest.json	' '$WORK/nightly.list'"
+BLOCKS=$(tool blocks backups "$NIGHTLY")
 if [[ $BLOCKS =~ ^committed\ ([0-9]+)\ uncommitted\ 0 ]] && ((BASH_REMATCH[1] >= 3)); then
 	t_pass "backup: the dump was committed as a block list of 3 or more blocks ($BLOCKS)"
 else
 	t_fail "backup: the dump was committed as a block list of 3 or more blocks" "$BLOCKS"
 fi
 tool get backups prod/default/nightly/manifest.json "$WORK/manifest.json"
-tool get backups prod/default/nightly/db.dump.zst.pgp "$WORK/nightly.dump"
+tool get backups "$NIGHTLY" "$WORK/nightly.dump"
 t_true "backup: an independent client reads the blob; size and sha256 match the manifest" \
 	/usr/bin/python3 -c "import json,hashlib; m=json.load(open('$WORK/manifest.json')); o=m['objects'][0]; d=open('$WORK/nightly.dump','rb').read(); assert len(d)==o['size'] and hashlib.sha256(d).hexdigest()==o['sha256']; assert len(d) > 8*1024*1024, len(d)"
 t_true "backup: the blob opens with gpg" bash -c \
@@ -194,7 +201,8 @@ echo "-- a backup smaller than one block (one Put Blob), plain format, another n
 t_run "backup: a small backup (one Put Blob) succeeds" 0 \
 	"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "$URL" --namespace team-a --name small \
 	--format plain --compression gzip
-t_true "backup: the small dump is a single blob" blob_listed prod/team-a/small/ 'db.sql.gz	'
+tool list backups prod/team-a/small/ >"$WORK/small.list"
+t_true "backup: the small dump is a single blob" grep -q 'db-[0-9a-f]\{8\}\.sql\.gz	' "$WORK/small.list"
 fresh_db target
 t_run "restore: the small plain backup" 0 \
 	"${LB[@]}" restore --db "$(pg_uri target)" --storage "$URL" --namespace team-a --name small --confirm target
@@ -261,7 +269,7 @@ t_run "bad container name: exit 2" 2 "${LB[@]}" list --storage "azure://Bad_Name
 t_run "missing container: exit 4" 4 \
 	"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "azure://nosuch/p?account=$ACCOUNT&endpoint=$ENDPOINT" --name x
 t_contains "missing container: ContainerNotFound and what to do" 'ContainerNotFound'
-t_contains "missing container: says to create it" 'Create container "nosuch"'
+t_contains "missing container: says to create it" 'create container "nosuch"'
 DEAD=$(free_port)
 t_run "unreachable endpoint: exit 4 after bounded retries" 4 \
 	"${LB[@]}" list --storage "azure://backups/p?account=$ACCOUNT&endpoint=http://127.0.0.1:$DEAD/$ACCOUNT&retries=2"
@@ -281,8 +289,11 @@ TLS_ENDPOINT=https://127.0.0.1:$TLS_PORT/$ACCOUNT
 SSL_CERT_FILE=$WORK/tls.pem "${TOOL[@]}" "$TLS_ENDPOINT" "$ACCOUNT" "$KEY" create-container backups
 TURL="azure://backups/tls?account=$ACCOUNT&endpoint=$TLS_ENDPOINT"
 t_run "https: a certificate from an unknown CA is refused (exit 4)" 4 \
-	"${LB[@]}" list --storage "$TURL&retries=1"
+	"${LB[@]}" list --storage "$TURL&retries=1" --result-path "$WORK/tls-refused.json"
 t_contains "https: the message names the certificate problem" "certificate"
+t_contains "https: ... and how to give the CA (the same error form as S3 and GCS)" "give the CA that signed it with caFile="
+t_true "https: the result's reason is TLSError, not StorageError" \
+	/usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['error']['reason']=='TLSError', d" "$WORK/tls-refused.json"
 t_run "https: with caFile, a backup succeeds" 0 \
 	"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "$TURL&caFile=$WORK/tls.pem" --name tls1 --passphrase-file "$PASS"
 t_run "https: with caFile, verify succeeds" 0 \
@@ -307,7 +318,9 @@ chmod +x "$WORK/failbin/pg_dump"
 ln -s "$PGTEST_BIN/pg_restore" "$PGTEST_BIN/psql" "$WORK/failbin/"
 LIFEBOAT_PG_BINDIR=$WORK/failbin t_run "failed backup: pg_dump failing mid-stream gives exit 3" 3 \
 	"${LB[@]}" backup --db "$(pg_uri big)" --storage "$SMALLBLOCKS" --name failed --compression none
-BLOCKS=$(tool blocks backups prod/default/failed/db.dump)
+# No manifest names it: the job's log does ("attempt ...: writing db-....dump").
+FAILED_BLOB=prod/default/failed/$(grep -o 'writing db-[0-9a-f]*\.dump' <<<"$T_OUT" | head -1 | cut -d' ' -f2)
+BLOCKS=$(tool blocks backups "$FAILED_BLOB")
 if [[ $BLOCKS =~ ^committed\ 0\ uncommitted\ ([0-9]+) ]] && ((BASH_REMATCH[1] >= 2)); then
 	t_pass "failed backup: blocks were uploaded but no block list was committed ($BLOCKS)"
 else
@@ -316,6 +329,46 @@ fi
 if ! blob_listed prod/default/failed/ .; then t_pass "failed backup: no blob and no manifest are visible"; else t_fail "failed backup: no blob and no manifest are visible" "$(tool list backups prod/default/failed/)"; fi
 t_run "failed backup: list does not show it" 0 "${LB[@]}" list --storage "$URL"
 if [[ $T_OUT != *failed* ]]; then t_pass "failed backup: absent from list"; else t_fail "failed backup: absent from list" "$T_OUT"; fi
+
+current="two at once"
+echo "-- two runs of one backup at once: the manifest created only if absent"
+# A pg_dump slowed to 1 MiB per 0.3 s: the slow run still dumps when the
+# fast one has finished.
+mkdir -p "$WORK/slowbin"
+cat >"$WORK/slowbin/pg_dump" <<SH
+#!/bin/bash
+[[ \$1 == --version ]] && exec "$PGTEST_BIN/pg_dump" --version
+"$PGTEST_BIN/pg_dump" "\$@" | /usr/bin/python3 -c '
+import sys, time
+while True:
+    b = sys.stdin.buffer.read(1 << 20)
+    if not b:
+        break
+    sys.stdout.buffer.write(b); sys.stdout.buffer.flush(); time.sleep(0.3)
+'
+SH
+chmod +x "$WORK/slowbin/pg_dump"
+ln -sf "$PGTEST_BIN/pg_restore" "$PGTEST_BIN/psql" "$WORK/slowbin/"
+LIFEBOAT_PG_BINDIR=$WORK/slowbin "${LB[@]}" backup --db "$(pg_uri big)" --storage "$SMALLBLOCKS" \
+	--name twice --passphrase-file "$PASS" --compression none >"$WORK/slow.out" 2>&1 &
+bg=$!
+sleep 1
+t_run "two at once: the fast run completes while the slow one still dumps" 0 \
+	"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "$SMALLBLOCKS" --name twice --passphrase-file "$PASS" \
+	--compression none --result-path "$WORK/fast.result"
+rc=0
+wait "$bg" || rc=$?
+T_OUT=$(cat "$WORK/slow.out")
+if [[ $rc == 9 ]]; then t_pass "two at once: the slow run is refused at the manifest (exit 9)"; else t_fail "two at once: the slow run is refused at the manifest (exit 9)" "exit $rc: $(tail -c 800 "$WORK/slow.out")"; fi
+t_contains "two at once: ... it says another run completed first" "another run of backup default/twice completed first"
+t_contains "two at once: ... Azure refused the manifest (If-None-Match: *)" "manifest.json: Put Blob: HTTP 409: another writer created the blob first"
+n=$(tool list backups prod/default/twice/ | wc -l)
+t_equals "two at once: ... it removed its own blob: the manifest and the winner's dump remain" "2" echo "$n"
+t_run "two at once: the backup that completed verifies" 0 \
+	"${LB[@]}" verify --storage "$SMALLBLOCKS" --name twice --passphrase-file "$PASS"
+tool get backups prod/default/twice/manifest.json "$WORK/twice.manifest"
+t_true "two at once: ... and is the fast run's (its sha256)" /usr/bin/python3 -c "import json,sys; f=json.load(open(sys.argv[1])); m=json.load(open(sys.argv[2])); assert m['objects'][0]['sha256']==f['artifact']['sha256'], (m, f)" \
+	"$WORK/fast.result" "$WORK/twice.manifest"
 
 current="faults"
 echo "-- retries and resumed reads through a fault proxy"
@@ -332,7 +385,7 @@ t_run "faults: a backup through 503s and a 429 (Retry-After) succeeds" 0 \
 	--passphrase-file "$PASS" --compression zstd:1 --log-level debug
 t_contains "faults: the retries are logged" "retrying in"
 t_true "faults: the proxy served the 503s and the 429" bash -c "[[ \$(grep -c 'injected 503' '$WORK/fault.log') -eq 2 && \$(grep -c 'injected 429' '$WORK/fault.log') -eq 1 ]]"
-fault "cut?match=db.dump&after=3000000&count=2"
+fault "cut?match=.dump&after=3000000&count=2"
 t_run "faults: verify through two broken downloads succeeds (resumed with Range)" 0 \
 	"${LB[@]}" verify --storage "$FURL" --name faulty --passphrase-file "$PASS"
 t_contains "faults: the resumes are logged" "resuming there"
@@ -363,7 +416,7 @@ t_contains "delete: counts the objects (dump, manifest, verified.json)" '"delete
 if ! blob_listed prod/default/nightly/ .; then t_pass "delete: no blob is left"; else t_fail "delete: no blob is left" "$(tool list backups prod/default/nightly/)"; fi
 t_run "delete: again gives exit 8" 8 "${LB[@]}" delete --storage "$URL" --name nightly
 t_run "verify: a deleted backup gives exit 8" 8 "${LB[@]}" verify --storage "$URL" --name nightly --passphrase-file "$PASS"
-for n in sas1 conn1 faulty; do
+for n in sas1 conn1 faulty twice; do
 	t_run "delete: $n" 0 "${LB[@]}" delete --storage "$URL" --name "$n"
 done
 t_run "delete: team-a/small" 0 "${LB[@]}" delete --storage "$URL" --namespace team-a --name small

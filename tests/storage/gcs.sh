@@ -171,7 +171,9 @@ t_stat "backup: every request had a live bearer token" 'd["unauthorized"] == 0'
 t_true "backup: peak RSS under 64 MiB" $PY -c "import json; r=json.load(open('$WORK/big.result')); assert r['peakRssKiB'] <= 65536, r['peakRssKiB']"
 t_true "backup: the dump spans several chunks" $PY -c "import json; r=json.load(open('$WORK/big.result')); assert r['artifact']['size'] > 15*1024*1024, r['artifact']"
 fetch "$PREFIX/default/big/manifest.json" "$WORK/big.manifest" || true
-fetch "$PREFIX/default/big/db.dump.pgp" "$WORK/big.dump.pgp" || true
+BIG_KEY=$($PY -c "import json,sys; print(json.load(open(sys.argv[1]))['objects'][0]['key'])" "$WORK/big.manifest" 2>/dev/null || echo missing)
+t_true "backup: the dump object is db-<attempt>.dump.pgp" bash -c "[[ '$BIG_KEY' =~ ^db-[0-9a-f]{8}\.dump\.pgp\$ ]]"
+fetch "$PREFIX/default/big/$BIG_KEY" "$WORK/big.dump.pgp" || true
 t_true "fake-gcs-server's own API serves the object: byte-identical to the manifest's sha256" \
 	$PY -c "import json,hashlib; m=json.load(open('$WORK/big.manifest')); o=m['objects'][0]; d=open('$WORK/big.dump.pgp','rb').read(); assert len(d)==o['size'] and hashlib.sha256(d).hexdigest()==o['sha256']"
 t_true "the object read outside lifeboat opens with gpg" bash -c "gpg --batch --quiet --pinentry-mode loopback --passphrase-file '$PASS' --decrypt '$WORK/big.dump.pgp' | head -c 5 | grep -q PGDMP"
@@ -280,7 +282,7 @@ no_backup dumpfail "backup: the pg_dump failure left no manifest and no object"
 # --- reading with faults -----------------------------------------------------
 current="read faults"
 fault_reset
-rules '[{"name":"cut-get","op":"get","path":"/db.dump","reset":true,"afterBytes":3000000,"times":1}]'
+rules '[{"name":"cut-get","op":"get","path":".dump","reset":true,"afterBytes":3000000,"times":1}]'
 t_run "verify: a download cut mid-object resumes with a Range request" 0 \
 	"${LB[@]}" verify --storage "$GSURL" --name big --passphrase-file "$PASS"
 t_contains "verify: the resume is logged" "resuming with a Range request"
@@ -299,8 +301,11 @@ t_run "two at once: the fast run completes while the slow one still dumps" 0 \
 rc=0
 wait "$bg" || rc=$?
 T_OUT=$(cat "$WORK/slow.out")
-if [[ $rc == 9 ]]; then t_pass "two at once: the slow run is refused when it creates its object (exit 9)"; else t_fail "two at once: the slow run is refused when it creates its object (exit 9)" "exit $rc: $(tail -c 800 "$WORK/slow.out")"; fi
-t_contains "two at once: ... HTTP 412 conditionNotMet, another writer first" "HTTP 412 conditionNotMet: another writer created the object first"
+if [[ $rc == 9 ]]; then t_pass "two at once: the slow run is refused when it creates the manifest (exit 9)"; else t_fail "two at once: the slow run is refused when it creates the manifest (exit 9)" "exit $rc: $(tail -c 800 "$WORK/slow.out")"; fi
+t_contains "two at once: ... it says another run completed first" "another run of backup default/twice completed first"
+t_contains "two at once: ... HTTP 412 conditionNotMet for the manifest, another writer first" "HTTP 412 conditionNotMet: another writer created the object first"
+t_equals "two at once: ... it removed its own objects: the folder holds the manifest and the winner's dump" "2" \
+	bash -c "curl -s '$G/storage/v1/b/$BUCKET/o?prefix=$(urlenc "$PREFIX/default/twice/")' | $PY -c 'import json,sys; print(len(json.load(sys.stdin).get(\"items\", [])))'"
 t_run "two at once: the backup that completed verifies" 0 "${LB[@]}" verify --storage "$GSURL" --name twice --passphrase-file "$PASS"
 t_true "two at once: ... and is the fast run's (its sha256)" $PY -c "import json,sys; f=json.load(open(sys.argv[1])); m=json.loads(sys.stdin.read()); assert m['objects'][0]['sha256']==f['artifact']['sha256'], (m, f)" \
 	"$WORK/fast.result" < <(curl -s "$G/storage/v1/b/$BUCKET/o/$(urlenc "$PREFIX/default/twice/manifest.json")?alt=media")

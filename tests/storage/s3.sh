@@ -226,7 +226,9 @@ t_true "backup: peak RSS under 64 MiB" $PY -c "import json; r=json.load(open('$W
 t_true "backup: the manifest names the multipart object" $PY -c "import json; r=json.load(open('$WORK/big.result')); assert r['artifact']['size'] > 15*1024*1024, r['artifact']"
 
 awsc s3 cp "s3://$BUCKET/$PREFIX/default/big/manifest.json" "$WORK/big.manifest" >/dev/null 2>&1 || true
-awsc s3 cp "s3://$BUCKET/$PREFIX/default/big/db.dump.pgp" "$WORK/big.dump.pgp" >/dev/null 2>&1 || true
+BIG_KEY=$($PY -c "import json,sys; print(json.load(open(sys.argv[1]))['objects'][0]['key'])" "$WORK/big.manifest" 2>/dev/null || echo missing)
+t_true "backup: the dump object is db-<attempt>.dump.pgp" bash -c "[[ '$BIG_KEY' =~ ^db-[0-9a-f]{8}\.dump\.pgp\$ ]]"
+awsc s3 cp "s3://$BUCKET/$PREFIX/default/big/$BIG_KEY" "$WORK/big.dump.pgp" >/dev/null 2>&1 || true
 t_true "aws s3 cp reads what lifeboat wrote: byte-identical to the manifest's sha256" \
 	$PY -c "import json,hashlib; m=json.load(open('$WORK/big.manifest')); o=m['objects'][0]; d=open('$WORK/big.dump.pgp','rb').read(); assert len(d)==o['size'] and hashlib.sha256(d).hexdigest()==o['sha256']"
 t_true "aws-read object opens with gpg" bash -c "gpg --batch --quiet --pinentry-mode loopback --passphrase-file '$PASS' --decrypt '$WORK/big.dump.pgp' | head -c 5 | grep -q PGDMP"
@@ -319,12 +321,12 @@ t_true "virtual-hosted backup is where path style finds it" awsc s3 ls "s3://$BU
 
 # --- reading with faults ---------------------------------------------------
 current="read faults"
-rules '[{"name":"cut-get","op":"GetObject","path":"/db.dump","reset":true,"afterBytes":3000000,"times":1}]'
+rules '[{"name":"cut-get","op":"GetObject","path":".dump","reset":true,"afterBytes":3000000,"times":1}]'
 t_run "verify: a connection reset mid-object resumes with a Range request" 0 \
 	"${LB[@]}" verify --storage "$S3URL" --name big --passphrase-file "$PASS"
 t_contains "verify: the resume is logged" "resuming with a Range request"
 t_stat "verify: the cut fired and a Range GET followed" 'f["fired"].get("cut-get")==1 and o.get("GetObjectRange",0) >= 1'
-rules '[{"name":"stall-get","op":"GetObject","path":"/db.dump","stall":6,"afterBytes":1000000,"times":1}]'
+rules '[{"name":"stall-get","op":"GetObject","path":".dump","stall":6,"afterBytes":1000000,"times":1}]'
 t_run "verify: a stalled download is dropped and resumed" 0 \
 	"${LB[@]}" verify --storage "$S3URL" --name big --passphrase-file "$PASS"
 t_stat "verify: the stall fired" 'f["fired"].get("stall-get")==1'
@@ -499,9 +501,10 @@ if [[ $S3_PEER == seaweedfs ]]; then
 		$PY -c 'import json,sys; t=sys.stdin.read().strip(); print(len(json.loads(t).get("Contents", [])) if t else 0)')
 	t_true "seaweedfs: ... no object of the damaged backup" test "$n" = 0
 
-	# Two runs of one backup at once (a lost pod still running): every
-	# object is created with If-None-Match: *, so the second to complete its
-	# dump is refused by the server and the first's backup stays whole.
+	# Two runs of one backup at once (a lost pod still running): each writes
+	# objects of its own name and creates the manifest with If-None-Match: *,
+	# so the second to finish is refused by the server, removes its own
+	# objects, and the first's backup stays whole.
 	mkdir -p "$WORK/slowbin"
 	cat >"$WORK/slowbin/pg_dump" <<SH
 #!/bin/sh
@@ -526,9 +529,13 @@ SH
 	rc=0
 	wait "$bg" || rc=$?
 	T_OUT=$(cat "$WORK/slow.out")
-	if [[ $rc == 9 ]]; then t_pass "seaweedfs: two at once: the slow run is refused at its multipart Complete (exit 9)"; else t_fail "seaweedfs: two at once: the slow run is refused at its multipart Complete (exit 9)" "exit $rc: $(tail -c 800 "$WORK/slow.out")"; fi
-	t_contains "seaweedfs: ... HTTP 412 from the server, another writer first" "CompleteMultipartUpload: HTTP 412 PreconditionFailed: another writer created the object first"
-	t_true "seaweedfs: ... its upload aborted on the server" test "$(open_uploads)" = 0
+	if [[ $rc == 9 ]]; then t_pass "seaweedfs: two at once: the slow run is refused at the manifest (exit 9)"; else t_fail "seaweedfs: two at once: the slow run is refused at the manifest (exit 9)" "exit $rc: $(tail -c 800 "$WORK/slow.out")"; fi
+	t_contains "seaweedfs: ... it says another run completed first" "another run of backup default/twice completed first"
+	t_contains "seaweedfs: ... HTTP 412 from the server for the manifest" "manifest.json: PUT: HTTP 412 PreconditionFailed: another writer created the object first"
+	t_true "seaweedfs: ... no upload left open on the server" test "$(open_uploads)" = 0
+	n=$(awsc s3api list-objects-v2 --bucket "$BUCKET" --prefix "direct/default/twice/" --output json |
+		$PY -c 'import json,sys; t=sys.stdin.read().strip(); print(len(json.loads(t).get("Contents", [])) if t else 0)')
+	t_equals "seaweedfs: ... it removed its own objects: the folder holds the manifest and the winner's dump" "2" echo "$n"
 	t_run "seaweedfs: two at once: the backup that completed verifies" 0 \
 		"${LB[@]}" verify --storage "$DIRECT" --name twice --passphrase-file "$PASS"
 	awsc s3 cp "s3://$BUCKET/direct/default/twice/manifest.json" "$WORK/twice.manifest" >/dev/null 2>&1 || true

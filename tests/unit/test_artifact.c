@@ -101,23 +101,55 @@ static void artifact_dump_leaf__combines_format_compression_and_encryption(void 
 	static const struct {
 		const char *format, *suffix;
 		int encrypted;
-		const char *want;
+		const char *attempt, *want;
 	} cases[] = {
-	    {"custom", "", 0, "db.dump"},
-	    {"custom", ".zst", 0, "db.dump.zst"},
-	    {"custom", ".gz", 1, "db.dump.gz.pgp"},
-	    {"custom", ".zst", 1, "db.dump.zst.pgp"},
-	    {"plain", "", 0, "db.sql"},
-	    {"plain", ".gz", 0, "db.sql.gz"},
-	    {"plain", "", 1, "db.sql.pgp"},
-	    {"plain", ".zst", 1, "db.sql.zst.pgp"},
+	    {"custom", "", 0, NULL, "db.dump"},
+	    {"custom", ".zst", 0, NULL, "db.dump.zst"},
+	    {"custom", ".gz", 1, NULL, "db.dump.gz.pgp"},
+	    {"custom", ".zst", 1, NULL, "db.dump.zst.pgp"},
+	    {"plain", "", 0, NULL, "db.sql"},
+	    {"plain", ".gz", 0, NULL, "db.sql.gz"},
+	    {"plain", "", 1, NULL, "db.sql.pgp"},
+	    {"plain", ".zst", 1, NULL, "db.sql.zst.pgp"},
+	    {"custom", ".zst", 1, "0a1b2c3d", "db-0a1b2c3d.dump.zst.pgp"},
+	    {"plain", "", 0, "ffffffff", "db-ffffffff.sql"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *leaf =
-		    artifact_dump_leaf(cases[i].format, cases[i].suffix, cases[i].encrypted);
+		char *leaf = artifact_dump_leaf(cases[i].format, cases[i].suffix, cases[i].encrypted,
+						cases[i].attempt);
 		assert_string_equal(leaf, cases[i].want);
 		free(leaf);
 	}
+}
+
+static void artifact_files_leaf__names_the_archive_with_its_attempt(void **state)
+{
+	(void)state;
+	char *leaf = artifact_files_leaf(".zst", 1, NULL);
+	assert_string_equal(leaf, "files.tar.zst.pgp");
+	free(leaf);
+	leaf = artifact_files_leaf(".zst", 1, "12345678");
+	assert_string_equal(leaf, "files-12345678.tar.zst.pgp");
+	free(leaf);
+	leaf = artifact_files_leaf("", 0, "abcdef01");
+	assert_string_equal(leaf, "files-abcdef01.tar");
+	free(leaf);
+}
+
+static void artifact_attempt_id__is_hex_and_differs_between_calls(void **state)
+{
+	(void)state;
+	char a[ARTIFACT_ATTEMPT_LEN + 1], b[ARTIFACT_ATTEMPT_LEN + 1];
+	assert_int_equal(artifact_attempt_id(a), 0);
+	assert_int_equal(strlen(a), ARTIFACT_ATTEMPT_LEN);
+	assert_int_equal(strspn(a, "0123456789abcdef"), ARTIFACT_ATTEMPT_LEN);
+	/* 32 random bits: equal ids in 16 draws would be a broken source. */
+	int differed = 0;
+	for (int i = 0; i < 16 && !differed; i++) {
+		assert_int_equal(artifact_attempt_id(b), 0);
+		differed = strcmp(a, b) != 0;
+	}
+	assert_true(differed);
 }
 
 static void artifact_key__joins_namespace_name_and_leaf(void **state)
@@ -273,6 +305,8 @@ int main(void)
 	    cmocka_unit_test(artifact_check_namespace__accepts_dns_labels),
 	    cmocka_unit_test(artifact_check_namespace__rejects_others_naming_the_flag),
 	    cmocka_unit_test(artifact_dump_leaf__combines_format_compression_and_encryption),
+	    cmocka_unit_test(artifact_files_leaf__names_the_archive_with_its_attempt),
+	    cmocka_unit_test(artifact_attempt_id__is_hex_and_differs_between_calls),
 	    cmocka_unit_test(artifact_key__joins_namespace_name_and_leaf),
 	    cmocka_unit_test_setup_teardown(artifact_load_manifest__reads_a_complete_backup,
 					    setup_store, teardown_store),

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -62,6 +63,23 @@ static int exists(const struct fixture *f, const char *rel)
 	int ok = stat(p, &sb) == 0;
 	free(p);
 	return ok;
+}
+
+/* How many temporary "*.partial" files folder root/rel holds. */
+static int partials(const struct fixture *f, const char *rel)
+{
+	char *p = xasprintf("%s/%s", f->root, rel);
+	DIR *d = opendir(p);
+	int n = 0;
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		n += len > 8 && strcmp(de->d_name + len - 8, ".partial") == 0;
+	}
+	if (d)
+		closedir(d);
+	free(p);
+	return n;
 }
 
 static void put_text(struct store *st, const char *key, const char *text)
@@ -172,12 +190,12 @@ static void store_writer__object_is_invisible_until_finish(void **state)
 	assert_int_equal(store_writer(f->st, "ns/n/db.dump", &w), 0);
 	assert_int_equal(stage_write(w, (const uint8_t *)"partial ", 8), 0);
 	assert_int_equal(stage_write(w, (const uint8_t *)"content", 7), 0);
-	assert_true(exists(f, "ns/n/db.dump.partial"));
+	assert_int_equal(partials(f, "ns/n"), 1);
 	assert_false(exists(f, "ns/n/db.dump"));
 	assert_int_equal(store_stat(f->st, "ns/n/db.dump", &size), E_NOTFOUND);
 
 	assert_int_equal(stage_finish(w), 0);
-	assert_false(exists(f, "ns/n/db.dump.partial"));
+	assert_int_equal(partials(f, "ns/n"), 0);
 	assert_int_equal(store_stat(f->st, "ns/n/db.dump", &size), 0);
 	assert_int_equal(size, 15);
 	stage_free_chain(w);
@@ -194,9 +212,9 @@ static void store_writer__freeing_unfinished_writer_removes_partial(void **state
 	struct stage *w = NULL;
 	assert_int_equal(store_writer(f->st, "ns/n/db.dump", &w), 0);
 	assert_int_equal(stage_write(w, (const uint8_t *)"new", 3), 0);
-	assert_true(exists(f, "ns/n/db.dump.partial"));
+	assert_int_equal(partials(f, "ns/n"), 1);
 	stage_free_chain(w);
-	assert_false(exists(f, "ns/n/db.dump.partial"));
+	assert_int_equal(partials(f, "ns/n"), 0);
 	/* The object that was there is untouched by the aborted overwrite. */
 	char *v = get_text(f->st, "ns/n/db.dump");
 	assert_string_equal(v, "old complete object");
@@ -204,8 +222,128 @@ static void store_writer__freeing_unfinished_writer_removes_partial(void **state
 
 	assert_int_equal(store_writer(f->st, "ns/m/db.dump", &w), 0);
 	stage_free_chain(w);
-	assert_false(exists(f, "ns/m/db.dump.partial"));
+	assert_int_equal(partials(f, "ns/m"), 0);
 	assert_false(exists(f, "ns/m/db.dump"));
+}
+
+static void store_create__of_concurrent_writers_exactly_one_succeeds(void **state)
+{
+	struct fixture *f = *state;
+	struct stage *a = NULL, *b = NULL, *c = NULL;
+	/* Three writers of one name open at once: each has its own temporary
+	 * file, so none writes into another's. */
+	assert_int_equal(store_create(f->st, "ns/n/manifest.json", &a), 0);
+	assert_int_equal(store_create(f->st, "ns/n/manifest.json", &b), 0);
+	assert_int_equal(store_create(f->st, "ns/n/manifest.json", &c), 0);
+	assert_int_equal(partials(f, "ns/n"), 3);
+	assert_int_equal(stage_write(a, (const uint8_t *)"from a", 6), 0);
+	assert_int_equal(stage_write(b, (const uint8_t *)"from b", 6), 0);
+	assert_int_equal(stage_write(c, (const uint8_t *)"from c", 6), 0);
+	assert_int_equal(stage_finish(b), 0);
+	assert_int_equal(stage_finish(a), E_EXISTS);
+	assert_non_null(strstr(err_msg(), "another writer created it first"));
+	assert_int_equal(stage_finish(c), E_EXISTS);
+	stage_free_chain(a);
+	stage_free_chain(b);
+	stage_free_chain(c);
+	char *v = get_text(f->st, "ns/n/manifest.json");
+	assert_string_equal(v, "from b");
+	free(v);
+	assert_int_equal(partials(f, "ns/n"), 0);
+}
+
+static void store_create__never_replaces_an_existing_object(void **state)
+{
+	struct fixture *f = *state;
+	put_text(f->st, "ns/n/db.dump", "the stored backup");
+	struct stage *w = NULL;
+	assert_int_equal(store_create(f->st, "ns/n/db.dump", &w), 0);
+	assert_int_equal(stage_write(w, (const uint8_t *)"other", 5), 0);
+	assert_int_equal(stage_finish(w), E_EXISTS);
+	stage_free_chain(w);
+	char *v = get_text(f->st, "ns/n/db.dump");
+	assert_string_equal(v, "the stored backup");
+	free(v);
+	/* A plain writer still replaces (verified.json is rewritten). */
+	put_text(f->st, "ns/n/db.dump", "replaced");
+	v = get_text(f->st, "ns/n/db.dump");
+	assert_string_equal(v, "replaced");
+	free(v);
+}
+
+static void store_put_new__identical_bytes_are_this_puts_own(void **state)
+{
+	struct fixture *f = *state;
+	const char *m = "{\"manifest\": 1}";
+	assert_int_equal(store_put_new(f->st, "ns/n/manifest.json", m, strlen(m)), 0);
+	/* The same bytes again: a retried request that met its own object. */
+	assert_int_equal(store_put_new(f->st, "ns/n/manifest.json", m, strlen(m)), 0);
+	/* Other bytes: another writer's object, left alone. */
+	const char *other = "{\"manifest\": 2}";
+	assert_int_equal(store_put_new(f->st, "ns/n/manifest.json", other, strlen(other)), E_EXISTS);
+	char *v = get_text(f->st, "ns/n/manifest.json");
+	assert_string_equal(v, m);
+	free(v);
+}
+
+static void store_writer__removes_temporary_files_of_dead_writers_only(void **state)
+{
+	struct fixture *f = *state;
+	/* Dead writers' files: nobody holds their lock. */
+	put_text(f->st, "ns/n/keep", "an object");
+	static const char *const dead[] = {"ns/n/db-0badf00d.dump.zst.pgp.Ab12Cd.partial",
+					   "ns/n/db.dump.zst.pgp.partial"};
+	for (size_t i = 0; i < 2; i++) {
+		char *p = xasprintf("%s/%s", f->root, dead[i]);
+		FILE *fp = fopen(p, "w");
+		assert_non_null(fp);
+		fputs("half a dump", fp);
+		fclose(fp);
+		free(p);
+	}
+	assert_int_equal(partials(f, "ns/n"), 2);
+	struct stage *live = NULL, *w = NULL;
+	assert_int_equal(store_writer(f->st, "ns/n/db-11111111.dump", &live), 0);
+	assert_int_equal(partials(f, "ns/n"), 1); /* the dead ones gone, live's own there */
+	assert_int_equal(stage_write(live, (const uint8_t *)"live", 4), 0);
+	/* A second writer in the folder leaves the live one's file alone. */
+	assert_int_equal(store_writer(f->st, "ns/n/db-22222222.dump", &w), 0);
+	assert_int_equal(partials(f, "ns/n"), 2);
+	assert_int_equal(stage_finish(live), 0);
+	assert_int_equal(stage_finish(w), 0);
+	stage_free_chain(live);
+	stage_free_chain(w);
+	char *v = get_text(f->st, "ns/n/db-11111111.dump");
+	assert_string_equal(v, "live");
+	free(v);
+	assert_int_equal(partials(f, "ns/n"), 0);
+	assert_true(exists(f, "ns/n/keep"));
+}
+
+static void store_writer__a_planted_symlink_is_never_followed(void **state)
+{
+	struct fixture *f = *state;
+	char *victim = xasprintf("%s/victim", f->root);
+	char *link_at = xasprintf("%s/ns/n/db.dump.partial", f->root);
+	put_text(f->st, "victim", "must stay");
+	put_text(f->st, "ns/n/other", "x");
+	assert_int_equal(symlink(victim, link_at), 0);
+	struct stage *w = NULL;
+	assert_int_equal(store_writer(f->st, "ns/n/db.dump", &w), 0);
+	assert_int_equal(stage_write(w, (const uint8_t *)"dump", 4), 0);
+	assert_int_equal(stage_finish(w), 0);
+	stage_free_chain(w);
+	char *v = get_text(f->st, "victim");
+	assert_string_equal(v, "must stay");
+	free(v);
+	v = get_text(f->st, "ns/n/db.dump");
+	assert_string_equal(v, "dump");
+	free(v);
+	struct stat sb;
+	assert_int_equal(lstat(link_at, &sb), 0);
+	assert_true(S_ISLNK(sb.st_mode));
+	free(victim);
+	free(link_at);
 }
 
 static void store_writer__fails_when_a_folder_is_a_file(void **state)
@@ -405,6 +543,11 @@ int main(void)
 	    cmocka_unit_test(store_free__accepts_null),
 	    T(store_writer__object_is_invisible_until_finish),
 	    T(store_writer__freeing_unfinished_writer_removes_partial),
+	    T(store_create__of_concurrent_writers_exactly_one_succeeds),
+	    T(store_create__never_replaces_an_existing_object),
+	    T(store_put_new__identical_bytes_are_this_puts_own),
+	    T(store_writer__a_planted_symlink_is_never_followed),
+	    T(store_writer__removes_temporary_files_of_dead_writers_only),
 	    T(store_writer__fails_when_a_folder_is_a_file),
 	    T(store_put_get__round_trip_any_size),
 	    T(store_get__larger_than_the_buffer_is_toobig),

@@ -73,6 +73,8 @@ static const struct jobenv table[JOBENV_COUNT] = {
      "no safety backup was taken (audit record: safetyBackup.enabled false)"},
     {JOBENV_PG_BINDIR, "LIFEBOAT_PG_BINDIR", B | R | V, 0,
      "folder of pg_dump, pg_restore and psql"},
+    {JOBENV_TEST_MAX_PARTS, "LIFEBOAT_TEST_MAX_PARTS", B, 0,
+     "tests only: parts per object, lowered so a small dump spans several objects"},
 
     {JOBENV_AWS_ACCESS_KEY_ID, "AWS_ACCESS_KEY_ID", ALL, SECRET,
      "s3:// and gs://: the access key ID (GCS: the HMAC access ID)"},

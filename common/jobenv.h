@@ -74,6 +74,7 @@ enum jobenv_var {
 	JOBENV_SAFETY_BACKUP_SHA256,
 	JOBENV_NO_SAFETY_BACKUP,
 	JOBENV_PG_BINDIR,
+	JOBENV_TEST_MAX_PARTS,
 	/* s3:// and gs:// (job/store_s3.c, docs/storage.md) */
 	JOBENV_AWS_ACCESS_KEY_ID,
 	JOBENV_AWS_SECRET_ACCESS_KEY,

@@ -14,6 +14,7 @@
 #include <json.h>
 
 #include "../common/err.h"
+#include "../common/jobenv.h"
 #include "../common/log.h"
 #include "../common/xmalloc.h"
 #include "artifact.h"
@@ -24,7 +25,9 @@
 #include "openpgp.h"
 #include "pg.h"
 #include "proc.h"
+#include "parts_plan.h"
 #include "result.h"
+#include "split.h"
 #include "store.h"
 
 #define READ_CHUNK (256 * 1024)
@@ -176,7 +179,8 @@ int backup_run(const struct job_opts *o, struct json_object *result)
 	struct dumper dumper;
 	struct store *st = NULL;
 	struct stage *head = NULL, *stored_hash = NULL, *enc = NULL, *plain_hash = NULL;
-	char *dump_key = NULL, *leaf = NULL, *manifest_key = NULL, *location = NULL;
+	struct stage *split = NULL;
+	char *dir = NULL, *leaf = NULL, *manifest_key = NULL, *location = NULL;
 	int have_target = 0, have_info = 0, have_dumper = 0, rc = 0;
 	char dump_version[32], attempt[ARTIFACT_ATTEMPT_LEN + 1];
 	int dump_num = 0;
@@ -243,23 +247,31 @@ int backup_run(const struct job_opts *o, struct json_object *result)
 		log_warn("no passphrase given: backup %s/%s will NOT be encrypted", o->namespace_,
 			 o->name);
 
+	struct store_limits lim;
+	struct parts_plan plan;
+	store_get_limits(st, &lim);
+	const char *test_parts = getenv(jobenv_name(JOBENV_TEST_MAX_PARTS));
+	if ((rc = parts_plan(&plan, &lim, info.size_bytes,
+			     test_parts ? (uint32_t)strtoul(test_parts, NULL, 10) : 0)))
+		goto done;
+	char described[256];
+	parts_plan_describe(described, sizeof(described), &plan, &lim);
+	log_info("plan: %s", described);
 	if ((rc = artifact_attempt_id(attempt)))
 		goto done;
 	leaf = artifact_dump_leaf(o->format, compress_suffix(cs.algo), o->passphrase != NULL,
 				  attempt);
-	dump_key = artifact_key(o->namespace_, o->name, leaf);
 	log_info("attempt %s: writing %s", attempt, leaf);
-	char *dir = artifact_key(o->namespace_, o->name, NULL);
+	dir = artifact_key(o->namespace_, o->name, NULL);
 	location = store_location(st, dir);
-	free(dir);
 	/* Built back to front; head is always the chain's first stage. The
 	 * attempt's objects have names of their own (job/artifact.h), and the
 	 * manifest is created only if absent: of two runs of one backup at once
 	 * (a lost pod still running) the first to create it wins, and the other
 	 * removes what it wrote, never the winner's objects. */
-	if ((rc = store_create(st, dump_key, &head)))
+	if ((rc = split_new(&split, st, dir, leaf, plan.object_limit)))
 		goto done;
-	head = stored_hash = stage_hash_new(head);
+	head = stored_hash = stage_hash_new(split);
 	if (o->passphrase) {
 		enc = openpgp_encrypt_new(o->passphrase, o->passlen, 0, head);
 		if (!enc) {
@@ -290,10 +302,8 @@ int backup_run(const struct job_opts *o, struct json_object *result)
 		goto done;
 	/* No manifest without the folder's archive: the dump alone would look
 	 * like a complete backup. */
-	if (o->files && (rc = backup_files(&m, st, o, &cs, attempt))) {
-		store_remove(st, dump_key);
+	if (o->files && (rc = backup_files(&m, st, o, &cs, attempt)))
 		goto done;
-	}
 
 	m.namespace_ = xstrdup(o->namespace_);
 	m.name = xstrdup(o->name);
@@ -303,9 +313,12 @@ int backup_run(const struct job_opts *o, struct json_object *result)
 	m.format = xstrdup(o->format);
 	m.compression = xstrdup(compress_name(cs.algo));
 	m.compression_level = cs.level;
-	char hex[65];
-	stage_hash_hex(stored_hash, hex);
-	manifest_add_object(&m, leaf, stage_hash_size(stored_hash), hex);
+	for (size_t i = 0; i < split_count(split); i++) {
+		const struct split_object *so = split_get(split, i);
+		if ((rc = manifest_add_object(&m, so->leaf, so->size, so->sha256)))
+			goto done;
+	}
+	stage_hash_hex(stored_hash, m.stream_sha256);
 	stage_hash_hex(plain_hash, m.plaintext_sha256);
 	m.plaintext_size = stage_hash_size(plain_hash);
 	m.encrypted = o->passphrase != NULL;
@@ -331,8 +344,8 @@ int backup_run(const struct job_opts *o, struct json_object *result)
 				 "%s) removed its own objects and left that backup as it is",
 				 o->namespace_, o->name, attempt);
 		/* Without its manifest the attempt's objects are orphans (never
-		 * another attempt's: their names are this attempt's own). */
-		store_remove(st, dump_key);
+		 * another attempt's: their names are this attempt's own); the
+		 * split stage removes the dump's when the chain is freed. */
 		if (m.files.key) {
 			char *files_key = artifact_key(o->namespace_, o->name, m.files.key);
 			store_remove(st, files_key);
@@ -340,12 +353,15 @@ int backup_run(const struct job_opts *o, struct json_object *result)
 		}
 		goto done;
 	}
+	split_keep(split);
 	result_add_manifest(result, &m, location);
 	json_object_object_add(result, JOBRESULT_DURATION_SECONDS,
 			       json_object_new_int64((int64_t)(m.completed_at - started)));
-	log_info("backup %s/%s complete: %llu bytes stored (%llu before compression), sha256 %s",
-		 o->namespace_, o->name, (unsigned long long)m.objects[0].size,
-		 (unsigned long long)m.plaintext_size, m.objects[0].sha256);
+	log_info("backup %s/%s complete: %llu bytes stored in %zu object%s (%llu before "
+		 "compression), sha256 %s",
+		 o->namespace_, o->name, (unsigned long long)manifest_stored_size(&m), m.nobjects,
+		 m.nobjects == 1 ? "" : "s", (unsigned long long)m.plaintext_size,
+		 manifest_stream_sha256(&m));
 	if (m.files.key)
 		log_info("files archive %s: %llu entries, %llu bytes stored, sha256 %s", m.files.key,
 			 (unsigned long long)m.files.count, (unsigned long long)m.files.size,
@@ -361,7 +377,7 @@ done:
 		pg_target_dispose(&target);
 	manifest_dispose(&m);
 	buf_dispose(&text);
-	free(dump_key);
+	free(dir);
 	free(leaf);
 	free(manifest_key);
 	free(location);

@@ -155,7 +155,7 @@ int list_run(const struct job_opts *o, struct json_object *result)
 		} else {
 			manifest_time_format(created, m.created_at);
 			enc = m.encrypted ? "yes" : "no";
-			bytes = m.objects[0].size;
+			bytes = manifest_stored_size(&m);
 			result_add_manifest(it, &m, NULL);
 			manifest_dispose(&m);
 		}
@@ -208,6 +208,9 @@ static int collect_keys(const struct store_entry *e, void *ud)
 	return 0;
 }
 
+/* Listing passes of a delete at most (job/catalog.c, delete_run). */
+#define DELETE_ROUNDS 3
+
 int delete_run(const struct job_opts *o, struct json_object *result)
 {
 	struct store *st = NULL;
@@ -232,9 +235,22 @@ int delete_run(const struct job_opts *o, struct json_object *result)
 	mkey = artifact_key(o->namespace_, o->name, ARTIFACT_MANIFEST);
 	if ((rc = store_remove(st, mkey)))
 		goto done;
-	for (size_t i = 0; i < keys.n; i++)
-		if (strcmp(keys.v[i], mkey) != 0 && (rc = store_remove(st, keys.v[i])))
+	/* A listing may miss keys (an emulator that pages out of file-system
+	 * order, an eventually consistent store): list again until empty. */
+	for (size_t from = 0, round = 1;; round++) {
+		for (size_t i = from; i < keys.n; i++)
+			if (strcmp(keys.v[i], mkey) != 0 && (rc = store_remove(st, keys.v[i])))
+				goto done;
+		from = keys.n;
+		if (round == DELETE_ROUNDS)
+			break;
+		if ((rc = store_list(st, prefix, collect_keys, &keys)))
 			goto done;
+		if (keys.n == from)
+			break;
+		log_info("delete: %zu more objects of %s/%s listed after pass %zu", keys.n - from,
+			 o->namespace_, o->name, round);
+	}
 	json_object_object_add(result, JOBRESULT_DELETED_OBJECTS,
 			       json_object_new_int64((int64_t)keys.n));
 	json_object_object_add(result, JOBRESULT_FREED_BYTES,

@@ -148,10 +148,16 @@ done:
 static int fetch(const struct job_opts *o, struct store *st, const struct manifest *m, int files,
 		 int fd)
 {
-	if (o->raw)
-		return files ? raw_object(st, o, m->files.key, m->files.size, m->files.sha256, fd)
-			     : raw_object(st, o, m->objects[0].key, m->objects[0].size,
-					  m->objects[0].sha256, fd);
+	if (o->raw && files)
+		return raw_object(st, o, m->files.key, m->files.size, m->files.sha256, fd);
+	if (o->raw) {
+		/* A dump of several objects: their concatenation, each checked. */
+		int rc = 0;
+		for (size_t i = 0; i < m->nobjects && !rc; i++)
+			rc = raw_object(st, o, m->objects[i].key, m->objects[i].size,
+					m->objects[i].sha256, fd);
+		return rc;
+	}
 	struct readback rb;
 	int rc = readback_init(&rb, m, o->passphrase, o->passlen,
 			       stage_fd_new(fd, "the download output"));
@@ -193,13 +199,6 @@ int download_run(const struct job_opts *o, struct json_object *result)
 	have_m = 1;
 	dir = artifact_key(o->namespace_, o->name, NULL);
 	location = store_location(st, dir);
-	if (m.nobjects != 1) {
-		rc = err_set(E_UNSUPPORTED,
-			     "backup %s is stored as %zu objects; this lifeboat downloads "
-			     "single-object dumps only; use a newer lifeboat",
-			     location, m.nobjects);
-		goto done;
-	}
 	if (o->files_out && !m.files.key) {
 		rc = err_set(E_INVALID,
 			     "download: --files-out given, but backup %s has no files "

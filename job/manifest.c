@@ -20,6 +20,7 @@ void manifest_dispose(struct manifest *m)
 {
 	for (size_t i = 0; i < m->nobjects; i++)
 		free(m->objects[i].key);
+	free(m->objects);
 	char **strs[] = {&m->namespace_, &m->name,        &m->tool_version, &m->format,
 			 &m->compression, &m->cipher,     &m->s2k,          &m->server_version,
 			 &m->dump_version, &m->database,  &m->schema_version};
@@ -29,10 +30,29 @@ void manifest_dispose(struct manifest *m)
 	manifest_init(m);
 }
 
+const char *manifest_stream_sha256(const struct manifest *m)
+{
+	if (m->stream_sha256[0] || m->nobjects == 0)
+		return m->stream_sha256;
+	return m->objects[0].sha256;
+}
+
+uint64_t manifest_stored_size(const struct manifest *m)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < m->nobjects; i++)
+		n += m->objects[i].size;
+	return n;
+}
+
 int manifest_add_object(struct manifest *m, const char *key, uint64_t size, const char *sha256)
 {
 	if (m->nobjects >= MANIFEST_MAX_OBJECTS)
 		return err_set(E_TOOBIG, "manifest: more than %d objects", MANIFEST_MAX_OBJECTS);
+	if (m->nobjects == m->objects_cap) {
+		m->objects_cap = m->objects_cap ? m->objects_cap * 2 : 2;
+		m->objects = xrealloc(m->objects, m->objects_cap * sizeof(*m->objects));
+	}
 	struct manifest_object *o = &m->objects[m->nobjects++];
 	o->key = xstrdup(key);
 	o->size = size;
@@ -104,6 +124,13 @@ int manifest_to_json(const struct manifest *m, struct buf *out)
 		json_object_array_add(objs, o);
 	}
 	json_object_object_add(root, "objects", objs);
+	if (m->nobjects > 1) {
+		struct json_object *st = json_object_new_object();
+		json_object_object_add(st, "size",
+				       json_object_new_int64((int64_t)manifest_stored_size(m)));
+		add_str(st, "sha256", manifest_stream_sha256(m));
+		json_object_object_add(root, "stream", st);
+	}
 
 	struct json_object *plain = json_object_new_object();
 	json_object_object_add(plain, "size", json_object_new_int64((int64_t)m->plaintext_size));
@@ -347,6 +374,20 @@ static int parse_into(struct manifest *m, struct json_object *root)
 		}
 		manifest_add_object(m, key, u, sha);
 		free(key);
+	}
+	/* Several objects: their concatenation's size and SHA-256. */
+	if ((rc = get(&sub, root, "", "stream", json_type_object, n > 1)))
+		return rc;
+	if (sub) {
+		if ((rc = get_u64(&u, sub, "stream.", "size", 1)) ||
+		    (rc = get_sha(m->stream_sha256, sub, "stream.", "sha256")))
+			return rc;
+		if (u != manifest_stored_size(m))
+			return err_set(E_INTEGRITY,
+				       "manifest: field stream.size is %llu, but the objects hold %llu "
+				       "bytes",
+				       (unsigned long long)u,
+				       (unsigned long long)manifest_stored_size(m));
 	}
 
 	if ((rc = get(&sub, root, "", "plaintext", json_type_object, 1)) ||

@@ -10,7 +10,9 @@
 #include "../common/buf.h"
 
 #define MANIFEST_FORMAT_VERSION 1
-#define MANIFEST_MAX_OBJECTS 16
+/* A dump stored as several objects (job/split.h) lists them all; 1000
+ * objects of a few hundred GiB each is far past any database. */
+#define MANIFEST_MAX_OBJECTS 1000
 #define MANIFEST_MAX_BYTES (256 * 1024)
 
 struct manifest_object {
@@ -40,8 +42,12 @@ struct manifest {
 	char *format;      /* "custom" | "plain" */
 	char *compression; /* "zstd" | "gzip" | "none" */
 	int compression_level;
-	struct manifest_object objects[MANIFEST_MAX_OBJECTS];
-	size_t nobjects;
+	struct manifest_object *objects; /* the dump, in stream order */
+	size_t nobjects, objects_cap;
+	/* Of the objects' concatenation (the one OpenPGP stream), written as
+	 * "stream" when there are several; "" when absent (one object: its
+	 * own sha256). Use manifest_stream_sha256. */
+	char stream_sha256[65];
 	uint64_t plaintext_size;    /* pg_dump output bytes */
 	char plaintext_sha256[65];  /* of pg_dump output */
 	int encrypted;
@@ -60,6 +66,10 @@ struct manifest {
 };
 
 void manifest_init(struct manifest *m);
+/* The dump's stored bytes: the sum of its objects' sizes. */
+uint64_t manifest_stored_size(const struct manifest *m);
+/* The SHA-256 of the stored stream (`cat` of the objects in order). */
+const char *manifest_stream_sha256(const struct manifest *m);
 void manifest_dispose(struct manifest *m);
 /* Appends a copy of key. Returns E_TOOBIG past MANIFEST_MAX_OBJECTS. */
 int manifest_add_object(struct manifest *m, const char *key, uint64_t size, const char *sha256);

@@ -41,15 +41,6 @@ struct parts {
 	char msg[2048];
 };
 
-size_t parts_size_for(size_t part_size, int part_no)
-{
-	int doublings = (part_no - 1) / PARTS_GROWTH_EVERY;
-	size_t s = part_size;
-	for (int i = 0; i < doublings && s < ((size_t)1 << 40); i++)
-		s *= 2;
-	return s;
-}
-
 static void set_id(struct parts *p, int part_no, const char *id)
 {
 	if (part_no > p->ids_cap) {
@@ -152,7 +143,7 @@ static int dispatch(struct parts *p)
 /* A buffer for the next part: a spare one big enough, or a new one. */
 static void take_buffer(struct parts *p)
 {
-	size_t want = parts_size_for(p->part_size, p->next_part);
+	size_t want = p->part_size;
 	while (p->nspare > 0) {
 		p->nspare--;
 		if (p->spare_cap[p->nspare] >= want) {
@@ -181,7 +172,7 @@ int parts_write(struct parts *p, const uint8_t *data, size_t n)
 		}
 		if (!p->fill.data)
 			take_buffer(p);
-		size_t want = parts_size_for(p->part_size, p->fill.part_no);
+		size_t want = p->part_size;
 		size_t take = want - p->fill.len < n ? want - p->fill.len : n;
 		/* Copy without the lock: only this thread touches fill. */
 		pthread_mutex_unlock(&p->lock);

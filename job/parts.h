@@ -9,9 +9,6 @@
 #include <stdint.h>
 
 #define PARTS_ID_MAX 256
-/* Part sizes double every this many parts, so a 10,000-part limit (S3)
- * covers 8 MiB x 1000 x (1 + 2 + ... + 512) = about 8 PiB. */
-#define PARTS_GROWTH_EVERY 1000
 
 struct parts_backend {
 	/* Runs on worker thread `worker` (0 .. in_flight-1): upload part
@@ -24,7 +21,9 @@ struct parts_backend {
 
 struct parts;
 
-/* part_size: the first parts' size; in_flight >= 1 worker threads. */
+/* part_size: every part's (the last may be shorter); in_flight >= 1 worker
+ * threads. The size never grows: an object that would pass the backend's
+ * part limit is cut by the caller (job/split.h, job/parts_plan.h). */
 struct parts *parts_new(const struct parts_backend *b, void *ctx, size_t part_size, int in_flight);
 /* Buffers bytes; a full part is handed to a worker (waiting for a free one).
  * Returns the first upload error seen so far, with its message. */
@@ -41,7 +40,5 @@ const char *parts_id(const struct parts *p, int part_no);
 uint64_t parts_bytes(const struct parts *p);
 /* Stops the workers (waiting for uploads under way) and frees everything. */
 void parts_free(struct parts *p);
-/* Pure: the size of part part_no for a first-part size. */
-size_t parts_size_for(size_t part_size, int part_no);
 
 #endif

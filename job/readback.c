@@ -95,67 +95,115 @@ int readback_init(struct readback *rb, const struct manifest *m, const char *pas
 	return 0;
 }
 
-/* What one read is judged against. */
-struct expect {
+/* One stored object of a read. */
+struct expect_obj {
 	const char *key;
 	uint64_t size;
 	const char *sha256;
+};
+
+/* What one read is judged against: the stream stored as objs[0..n), read in
+ * that order through one chain. */
+struct expect {
+	const struct expect_obj *objs;
+	size_t n;
+	const char *stream_sha256; /* of the concatenation */
 	uint64_t plaintext_size;
 	const char *plaintext_sha256;
 	const char *what; /* "dump", "files archive" */
 };
 
-static int run_object(struct readback *rb, struct store *st, const struct expect *x,
-		      const char *ns, const char *name)
+/* Every object there, at its size, before a byte is read. */
+static int check_present(struct store *st, const struct expect_obj *o, const char *ns,
+			 const char *name)
 {
-	char *key = artifact_key(ns, name, x->key);
+	char *key = artifact_key(ns, name, o->key);
 	char *where = store_location(st, key);
 	uint64_t size = 0;
-	char got[65];
-	struct fuse *f = (struct fuse *)rb->fuse;
 	int rc = store_stat(st, key, &size);
-	if (rc == E_NOTFOUND) {
+	if (rc == E_NOTFOUND)
 		rc = err_set(E_INTEGRITY,
 			     "%s is listed in the manifest but missing from storage: the backup is "
 			     "incomplete; restore another backup",
 			     where);
-		goto done;
-	}
-	if (rc)
-		goto done;
-	if (size != x->size) {
+	else if (!rc && size != o->size)
 		rc = err_set(E_INTEGRITY,
 			     "size mismatch for %s: the manifest says %llu bytes, storage holds %llu; "
 			     "the object is truncated or was replaced; restore another backup",
-			     where, (unsigned long long)x->size, (unsigned long long)size);
-		goto done;
+			     where, (unsigned long long)o->size, (unsigned long long)size);
+	free(key);
+	free(where);
+	return rc;
+}
+
+/* Streams one object into the chain through a hash of its own: a corrupt
+ * object is named, and reported as a checksum mismatch (E_INTEGRITY) even
+ * when decryption failed first. */
+static int read_one(struct readback *rb, struct store *st, const struct expect_obj *o,
+		    const char *ns, const char *name)
+{
+	char *key = artifact_key(ns, name, o->key);
+	char *where = store_location(st, key);
+	struct stage *h = stage_hash_new(rb->head);
+	char got[65];
+	int rc = store_read(st, key, h);
+	if (!rc)
+		rc = stage_hash_end(h);
+	if (!rc) {
+		stage_hash_hex(h, got);
+		if (stage_hash_size(h) != o->size || strcmp(got, o->sha256) != 0)
+			rc = err_set(E_INTEGRITY,
+				     "checksum mismatch for %s: expected sha256 %.12s.., got %.12s..; "
+				     "the object is corrupt or was replaced; restore another backup",
+				     where, o->sha256, got);
 	}
-	if ((rc = store_read(st, key, rb->head)))
+	h->next = NULL; /* the chain is the readback's */
+	stage_free_chain(h);
+	free(key);
+	free(where);
+	return rc;
+}
+
+static int run_objects(struct readback *rb, struct store *st, const struct expect *x,
+		       const char *ns, const char *name)
+{
+	char *dir = artifact_key(ns, name, NULL);
+	char *where = store_location(st, dir);
+	char got[65];
+	struct fuse *f = (struct fuse *)rb->fuse;
+	int rc = 0;
+	for (size_t i = 0; i < x->n && !rc; i++)
+		rc = check_present(st, &x->objs[i], ns, name);
+	for (size_t i = 0; i < x->n && !rc; i++)
+		rc = read_one(rb, st, &x->objs[i], ns, name);
+	if (rc)
 		goto done;
 	stage_finish(rb->head);
 	stage_hash_hex(rb->stored_hash, got);
-	if (stage_hash_size(rb->stored_hash) != x->size || strcmp(got, x->sha256) != 0) {
+	if (x->n > 1 && strcmp(got, x->stream_sha256) != 0) {
 		rc = err_set(E_INTEGRITY,
-			     "checksum mismatch for %s: expected sha256 %.12s.., got %.12s..; the "
-			     "object is corrupt or was replaced; restore another backup",
-			     where, x->sha256, got);
+			     "the %zu objects of the %s in %s, concatenated, have sha256 %.12s.., but "
+			     "the manifest says %.12s..; restore another backup",
+			     x->n, x->what, where, got, x->stream_sha256);
 		goto done;
 	}
 	if (f->code) {
-		rc = err_set(f->code, "%s: %s", where, f->msg);
+		const char *at = x->n == 1 ? x->objs[0].key : "";
+		rc = err_set(f->code, "%s%s: %s", where, at, f->msg);
 		goto done;
 	}
 	stage_hash_hex(rb->plain_hash, got);
 	if (stage_hash_size(rb->plain_hash) != x->plaintext_size ||
 	    strcmp(got, x->plaintext_sha256) != 0) {
 		rc = err_set(E_INTEGRITY,
-			     "the %s read from %s has sha256 %.12s.., but the manifest says %.12s..: "
+			     "the %s read from %s%s has sha256 %.12s.., but the manifest says %.12s..: "
 			     "the manifest does not belong to this object; restore another backup",
-			     x->what, where, got, x->plaintext_sha256);
+			     x->what, where, x->n == 1 ? x->objs[0].key : "", got,
+			     x->plaintext_sha256);
 		goto done;
 	}
 done:
-	free(key);
+	free(dir);
 	free(where);
 	return rc;
 }
@@ -163,18 +211,29 @@ done:
 int readback_run(struct readback *rb, struct store *st, const struct manifest *m, const char *ns,
 		 const char *name)
 {
-	const struct expect x = {m->objects[0].key, m->objects[0].size, m->objects[0].sha256,
-				 m->plaintext_size, m->plaintext_sha256, "dump"};
-	return run_object(rb, st, &x, ns, name);
+	struct expect_obj *objs = xcalloc(m->nobjects ? m->nobjects : 1, sizeof(*objs));
+	for (size_t i = 0; i < m->nobjects; i++)
+		objs[i] = (struct expect_obj){m->objects[i].key, m->objects[i].size,
+					      m->objects[i].sha256};
+	const struct expect x = {objs,
+				 m->nobjects,
+				 manifest_stream_sha256(m),
+				 m->plaintext_size,
+				 m->plaintext_sha256,
+				 "dump"};
+	int rc = run_objects(rb, st, &x, ns, name);
+	free(objs);
+	return rc;
 }
 
 int readback_run_files(struct readback *rb, struct store *st, const struct manifest *m,
 		       const char *ns, const char *name)
 {
 	const struct manifest_files *f = &m->files;
-	const struct expect x = {f->key, f->size, f->sha256, f->plaintext_size, f->plaintext_sha256,
+	const struct expect_obj o = {f->key, f->size, f->sha256};
+	const struct expect x = {&o, 1, f->sha256, f->plaintext_size, f->plaintext_sha256,
 				 "files archive"};
-	return run_object(rb, st, &x, ns, name);
+	return run_objects(rb, st, &x, ns, name);
 }
 
 void readback_dispose(struct readback *rb)

@@ -456,7 +456,7 @@ static int apply(struct restore *r, struct files_restore **fr)
 		goto done;
 	have_rb = 1;
 	log_info("restoring %s/%s (%s, %llu bytes) into %s", o->namespace_, o->name, m->format,
-		 (unsigned long long)m->objects[0].size, r->target.display);
+		 (unsigned long long)manifest_stored_size(m), r->target.display);
 	if ((rc = readback_run(&rb, r->st, m, o->namespace_, o->name)))
 		goto done;
 	if (custom) {
@@ -553,7 +553,7 @@ static void report(const struct restore *r, int rc, struct json_object *result)
 		    .namespace_ = (char *)(uintptr_t)o->namespace_,
 		    .name = (char *)(uintptr_t)o->name,
 		    .location = r->location,
-		    .sha256 = (char *)(uintptr_t)r->m.objects[0].sha256,
+		    .sha256 = (char *)(uintptr_t)manifest_stream_sha256(&r->m),
 		    .created_at = {r->m.created_at, 1},
 		    .schema_version = r->m.schema_version,
 		};
@@ -599,7 +599,7 @@ static void write_audit(struct restore *r, int rc, struct json_object *result)
 	    .source_namespace = o->namespace_,
 	    .source_name = o->name,
 	    .source_location = r->location,
-	    .source_sha256 = r->have_m ? r->m.objects[0].sha256 : NULL,
+	    .source_sha256 = r->have_m ? manifest_stream_sha256(&r->m) : NULL,
 	    .source_created_at = r->have_m ? r->m.created_at : 0,
 	    .source_schema_version = r->have_m ? r->m.schema_version : NULL,
 	    .target_host = r->have_info && r->info.host ? r->info.host : r->target.host,

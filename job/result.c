@@ -60,9 +60,10 @@ void result_add_manifest(struct json_object *result, const struct manifest *m, c
 		    .sha256 = borrow(m->files.sha256),
 		    .count = {(int64_t)m->files.count, 1},
 		};
+	/* The dump as stored: one object, or the concatenation of several. */
 	if (m->nobjects > 0) {
-		a.size = objs[0].size;
-		a.sha256 = objs[0].sha256;
+		a.size = (struct jobresult_int){(int64_t)manifest_stored_size(m), 1};
+		a.sha256 = borrow(manifest_stream_sha256(m));
 	}
 	jobresult_add_artifact(result, &a);
 	free(objs);

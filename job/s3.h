@@ -13,6 +13,9 @@ struct buf;
 #define S3_MAX_PART_SIZE ((size_t)5 * 1024 * 1024 * 1024)
 #define S3_DEFAULT_PART_SIZE ((size_t)8 * 1024 * 1024)
 #define S3_DEFAULT_IN_FLIGHT 2
+/* One object: at most this many parts, and 5 TiB. */
+#define S3_MAX_PARTS 10000u
+#define S3_MAX_OBJECT ((uint64_t)5 * 1024 * 1024 * 1024 * 1024)
 
 /* What an s3:// or gs:// URL says. Every string is owned (NULL = unset). */
 struct s3_config {

@@ -64,7 +64,7 @@ static int hash_write(struct stage *s, const uint8_t *p, size_t n)
 	return s->next ? stage_write(s->next, p, n) : 0;
 }
 
-static int hash_finish(struct stage *s)
+int stage_hash_end(struct stage *s)
 {
 	struct hash_stage *h = (struct hash_stage *)s;
 	if (!h->done) {
@@ -73,7 +73,13 @@ static int hash_finish(struct stage *s)
 			return err_set(E_IO, "SHA-256 final failed");
 		h->done = 1;
 	}
-	return stage_finish_next(s);
+	return 0;
+}
+
+static int hash_finish(struct stage *s)
+{
+	int rc = stage_hash_end(s);
+	return rc ? rc : stage_finish_next(s);
 }
 
 static void hash_free(struct stage *s)

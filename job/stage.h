@@ -43,7 +43,10 @@ void stage_free_chain(struct stage *s);
 /* A passthrough that counts and SHA-256 hashes what flows through it. Never
  * NULL (allocation failure aborts, as out-of-memory does everywhere). */
 struct stage *stage_hash_new(struct stage *next);
-/* After finish: the byte count and digest (32 bytes) / lowercase hex (65). */
+/* Ends the digest without finishing the next stage (a hash over one part of
+ * a longer stream); stage_finish does both. */
+int stage_hash_end(struct stage *s);
+/* After finish (or stage_hash_end): the byte count and lowercase hex (65). */
 uint64_t stage_hash_size(const struct stage *s);
 void stage_hash_hex(const struct stage *s, char out[65]);
 

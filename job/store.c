@@ -68,6 +68,12 @@ int store_remove(struct store *st, const char *key)
 	return st->ops->remove(st, key);
 }
 
+void store_get_limits(const struct store *st, struct store_limits *out)
+{
+	*out = (struct store_limits){0};
+	st->ops->limits(st, out);
+}
+
 static int put(struct store *st, const char *key, unsigned flags, const void *p, size_t n)
 {
 	struct stage *w = NULL;

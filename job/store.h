@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "parts_plan.h"
 #include "stage.h"
 
 struct buf;
@@ -41,6 +42,8 @@ struct store_ops {
 	int (*stat)(struct store *st, const char *key, uint64_t *size);
 	int (*list)(struct store *st, const char *prefix, store_list_cb cb, void *ud);
 	int (*remove)(struct store *st, const char *key);
+	/* What one object may hold and how it is uploaded (job/parts_plan.h). */
+	void (*limits)(const struct store *st, struct store_limits *out);
 	void (*free)(struct store *st);
 };
 
@@ -62,6 +65,7 @@ int store_stat(struct store *st, const char *key, uint64_t *size);
 int store_list(struct store *st, const char *prefix, store_list_cb cb, void *ud);
 /* Removing a missing object is not an error. */
 int store_remove(struct store *st, const char *key);
+void store_get_limits(const struct store *st, struct store_limits *out);
 /* Whole small objects (manifests); reads past max give E_TOOBIG. */
 int store_put(struct store *st, const char *key, const void *p, size_t n);
 /* store_put with STORE_CREATE (manifests): E_EXISTS when the object exists

@@ -883,6 +883,12 @@ static int azure_remove(struct store *base, const char *key)
 	return rc;
 }
 
+static void azure_limits(const struct store *base, struct store_limits *out)
+{
+	const struct azure_store *st = (const struct azure_store *)base;
+	*out = (struct store_limits){st->u.block_size, st->u.parallel, AZURE_BLOCKS_MAX, 0, "block"};
+}
+
 const struct store_ops store_azure_ops = {
     .scheme = "azure",
     .open = azure_open,
@@ -891,5 +897,6 @@ const struct store_ops store_azure_ops = {
     .stat = azure_stat,
     .list = azure_list,
     .remove = azure_remove,
+    .limits = azure_limits,
     .free = azure_free,
 };

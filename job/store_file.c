@@ -430,6 +430,13 @@ static int file_remove(struct store *st, const char *key)
 	return rc;
 }
 
+/* A file of any size; FLUSH_EVERY is the unit a test's part limit counts. */
+static void file_limits(const struct store *st, struct store_limits *out)
+{
+	(void)st;
+	*out = (struct store_limits){FLUSH_EVERY, 0, 0, 0, "unit"};
+}
+
 const struct store_ops store_file_ops = {
 	.scheme = "file",
 	.open = file_open,
@@ -438,5 +445,6 @@ const struct store_ops store_file_ops = {
 	.stat = file_stat,
 	.list = file_list,
 	.remove = file_remove,
+	.limits = file_limits,
 	.free = file_free,
 };

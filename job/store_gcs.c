@@ -834,6 +834,13 @@ static int gcs_remove(struct store *st, const char *key)
 	return rc;
 }
 
+/* A resumable upload has no part limit; an object holds at most 5 TiB. */
+static void gcs_limits(const struct store *base, struct store_limits *out)
+{
+	const struct gcs_store *s = (const struct gcs_store *)base;
+	*out = (struct store_limits){s->cfg.part_size, 1, 0, S3_MAX_OBJECT, "chunk"};
+}
+
 const struct store_ops store_gs_ops = {
     .scheme = "gs",
     .open = gcs_open,
@@ -842,5 +849,6 @@ const struct store_ops store_gs_ops = {
     .stat = gcs_stat,
     .list = gcs_list,
     .remove = gcs_remove,
+    .limits = gcs_limits,
     .free = gcs_free,
 };

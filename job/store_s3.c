@@ -807,6 +807,14 @@ static int s3_remove(struct store *st, const char *key)
 static int s3_open(struct store **out, const char *url);
 static int gs_hmac_open(struct store **out, const char *url);
 
+/* S3's multipart limits (GCS's XML API has the same). */
+static void s3_limits(const struct store *base, struct store_limits *out)
+{
+	const struct s3_store *s = (const struct s3_store *)base;
+	*out = (struct store_limits){s->cfg.part_size, s->cfg.in_flight, S3_MAX_PARTS,
+				     S3_MAX_OBJECT, "part"};
+}
+
 const struct store_ops store_s3_ops = {
     .scheme = "s3",
     .open = s3_open,
@@ -815,6 +823,7 @@ const struct store_ops store_s3_ops = {
     .stat = s3_stat,
     .list = s3_list,
     .remove = s3_remove,
+    .limits = s3_limits,
     .free = s3_free,
 };
 
@@ -828,6 +837,7 @@ const struct store_ops store_gs_hmac_ops = {
     .stat = s3_stat,
     .list = s3_list,
     .remove = s3_remove,
+    .limits = s3_limits,
     .free = s3_free,
 };
 

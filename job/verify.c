@@ -112,7 +112,7 @@ int verify_run(const struct job_opts *o, struct json_object *result)
 	time_t now = time(NULL);
 	result_add_time(v, "time", now);
 	result_add_str(v, "method", method);
-	result_add_str(v, "sha256", m.objects[0].sha256);
+	result_add_str(v, "sha256", manifest_stream_sha256(&m));
 	vkey = artifact_key(o->namespace_, o->name, ARTIFACT_VERIFIED);
 	const char *text = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PRETTY);
 	/* The checks passed: failing to record that (read-only storage) is

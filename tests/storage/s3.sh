@@ -470,9 +470,11 @@ if [[ $S3_PEER == seaweedfs ]]; then
 	t_run "seaweedfs: a multipart backup with sse=AES256 (SSE-S3)" 0 \
 		"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "$DIRECT&sse=AES256" --name sse \
 		--passphrase-file "$PASS" --compression none
-	for leaf in db.dump.pgp manifest.json; do
+	awsc s3 cp "s3://$BUCKET/direct/default/sse/manifest.json" "$WORK/sse.manifest" >/dev/null 2>&1 || true
+	sse_dump=$($PY -c "import json,sys; print(json.load(open(sys.argv[1]))['objects'][0]['key'])" "$WORK/sse.manifest" 2>/dev/null || echo db.dump.pgp)
+	for leaf in "$sse_dump" manifest.json; do
 		T_OUT=$(awsc s3api head-object --bucket "$BUCKET" --key "direct/default/sse/$leaf" --output json 2>&1 || true)
-		t_contains "seaweedfs: ... the server says $leaf is encrypted with AES256" '"ServerSideEncryption": "AES256"'
+		t_contains "seaweedfs: ... the server says ${leaf/#db-*/the dump} is encrypted with AES256" '"ServerSideEncryption": "AES256"'
 	done
 	t_run "seaweedfs: ... and it verifies (the server decrypts on read)" 0 \
 		"${LB[@]}" verify --storage "$DIRECT" --name sse --passphrase-file "$PASS"
@@ -542,6 +544,37 @@ SH
 	t_true "seaweedfs: ... and is the fast run's (its sha256)" $PY -c "import json,sys; f=json.load(open(sys.argv[1])); m=json.load(open(sys.argv[2])); assert m['objects'][0]['sha256']==f['artifact']['sha256'], (m, f)" \
 		"$WORK/fast.result" "$WORK/twice.manifest"
 fi
+
+# --- a dump of several objects: the parts limit, lowered for the test ---------
+current="split"
+LIFEBOAT_TEST_MAX_PARTS=2 t_run "split: a backup in objects of 2 parts of 5 MiB succeeds" 0 \
+	"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "$S3URL" --name split \
+	--passphrase-file "$PASS" --compression none --result-path "$WORK/split.result"
+t_contains "split: the log shows the plan" "objects of at most 10 MiB"
+awsc s3 cp "s3://$BUCKET/$PREFIX/default/split/manifest.json" "$WORK/split.manifest" >/dev/null 2>&1 || true
+t_true "split: the manifest lists 2 or more objects of 10 MiB (the last shorter)" \
+	$PY -c "import json,sys; m=json.load(open(sys.argv[1])); o=m['objects']; k=[x['key'] for x in o]
+assert len(o) >= 2 and all(x == k[0] + ('' if i == 0 else '.%04d' % (i + 1)) for i, x in enumerate(k)), k
+assert all(x['size'] == int(sys.argv[2]) for x in o[:-1]) and o[-1]['size'] <= int(sys.argv[2]), o" "$WORK/split.manifest" $((10 << 20))
+rm -f "$WORK/split.stream"
+for key in $($PY -c "import json,sys; print(' '.join(x['key'] for x in json.load(open(sys.argv[1]))['objects']))" "$WORK/split.manifest" 2>/dev/null); do
+	awsc s3 cp "s3://$BUCKET/$PREFIX/default/split/$key" - 2>/dev/null >>"$WORK/split.stream" || true
+done
+t_true "split: the objects as aws reads them, concatenated, are the stream the manifest and result name" \
+	$PY -c "import json,hashlib,sys; m=json.load(open(sys.argv[1])); r=json.load(open(sys.argv[2])); d=hashlib.sha256(open(sys.argv[3],'rb').read()).hexdigest(); assert d==m['stream']['sha256']==r['artifact']['sha256'], (d, m.get('stream'), r['artifact'])" \
+	"$WORK/split.manifest" "$WORK/split.result" "$WORK/split.stream"
+t_true "split: ... which gpg -d opens" bash -c "gpg --batch --quiet --pinentry-mode loopback --passphrase-file '$PASS' --decrypt '$WORK/split.stream' | head -c 5 | grep -q PGDMP"
+rm -f "$WORK/split.stream"
+t_run "split: verify reads the objects in order" 0 "${LB[@]}" verify --storage "$S3URL" --name split --passphrase-file "$PASS"
+fresh_db target
+t_run "split: restore from several objects" 0 \
+	"${LB[@]}" restore --db "$(pg_uri target)" --storage "$S3URL" --name split \
+	--passphrase-file "$PASS" --confirm target
+same_as "split: every table identical" target "$WORK/fixture.sums"
+t_run "split: delete removes every object" 0 "${LB[@]}" delete --storage "$S3URL" --name split
+left=$(awsc s3api list-objects-v2 --bucket "$BUCKET" --prefix "$PREFIX/default/split/" --output json |
+	$PY -c 'import json,sys; t=sys.stdin.read().strip(); print(" ".join(c["Key"] for c in json.loads(t).get("Contents", [])) if t else "")')
+t_equals "split: ... none is left" "" echo "$left"
 
 # --- every request shape seen and verified -----------------------------------
 current="shapes"

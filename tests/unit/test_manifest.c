@@ -36,6 +36,7 @@ static void fill(struct manifest *m, int encrypted)
 					     123456789012ull, sha_a),
 			 0);
 	assert_int_equal(manifest_add_object(m, "extra.bin", 0, sha_b), 0);
+	memcpy(m->stream_sha256, sha_b, 65);
 	m->plaintext_size = 9876543210ull;
 	memcpy(m->plaintext_sha256, sha_b, 65);
 	m->encrypted = encrypted;
@@ -98,6 +99,7 @@ static void assert_manifests_equal(const struct manifest *a, const struct manife
 	assert_str_field(a->format, b->format);
 	assert_str_field(a->compression, b->compression);
 	assert_int_equal(a->compression_level, b->compression_level);
+	assert_string_equal(manifest_stream_sha256(a), manifest_stream_sha256(b));
 	assert_int_equal(a->nobjects, b->nobjects);
 	for (size_t i = 0; i < a->nobjects; i++) {
 		assert_string_equal(a->objects[i].key, b->objects[i].key);
@@ -530,12 +532,56 @@ static struct json_object *object_entry(int i)
 	return o;
 }
 
+/* A valid manifest with n objects (and, for several, their stream). */
 static char *with_objects(int n)
 {
+	char *text = valid_text();
+	struct json_object *root = json_tokener_parse(text);
+	free(text);
 	struct json_object *arr = json_object_new_array();
 	for (int i = 0; i < n; i++)
 		json_object_array_add(arr, object_entry(i));
-	return with_field("objects", arr);
+	json_object_object_add(root, "objects", arr);
+	json_object_object_del(root, "stream");
+	if (n > 1) {
+		struct json_object *st = json_object_new_object();
+		json_object_object_add(st, "size", json_object_new_int64((int64_t)n * (n - 1) / 2));
+		json_object_object_add(st, "sha256", json_object_new_string(sha_b));
+		json_object_object_add(root, "stream", st);
+	}
+	text = xstrdup(json_object_to_json_string(root));
+	json_object_put(root);
+	return text;
+}
+
+static void manifest_parse__several_objects_need_their_stream(void **state)
+{
+	(void)state;
+	char *text = with_objects(3);
+	struct manifest m;
+	assert_int_equal(manifest_parse(&m, text, strlen(text)), 0);
+	assert_string_equal(manifest_stream_sha256(&m), sha_b);
+	assert_int_equal(manifest_stored_size(&m), 3);
+	manifest_dispose(&m);
+	free(text);
+	/* One object: the stream is that object. */
+	text = with_objects(1);
+	assert_int_equal(manifest_parse(&m, text, strlen(text)), 0);
+	assert_string_equal(manifest_stream_sha256(&m), sha_a);
+	manifest_dispose(&m);
+	free(text);
+	/* Several without "stream", or a stream.size that is not the sum. */
+	text = with_objects(3);
+	struct json_object *root = json_tokener_parse(text);
+	free(text);
+	json_object_object_del(root, "stream");
+	expect_reject(json_object_to_json_string(root), E_INTEGRITY, "stream");
+	struct json_object *st = json_object_new_object();
+	json_object_object_add(st, "size", json_object_new_int64(4));
+	json_object_object_add(st, "sha256", json_object_new_string(sha_b));
+	json_object_object_add(root, "stream", st);
+	expect_reject(json_object_to_json_string(root), E_INTEGRITY, "stream.size is 4");
+	json_object_put(root);
 }
 
 static void manifest_parse__object_count_must_be_1_to_max(void **state)
@@ -547,7 +593,7 @@ static void manifest_parse__object_count_must_be_1_to_max(void **state)
 	text = with_objects(MANIFEST_MAX_OBJECTS + 1);
 	expect_reject(text, E_INTEGRITY, "objects");
 	free(text);
-	text = with_objects(1000);
+	text = with_objects(1500);
 	expect_reject(text, E_INTEGRITY, "objects");
 	free(text);
 	static const int ok[] = {1, MANIFEST_MAX_OBJECTS};
@@ -556,7 +602,9 @@ static void manifest_parse__object_count_must_be_1_to_max(void **state)
 		struct manifest m;
 		assert_int_equal(manifest_parse(&m, text, strlen(text)), 0);
 		assert_int_equal(m.nobjects, ok[i]);
-		assert_string_equal(m.objects[ok[i] - 1].key, ok[i] == 1 ? "part-0" : "part-15");
+		char want[32];
+		snprintf(want, sizeof(want), "part-%d", ok[i] - 1);
+		assert_string_equal(m.objects[ok[i] - 1].key, want);
 		manifest_dispose(&m);
 		free(text);
 	}
@@ -751,6 +799,7 @@ int main(void)
 	    cmocka_unit_test(manifest_parse__rejects_bad_sha256),
 	    cmocka_unit_test(manifest_parse__rejects_object_keys_outside_the_folder),
 	    cmocka_unit_test(manifest_parse__object_count_must_be_1_to_max),
+	    cmocka_unit_test(manifest_parse__several_objects_need_their_stream),
 	    cmocka_unit_test(manifest_parse__rejects_negative_sizes),
 	    cmocka_unit_test(manifest_parse__rejects_out_of_range_s2k_count),
 	    cmocka_unit_test(manifest_parse__rejects_bad_times),

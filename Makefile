@@ -39,7 +39,7 @@ KUBE_OBJ := $(KUBE_SRC:%.c=$(BUILD)/%.o)
 OPER_OBJ := $(OPER_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration asan valgrind bench demo clean format format-check fresh-check images images-test config
+.PHONY: all deps test unit integration asan valgrind bench demo clean format format-check analyze fresh-check images images-test config
 
 all: $(BUILD)/lifeboat $(if $(wildcard operator/main.c),$(BUILD)/lifeboat-operator)
 
@@ -115,6 +115,15 @@ fresh-check:
 
 format:
 	clang-format -i common/*.[ch] job/*.[ch] tests/unit/*.c $(wildcard operator/*.[ch] operator/api/*.[ch] operator/controller/*.[ch])
+
+# gcc -fanalyzer over every C file of the tree (the flags of the normal
+# build, warnings as errors); part of make test.
+ANALYZE_SRC = $(sort $(COMMON_SRC) job/main.c $(JOB_SRC) $(KUBE_SRC) operator/main.c $(OPER_SRC) \
+	$(UNIT_SRC) $(wildcard tests/kube/*.c bench/*.c))
+analyze:
+	@n=0; for f in $(ANALYZE_SRC); do \
+		$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -fanalyzer -c $$f -o /dev/null || n=$$((n + 1)); \
+	done; echo "gcc -fanalyzer: $(words $(ANALYZE_SRC)) files, $$n with findings"; test $$n -eq 0
 
 format-check:
 	clang-format --dry-run --Werror common/*.[ch] job/*.[ch] tests/unit/*.c

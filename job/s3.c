@@ -152,7 +152,7 @@ static int apply_param(struct s3_config *c, const char *scheme, const char *name
 		       char **style)
 {
 	long n;
-	uint64_t size;
+	uint64_t size = 0;
 	if (strcmp(name, "endpoint") == 0)
 		return parse_endpoint(c, v, scheme);
 	if (strcmp(name, "region") == 0) {

@@ -60,6 +60,67 @@ static void verified_time(char out[32], struct store *st, const struct folder *f
 	free(key);
 }
 
+/* Prints it as the next element of a pretty-printed array, as json-c would
+ * print the whole array (each line two spaces deeper; a JSON string holds no
+ * raw newline): items are streamed, not held, 100,000 of them. */
+static void print_element(struct json_object *it, int first)
+{
+	const char *p = json_object_to_json_string_ext(it, JSON_C_TO_STRING_PRETTY |
+							       JSON_C_TO_STRING_NOSLASHESCAPE);
+	fputs(first ? "\n" : ",\n", stdout);
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t n = eol ? (size_t)(eol - p) + 1 : strlen(p);
+		fputs("  ", stdout);
+		fwrite(p, 1, n, stdout);
+		p += n;
+	}
+}
+
+/* One listed folder: its table row, or its JSON element when it is set. */
+static void list_folder(struct store *st, const struct folder *f, struct json_object *it)
+{
+	struct manifest m;
+	char created[32] = "-", size[16], vtime[32];
+	const char *status = "Complete", *enc = "-";
+	uint64_t bytes = f->bytes;
+	verified_time(vtime, st, f);
+	if (it) {
+		result_add_str(it, "namespace", f->ns);
+		result_add_str(it, "name", f->name);
+	}
+	if (!f->has_manifest) {
+		status = "Incomplete (no manifest: an interrupted or failed backup)";
+	} else if (artifact_load_manifest(&m, st, f->ns, f->name) != 0) {
+		status = "Unreadable manifest";
+		if (it)
+			result_add_str(it, "error", err_msg());
+	} else {
+		manifest_time_format(created, m.created_at);
+		enc = m.encrypted ? "yes" : "no";
+		bytes = m.objects[0].size;
+		if (it)
+			result_add_manifest(it, &m, NULL);
+		manifest_dispose(&m);
+	}
+	if (!it) {
+		human_size(size, bytes);
+		printf("%-16s %-40s %-20s %10s %-9s %-20s %s\n", f->ns, f->name, created, size, enc,
+		       vtime[0] ? vtime : "no", status);
+		return;
+	}
+	result_add_str(it, "status",
+		       !f->has_manifest			 ? "Incomplete"
+		       : strcmp(status, "Complete") == 0 ? "Complete"
+							 : "Unreadable");
+	if (vtime[0])
+		result_add_str(it, "verifiedAt", vtime);
+	/* What the folder takes in storage, manifest and verdict included:
+	 * the bytes `lifeboat delete` frees. */
+	json_object_object_add(it, "storedBytes", json_object_new_int64((int64_t)f->bytes));
+	json_object_object_add(it, "storedObjects", json_object_new_int64((int64_t)f->objects));
+}
+
 int list_run(const struct job_opts *o, struct json_object *result)
 {
 	struct store *st = NULL;
@@ -80,55 +141,21 @@ int list_run(const struct job_opts *o, struct json_object *result)
 		goto done;
 	size_t nfolders = 0;
 	const struct folder *folders = folders_sorted(fs, &nfolders);
-	struct json_object *items = json_object_new_array();
-	if (!as_json)
+	if (as_json)
+		fputs("[", stdout);
+	else
 		printf("%-16s %-40s %-20s %10s %-9s %-20s %s\n", "NAMESPACE", "NAME", "CREATED",
 		       "SIZE", "ENCRYPTED", "VERIFIED", "STATUS");
 	for (size_t i = 0; i < nfolders; i++) {
-		const struct folder *f = &folders[i];
-		struct manifest m;
-		struct json_object *it = json_object_new_object();
-		char created[32] = "-", size[16], vtime[32];
-		const char *status = "Complete", *enc = "-";
-		uint64_t bytes = f->bytes;
-		verified_time(vtime, st, f);
-		result_add_str(it, "namespace", f->ns);
-		result_add_str(it, "name", f->name);
-		if (!f->has_manifest) {
-			status = "Incomplete (no manifest: an interrupted or failed backup)";
-		} else if (artifact_load_manifest(&m, st, f->ns, f->name) != 0) {
-			status = "Unreadable manifest";
-			result_add_str(it, "error", err_msg());
-		} else {
-			manifest_time_format(created, m.created_at);
-			enc = m.encrypted ? "yes" : "no";
-			bytes = m.objects[0].size;
-			result_add_manifest(it, &m, NULL);
-			manifest_dispose(&m);
-		}
-		human_size(size, bytes);
-		result_add_str(it, "status",
-			       !f->has_manifest			 ? "Incomplete"
-			       : strcmp(status, "Complete") == 0 ? "Complete"
-								 : "Unreadable");
-		if (vtime[0])
-			result_add_str(it, "verifiedAt", vtime);
-		/* What the folder takes in storage, manifest and verdict included:
-		 * the bytes `lifeboat delete` frees. */
-		json_object_object_add(it, "storedBytes", json_object_new_int64((int64_t)f->bytes));
-		json_object_object_add(it, "storedObjects",
-				       json_object_new_int64((int64_t)f->objects));
-		json_object_array_add(items, it);
-		if (!as_json)
-			printf("%-16s %-40s %-20s %10s %-9s %-20s %s\n", f->ns, f->name, created,
-			       size, enc, vtime[0] ? vtime : "no", status);
+		struct json_object *it = as_json ? json_object_new_object() : NULL;
+		list_folder(st, &folders[i], it);
+		if (it)
+			print_element(it, i == 0);
+		json_object_put(it);
 	}
 	if (as_json)
-		printf("%s\n",
-		       json_object_to_json_string_ext(items, JSON_C_TO_STRING_PRETTY |
-								 JSON_C_TO_STRING_NOSLASHESCAPE));
+		fputs("\n]\n", stdout);
 	json_object_object_add(result, JOBRESULT_COUNT, json_object_new_int64((int64_t)nfolders));
-	json_object_put(items);
 done:
 	folders_free(fs);
 	store_free(st);

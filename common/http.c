@@ -385,8 +385,8 @@ long http_retry_after_parse(const char *value, size_t len, time_t now)
 	int64_t when;
 	if (!parse_http_date(&when, &s, now) || s.p != s.end)
 		return -1;
-	/* Dates lie within years 0..9999, so the difference cannot overflow
-	 * once now is past the date's lower bound. */
+	/* A date lies in years 0..9999 (|when| < 2^38): with now >= 0, the
+	 * difference, taken only when when > now, cannot overflow. */
 	if (now < 0)
 		now = 0;
 	if (when <= (int64_t)now)

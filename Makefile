@@ -88,6 +88,7 @@ bench: deps all $(BUILD)/kubetool
 	@bench/kube.sh $(abspath $(BUILD)/kubetool)
 	@bench/s3.sh $(abspath $(BUILD)/lifeboat)
 	@bench/operator.sh $(abspath $(BUILD))
+	@bench/list.sh $(abspath $(BUILD)/lifeboat)
 
 demo: deps all
 	@tests/demo.sh $(abspath $(BUILD)/lifeboat)

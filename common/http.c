@@ -124,16 +124,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 	}
 	/* Kept for http_response_header; past the cap the rest is dropped. */
 	(void)buf_add(&t->resp->headers, p, len);
-	if (len > 12 && strncasecmp(p, "Retry-After:", 12) == 0) {
-		char tmp[32];
-		size_t k = len - 12 < sizeof(tmp) - 1 ? len - 12 : sizeof(tmp) - 1;
-		memcpy(tmp, p + 12, k);
-		tmp[k] = '\0';
-		char *end;
-		long v = strtol(tmp, &end, 10);
-		if (end != tmp && v >= 0)
-			t->resp->retry_after_s = v;
-	}
+	if (len > 12 && strncasecmp(p, "Retry-After:", 12) == 0)
+		t->resp->retry_after_s = http_retry_after_parse(p + 12, len - 12, time(NULL));
 	return len;
 }
 
@@ -250,18 +242,179 @@ int http_status_retryable(long status)
 	return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
 }
 
+/* --- Retry-After (RFC 9110 10.2.3) --- */
+
+/* A cursor over the field value. */
+struct scan {
+	const char *p, *end;
+};
+
+static int scan_lit(struct scan *s, const char *lit)
+{
+	size_t n = strlen(lit);
+	if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n) != 0)
+		return 0;
+	s->p += n;
+	return 1;
+}
+
+/* Exactly n digits. */
+static int scan_digits(struct scan *s, int n, int *out)
+{
+	int v = 0;
+	if (s->end - s->p < n)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		if (s->p[i] < '0' || s->p[i] > '9')
+			return 0;
+		v = v * 10 + (s->p[i] - '0');
+	}
+	s->p += n;
+	*out = v;
+	return 1;
+}
+
+/* One of names (case-sensitive, as the grammar is); its index + 1, or 0. */
+static int scan_name(struct scan *s, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (scan_lit(s, names[i]))
+			return i + 1;
+	return 0;
+}
+
+static const char *const day_names[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+static const char *const long_day_names[] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
+					     "Friday", "Saturday", "Sunday"};
+static const char *const month_names[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+/* hour ":" minute ":" second, 00:00:00 to 23:59:60 (a leap second). */
+static int scan_time(struct scan *s, int *h, int *mi, int *sec)
+{
+	return scan_digits(s, 2, h) && scan_lit(s, ":") && scan_digits(s, 2, mi) &&
+	       scan_lit(s, ":") && scan_digits(s, 2, sec) && *h <= 23 && *mi <= 59 && *sec <= 60;
+}
+
+static int leap(int y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* Days from 1970-01-01 to y-m-d, proleptic Gregorian (H. Hinnant's
+ * days_from_civil). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* An HTTP-date as seconds since the epoch; 0 when malformed. */
+static int parse_http_date(int64_t *out, struct scan *s, time_t now)
+{
+	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+	struct scan at = *s;
+	int ok;
+	if (scan_name(&at, long_day_names, 7)) {
+		/* rfc850-date: Sunday, 06-Nov-94 08:49:37 GMT */
+		int y2 = 0;
+		ok = scan_lit(&at, ", ") && scan_digits(&at, 2, &d) && scan_lit(&at, "-") &&
+		     (mo = scan_name(&at, month_names, 12)) && scan_lit(&at, "-") &&
+		     scan_digits(&at, 2, &y2) && scan_lit(&at, " ") &&
+		     scan_time(&at, &h, &mi, &sec) && scan_lit(&at, " GMT");
+		if (ok) {
+			/* RFC 9110 5.6.7: a year more than 50 years ahead is the
+			 * latest past one with the same two digits. */
+			struct tm tm;
+			int cur = gmtime_r(&now, &tm) ? tm.tm_year + 1900 : 1970;
+			y = cur - cur % 100 + y2;
+			if (y > cur + 50)
+				y -= 100;
+		}
+	} else if (scan_name(&at, day_names, 7)) {
+		if (scan_lit(&at, ", ")) {
+			/* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
+			ok = scan_digits(&at, 2, &d) && scan_lit(&at, " ") &&
+			     (mo = scan_name(&at, month_names, 12)) && scan_lit(&at, " ") &&
+			     scan_digits(&at, 4, &y) && scan_lit(&at, " ") &&
+			     scan_time(&at, &h, &mi, &sec) && scan_lit(&at, " GMT");
+		} else {
+			/* asctime-date: Sun Nov  6 08:49:37 1994 */
+			ok = scan_lit(&at, " ") && (mo = scan_name(&at, month_names, 12)) &&
+			     scan_lit(&at, " ") &&
+			     (scan_lit(&at, " ") ? scan_digits(&at, 1, &d)
+						 : scan_digits(&at, 2, &d)) &&
+			     scan_lit(&at, " ") && scan_time(&at, &h, &mi, &sec) &&
+			     scan_lit(&at, " ") && scan_digits(&at, 4, &y);
+		}
+	} else {
+		ok = 0;
+	}
+	if (!ok || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap(y)))
+		return 0;
+	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	*s = at;
+	return 1;
+}
+
+long http_retry_after_parse(const char *value, size_t len, time_t now)
+{
+	struct scan s = {value, value + len};
+	while (s.p < s.end && strchr(" \t\r\n", *s.p))
+		s.p++;
+	while (s.end > s.p && strchr(" \t\r\n", s.end[-1]))
+		s.end--;
+	if (s.p == s.end)
+		return -1;
+	if (*s.p >= '0' && *s.p <= '9') {
+		/* delay-seconds = 1*DIGIT, saturating at the cap: never overflows. */
+		long v = 0;
+		for (; s.p < s.end; s.p++) {
+			if (*s.p < '0' || *s.p > '9')
+				return -1;
+			if (v < HTTP_RETRY_AFTER_MAX_S)
+				v = v * 10 + (*s.p - '0');
+		}
+		return v < HTTP_RETRY_AFTER_MAX_S ? v : HTTP_RETRY_AFTER_MAX_S;
+	}
+	int64_t when;
+	if (!parse_http_date(&when, &s, now) || s.p != s.end)
+		return -1;
+	/* A date lies in years 0..9999 (|when| < 2^38): with now >= 0, the
+	 * difference, taken only when when > now, cannot overflow. */
+	if (now < 0)
+		now = 0;
+	if (when <= (int64_t)now)
+		return 0;
+	return when - (int64_t)now < HTTP_RETRY_AFTER_MAX_S ? (long)(when - (int64_t)now)
+							    : HTTP_RETRY_AFTER_MAX_S;
+}
+
+long http_retry_delay_ms(const struct http_retry *p, int attempt, long retry_after_s,
+			 unsigned int random)
+{
+	long max = p->max_ms > 0 ? p->max_ms : 0;
+	/* Compared before multiplying: retry_after_s * 1000 may not fit. */
+	if (retry_after_s >= 0)
+		return retry_after_s > max / 1000 ? max : retry_after_s * 1000;
+	long d = p->base_ms > 0 ? p->base_ms : 0;
+	for (int i = 1; i < attempt && d < max; i++)
+		d = d > max / 2 ? max : d * 2;
+	if (d > max)
+		d = max;
+	return d / 2 + (d > 1 ? (long)(random % ((unsigned long)d / 2 + 1)) : 0);
+}
+
 static long backoff_ms(const struct http_retry *p, int attempt, long retry_after_s)
 {
-	if (retry_after_s >= 0)
-		return retry_after_s * 1000 > p->max_ms ? p->max_ms : retry_after_s * 1000;
-	long d = p->base_ms;
-	for (int i = 1; i < attempt && d < p->max_ms; i++)
-		d *= 2;
-	if (d > p->max_ms)
-		d = p->max_ms;
 	unsigned int r = 0;
 	RAND_bytes((unsigned char *)&r, sizeof(r));
-	return d / 2 + (d > 1 ? (long)(r % (unsigned int)(d / 2 + 1)) : 0);
+	return http_retry_delay_ms(p, attempt, retry_after_s, r);
 }
 
 int http_do_retry(struct http_client *c, const struct http_request *req, struct http_response *resp,
@@ -270,12 +423,15 @@ int http_do_retry(struct http_client *c, const struct http_request *req, struct 
 	int rc;
 	for (int attempt = 1;; attempt++) {
 		rc = http_do(c, req, resp);
-		int retryable = rc == E_UNAVAILABLE || (rc == 0 && http_status_retryable(resp->status));
-		if (!retryable || attempt >= policy->attempts || (req->on_data && resp->streamed > 0))
+		int retryable =
+		    rc == E_UNAVAILABLE || (rc == 0 && http_status_retryable(resp->status));
+		if (!retryable || attempt >= policy->attempts ||
+		    (req->on_data && resp->streamed > 0))
 			return rc;
 		long wait = backoff_ms(policy, attempt, rc == 0 ? resp->retry_after_s : -1);
-		log_debug("%s %s: %s; retrying in %ld ms (attempt %d of %d)", req->method, shown_url(req),
-			  rc ? err_msg() : "the server is busy", wait, attempt + 1, policy->attempts);
+		log_debug("%s %s: %s; retrying in %ld ms (attempt %d of %d)", req->method,
+			  shown_url(req), rc ? err_msg() : "the server is busy", wait, attempt + 1,
+			  policy->attempts);
 		if (retries)
 			(*retries)++;
 		struct timespec ts = {wait / 1000, (wait % 1000) * 1000000};

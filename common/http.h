@@ -4,6 +4,7 @@
 #define LIFEBOAT_HTTP_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "buf.h"
 
@@ -17,14 +18,15 @@ struct http_tls {
 struct http_request {
 	const char *method; /* "GET", "POST", ... */
 	const char *url;
-	const char *log_url; /* shown in messages instead of url (which may hold a SAS); may be NULL */
+	const char
+	    *log_url; /* shown in messages instead of url (which may hold a SAS); may be NULL */
 	const char *const *headers; /* "Name: value", NULL-terminated; may be NULL */
 	const char *body;
 	size_t body_len;
 	const struct http_tls *tls;
-	long timeout_ms;         /* whole transfer; 0 = no limit (watches) */
+	long timeout_ms;	 /* whole transfer; 0 = no limit (watches) */
 	long connect_timeout_ms; /* 0 = 10 s */
-	long stall_seconds;      /* abort when under 1 byte/s for this long; 0 = off */
+	long stall_seconds;	 /* abort when under 1 byte/s for this long; 0 = off */
 	/* Streaming: body bytes of a 2xx reply go here instead of into the
 	 * response; return non-zero to stop the transfer (http_do returns it). */
 	int (*on_data)(const char *p, size_t n, void *ud);
@@ -38,10 +40,18 @@ struct http_request {
 struct http_response {
 	long status;
 	struct buf body;
-	long retry_after_s; /* -1 when absent */
+	long retry_after_s; /* -1 when absent or malformed; else 0..HTTP_RETRY_AFTER_MAX_S */
 	size_t streamed;    /* bytes handed to on_data */
 	struct buf headers; /* the final reply's header lines, as received (capped) */
 };
+
+/* The longest wait a Retry-After header is taken to ask for, in seconds:
+ * five minutes. A larger delay-seconds or a later HTTP-date counts as this
+ * much. Every retry policy caps the wait at its own max_ms anyway (30 s at
+ * most in this tree), so the cap only has to lie above those and keep the
+ * value far from overflowing when turned into milliseconds; five minutes is
+ * also the longest backoff anything here waits (the work queue's maximum). */
+#define HTTP_RETRY_AFTER_MAX_S 300L
 
 /* Retries of transport errors, 429, 500, 502, 503 and 504: jittered
  * exponential backoff from base_ms doubling to max_ms; a Retry-After header
@@ -75,5 +85,22 @@ int http_do_retry(struct http_client *c, const struct http_request *req, struct 
 		  const struct http_retry *policy, unsigned long *retries);
 /* Whether a reply status is worth retrying (429, 500, 502, 503, 504). */
 int http_status_retryable(long status);
+
+/* Pure helpers of the above, public for their tests. */
+
+/* The seconds a Retry-After field value (RFC 9110 10.2.3; len bytes, need
+ * not be NUL-terminated, surrounding white space and CR LF allowed) asks to
+ * wait at time now: delay-seconds (digits only), or an HTTP-date in any of
+ * its three forms (IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT", the obsolete
+ * RFC 850 "Sunday, 06-Nov-94 08:49:37 GMT" and asctime "Sun Nov  6 08:49:37
+ * 1994"), measured from now (a date in the past is 0). The result is capped
+ * at HTTP_RETRY_AFTER_MAX_S; -1 when the value is neither form. */
+long http_retry_after_parse(const char *value, size_t len, time_t now);
+/* The wait in ms before retrying after failed attempt number attempt (1 =
+ * the first): retry_after_s * 1000 when retry_after_s >= 0, else base_ms
+ * doubled per earlier attempt, with jitter drawn from random (the result lies
+ * in [d/2, d]); both capped at max_ms, never negative. */
+long http_retry_delay_ms(const struct http_retry *p, int attempt, long retry_after_s,
+			 unsigned int random);
 
 #endif

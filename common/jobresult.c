@@ -339,31 +339,301 @@ void jobresult_add_schema_check(struct json_object *result, const struct jobresu
 	add_section(result, 5, c);
 }
 
-static const char *render(struct json_object *result)
+/* --- rendering within JOBRESULT_MAX_BYTES --- */
+
+#define RENDER_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+/* Appended to free text that was cut. */
+#define CUT_MARK " [truncated]"
+/* What the free-text fields are cut to first, marker included. */
+#define MESSAGE_CUT 1000
+#define TEXT_CUT 512
+/* In the last resort, values other than the message longer than this (as
+ * rendered) are dropped: with the 14 fields keep() names, the rest then
+ * takes under 4 KiB whatever the job put in (and under 1 KiB with the
+ * values the job writes), and the message gets the room left. */
+#define CORE_VALUE_MAX 256
+
+static size_t render_len(struct json_object *o)
 {
-	return json_object_to_json_string_ext(result, JSON_C_TO_STRING_PLAIN |
-							  JSON_C_TO_STRING_NOSLASHESCAPE);
+	size_t n = 0;
+	(void)json_object_to_json_string_length(o, RENDER_FLAGS, &n);
+	return n;
+}
+
+/* The length of the well-formed UTF-8 character (RFC 3629: no overlong forms,
+ * no surrogates, nothing past U+10FFFF) at s[0..n), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t k;
+	unsigned char lo = 0x80, hi = 0xbf; /* the second byte's range */
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		k = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		k = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		k = 4;
+	else
+		return 0;
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if (n < k || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < k; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return k;
+}
+
+/* JSON text is UTF-8 and the operator's parser checks it: every byte that
+ * is not part of a well-formed character becomes U+FFFD, in every string
+ * of the tree (keys are the writers' own ASCII). */
+static void repair_utf8(struct json_object *o)
+{
+	if (json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, key, v)
+		{
+			(void)key;
+			repair_utf8(v);
+		}
+	} else if (json_object_is_type(o, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			repair_utf8(json_object_array_get_idx(o, i));
+	} else if (json_object_is_type(o, json_type_string)) {
+		const unsigned char *s = (const unsigned char *)json_object_get_string(o);
+		size_t n = (size_t)json_object_get_string_len(o), i = 0, k;
+		while (i < n && (k = utf8_len(s + i, n - i)) > 0)
+			i += k;
+		if (i == n)
+			return;
+		char *fixed = xmalloc(n * 3 + 1);
+		size_t out = 0;
+		for (i = 0; i < n;) {
+			if ((k = utf8_len(s + i, n - i)) > 0) {
+				memcpy(fixed + out, s + i, k);
+				out += k;
+				i += k;
+			} else {
+				memcpy(fixed + out, "\xef\xbf\xbd", 3);
+				out += 3;
+				i++;
+			}
+		}
+		(void)json_object_set_string_len(o, fixed, (int)out);
+		free(fixed);
+	}
+}
+
+/* The first n bytes of s (well-formed UTF-8), less a partial character,
+ * then CUT_MARK. */
+static char *cut_to(const char *s, size_t n)
+{
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return xasprintf("%.*s%s", (int)n, s, CUT_MARK);
+}
+
+/* s cut to at most max bytes, CUT_MARK included; NULL when it is no longer
+ * than max already. */
+static char *cut_text(const char *s, size_t max)
+{
+	size_t n = strlen(s), mark = strlen(CUT_MARK);
+	if (n <= max)
+		return NULL;
+	return cut_to(s, max > mark ? max - mark : 0);
+}
+
+/* The section's (NULL: the top level's) object holding key, or NULL. */
+static struct json_object *holder(struct json_object *result, const char *section)
+{
+	struct json_object *o = result;
+	if (section && !json_object_object_get_ex(result, section, &o))
+		return NULL;
+	return json_object_is_type(o, json_type_object) ? o : NULL;
+}
+
+static void cut_field(struct json_object *result, const char *section, const char *key, size_t max)
+{
+	struct json_object *o = holder(result, section), *v;
+	if (!o || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return;
+	char *cut = cut_text(json_object_get_string(v), max);
+	if (cut)
+		json_object_object_add(o, key, json_object_new_string(cut));
+	free(cut);
+}
+
+/* What goes when the result is too long, in this order, until it fits:
+ * the object list (the dump's own size and sha256 stay in the artifact),
+ * the details the operator only copies into a status, then what feeds a
+ * status message or condition. What the operator decides with is never in
+ * it (see keep() below). */
+static const struct {
+	const char *section; /* NULL: a top-level key */
+	const char *key;
+} drop_order[] = {
+    {JOBRESULT_ARTIFACT, "objects"},
+    {NULL, JOBRESULT_DATABASE},
+    {NULL, JOBRESULT_RESTORE},
+    {JOBRESULT_ARTIFACT, "files"},
+    {JOBRESULT_ARTIFACT, "plaintextSha256"},
+    {JOBRESULT_ARTIFACT, "plaintextSize"},
+    {JOBRESULT_ARTIFACT, "compression"},
+    {JOBRESULT_ARTIFACT, "format"},
+    {JOBRESULT_ARTIFACT, "encrypted"},
+    {JOBRESULT_ARTIFACT, "createdAt"},
+    {JOBRESULT_VERIFICATION, "message"},
+    {JOBRESULT_VERIFICATION, "method"},
+    {JOBRESULT_VERIFICATION, "time"},
+    {JOBRESULT_RESTORED_BACKUP, "schemaVersion"},
+    {JOBRESULT_SCHEMA_CHECK, "targetError"},
+    {NULL, JOBRESULT_AUDIT_ERROR},
+    {JOBRESULT_RESTORED_BACKUP, "location"},
+    {JOBRESULT_ARTIFACT, "location"},
+    {NULL, JOBRESULT_SCHEMA_CHECK},
+    {NULL, JOBRESULT_RESTORED_BACKUP},
+    {NULL, JOBRESULT_AUDIT_RECORD},
+    {NULL, JOBRESULT_DURATION_SECONDS},
+    {NULL, JOBRESULT_PEAK_RSS_KIB},
+};
+
+/* What the last resort keeps: the structure, what ran, the outcome and the
+ * fields the operator decides with (jobresult_ok, jobresult_has_artifact,
+ * verification.verified, targetUnchanged), and small counts. */
+static int keep(const char *section, const char *key)
+{
+	static const char *const top[] = {
+	    JOBRESULT_COMMAND,	  JOBRESULT_PHASE,	     JOBRESULT_REASON,
+	    JOBRESULT_MESSAGE,	  JOBRESULT_NAMESPACE,	     JOBRESULT_NAME,
+	    JOBRESULT_START_TIME, JOBRESULT_COMPLETION_TIME, JOBRESULT_TARGET_UNCHANGED,
+	    JOBRESULT_COUNT,	  JOBRESULT_DELETED_OBJECTS, JOBRESULT_FREED_BYTES,
+	    JOBRESULT_ARTIFACT,	  JOBRESULT_VERIFICATION,
+	};
+	static const char *const artifact[] = {"size", "sha256"};
+	static const char *const verification[] = {"verified"};
+	const char *const *names = top;
+	size_t n = COUNT(top);
+	if (section && strcmp(section, JOBRESULT_ARTIFACT) == 0) {
+		names = artifact;
+		n = COUNT(artifact);
+	} else if (section) {
+		names = verification;
+		n = COUNT(verification);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(key, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Deletes from o (the section's object, or the top level) what keep()
+ * does not name, and values longer than CORE_VALUE_MAX but the message. */
+static void keep_core(struct json_object *o, const char *section)
+{
+	size_t n = (size_t)json_object_object_length(o), ngone = 0;
+	char **gone = xcalloc(n + 1, sizeof(*gone));
+	json_object_object_foreach(o, key, v)
+	{
+		int sub = !section && (strcmp(key, JOBRESULT_ARTIFACT) == 0 ||
+				       strcmp(key, JOBRESULT_VERIFICATION) == 0);
+		int too_long = !sub && (section || strcmp(key, JOBRESULT_MESSAGE) != 0) &&
+			       render_len(v) > CORE_VALUE_MAX;
+		if (!keep(section, key) || too_long ||
+		    (sub && !json_object_is_type(v, json_type_object)))
+			gone[ngone++] = xstrdup(key);
+		else if (sub)
+			keep_core(v, key);
+	}
+	for (size_t i = 0; i < ngone; i++) {
+		json_object_object_del(o, gone[i]);
+		free(gone[i]);
+	}
+	free(gone);
+}
+
+static int fits_with_message(struct json_object *result, char *text)
+{
+	json_object_object_add(result, JOBRESULT_MESSAGE, json_object_new_string(text));
+	free(text);
+	return render_len(result) <= JOBRESULT_MAX_BYTES;
+}
+
+/* Leaves the message whole if the result fits with it, else its longest cut
+ * that does (a cut made before is cut again, not marked twice); without one
+ * when not even the marker fits. */
+static void fit_message(struct json_object *result)
+{
+	struct json_object *v;
+	if (!json_object_object_get_ex(result, JOBRESULT_MESSAGE, &v) ||
+	    !json_object_is_type(v, json_type_string)) {
+		json_object_object_del(result, JOBRESULT_MESSAGE);
+		return;
+	}
+	char *msg = xstrdup(json_object_get_string(v));
+	size_t len = strlen(msg), mark = strlen(CUT_MARK);
+	int was_cut = len >= mark && strcmp(msg + len - mark, CUT_MARK) == 0;
+	if (was_cut)
+		msg[len -= mark] = '\0';
+	if (!was_cut && fits_with_message(result, xstrdup(msg)))
+		goto done;
+	if (!was_cut && len == 0) {
+		json_object_object_del(result, JOBRESULT_MESSAGE);
+		goto done;
+	}
+	/* A longer cut never renders shorter: bisect for the longest that
+	 * fits, over prefixes of 0 .. len bytes (len - 1 when whole did not). */
+	size_t lo = 0, hi = was_cut ? len : len - 1, best = 0;
+	int found = 0;
+	while (lo <= hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (fits_with_message(result, cut_to(msg, mid))) {
+			best = mid;
+			found = 1;
+			lo = mid + 1;
+		} else if (mid == 0) {
+			break;
+		} else {
+			hi = mid - 1;
+		}
+	}
+	if (!found || !fits_with_message(result, cut_to(msg, best)))
+		json_object_object_del(result, JOBRESULT_MESSAGE);
+done:
+	free(msg);
 }
 
 const char *jobresult_render(struct json_object *result)
 {
-	const char *text = render(result);
-	struct json_object *msg = NULL, *art = NULL;
-	/* Over the cap: shorten the message, then drop the object list. */
-	if (strlen(text) > JOBRESULT_MAX_BYTES &&
-	    json_object_object_get_ex(result, JOBRESULT_MESSAGE, &msg)) {
-		char shortened[1024];
-		snprintf(shortened, sizeof(shortened), "%.1000s", json_object_get_string(msg));
-		json_object_object_add(result, JOBRESULT_MESSAGE,
-				       json_object_new_string(shortened));
-		text = render(result);
+	repair_utf8(result);
+	if (render_len(result) <= JOBRESULT_MAX_BYTES)
+		goto done;
+	/* First the free text, each cut with a marker. */
+	cut_field(result, NULL, JOBRESULT_MESSAGE, MESSAGE_CUT);
+	cut_field(result, NULL, JOBRESULT_AUDIT_ERROR, TEXT_CUT);
+	cut_field(result, JOBRESULT_SCHEMA_CHECK, "targetError", TEXT_CUT);
+	cut_field(result, JOBRESULT_VERIFICATION, "message", TEXT_CUT);
+	for (size_t i = 0; i < COUNT(drop_order) && render_len(result) > JOBRESULT_MAX_BYTES; i++) {
+		struct json_object *o = holder(result, drop_order[i].section);
+		if (o)
+			json_object_object_del(o, drop_order[i].key);
 	}
-	if (strlen(text) > JOBRESULT_MAX_BYTES &&
-	    json_object_object_get_ex(result, JOBRESULT_ARTIFACT, &art)) {
-		json_object_object_del(art, "objects");
-		text = render(result);
-	}
-	return text;
+	if (render_len(result) <= JOBRESULT_MAX_BYTES)
+		goto done;
+	/* The last resort: only what keep() names, and as much of the
+	 * message as the room left takes. */
+	keep_core(result, NULL);
+	fit_message(result);
+done:
+	return json_object_to_json_string_ext(result, RENDER_FLAGS);
 }
 
 /* --- parsing --- */

@@ -215,9 +215,27 @@ void jobresult_add_restore(struct json_object *result, const struct jobresult_re
 void jobresult_add_restored_backup(struct json_object *result,
 				   const struct jobresult_restored_backup *b);
 void jobresult_add_schema_check(struct json_object *result, const struct jobresult_schema_check *c);
-/* Renders result as one line of at most JOBRESULT_MAX_BYTES where it can:
- * an over-long result first has its message cut to 1000 bytes, then loses
- * artifact.objects. The text belongs to result (valid until it changes). */
+/* Renders result as one line of valid JSON (bytes that are not UTF-8 in its
+ * strings become U+FFFD) of at most JOBRESULT_MAX_BYTES, whatever result
+ * holds. A result over that is shrunk in place, re-measured after each step:
+ *  1. free text is cut, ending " [truncated]": message to 1000 bytes,
+ *     auditError, schemaCheck.targetError and verification.message to 512;
+ *  2. optional fields go one by one: artifact.objects, database, restore,
+ *     artifact.files, the artifact's details (plaintextSha256, plaintextSize,
+ *     compression, format, encrypted, createdAt), verification.message,
+ *     method and time, restoredBackup.schemaVersion, schemaCheck.targetError,
+ *     auditError, restoredBackup.location, artifact.location, schemaCheck,
+ *     restoredBackup, auditRecord, durationSeconds, peakRssKiB;
+ *  3. the last resort keeps only command, phase, reason, namespace, name,
+ *     startTime, completionTime, targetUnchanged, count, deletedObjects,
+ *     freedBytes, artifact.size, artifact.sha256 and verification.verified
+ *     (values among them over 256 bytes go too), and as much of the
+ *     message as then fits, cut and marked.
+ * What the operator decides with (phase, reason, the dump's sha256 and size,
+ * verified, targetUnchanged) is never dropped, and the message is only cut
+ * (there is room for a kilobyte of it at least, unless the fields above are
+ * themselves absurdly long).
+ * The text belongs to result (valid until it changes). */
 const char *jobresult_render(struct json_object *result);
 
 #endif

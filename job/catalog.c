@@ -16,71 +16,17 @@
 #include "../common/xmalloc.h"
 #include "artifact.h"
 #include "audit.h"
+#include "folders.h"
 #include "manifest.h"
 #include "result.h"
 #include "store.h"
 
 #define LIST_MAX 100000
 
-struct folder {
-	char *ns, *name;
-	int has_manifest, has_verified;
-	uint64_t bytes;	  /* every object in the folder, as listed */
-	uint64_t objects; /* how many */
-};
-
-struct folders {
-	struct folder *v;
-	size_t n, cap;
-};
-
-static struct folder *folder_get(struct folders *fs, const char *ns, size_t nslen, const char *name,
-				 size_t namelen)
-{
-	for (size_t i = 0; i < fs->n; i++)
-		if (strlen(fs->v[i].ns) == nslen && strncmp(fs->v[i].ns, ns, nslen) == 0 &&
-		    strlen(fs->v[i].name) == namelen && strncmp(fs->v[i].name, name, namelen) == 0)
-			return &fs->v[i];
-	if (fs->n == fs->cap) {
-		fs->cap = fs->cap ? fs->cap * 2 : 16;
-		fs->v = xrealloc(fs->v, fs->cap * sizeof(*fs->v));
-	}
-	struct folder *f = &fs->v[fs->n++];
-	memset(f, 0, sizeof(*f));
-	f->ns = xstrndup(ns, nslen);
-	f->name = xstrndup(name, namelen);
-	return f;
-}
-
 /* Groups keys "ns/name/leaf" into folders. */
 static int collect(const struct store_entry *e, void *ud)
 {
-	struct folders *fs = ud;
-	const char *s1 = strchr(e->key, '/');
-	const char *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
-	if (!s2 || strchr(s2 + 1, '/'))
-		return 0; /* not part of the layout: ignore */
-	/* Backup names never start with '_': "_restores" holds audit records. */
-	if (s1[1] == '_')
-		return 0;
-	if (fs->n >= LIST_MAX)
-		return err_set(E_TOOBIG, "more than %d backups in one listing", LIST_MAX);
-	struct folder *f = folder_get(fs, e->key, (size_t)(s1 - e->key), s1 + 1, (size_t)(s2 - s1 - 1));
-	const char *leaf = s2 + 1;
-	if (strcmp(leaf, ARTIFACT_MANIFEST) == 0)
-		f->has_manifest = 1;
-	else if (strcmp(leaf, ARTIFACT_VERIFIED) == 0)
-		f->has_verified = 1;
-	f->bytes += e->size;
-	f->objects++;
-	return 0;
-}
-
-static int cmp_folder(const void *a, const void *b)
-{
-	const struct folder *x = a, *y = b;
-	int c = strcmp(x->ns, y->ns);
-	return c ? c : strcmp(x->name, y->name);
+	return folders_add(ud, e->key, e->size);
 }
 
 static void human_size(char out[16], uint64_t n)
@@ -114,10 +60,71 @@ static void verified_time(char out[32], struct store *st, const struct folder *f
 	free(key);
 }
 
+/* Prints it as the next element of a pretty-printed array, as json-c would
+ * print the whole array (each line two spaces deeper; a JSON string holds no
+ * raw newline): items are streamed, not held, 100,000 of them. */
+static void print_element(struct json_object *it, int first)
+{
+	const char *p = json_object_to_json_string_ext(it, JSON_C_TO_STRING_PRETTY |
+							       JSON_C_TO_STRING_NOSLASHESCAPE);
+	fputs(first ? "\n" : ",\n", stdout);
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t n = eol ? (size_t)(eol - p) + 1 : strlen(p);
+		fputs("  ", stdout);
+		fwrite(p, 1, n, stdout);
+		p += n;
+	}
+}
+
+/* One listed folder: its table row, or its JSON element when it is set. */
+static void list_folder(struct store *st, const struct folder *f, struct json_object *it)
+{
+	struct manifest m;
+	char created[32] = "-", size[16], vtime[32];
+	const char *status = "Complete", *enc = "-";
+	uint64_t bytes = f->bytes;
+	verified_time(vtime, st, f);
+	if (it) {
+		result_add_str(it, "namespace", f->ns);
+		result_add_str(it, "name", f->name);
+	}
+	if (!f->has_manifest) {
+		status = "Incomplete (no manifest: an interrupted or failed backup)";
+	} else if (artifact_load_manifest(&m, st, f->ns, f->name) != 0) {
+		status = "Unreadable manifest";
+		if (it)
+			result_add_str(it, "error", err_msg());
+	} else {
+		manifest_time_format(created, m.created_at);
+		enc = m.encrypted ? "yes" : "no";
+		bytes = manifest_stored_size(&m);
+		if (it)
+			result_add_manifest(it, &m, NULL);
+		manifest_dispose(&m);
+	}
+	if (!it) {
+		human_size(size, bytes);
+		printf("%-16s %-40s %-20s %10s %-9s %-20s %s\n", f->ns, f->name, created, size, enc,
+		       vtime[0] ? vtime : "no", status);
+		return;
+	}
+	result_add_str(it, "status",
+		       !f->has_manifest			 ? "Incomplete"
+		       : strcmp(status, "Complete") == 0 ? "Complete"
+							 : "Unreadable");
+	if (vtime[0])
+		result_add_str(it, "verifiedAt", vtime);
+	/* What the folder takes in storage, manifest and verdict included:
+	 * the bytes `lifeboat delete` frees. */
+	json_object_object_add(it, "storedBytes", json_object_new_int64((int64_t)f->bytes));
+	json_object_object_add(it, "storedObjects", json_object_new_int64((int64_t)f->objects));
+}
+
 int list_run(const struct job_opts *o, struct json_object *result)
 {
 	struct store *st = NULL;
-	struct folders fs = {0};
+	struct folders *fs = NULL;
 	int rc;
 	int as_json = o->output && strcmp(o->output, "json") == 0;
 	if (o->output && !as_json && strcmp(o->output, "table") != 0)
@@ -126,66 +133,31 @@ int list_run(const struct job_opts *o, struct json_object *result)
 		return rc;
 	if ((rc = store_open(&st, o->storage)))
 		return rc;
+	fs = folders_new(LIST_MAX);
 	char *prefix = o->namespace_ ? xasprintf("%s/", o->namespace_) : xstrdup("");
-	rc = store_list(st, prefix, collect, &fs);
+	rc = store_list(st, prefix, collect, fs);
 	free(prefix);
 	if (rc)
 		goto done;
-	if (fs.n) /* qsort(NULL, 0, ...) is undefined */
-		qsort(fs.v, fs.n, sizeof(*fs.v), cmp_folder);
-	struct json_object *items = json_object_new_array();
-	if (!as_json)
-		printf("%-16s %-40s %-20s %10s %-9s %-20s %s\n", "NAMESPACE", "NAME", "CREATED", "SIZE",
-		       "ENCRYPTED", "VERIFIED", "STATUS");
-	for (size_t i = 0; i < fs.n; i++) {
-		struct folder *f = &fs.v[i];
-		struct manifest m;
-		struct json_object *it = json_object_new_object();
-		char created[32] = "-", size[16], vtime[32];
-		const char *status = "Complete", *enc = "-";
-		uint64_t bytes = f->bytes;
-		verified_time(vtime, st, f);
-		result_add_str(it, "namespace", f->ns);
-		result_add_str(it, "name", f->name);
-		if (!f->has_manifest) {
-			status = "Incomplete (no manifest: an interrupted or failed backup)";
-		} else if (artifact_load_manifest(&m, st, f->ns, f->name) != 0) {
-			status = "Unreadable manifest";
-			result_add_str(it, "error", err_msg());
-		} else {
-			manifest_time_format(created, m.created_at);
-			enc = m.encrypted ? "yes" : "no";
-			bytes = manifest_stored_size(&m);
-			result_add_manifest(it, &m, NULL);
-			manifest_dispose(&m);
-		}
-		human_size(size, bytes);
-		result_add_str(it, "status", !f->has_manifest			  ? "Incomplete"
-					     : strcmp(status, "Complete") == 0 ? "Complete"
-									       : "Unreadable");
-		if (vtime[0])
-			result_add_str(it, "verifiedAt", vtime);
-		/* What the folder takes in storage, manifest and verdict included:
-		 * the bytes `lifeboat delete` frees. */
-		json_object_object_add(it, "storedBytes", json_object_new_int64((int64_t)f->bytes));
-		json_object_object_add(it, "storedObjects",
-				       json_object_new_int64((int64_t)f->objects));
-		json_object_array_add(items, it);
-		if (!as_json)
-			printf("%-16s %-40s %-20s %10s %-9s %-20s %s\n", f->ns, f->name, created, size,
-			       enc, vtime[0] ? vtime : "no", status);
+	size_t nfolders = 0;
+	const struct folder *folders = folders_sorted(fs, &nfolders);
+	if (as_json)
+		fputs("[", stdout);
+	else
+		printf("%-16s %-40s %-20s %10s %-9s %-20s %s\n", "NAMESPACE", "NAME", "CREATED",
+		       "SIZE", "ENCRYPTED", "VERIFIED", "STATUS");
+	for (size_t i = 0; i < nfolders; i++) {
+		struct json_object *it = as_json ? json_object_new_object() : NULL;
+		list_folder(st, &folders[i], it);
+		if (it)
+			print_element(it, i == 0);
+		json_object_put(it);
 	}
 	if (as_json)
-		printf("%s\n", json_object_to_json_string_ext(items, JSON_C_TO_STRING_PRETTY |
-									  JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_object_add(result, JOBRESULT_COUNT, json_object_new_int64((int64_t)fs.n));
-	json_object_put(items);
+		fputs("\n]\n", stdout);
+	json_object_object_add(result, JOBRESULT_COUNT, json_object_new_int64((int64_t)nfolders));
 done:
-	for (size_t i = 0; i < fs.n; i++) {
-		free(fs.v[i].ns);
-		free(fs.v[i].name);
-	}
-	free(fs.v);
+	folders_free(fs);
 	store_free(st);
 	return rc;
 }

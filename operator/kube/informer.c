@@ -109,8 +109,8 @@ static struct json_object *entry_object(struct informer *inf, const struct entry
 		return json_tokener_parse(en->data);
 	char *text = xmalloc(en->textlen + 1);
 	size_t n = inf->ddict && inf->dctx
-		       ? ZSTD_decompress_usingDDict(inf->dctx, text, en->textlen, en->data, en->size,
-						    inf->ddict)
+		       ? ZSTD_decompress_usingDDict(inf->dctx, text, en->textlen, en->data,
+						    en->size, inf->ddict)
 		       : ZSTD_decompress(text, en->textlen, en->data, en->size);
 	struct json_object *obj = NULL;
 	if (!ZSTD_isError(n) && n == en->textlen) {
@@ -156,8 +156,9 @@ char *informer_key(struct json_object *obj)
 	return ns && *ns ? xasprintf("%s/%s", ns, name) : xstrdup(name);
 }
 
-struct informer *informer_new(struct kube_config *cfg, const struct kube_resource *r, const char *ns,
-			      const char *label_selector, const struct informer_handlers *h)
+struct informer *informer_new(struct kube_config *cfg, const struct kube_resource *r,
+			      const char *ns, const char *label_selector,
+			      const struct informer_handlers *h)
 {
 	struct informer *inf = xcalloc(1, sizeof(*inf));
 	inf->cfg = cfg;
@@ -171,7 +172,13 @@ struct informer *informer_new(struct kube_config *cfg, const struct kube_resourc
 	inf->max_ms = 30000;
 	inf->cache = lh_kchar_table_new(1024, entry_free);
 	pthread_mutex_init(&inf->lock, NULL);
-	pthread_cond_init(&inf->cond, NULL);
+	/* Timed waits on this condition use CLOCK_MONOTONIC deadlines
+	 * (deadline_after): a step of the wall clock changes neither. */
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&inf->cond, &ca);
+	pthread_condattr_destroy(&ca);
 	return inf;
 }
 
@@ -183,17 +190,27 @@ void informer_set_timing(struct informer *inf, int watch_timeout_s, int64_t back
 	inf->max_ms = backoff_max_ms;
 }
 
-/* Sleeps up to ms, waking early when stopped. */
-static void pause_ms(struct informer *inf, int64_t ms)
+/* The CLOCK_MONOTONIC instant ms from now, for pthread_cond_timedwait on
+ * inf->cond (whose clock informer_new set to CLOCK_MONOTONIC). */
+static struct timespec deadline_after(int64_t ms)
 {
 	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (ms % 1000) * 1000000;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	if (ms < 0)
+		ms = 0;
+	until.tv_sec += (time_t)(ms / 1000);
+	until.tv_nsec += (long)(ms % 1000) * 1000000;
 	if (until.tv_nsec >= 1000000000) {
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000;
 	}
+	return until;
+}
+
+/* Sleeps up to ms, waking early when stopped. */
+static void pause_ms(struct informer *inf, int64_t ms)
+{
+	struct timespec until = deadline_after(ms);
 	pthread_mutex_lock(&inf->lock);
 	while (!inf->stop && pthread_cond_timedwait(&inf->cond, &inf->lock, &until) != ETIMEDOUT)
 		;
@@ -323,8 +340,8 @@ static int relist(struct informer *inf)
 {
 	struct relist_state st = {inf, lh_kchar_table_new(1024, key_free)};
 	char *rv = NULL;
-	int rc = kube_list(inf->client, inf->res, inf->ns, inf->selector, NULL, INFORMER_PAGE, collect,
-			   &st, &rv);
+	int rc = kube_list(inf->client, inf->res, inf->ns, inf->selector, NULL, INFORMER_PAGE,
+			   collect, &st, &rv);
 	if (rc) {
 		lh_table_free(st.seen);
 		return rc;
@@ -400,8 +417,8 @@ static void *informer_main(void *arg)
 			pthread_mutex_lock(&inf->lock);
 			uint64_t before = inf->stats.events;
 			pthread_mutex_unlock(&inf->lock);
-			rc = kube_watch(inf->client, inf->res, inf->ns, inf->selector, NULL, inf->rv,
-					inf->watch_timeout_s, on_event, inf, &inf->stop);
+			rc = kube_watch(inf->client, inf->res, inf->ns, inf->selector, NULL,
+					inf->rv, inf->watch_timeout_s, on_event, inf, &inf->stop);
 			pthread_mutex_lock(&inf->lock);
 			if (inf->stats.events > before)
 				failures = 0;
@@ -427,10 +444,12 @@ static void *informer_main(void *arg)
 			/* A broken watch is routine (debug); a failing list, a
 			 * refusal (RBAC 403, a CRD missing: 404) or a streak of
 			 * failures is what an operator engineer must see. */
-			int loud = need_list || rc == E_FORBIDDEN || rc == E_NOTFOUND || failures >= 3;
+			int loud =
+			    need_list || rc == E_FORBIDDEN || rc == E_NOTFOUND || failures >= 3;
 			log_msg(loud ? LOG_LEVEL_WARN : LOG_LEVEL_DEBUG,
 				"%s of %s failed (%s); retrying in about %lld ms",
-				need_list ? "list" : "watch", inf->res->plural, err_msg(), (long long)d);
+				need_list ? "list" : "watch", inf->res->plural, err_msg(),
+				(long long)d);
 			pause_ms(inf, jitter(d));
 		}
 	}
@@ -449,14 +468,7 @@ int informer_start(struct informer *inf)
 
 int informer_wait_synced(struct informer *inf, int64_t timeout_ms)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (timeout_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
+	struct timespec until = deadline_after(timeout_ms);
 	int rc = 0;
 	pthread_mutex_lock(&inf->lock);
 	while (!inf->synced && rc != ETIMEDOUT)
@@ -464,8 +476,9 @@ int informer_wait_synced(struct informer *inf, int64_t timeout_ms)
 	int synced = inf->synced;
 	pthread_mutex_unlock(&inf->lock);
 	return synced ? 0
-		      : err_set(E_TIMEOUT, "the %s cache did not sync within %lld ms: is the API "
-					   "server reachable?",
+		      : err_set(E_TIMEOUT,
+				"the %s cache did not sync within %lld ms: is the API "
+				"server reachable?",
 				inf->res->plural, (long long)timeout_ms);
 }
 
@@ -490,8 +503,8 @@ size_t informer_len(struct informer *inf)
 	return n;
 }
 
-int informer_foreach(struct informer *inf, int (*fn)(const char *key, struct json_object *obj, void *ud),
-		     void *ud)
+int informer_foreach(struct informer *inf,
+		     int (*fn)(const char *key, struct json_object *obj, void *ud), void *ud)
 {
 	int rc = 0;
 	struct lh_entry *e;

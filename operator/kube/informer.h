@@ -24,27 +24,30 @@ struct informer_handlers {
 };
 
 struct informer_stats {
-	uint64_t lists;       /* full lists (the first and every relist) */
+	uint64_t lists;	      /* full lists (the first and every relist) */
 	uint64_t relists_410; /* relists caused by 410 Gone */
 	uint64_t watches;     /* watch requests started */
 	uint64_t errors;      /* failed lists/watches (each followed by a backoff) */
 	uint64_t events;      /* watch events received */
 	uint64_t handler_calls;
-	uint64_t duplicates;  /* events skipped: same resourceVersion as cached */
+	uint64_t duplicates; /* events skipped: same resourceVersion as cached */
 };
 
 struct informer;
 
 /* ns NULL = all namespaces. cfg is borrowed and must outlive the informer. */
-struct informer *informer_new(struct kube_config *cfg, const struct kube_resource *r, const char *ns,
-			      const char *label_selector, const struct informer_handlers *h);
+struct informer *informer_new(struct kube_config *cfg, const struct kube_resource *r,
+			      const char *ns, const char *label_selector,
+			      const struct informer_handlers *h);
 /* Tuning for tests: the watch timeout asked of the server, and the backoff
  * after errors (base doubling up to max, jittered). Call before start. */
 void informer_set_timing(struct informer *inf, int watch_timeout_s, int64_t backoff_base_ms,
 			 int64_t backoff_max_ms);
 /* E_IO when the thread cannot start. */
 int informer_start(struct informer *inf);
-/* 0 once the first list is in the cache, E_TIMEOUT after timeout_ms. */
+/* 0 once the first list is in the cache, E_TIMEOUT after timeout_ms. This
+ * wait and the backoff pauses are timed on CLOCK_MONOTONIC: a step of the
+ * wall clock neither cuts them short nor stretches them. */
 int informer_wait_synced(struct informer *inf, int64_t timeout_ms);
 /* The cached object, parsed anew (the caller owns it), or NULL. Objects are
  * cached as compact JSON without metadata.managedFields and without the
@@ -54,8 +57,8 @@ size_t informer_len(struct informer *inf);
 /* Calls fn for each cached object (parsed for the call) under the cache
  * lock (fn must not call back into the informer); stops at fn's first
  * non-zero return. */
-int informer_foreach(struct informer *inf, int (*fn)(const char *key, struct json_object *obj, void *ud),
-		     void *ud);
+int informer_foreach(struct informer *inf,
+		     int (*fn)(const char *key, struct json_object *obj, void *ud), void *ud);
 void informer_get_stats(struct informer *inf, struct informer_stats *out);
 /* Stops the thread (within about a second) and joins it. */
 void informer_stop(struct informer *inf);

@@ -214,3 +214,30 @@ else
 	t_fail "secrets: the passphrase is in no child's argv or environment" "$(grep -e spy-passphrase -e LIFEBOAT_PASSPHRASE "$WORK/spy.log" | head -3)"
 fi
 if ! grep -rq 'spy-passphrase-123' "$STORE/default/spied"; then t_pass "secrets: the passphrase is not in the manifest"; else t_fail "secrets: the passphrase is not in the manifest" "found"; fi
+
+# The result fits a termination message (4096 bytes) as valid JSON whatever
+# went wrong: an over-long --name lands in the result and in the message,
+# here once as plain text and once with control characters and bytes that
+# are not UTF-8.
+result_fits() { # file name: the result parses as UTF-8 JSON, <= 4096 bytes, reason kept
+	if python3 - "$1" <<'PY'; then t_pass "$2"; else t_fail "$2" "$(head -c 300 "$1" | cat -v)"; fi
+import json, os, sys
+raw = open(sys.argv[1], "rb").read()
+assert len(raw) <= 4096, len(raw)
+d = json.loads(raw.decode("utf-8"))
+assert d["command"] == "backup" and d["phase"] == "Failed", d
+assert d["reason"] == "InvalidInput", d["reason"]
+assert d["message"].startswith("--name"), d["message"][:80]
+assert "completionTime" in d
+PY
+}
+long_name=$(printf 'x%.0s' $(seq 5000))
+t_run "result bound: a 5000-byte --name: exit 2" 2 \
+	"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "file://$STORE" --name "$long_name" \
+	--result-path "$WORK/long-name.json"
+result_fits "$WORK/long-name.json" "result bound: a 5000-byte --name gives valid JSON of at most 4096 bytes"
+nasty_name=$(for _ in $(seq 1500); do printf '\001\377"\\'; done)
+t_run "result bound: a --name of control bytes and bad UTF-8: exit 2" 2 \
+	"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "file://$STORE" --name "$nasty_name" \
+	--result-path "$WORK/nasty-name.json"
+result_fits "$WORK/nasty-name.json" "result bound: control bytes and bad UTF-8 give valid JSON of at most 4096 bytes"

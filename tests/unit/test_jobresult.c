@@ -497,10 +497,278 @@ static void jobresult_render__fits_a_termination_message(void **state)
 	assert_true(strlen(text) <= JOBRESULT_MAX_BYTES);
 	struct jobresult r;
 	assert_int_equal(jobresult_parse(&r, text, strlen(text)), 0);
+	/* 1000 bytes, the marker included */
 	assert_int_equal(strlen(r.message), 1000);
+	assert_string_equal(r.message + 1000 - strlen(" [truncated]"), " [truncated]");
+	assert_int_equal(strspn(r.message, "m"), 1000 - strlen(" [truncated]"));
 	assert_int_equal(r.artifact.nobjects, 0);
 	jobresult_dispose(&r);
 	json_object_put(o);
+}
+
+/* --- the 4 KiB bound --- */
+
+/* n bytes of pattern repeated (whole repetitions only, so multi-byte
+ * characters stay whole), padded with 'x'; the caller frees. */
+static char *text_of(size_t n, const char *pattern)
+{
+	char *s = malloc(n + 1);
+	size_t k = strlen(pattern), i = 0;
+	assert_non_null(s);
+	for (; i + k <= n; i += k)
+		memcpy(s + i, pattern, k);
+	memset(s + i, 'x', n - i);
+	s[n] = '\0';
+	return s;
+}
+
+/* Text that grows most when escaped (a control character becomes six bytes),
+ * with quotes, backslashes, slashes and 2-, 3- and 4-byte characters. */
+#define NASTY "\x01\"\\/\t\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\n"
+
+/* What the operator reads must survive any shrinking: the structure, the
+ * reason, the dump's sha256 and size, verified, targetUnchanged. */
+struct must {
+	const char *command, *phase, *reason;
+	const char *sha256;
+	int64_t size;		    /* -1: no artifact */
+	int verified;		    /* -1: no verification */
+	int unchanged;		    /* -1: not set */
+	const char *message_prefix; /* NULL: no message */
+};
+
+static void check_bounded(struct json_object *o, const struct must *m)
+{
+	const char *text = jobresult_render(o);
+	size_t len = strlen(text);
+	if (len > JOBRESULT_MAX_BYTES)
+		fail_msg("%zu bytes: more than a termination message holds", len);
+	struct jobresult r;
+	int rc = jobresult_parse(&r, text, len);
+	if (rc)
+		fail_msg("the rendered result does not parse (%s): %.200s", err_msg(), text);
+	assert_string_equal(r.command, m->command);
+	assert_string_equal(r.phase, m->phase);
+	assert_non_null(r.reason);
+	assert_string_equal(r.reason, m->reason);
+	assert_true(r.completion_time.set);
+	if (m->size >= 0) {
+		assert_non_null(r.artifact.sha256);
+		assert_string_equal(r.artifact.sha256, m->sha256);
+		assert_true(r.artifact.size.set);
+		assert_int_equal(r.artifact.size.value, m->size);
+	}
+	if (m->verified >= 0) {
+		assert_true(r.verification.verified.set);
+		assert_int_equal(r.verification.verified.value, m->verified);
+	}
+	if (m->unchanged >= 0) {
+		assert_true(r.target_unchanged.set);
+		assert_int_equal(r.target_unchanged.value, m->unchanged);
+	}
+	if (m->message_prefix) {
+		/* Cut, never dropped, and marked as cut when it was. */
+		assert_non_null(r.message);
+		size_t k = strlen(r.message);
+		if (strncmp(r.message, m->message_prefix, k < 16 ? k : 16) != 0)
+			fail_msg("message does not start as it did: %.60s", r.message);
+		assert_true(k >= 16);
+	}
+	jobresult_dispose(&r);
+}
+
+static void add_top(struct json_object *o, const char *command, const char *phase,
+		    const char *reason, const char *ns, const char *name)
+{
+	json_object_object_add(o, JOBRESULT_COMMAND, json_object_new_string(command));
+	json_object_object_add(o, JOBRESULT_NAMESPACE, json_object_new_string(ns));
+	json_object_object_add(o, JOBRESULT_NAME, json_object_new_string(name));
+	json_object_object_add(o, JOBRESULT_START_TIME,
+			       json_object_new_string("2026-11-21T02:00:00Z"));
+	json_object_object_add(o, JOBRESULT_COMPLETION_TIME,
+			       json_object_new_string("2026-11-21T02:00:08Z"));
+	json_object_object_add(o, JOBRESULT_PHASE, json_object_new_string(phase));
+	json_object_object_add(o, JOBRESULT_REASON, json_object_new_string(reason));
+	json_object_object_add(o, JOBRESULT_PEAK_RSS_KIB, json_object_new_int64(INT64_MAX));
+}
+
+/* A backup with every field at its largest: 64 objects with long keys, a
+ * long storage location, the longest names Kubernetes allows, a files
+ * archive and a long schema version. */
+static void jobresult_render__worst_case_backup_keeps_sha256_and_size(void **state)
+{
+	(void)state;
+	char *ns = text_of(63, "n"), *name = text_of(253, "b"),
+	     *loc = text_of(2048, "s3://acme/p/");
+	char *key = text_of(200, "db.dump.zst.pgp-"), *schema = text_of(1024, NASTY);
+	struct json_object *o = json_object_new_object();
+	add_top(o, "backup", "Completed", "Succeeded", ns, name);
+	json_object_object_add(o, JOBRESULT_DURATION_SECONDS, json_object_new_double(1e300));
+	struct jobresult_object objs[JOBRESULT_MAX_OBJECTS];
+	for (int i = 0; i < JOBRESULT_MAX_OBJECTS; i++)
+		objs[i] = (struct jobresult_object){key, {INT64_MAX, 1}, S(SHA_B)};
+	objs[0].sha256 = S(SHA_A);
+	objs[0].size = (struct jobresult_int){123456789, 1};
+	struct jobresult_artifact a = {
+	    .location = loc,
+	    .objects = objs,
+	    .nobjects = JOBRESULT_MAX_OBJECTS,
+	    .size = {123456789, 1},
+	    .sha256 = S(SHA_A),
+	    .plaintext_size = {INT64_MAX, 1},
+	    .plaintext_sha256 = S(SHA_B),
+	    .encrypted = {1, 1},
+	    .format = S("custom"),
+	    .compression = key,
+	    .created_at = {1795226401, 1},
+	    .files = {key, {INT64_MAX, 1}, S(SHA_B), {INT64_MAX, 1}},
+	};
+	jobresult_add_artifact(o, &a);
+	struct jobresult_database d = {name,	       key,   key, {INT64_MAX, 1}, {INT64_MAX, 1},
+				       {INT64_MIN, 1}, schema};
+	jobresult_add_database(o, &d);
+	struct must m = {"backup", "Completed", "Succeeded", SHA_A, 123456789, -1, -1, NULL};
+	check_bounded(o, &m);
+	json_object_put(o);
+	free(ns);
+	free(name);
+	free(loc);
+	free(key);
+	free(schema);
+}
+
+/* A failed restore with a 4 KiB error message (escapes and multi-byte
+ * characters throughout), long locations and versions, and 4 KiB of
+ * auditError and targetError. */
+static void
+jobresult_render__worst_case_failed_restore_keeps_reason_and_target_unchanged(void **state)
+{
+	(void)state;
+	char *ns = text_of(63, "n"), *name = text_of(253, "r"), *loc = text_of(2048, "gs://b/p/");
+	char *msg = text_of(4096, NASTY), *err = text_of(4096, NASTY), *ver = text_of(1024, NASTY);
+	struct json_object *o = json_object_new_object();
+	add_top(o, "restore", "Failed", "SchemaMismatch", ns, name);
+	json_object_object_add(o, JOBRESULT_MESSAGE, json_object_new_string(msg));
+	struct jobresult_restored_backup b = {ns, name, loc, S(SHA_B), {1795226401, 1}, ver};
+	jobresult_add_restored_backup(o, &b);
+	struct jobresult_schema_check c = {S("RequireMatch"), S("TargetUnknown"), ver, ver, err};
+	jobresult_add_schema_check(o, &c);
+	struct jobresult_restore res = {loc,	ver,	      {1, 1}, {1, 1},
+					{2, 1}, S("NoOwner"), name,   S("Skip")};
+	jobresult_add_restore(o, &res);
+	json_object_object_add(o, JOBRESULT_TARGET_UNCHANGED, json_object_new_boolean(1));
+	json_object_object_add(o, JOBRESULT_AUDIT_RECORD, json_object_new_string(loc));
+	json_object_object_add(o, JOBRESULT_AUDIT_ERROR, json_object_new_string(err));
+	struct must m = {"restore", "Failed", "SchemaMismatch", NULL, -1, -1, 1, msg};
+	check_bounded(o, &m);
+	json_object_put(o);
+	free(ns);
+	free(name);
+	free(loc);
+	free(msg);
+	free(err);
+	free(ver);
+}
+
+/* An invalid --name lands in the result and again in the message; a verify
+ * result's verdict survives beside them. */
+static void jobresult_render__oversized_names_and_verify_verdict(void **state)
+{
+	(void)state;
+	char *name = text_of(4096, NASTY), *msg = text_of(8192, "\x01");
+	struct json_object *o = json_object_new_object();
+	add_top(o, "verify", "Failed", "InvalidInput", name, name);
+	json_object_object_add(o, JOBRESULT_MESSAGE, json_object_new_string(msg));
+	struct jobresult_verification v = {{1, 1}, {1795226401, 1}, name, msg};
+	jobresult_add_verification(o, &v);
+	struct must m = {"verify", "Failed", "InvalidInput", NULL, -1, 1, -1, msg};
+	check_bounded(o, &m);
+	json_object_put(o);
+	free(name);
+	free(msg);
+}
+
+/* JSON is UTF-8: a message with bytes that are not (a server's error in
+ * another encoding) must not make the whole result unreadable. */
+static void jobresult_render__repairs_invalid_utf8(void **state)
+{
+	(void)state;
+#define FFFD "\xef\xbf\xbd"
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	    {"caf\xe9 au lait", "caf" FFFD " au lait"},		  /* Latin-1 */
+	    {"cut \xe2\x82", "cut " FFFD FFFD},			  /* a truncated sequence */
+	    {"over \xc0\xaf long", "over " FFFD FFFD " long"},	  /* an overlong '/' */
+	    {"sur \xed\xa0\x80", "sur " FFFD FFFD FFFD},	  /* a UTF-16 surrogate */
+	    {"big \xf4\x90\x80\x80", "big " FFFD FFFD FFFD FFFD}, /* past U+10FFFF */
+	    {"\xff\xfe", FFFD FFFD},
+	    {"ok \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf",
+	     "ok \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf"},
+	};
+#undef FFFD
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct json_object *o = json_object_new_object();
+		add_top(o, "backup", "Failed", "DatabaseError", "app", "nightly");
+		json_object_object_add(o, JOBRESULT_MESSAGE, json_object_new_string(cases[i].in));
+		struct jobresult r;
+		parse_ok(&r, jobresult_render(o));
+		assert_string_equal(r.message, cases[i].out);
+		jobresult_dispose(&r);
+		json_object_put(o);
+	}
+}
+
+/* Random sizes and contents for every field: always valid, always bounded. */
+static void jobresult_render__bounded_for_random_field_sizes(void **state)
+{
+	(void)state;
+	static const char *const patterns[] = {"a", NASTY, "\xe2\x82\xac", "\\\"", "s3://b/"};
+	static const size_t sizes[] = {0,   1,	  63,	200,  511,  512, 513,
+				       999, 1000, 1001, 2047, 4096, 6000};
+	unsigned seed = 4242;
+	for (int it = 0; it < 300; it++) {
+#define PICK()                                                                                     \
+	text_of(sizes[(size_t)rand_r(&seed) % (sizeof(sizes) / sizeof(sizes[0]))],                 \
+		patterns[(size_t)rand_r(&seed) % (sizeof(patterns) / sizeof(patterns[0]))])
+		char *f[8];
+		for (int i = 0; i < 8; i++)
+			f[i] = PICK();
+#undef PICK
+		int failed = rand_r(&seed) % 2;
+		struct json_object *o = json_object_new_object();
+		add_top(o, "backup", failed ? "Failed" : "Completed",
+			failed ? "StorageError" : "Succeeded", f[0], f[1]);
+		if (failed)
+			json_object_object_add(o, JOBRESULT_MESSAGE, json_object_new_string(f[2]));
+		struct jobresult_object objs[JOBRESULT_MAX_OBJECTS];
+		size_t nobj = (size_t)rand_r(&seed) % (JOBRESULT_MAX_OBJECTS + 1);
+		for (size_t i = 0; i < nobj; i++)
+			objs[i] = (struct jobresult_object){f[3], {(int64_t)i, 1}, S(SHA_B)};
+		struct jobresult_artifact a = {.location = f[4],
+					       .objects = objs,
+					       .nobjects = nobj,
+					       .size = {42, 1},
+					       .sha256 = S(SHA_A),
+					       .format = S("plain"),
+					       .compression = f[5]};
+		jobresult_add_artifact(o, &a);
+		struct jobresult_database d = {.name = f[6], .schema_version = f[7]};
+		jobresult_add_database(o, &d);
+		json_object_object_add(o, JOBRESULT_AUDIT_ERROR, json_object_new_string(f[7]));
+		struct must m = {"backup",
+				 failed ? "Failed" : "Completed",
+				 failed ? "StorageError" : "Succeeded",
+				 SHA_A,
+				 42,
+				 -1,
+				 -1,
+				 failed && strlen(f[2]) >= 16 ? f[2] : NULL};
+		check_bounded(o, &m);
+		json_object_put(o);
+		for (int i = 0; i < 8; i++)
+			free(f[i]);
+	}
 }
 
 /* Round trip: what the writers produce, the parser reads back unchanged. */
@@ -572,9 +840,10 @@ static void jobresult_artifact_files__written_and_read_back(void **state)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char buf[512];
-		snprintf(buf, sizeof(buf),
-			 "{\"command\":\"backup\",\"phase\":\"Completed\",\"artifact\":{\"files\":%s}}",
-			 cases[i].files);
+		snprintf(
+		    buf, sizeof(buf),
+		    "{\"command\":\"backup\",\"phase\":\"Completed\",\"artifact\":{\"files\":%s}}",
+		    cases[i].files);
 		parse_ok(&r, buf);
 		assert_int_equal(r.artifact.files.object != NULL, cases[i].has_object);
 		assert_int_equal(r.ignored, cases[i].ignored);
@@ -824,6 +1093,12 @@ int main(void)
 	    cmocka_unit_test(jobresult_time_parse__accepts_only_canonical_utc),
 	    cmocka_unit_test(jobresult_add_artifact__writes_the_jobs_historical_text),
 	    cmocka_unit_test(jobresult_render__fits_a_termination_message),
+	    cmocka_unit_test(jobresult_render__worst_case_backup_keeps_sha256_and_size),
+	    cmocka_unit_test(
+		jobresult_render__worst_case_failed_restore_keeps_reason_and_target_unchanged),
+	    cmocka_unit_test(jobresult_render__oversized_names_and_verify_verdict),
+	    cmocka_unit_test(jobresult_render__repairs_invalid_utf8),
+	    cmocka_unit_test(jobresult_render__bounded_for_random_field_sizes),
 	    cmocka_unit_test(jobresult_parse__reads_back_what_the_writers_write),
 	    cmocka_unit_test(jobresult_artifact_files__written_and_read_back),
 	    cmocka_unit_test(jobresult_parse__reads_a_restore_result_with_schema_check_and_audit),

@@ -63,7 +63,16 @@ for db in pgbench hex; do
 	b0_size=$(result_field artifact.size "$b0_res")
 	b0_rss=$(result_field peakRssKiB "$b0_res")
 	lb_temp=$(find "$tmp" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
-	extra=$(find "$out" -type f ! -name manifest.json ! -name 'db.dump*' | wc -l)
+	# Stray: any file in a backup's folder its manifest does not name.
+	extra=$(python3 -c 'import json, os, sys
+n = 0
+for top, _, files in os.walk(sys.argv[1]):
+    if "manifest.json" not in files:
+        n += len(files)
+        continue
+    named = {o["key"] for o in json.load(open(os.path.join(top, "manifest.json")))["objects"]}
+    n += sum(1 for f in files if f != "manifest.json" and f not in named)
+print(n)' "$out")
 
 	# The seeds' sequential way: dump to a file, gpg to a second file, hash, copy.
 	t=$(now)

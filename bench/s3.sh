@@ -88,9 +88,12 @@ for db in pgbench hex; do
 	c_temp=$(($(stat -c %s "$WORK/seq.dump") + c_size))
 	rm -f "$WORK/seq.dump" "$WORK/seq.dump.gpg"
 
-	# What lifeboat stored is what it hashed (read back by the aws CLI).
-	got=$("$AWS" --endpoint-url "http://127.0.0.1:$port" s3 cp --only-show-errors \
-		"s3://bench/lifeboat/default/b-$db/db.dump.zst.pgp" - | sha256sum | cut -d' ' -f1)
+	# What lifeboat stored is what it hashed (read back by the aws CLI: the
+	# objects the result names, in order).
+	got=$(for key in $(python3 -c 'import json, sys; print(" ".join(o["key"] for o in json.loads(sys.argv[1].strip().splitlines()[-1])["artifact"]["objects"]))' "$res"); do
+		"$AWS" --endpoint-url "http://127.0.0.1:$port" s3 cp --only-show-errors \
+			"s3://bench/lifeboat/default/b-$db/$key" -
+	done | sha256sum | cut -d' ' -f1)
 	[[ $got == "$b_sha" ]] && check=ok || check="MISMATCH ($got)"
 
 	{
@@ -103,6 +106,32 @@ for db in pgbench hex; do
 			"$(ratio "$c" "$b")" "$b_rss" "$check"
 	} | tee -a "$summary"
 done
+# Memory at two database sizes, and with the dump cut into several objects:
+# the part size never grows, so peak RSS must be flat (issue 16).
+echo
+echo "== RSS: hex at $((MB / 4)) MB and $MB MB, --compression none"
+bench_make_hex hex_quarter $((MB * 2000)) >/dev/null 2>&1
+rss_of() { # NAME DB [ENV...]: the backup's peak RSS in KiB, and its object count
+	local name=$1 db=$2
+	shift 2
+	local r
+	r=$(env "$@" "$LIFEBOAT" backup --db "$(pg_uri "$db")" --storage "$STORAGE" --name "$name" \
+		--compression none --passphrase-file "$WORK/pass" 2>/dev/null)
+	echo "$(result_field peakRssKiB "$r") $(python3 -c 'import json, sys; print(len(json.loads(sys.argv[1].strip().splitlines()[-1])["artifact"]["objects"]))' "$r")"
+}
+read -r q_rss q_objs < <(rss_of rss-quarter hex_quarter)
+read -r f_rss f_objs < <(rss_of rss-full hex)
+read -r s_rss s_objs < <(rss_of rss-split hex LIFEBOAT_TEST_MAX_PARTS=8)
+{
+	echo
+	echo "[rss] lifeboat backup -> s3rver, hex, --compression none (parts of 8 MiB, 2 in flight)"
+	printf '  %-52s peak RSS %s KiB  (%s object)\n' "$(bench_db_size hex_quarter) bytes on disk" "$q_rss" "$q_objs"
+	printf '  %-52s peak RSS %s KiB  (%s object)\n' "$(bench_db_size hex) bytes on disk" "$f_rss" "$f_objs"
+	printf '  %-52s peak RSS %s KiB  (%s objects of 64 MiB)\n' "the same, LIFEBOAT_TEST_MAX_PARTS=8" "$s_rss" "$s_objs"
+	printf '  ratios: RSS %s MB/%s MB %s, split/one object %s (target <= 1.10: flat)\n' "$MB" "$((MB / 4))" \
+		"$(ratio "$f_rss" "$q_rss")" "$(ratio "$s_rss" "$f_rss")"
+} | tee -a "$summary"
+
 mkdir -p "$root/bench/results"
 cat "$summary" >>"$root/bench/results/latest.txt"
 echo

@@ -133,7 +133,8 @@ static int load_passphrase(struct job_opts *o, const char *file)
 	if (file && *file) {
 		FILE *f = fopen(file, "r");
 		if (!f)
-			return err_set(E_INVALID, "--passphrase-file %s: %s", file, strerror(errno));
+			return err_set(E_INVALID, "--passphrase-file %s: %s", file,
+				       strerror(errno));
 		struct buf b;
 		buf_init(&b, 4096);
 		int c, rc = 0;
@@ -194,11 +195,13 @@ static int parse_args(struct raw *r, const struct command *cmd, int argc, char *
 			if (strlen(flags[k].flag) == n && strncmp(flags[k].flag, arg, n) == 0)
 				f = &flags[k];
 		if (!strcmp(arg, "--passphrase") || !strncmp(arg, "--passphrase=", 13))
-			return err_set(E_INVALID, "the passphrase is never taken as a flag (it would "
-						  "show in the process list): use --passphrase-file "
-						  "or LIFEBOAT_PASSPHRASE");
+			return err_set(E_INVALID,
+				       "the passphrase is never taken as a flag (it would "
+				       "show in the process list): use --passphrase-file "
+				       "or LIFEBOAT_PASSPHRASE");
 		if (!f)
-			return err_set(E_INVALID, "%s: unknown flag %.*s; `lifeboat --help` lists them",
+			return err_set(E_INVALID,
+				       "%s: unknown flag %.*s; `lifeboat --help` lists them",
 				       cmd->name, (int)n, arg);
 		if (!(jobenv_get(f->env)->commands & (unsigned)cmd->bit))
 			return err_set(E_INVALID, "%s: flag %s does not apply to this command",
@@ -209,7 +212,8 @@ static int parse_args(struct raw *r, const struct command *cmd, int argc, char *
 			*slot(r, f) = eq + 1;
 		} else {
 			if (i + 1 >= argc)
-				return err_set(E_INVALID, "%s: flag %s needs a value", cmd->name, f->flag);
+				return err_set(E_INVALID, "%s: flag %s needs a value", cmd->name,
+					       f->flag);
 			*slot(r, f) = argv[++i];
 		}
 	}
@@ -246,7 +250,8 @@ static int build_opts(struct job_opts *o, const struct raw *r, const struct comm
 		char *end;
 		long w = strtol(r->workers, &end, 10);
 		if (!*r->workers || *end || w < 0 || w > 64)
-			return err_set(E_INVALID, "--zstd-workers: \"%s\" is not a number from 0 to 64",
+			return err_set(E_INVALID,
+				       "--zstd-workers: \"%s\" is not a number from 0 to 64",
 				       r->workers);
 		o->zstd_workers = (int)w;
 	}
@@ -333,8 +338,8 @@ int main(int argc, char **argv)
 				found = 1;
 			}
 		if (!found)
-			rc = err_set(E_INVALID, "--log-level \"%s\": use error, warning, info or debug",
-				     lvl);
+			rc = err_set(E_INVALID,
+				     "--log-level \"%s\": use error, warning, info or debug", lvl);
 	}
 	if (!rc)
 		rc = build_opts(&opts, &raw, cmd);
@@ -347,7 +352,8 @@ int main(int argc, char **argv)
 	if (!rc)
 		rc = cmd->run(&opts, result);
 	result_add_time(result, JOBRESULT_COMPLETION_TIME, time(NULL));
-	result_add_str(result, JOBRESULT_PHASE, rc ? JOBRESULT_PHASE_FAILED : JOBRESULT_PHASE_COMPLETED);
+	result_add_str(result, JOBRESULT_PHASE,
+		       rc ? JOBRESULT_PHASE_FAILED : JOBRESULT_PHASE_COMPLETED);
 	result_add_str(result, JOBRESULT_REASON, err_reason(rc));
 	if (rc) {
 		result_add_str(result, JOBRESULT_MESSAGE, err_msg());
@@ -356,7 +362,8 @@ int main(int argc, char **argv)
 	/* Peak memory: the bounded-memory promise, visible in every result. */
 	struct rusage ru;
 	if (getrusage(RUSAGE_SELF, &ru) == 0)
-		json_object_object_add(result, JOBRESULT_PEAK_RSS_KIB, json_object_new_int64(ru.ru_maxrss));
+		json_object_object_add(result, JOBRESULT_PEAK_RSS_KIB,
+				       json_object_new_int64(ru.ru_maxrss));
 	/* list, audit and show print their own table or JSON, download its data;
 	 * the others print the result. */
 	if (result_emit(result, !(cmd->bit & (C_LIST | C_AUDIT | C_SHOW | C_DOWNLOAD)),

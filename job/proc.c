@@ -161,7 +161,9 @@ int proc_start(struct proc *p, const char *const argv[], const char *const env_e
 		p->pid = 0;
 		int code = child_errno == ENOENT ? E_NOTFOUND : E_IO;
 		err_set(code, "cannot run %s: %s%s", argv[0], strerror(child_errno),
-			child_errno == ENOENT ? " (is it installed? lifeboat looks in LIFEBOAT_PG_BINDIR, else PATH)" : "");
+			child_errno == ENOENT
+			    ? " (is it installed? lifeboat looks in LIFEBOAT_PG_BINDIR, else PATH)"
+			    : "");
 		proc_dispose(p);
 		return code;
 	}

@@ -9,15 +9,15 @@
 #define PROC_STDERR_TAIL 2048
 
 enum {
-	PROC_PIPE_STDIN = 1,  /* p->in is the write end of the child's stdin */
-	PROC_PIPE_STDOUT = 2, /* p->out is the read end of the child's stdout */
+	PROC_PIPE_STDIN = 1,	   /* p->in is the write end of the child's stdin */
+	PROC_PIPE_STDOUT = 2,	   /* p->out is the read end of the child's stdout */
 	PROC_STDOUT_TO_STDERR = 4, /* the child's stdout joins its captured stderr */
-	PROC_STDOUT_NULL = 8,      /* the child's stdout goes to /dev/null */
+	PROC_STDOUT_NULL = 8,	   /* the child's stdout goes to /dev/null */
 };
 
 struct proc {
 	pid_t pid;
-	int in;  /* -1 unless PROC_PIPE_STDIN */
+	int in;	 /* -1 unless PROC_PIPE_STDIN */
 	int out; /* -1 unless PROC_PIPE_STDOUT */
 	int err; /* read end of stderr, drained by the thread */
 	pthread_t drain;
@@ -25,8 +25,8 @@ struct proc {
 	pthread_mutex_t lock;
 	char tail[PROC_STDERR_TAIL]; /* last bytes of stderr, NUL-terminated */
 	size_t tail_len;
-	char name[64];    /* argv[0]'s base name, for messages */
-	int status;       /* from waitpid once waited */
+	char name[64]; /* argv[0]'s base name, for messages */
+	int status;    /* from waitpid once waited */
 	int waited;
 };
 

@@ -293,6 +293,9 @@ int main(int argc, char **argv)
 	memset(&opts, 0, sizeof(opts));
 	/* Writes to a child that exited must fail with EPIPE, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
+	/* An ignored SIGCHLD survives exec: a parent that ignored it would make
+	 * every waitpid fail, and each child's status unknown (proc_wait). */
+	signal(SIGCHLD, SIG_DFL);
 	/* TERM (Kubernetes stopping the pod) and INT: no SA_RESTART, so blocking
 	 * reads return and the pipeline takes its abort path. */
 	struct sigaction sa;

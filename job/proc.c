@@ -192,12 +192,13 @@ static void reap(struct proc *p)
 {
 	proc_close_in(p);
 	if (!p->waited && p->pid > 0) {
-		int st;
-		while (waitpid(p->pid, &st, 0) < 0)
-			if (errno != EINTR) {
-				st = 0;
-				break;
-			}
+		int st = 0;
+		pid_t r;
+		do
+			r = waitpid(p->pid, &st, 0);
+		while (r < 0 && errno == EINTR);
+		/* The child's fate is unknown then: proc_wait fails closed. */
+		p->wait_errno = r < 0 ? errno : 0;
 		p->status = st;
 		p->waited = 1;
 	}
@@ -207,6 +208,11 @@ static void reap(struct proc *p)
 int proc_wait(struct proc *p)
 {
 	reap(p);
+	if (p->wait_errno)
+		return err_set(E_IO,
+			       "cannot wait for %s: %s (its exit status is unknown, so it counts "
+			       "as failed)",
+			       p->name, strerror(p->wait_errno));
 	if (WIFEXITED(p->status) && WEXITSTATUS(p->status) == 0)
 		return 0;
 	if (WIFSIGNALED(p->status))

@@ -28,6 +28,7 @@ struct proc {
 	char name[64]; /* argv[0]'s base name, for messages */
 	int status;    /* from waitpid once waited */
 	int waited;
+	int wait_errno; /* waitpid's errno when it failed: the status is unknown */
 };
 
 /* Starts argv[0] (looked up in PATH) with the current environment plus
@@ -39,7 +40,9 @@ int proc_start(struct proc *p, const char *const argv[], const char *const env_e
 /* Closes stdin's write end (EOF for the child). */
 void proc_close_in(struct proc *p);
 /* Waits for exit; returns 0 when it exited 0, else E_IO with the exit status
- * and the stderr tail in the message (wrapped by the caller). */
+ * and the stderr tail in the message (wrapped by the caller). A failed
+ * waitpid is E_IO too ("cannot wait for pg_dump: No child processes"):
+ * a child whose status is unknown never counts as a success. */
 int proc_wait(struct proc *p);
 /* SIGKILL then wait; for aborts. Leaves the thread's last error as it was. */
 void proc_kill(struct proc *p);

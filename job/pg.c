@@ -58,8 +58,9 @@ int pg_target_parse(struct pg_target *out, const char *conninfo)
 		}
 		free(t.env);
 		PQconninfoFree(opts);
-		return err_set(E_INVALID, "database connection string names no database: add "
-					  "/DBNAME to the URI (postgresql://USER@HOST:PORT/DBNAME)");
+		return err_set(E_INVALID,
+			       "database connection string names no database: add "
+			       "/DBNAME to the URI (postgresql://USER@HOST:PORT/DBNAME)");
 	}
 	t.conninfo = xstrdup(conninfo);
 	t.dbname = xstrdup(db);
@@ -157,10 +158,11 @@ static int preflight(struct pg_info *out, const struct pg_target *t, const char 
 				*p = ' ';
 		for (size_t n = strlen(m); n > 0 && m[n - 1] == ' ';)
 			m[--n] = '\0';
-		rc = err_set(E_DB,
-			     "cannot connect to %s: %s; check host, port, user, password and that the "
-			     "server accepts connections",
-			     t->display, m);
+		rc = err_set(
+		    E_DB,
+		    "cannot connect to %s: %s; check host, port, user, password and that the "
+		    "server accepts connections",
+		    t->display, m);
 		free(m);
 		goto done;
 	}
@@ -177,17 +179,19 @@ static int preflight(struct pg_info *out, const struct pg_target *t, const char 
 			    "reading the database size")))
 		goto done;
 	info.size_bytes = (uint64_t)size;
-	if ((rc = query_i64(&info.table_count, c,
-			    "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = "
-			    "c.relnamespace WHERE c.relkind IN ('r','p') AND n.nspname NOT IN "
-			    "('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%'",
-			    "counting tables")) ||
-	    (rc = query_i64(&info.row_estimate, c,
-			    "SELECT coalesce(sum(greatest(c.reltuples,0)),0)::bigint FROM pg_class c "
-			    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND "
-			    "n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT "
-			    "LIKE 'pg_toast%'",
-			    "estimating rows")))
+	if ((rc =
+		 query_i64(&info.table_count, c,
+			   "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = "
+			   "c.relnamespace WHERE c.relkind IN ('r','p') AND n.nspname NOT IN "
+			   "('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%'",
+			   "counting tables")) ||
+	    (rc = query_i64(
+		 &info.row_estimate, c,
+		 "SELECT coalesce(sum(greatest(c.reltuples,0)),0)::bigint FROM pg_class c "
+		 "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND "
+		 "n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT "
+		 "LIKE 'pg_toast%'",
+		 "estimating rows")))
 		goto done;
 	if (schema_query && *schema_query) {
 		PGresult *r = PQexec(c, "BEGIN READ ONLY");
@@ -329,7 +333,8 @@ static int is_prerelease(const char *s)
 int pg_version_parse(int *num, const char *text)
 {
 	for (const char *p = text; *p; p++) {
-		if (!isdigit((unsigned char)*p) || (p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '.')))
+		if (!isdigit((unsigned char)*p) ||
+		    (p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '.')))
 			continue;
 		char *end;
 		long major = strtol(p, &end, 10), minor = 0, patch = 0;
@@ -410,19 +415,21 @@ int pg_check_restore_tool(char version[32], const char *dump_version)
 	int num = 0, dump_num = 0;
 	int rc = pg_tool_version(&num, version, tool);
 	if (rc == E_NOTFOUND)
-		rc = err_set(E_NOTFOUND, "%s: pg_restore is needed to read custom-format backups; "
-					 "install the PostgreSQL client or set LIFEBOAT_PG_BINDIR",
+		rc = err_set(E_NOTFOUND,
+			     "%s: pg_restore is needed to read custom-format backups; "
+			     "install the PostgreSQL client or set LIFEBOAT_PG_BINDIR",
 			     err_msg());
 	else if (!rc && dump_version && pg_version_parse(&dump_num, dump_version) == 0 &&
 		 major_of(num) * (num >= 100000 ? 100 : 1) <
 		     major_of(dump_num) * (dump_num >= 100000 ? 100 : 1)) {
 		char need[16];
 		major_text(need, dump_num);
-		rc = err_set(E_VERSION,
-			     "%s is version %s but the backup was made by pg_dump %s: pg_restore reads "
-			     "archives of its own major version or older; use pg_restore %s or newer "
-			     "(set LIFEBOAT_PG_BINDIR, or use a job image with a newer PostgreSQL client)",
-			     tool, version, dump_version, need);
+		rc = err_set(
+		    E_VERSION,
+		    "%s is version %s but the backup was made by pg_dump %s: pg_restore reads "
+		    "archives of its own major version or older; use pg_restore %s or newer "
+		    "(set LIFEBOAT_PG_BINDIR, or use a job image with a newer PostgreSQL client)",
+		    tool, version, dump_version, need);
 	}
 	free(tool);
 	return rc;

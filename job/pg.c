@@ -362,6 +362,11 @@ int pg_tool_version(int *num, char out[32], const char *tool)
 	const char *argv[] = {tool, "--version", NULL};
 	char *text = NULL;
 	int rc = proc_capture(&text, argv, 4096);
+	if (rc == E_TOOBIG)
+		return err_set(E_TOOBIG,
+			       "%s --version: %s; is it a PostgreSQL client program? check "
+			       "LIFEBOAT_PG_BINDIR and PATH",
+			       tool, err_msg());
 	if (rc)
 		return rc;
 	rc = pg_version_parse(num, text);

@@ -266,12 +266,31 @@ int proc_capture(char **out, const char *const argv[], size_t cap)
 		ssize_t r = read(p.out, chunk, sizeof(chunk));
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0)
+		if (r < 0) {
+			rc = err_set(E_IO, "cannot read the output of %s: %s", p.name,
+				     strerror(errno));
 			break;
-		if (buf_add(&b, chunk, (size_t)r) < 0)
+		}
+		if (r == 0)
 			break;
+		if (buf_add(&b, chunk, (size_t)r) < 0) {
+			rc =
+			    err_set(E_TOOBIG,
+				    "%s wrote more than %zu bytes to its output, the most lifeboat "
+				    "reads from it; it was stopped",
+				    p.name, cap);
+			break;
+		}
 	}
-	rc = proc_wait(&p);
+	if (rc) {
+		/* A child still writing would block on the full pipe forever:
+		 * close our end (EPIPE or SIGPIPE for it), kill it, reap it. */
+		close(p.out);
+		p.out = -1;
+		proc_kill(&p);
+	} else {
+		rc = proc_wait(&p);
+	}
 	proc_dispose(&p);
 	if (rc) {
 		buf_dispose(&b);

@@ -50,7 +50,10 @@ void proc_kill(struct proc *p);
 const char *proc_stderr(struct proc *p);
 /* Releases fds and the thread; waits if not waited. */
 void proc_dispose(struct proc *p);
-/* Runs argv, captures up to cap bytes of stdout into out (a heap string). */
+/* Runs argv and captures its stdout into out (a heap string the caller
+ * frees; set only on success). Output past cap bytes is E_TOOBIG naming the
+ * program and the cap: the child is stopped and reaped, and no cut text is
+ * returned. Otherwise returns as proc_start and proc_wait. */
 int proc_capture(char **out, const char *const argv[], size_t cap);
 
 #endif

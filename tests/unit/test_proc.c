@@ -62,12 +62,53 @@ static void proc_wait__failed_waitpid_fails_closed(void **state)
 	assert_non_null(strstr(msg, "cannot wait for true: No child processes"));
 }
 
+static void proc_capture__returns_the_output_up_to_the_cap(void **state)
+{
+	(void)state;
+	const char *const argv[] = {"printf", "%s", "abc", NULL};
+	char *out = NULL;
+	assert_int_equal(proc_capture(&out, argv, 3), 0);
+	assert_string_equal(out, "abc");
+	free(out);
+}
+
+/* Output past the cap is an error, never a silently cut text. */
+static void proc_capture__output_past_the_cap_is_an_error(void **state)
+{
+	(void)state;
+	const char *const argv[] = {"printf", "%s", "abc", NULL};
+	char *out = NULL;
+	assert_int_equal(proc_capture(&out, argv, 2), E_TOOBIG);
+	assert_null(out);
+	assert_non_null(strstr(err_msg(), "printf"));
+	assert_non_null(strstr(err_msg(), "2 bytes"));
+}
+
+/* A child that keeps writing must not block the capture once the cap is
+ * reached: it is stopped and reaped, and the call returns. */
+static void proc_capture__endless_writer_is_stopped_at_the_cap(void **state)
+{
+	(void)state;
+	const char *const argv[] = {"yes", NULL};
+	char *out = NULL;
+	alarm(HANG_GUARD_SECONDS);
+	int rc = proc_capture(&out, argv, 4096);
+	alarm(0);
+	assert_int_equal(rc, E_TOOBIG);
+	assert_null(out);
+	assert_non_null(strstr(err_msg(), "yes"));
+	assert_non_null(strstr(err_msg(), "4096 bytes"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(proc_wait__exit_zero_is_success),
 	    cmocka_unit_test(proc_wait__exit_status_is_an_error_naming_the_program),
 	    cmocka_unit_test(proc_wait__failed_waitpid_fails_closed),
+	    cmocka_unit_test(proc_capture__returns_the_output_up_to_the_cap),
+	    cmocka_unit_test(proc_capture__output_past_the_cap_is_an_error),
+	    cmocka_unit_test(proc_capture__endless_writer_is_stopped_at_the_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

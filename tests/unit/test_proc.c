@@ -245,6 +245,38 @@ static void proc_dispose__after_wait_and_kill_is_safe(void **state)
 	assert_int_equal(open_fds(&highest), before);
 }
 
+/* How backup and restore start pg_dump and psql: the target's libpq
+ * variables as env_extra. LIFEBOAT_DB (its URI may hold the password) is
+ * never passed on; the password reaches the child as PGPASSWORD. */
+static void proc_start__children_never_see_lifeboat_db(void **state)
+{
+	(void)state;
+	setenv("LIFEBOAT_DB", "postgresql://u:db-secret-1@h/db", 1);
+	setenv("LIFEBOAT_TEST_PLAIN", "plain-value-2", 1);
+	setenv("PGHOST", "from-environ", 1);
+	const char *const env_extra[] = {"PGPASSWORD=db-secret-1", "PGHOST=h", NULL};
+	const char *const argv[] = {"env", NULL};
+	struct proc p;
+	assert_int_equal(proc_start(&p, argv, env_extra, PROC_PIPE_STDOUT, -1), 0);
+	char out[65536];
+	size_t n = 0;
+	ssize_t r;
+	while (n < sizeof(out) - 1 && (r = read(p.out, out + n, sizeof(out) - 1 - n)) > 0)
+		n += (size_t)r;
+	out[n] = '\0';
+	assert_int_equal(proc_wait(&p), 0);
+	proc_dispose(&p);
+	unsetenv("LIFEBOAT_DB");
+	unsetenv("LIFEBOAT_TEST_PLAIN");
+	unsetenv("PGHOST");
+	assert_null(strstr(out, "LIFEBOAT_DB"));
+	assert_non_null(strstr(out, "LIFEBOAT_TEST_PLAIN=plain-value-2\n"));
+	assert_non_null(strstr(out, "PGPASSWORD=db-secret-1\n"));
+	/* env_extra replaces the inherited value. */
+	assert_non_null(strstr(out, "PGHOST=h\n"));
+	assert_null(strstr(out, "from-environ"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -259,6 +291,7 @@ int main(void)
 	    cmocka_unit_test(proc_start__missing_program_leaves_the_safe_state),
 	    cmocka_unit_test(proc_start__pipe_failure_leaves_the_safe_state),
 	    cmocka_unit_test(proc_dispose__after_wait_and_kill_is_safe),
+	    cmocka_unit_test(proc_start__children_never_see_lifeboat_db),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -284,6 +284,32 @@ static void pg_tool_version__rejects_a_tool_printing_no_version(void **state)
 	free(path);
 }
 
+/* A program that is no pg_dump and never stops talking: stopped at the
+ * capture cap, and the error says what to check. */
+static void pg_tool_version__stops_a_tool_printing_without_end(void **state)
+{
+	(void)state;
+	char dir[64] = "/tmp/lifeboat-test-pg-XXXXXX", out[32];
+	assert_non_null(mkdtemp(dir));
+	char *path = xasprintf("%s/pg_dump", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "#!/bin/sh\nexec yes\n");
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, 0755), 0);
+	int num = 0;
+	alarm(30); /* a hang fails the binary */
+	int rc = pg_tool_version(&num, out, path);
+	alarm(0);
+	assert_int_equal(rc, E_TOOBIG);
+	assert_non_null(strstr(err_msg(), path));
+	assert_non_null(strstr(err_msg(), "more than 4096 bytes"));
+	assert_non_null(strstr(err_msg(), "LIFEBOAT_PG_BINDIR"));
+	unlink(path);
+	rmdir(dir);
+	free(path);
+}
+
 static void pg_target_parse__keeps_host_port_and_user_for_the_audit(void **state)
 {
 	(void)state;
@@ -415,6 +441,7 @@ int main(void)
 	    cmocka_unit_test(pg_tool_path__uses_lifeboat_pg_bindir),
 	    cmocka_unit_test(pg_tool_version__runs_the_tool_and_formats_its_version),
 	    cmocka_unit_test(pg_tool_version__rejects_a_tool_printing_no_version),
+	    cmocka_unit_test(pg_tool_version__stops_a_tool_printing_without_end),
 	    cmocka_unit_test(pg_target_parse__keeps_host_port_and_user_for_the_audit),
 	    cmocka_unit_test(pg_missing_role__finds_the_role_in_psql_output),
 	    cmocka_unit_test(pg_quote_ident__quotes_and_doubles_inner_quotes),

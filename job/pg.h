@@ -8,10 +8,10 @@
 
 struct pg_target {
 	char *conninfo; /* as the user gave it; wiped on dispose */
-	char **env;     /* "PGHOST=..."-style entries for child processes */
+	char **env;	/* "PGHOST=..."-style entries for child processes */
 	char *dbname;
-	char *display;  /* "postgresql://user@host:port/db": no password */
-	char *host;	/* as given; NULL when the string names none */
+	char *display; /* "postgresql://user@host:port/db": no password */
+	char *host;    /* as given; NULL when the string names none */
 	char *port;
 	char *user;
 };

@@ -18,6 +18,7 @@
 #include "../common/log.h"
 #include "../common/xmalloc.h"
 #include "job.h"
+#include "pg.h"
 #include "stage.h"
 #include "result.h"
 
@@ -216,6 +217,16 @@ static int parse_args(struct raw *r, const struct command *cmd, int argc, char *
 					       f->flag);
 			*slot(r, f) = argv[++i];
 		}
+		/* As for the passphrase: argv is world-readable (ps, /proc).
+		 * The message never repeats the value. */
+		if (f->env == JOBENV_DB && pg_conninfo_has_password(*slot(r, f)))
+			return err_set(E_INVALID,
+				       "--db carries a password, which would show in the process "
+				       "list: give the URI in the environment as %s instead, or "
+				       "leave the password out of --db and set %s, or %s to a "
+				       ".pgpass file",
+				       jobenv_name(JOBENV_DB), jobenv_name(JOBENV_PGPASSWORD),
+				       jobenv_name(JOBENV_PGPASSFILE));
 	}
 	return 0;
 }

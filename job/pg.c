@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libpq-fe.h>
 #include <openssl/crypto.h>
@@ -91,6 +92,48 @@ void pg_target_dispose(struct pg_target *t)
 	free(t->port);
 	free(t->user);
 	memset(t, 0, sizeof(*t));
+}
+
+/* For strings libpq rejects: anything that might be a password is one. */
+static int looks_like_password(const char *s)
+{
+	for (const char *p = s; *p; p++)
+		if (strncasecmp(p, "password", 8) == 0) {
+			const char *q = p + 8;
+			while (*q == ' ' || *q == '\t')
+				q++;
+			if (*q == '=')
+				return 1;
+		}
+	static const char *const schemes[] = {"postgresql://", "postgres://"};
+	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+		size_t n = strlen(schemes[i]);
+		if (strncmp(s, schemes[i], n) != 0)
+			continue;
+		/* As libpq reads a URI: user info ends at an '@' before the first
+		 * '/'; a ':' in it starts the password. */
+		const char *auth = s + n, *end = auth + strcspn(auth, "/");
+		const char *at = memchr(auth, '@', (size_t)(end - auth));
+		return at && memchr(auth, ':', (size_t)(at - auth)) != NULL;
+	}
+	return 0;
+}
+
+int pg_conninfo_has_password(const char *conninfo)
+{
+	char *errmsg = NULL;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, &errmsg);
+	if (!opts) {
+		/* libpq's message may quote the password: never shown. */
+		PQfreemem(errmsg);
+		return looks_like_password(conninfo);
+	}
+	int found = 0;
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
+			found = 1;
+	PQconninfoFree(opts);
+	return found;
 }
 
 static int query_value(char **out, PGconn *c, const char *sql, const char *what)

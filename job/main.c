@@ -136,19 +136,22 @@ static int load_passphrase(struct job_opts *o, const char *file)
 		if (!f)
 			return err_set(E_INVALID, "--passphrase-file %s: %s", file,
 				       strerror(errno));
+		/* stdio's own buffer would be freed holding the file's first
+		 * block: lend it one we wipe. */
+		char iobuf[BUFSIZ];
+		setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
 		struct buf b;
-		buf_init(&b, 4096);
+		buf_init_secret(&b, 4096);
 		int c, rc = 0;
 		while ((c = fgetc(f)) != EOF && c != '\n')
 			if ((rc = buf_add(&b, &(char){(char)c}, 1)))
 				break;
 		fclose(f);
+		OPENSSL_cleanse(iobuf, sizeof(iobuf));
 		if (b.len > 0 && b.ptr[b.len - 1] == '\r')
 			b.ptr[--b.len] = '\0';
 		if (rc || b.len == 0) {
-			if (b.ptr)
-				OPENSSL_cleanse(b.ptr, b.cap);
-			buf_dispose(&b);
+			buf_dispose(&b); /* wipes */
 			return err_set(E_INVALID, "--passphrase-file %s: %s", file,
 				       rc ? "the first line is longer than 4096 bytes"
 					  : "the first line is empty; put the passphrase there");

@@ -174,6 +174,15 @@ t_run "unsupported storage scheme: exit 2" 2 "${LB[@]}" list --storage "ftp://x/
 t_run "--version prints the version" 0 "${LB[@]}" --version
 t_contains "--version: names lifeboat" "lifeboat "
 
+# A parent that ignores SIGCHLD passes that on through exec; the kernel would
+# then discard the children's statuses and every wait fail (lifeboat fails
+# closed on that). lifeboat resets SIGCHLD at start, so the backup works.
+t_run "SIGCHLD ignored by the parent: backup still succeeds" 0 \
+	python3 -c 'import os, signal, sys; signal.signal(signal.SIGCHLD, signal.SIG_IGN); os.execvp(sys.argv[1], sys.argv[1:])' \
+	"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "file://$STORE" --name sigchld-ignored --passphrase-file "$PASS"
+t_run "SIGCHLD ignored by the parent: the backup verifies" 0 \
+	"${LB[@]}" verify --storage "file://$STORE" --name sigchld-ignored --passphrase-file "$PASS"
+
 # Secrets never reach a child's argv, and the passphrase not even its
 # environment: spy wrappers record what pg_dump, pg_restore and psql receive.
 mkdir -p "$WORK/spy"

@@ -16,6 +16,15 @@
 #include "../common/xmalloc.h"
 #include "proc.h"
 
+/* libpq frees the parsed values as they are; one is the password. */
+static void conninfo_free_wiped(PQconninfoOption *opts)
+{
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+		if (o->val)
+			OPENSSL_cleanse(o->val, strlen(o->val));
+	PQconninfoFree(opts);
+}
+
 int pg_target_parse(struct pg_target *out, const char *conninfo)
 {
 	char *errmsg = NULL;
@@ -58,7 +67,7 @@ int pg_target_parse(struct pg_target *out, const char *conninfo)
 			free(t.env[i]);
 		}
 		free(t.env);
-		PQconninfoFree(opts);
+		conninfo_free_wiped(opts);
 		return err_set(E_INVALID,
 			       "database connection string names no database: add "
 			       "/DBNAME to the URI (postgresql://USER@HOST:PORT/DBNAME)");
@@ -70,7 +79,7 @@ int pg_target_parse(struct pg_target *out, const char *conninfo)
 	t.user = user ? xstrdup(user) : NULL;
 	t.display = xasprintf("postgresql://%s%s%s%s%s/%s", user ? user : "", user ? "@" : "",
 			      host ? host : "localhost", port ? ":" : "", port ? port : "", db);
-	PQconninfoFree(opts);
+	conninfo_free_wiped(opts);
 	*out = t;
 	return 0;
 }
@@ -132,7 +141,7 @@ int pg_conninfo_has_password(const char *conninfo)
 	for (PQconninfoOption *o = opts; o->keyword; o++)
 		if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
 			found = 1;
-	PQconninfoFree(opts);
+	conninfo_free_wiped(opts);
 	return found;
 }
 

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "err.h"
 #include "xmalloc.h"
 
@@ -15,19 +17,45 @@ void buf_init(struct buf *b, size_t max)
 	b->len = 0;
 	b->cap = 0;
 	b->max = max;
+	b->secret = 0;
+}
+
+void buf_init_secret(struct buf *b, size_t max)
+{
+	buf_init(b, max);
+	b->secret = 1;
+}
+
+/* Empty again, in the same mode. */
+static void reinit(struct buf *b)
+{
+	int secret = b->secret;
+	buf_init(b, b->max);
+	b->secret = secret;
 }
 
 void buf_dispose(struct buf *b)
 {
+	if (b->secret && b->ptr)
+		OPENSSL_cleanse(b->ptr, b->cap);
 	free(b->ptr);
-	buf_init(b, b->max);
+	reinit(b);
 }
 
 void buf_reset(struct buf *b)
 {
+	if (b->secret && b->ptr)
+		OPENSSL_cleanse(b->ptr, b->cap);
 	b->len = 0;
 	if (b->ptr)
 		b->ptr[0] = '\0';
+}
+
+void buf_move_wipe(void *dst, void *src, size_t n, size_t src_size)
+{
+	if (n)
+		memcpy(dst, src, n);
+	OPENSSL_cleanse(src, src_size);
 }
 
 int buf_add(struct buf *b, const void *p, size_t n)
@@ -38,7 +66,16 @@ int buf_add(struct buf *b, const void *p, size_t n)
 		size_t cap = b->cap ? b->cap : 64;
 		while (cap < b->len + n + 1)
 			cap *= 2;
-		b->ptr = xrealloc(b->ptr, cap);
+		if (b->secret && b->ptr) {
+			/* realloc could move the bytes and leave the old copy in
+			 * freed memory: move them ourselves and wipe it. */
+			char *grown = xmalloc(cap);
+			buf_move_wipe(grown, b->ptr, b->len + 1, b->cap);
+			free(b->ptr);
+			b->ptr = grown;
+		} else {
+			b->ptr = xrealloc(b->ptr, cap);
+		}
 		b->cap = cap;
 	}
 	if (n)
@@ -62,13 +99,19 @@ int buf_addf(struct buf *b, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return err_set(E_INVALID, "format error in buf_addf");
-	if ((size_t)n < sizeof(small))
-		return buf_add(b, small, (size_t)n);
+	if ((size_t)n < sizeof(small)) {
+		int rc = buf_add(b, small, (size_t)n);
+		if (b->secret)
+			OPENSSL_cleanse(small, sizeof(small));
+		return rc;
+	}
 	char *big = xmalloc((size_t)n + 1);
 	va_start(ap, fmt);
 	vsnprintf(big, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	int rc = buf_add(b, big, (size_t)n);
+	if (b->secret)
+		OPENSSL_cleanse(big, (size_t)n + 1);
 	free(big);
 	return rc;
 }
@@ -81,6 +124,6 @@ const char *buf_str(const struct buf *b)
 char *buf_take(struct buf *b)
 {
 	char *p = b->ptr ? b->ptr : xstrdup("");
-	buf_init(b, b->max);
+	reinit(b);
 	return p;
 }

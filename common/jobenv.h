@@ -32,7 +32,9 @@ enum jobenv_flag {
 	JOBENV_CHILDREN = 2,
 	/* Secret in general, but the operator may set a credential-free value it
 	 * composed itself: LIFEBOAT_DB built from host, port, user and database
-	 * (the password then travels as PGPASSWORD). */
+	 * (the password then travels as PGPASSWORD). Withheld from children all
+	 * the same: the job hands pg_dump, pg_restore and psql the connection as
+	 * PG* variables it builds itself (pg_target_parse), so none reads it. */
 	JOBENV_COMPOSED = 4,
 	/* Has a command-line flag of the same meaning (docs/job.md). */
 	JOBENV_FLAG = 8,

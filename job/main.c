@@ -18,6 +18,7 @@
 #include "../common/log.h"
 #include "../common/xmalloc.h"
 #include "job.h"
+#include "pg.h"
 #include "stage.h"
 #include "result.h"
 
@@ -133,20 +134,24 @@ static int load_passphrase(struct job_opts *o, const char *file)
 	if (file && *file) {
 		FILE *f = fopen(file, "r");
 		if (!f)
-			return err_set(E_INVALID, "--passphrase-file %s: %s", file, strerror(errno));
+			return err_set(E_INVALID, "--passphrase-file %s: %s", file,
+				       strerror(errno));
+		/* stdio's own buffer would be freed holding the file's first
+		 * block: lend it one we wipe. */
+		char iobuf[BUFSIZ];
+		setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
 		struct buf b;
-		buf_init(&b, 4096);
+		buf_init_secret(&b, 4096);
 		int c, rc = 0;
 		while ((c = fgetc(f)) != EOF && c != '\n')
 			if ((rc = buf_add(&b, &(char){(char)c}, 1)))
 				break;
 		fclose(f);
+		OPENSSL_cleanse(iobuf, sizeof(iobuf));
 		if (b.len > 0 && b.ptr[b.len - 1] == '\r')
 			b.ptr[--b.len] = '\0';
 		if (rc || b.len == 0) {
-			if (b.ptr)
-				OPENSSL_cleanse(b.ptr, b.cap);
-			buf_dispose(&b);
+			buf_dispose(&b); /* wipes */
 			return err_set(E_INVALID, "--passphrase-file %s: %s", file,
 				       rc ? "the first line is longer than 4096 bytes"
 					  : "the first line is empty; put the passphrase there");
@@ -194,11 +199,13 @@ static int parse_args(struct raw *r, const struct command *cmd, int argc, char *
 			if (strlen(flags[k].flag) == n && strncmp(flags[k].flag, arg, n) == 0)
 				f = &flags[k];
 		if (!strcmp(arg, "--passphrase") || !strncmp(arg, "--passphrase=", 13))
-			return err_set(E_INVALID, "the passphrase is never taken as a flag (it would "
-						  "show in the process list): use --passphrase-file "
-						  "or LIFEBOAT_PASSPHRASE");
+			return err_set(E_INVALID,
+				       "the passphrase is never taken as a flag (it would "
+				       "show in the process list): use --passphrase-file "
+				       "or LIFEBOAT_PASSPHRASE");
 		if (!f)
-			return err_set(E_INVALID, "%s: unknown flag %.*s; `lifeboat --help` lists them",
+			return err_set(E_INVALID,
+				       "%s: unknown flag %.*s; `lifeboat --help` lists them",
 				       cmd->name, (int)n, arg);
 		if (!(jobenv_get(f->env)->commands & (unsigned)cmd->bit))
 			return err_set(E_INVALID, "%s: flag %s does not apply to this command",
@@ -209,9 +216,20 @@ static int parse_args(struct raw *r, const struct command *cmd, int argc, char *
 			*slot(r, f) = eq + 1;
 		} else {
 			if (i + 1 >= argc)
-				return err_set(E_INVALID, "%s: flag %s needs a value", cmd->name, f->flag);
+				return err_set(E_INVALID, "%s: flag %s needs a value", cmd->name,
+					       f->flag);
 			*slot(r, f) = argv[++i];
 		}
+		/* As for the passphrase: argv is world-readable (ps, /proc).
+		 * The message never repeats the value. */
+		if (f->env == JOBENV_DB && pg_conninfo_has_password(*slot(r, f)))
+			return err_set(E_INVALID,
+				       "--db carries a password, which would show in the process "
+				       "list: give the URI in the environment as %s instead, or "
+				       "leave the password out of --db and set %s, or %s to a "
+				       ".pgpass file",
+				       jobenv_name(JOBENV_DB), jobenv_name(JOBENV_PGPASSWORD),
+				       jobenv_name(JOBENV_PGPASSFILE));
 	}
 	return 0;
 }
@@ -246,7 +264,8 @@ static int build_opts(struct job_opts *o, const struct raw *r, const struct comm
 		char *end;
 		long w = strtol(r->workers, &end, 10);
 		if (!*r->workers || *end || w < 0 || w > 64)
-			return err_set(E_INVALID, "--zstd-workers: \"%s\" is not a number from 0 to 64",
+			return err_set(E_INVALID,
+				       "--zstd-workers: \"%s\" is not a number from 0 to 64",
 				       r->workers);
 		o->zstd_workers = (int)w;
 	}
@@ -288,6 +307,9 @@ int main(int argc, char **argv)
 	memset(&opts, 0, sizeof(opts));
 	/* Writes to a child that exited must fail with EPIPE, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
+	/* An ignored SIGCHLD survives exec: a parent that ignored it would make
+	 * every waitpid fail, and each child's status unknown (proc_wait). */
+	signal(SIGCHLD, SIG_DFL);
 	/* TERM (Kubernetes stopping the pod) and INT: no SA_RESTART, so blocking
 	 * reads return and the pipeline takes its abort path. */
 	struct sigaction sa;
@@ -333,8 +355,8 @@ int main(int argc, char **argv)
 				found = 1;
 			}
 		if (!found)
-			rc = err_set(E_INVALID, "--log-level \"%s\": use error, warning, info or debug",
-				     lvl);
+			rc = err_set(E_INVALID,
+				     "--log-level \"%s\": use error, warning, info or debug", lvl);
 	}
 	if (!rc)
 		rc = build_opts(&opts, &raw, cmd);
@@ -347,7 +369,8 @@ int main(int argc, char **argv)
 	if (!rc)
 		rc = cmd->run(&opts, result);
 	result_add_time(result, JOBRESULT_COMPLETION_TIME, time(NULL));
-	result_add_str(result, JOBRESULT_PHASE, rc ? JOBRESULT_PHASE_FAILED : JOBRESULT_PHASE_COMPLETED);
+	result_add_str(result, JOBRESULT_PHASE,
+		       rc ? JOBRESULT_PHASE_FAILED : JOBRESULT_PHASE_COMPLETED);
 	result_add_str(result, JOBRESULT_REASON, err_reason(rc));
 	if (rc) {
 		result_add_str(result, JOBRESULT_MESSAGE, err_msg());
@@ -356,7 +379,8 @@ int main(int argc, char **argv)
 	/* Peak memory: the bounded-memory promise, visible in every result. */
 	struct rusage ru;
 	if (getrusage(RUSAGE_SELF, &ru) == 0)
-		json_object_object_add(result, JOBRESULT_PEAK_RSS_KIB, json_object_new_int64(ru.ru_maxrss));
+		json_object_object_add(result, JOBRESULT_PEAK_RSS_KIB,
+				       json_object_new_int64(ru.ru_maxrss));
 	/* list, audit and show print their own table or JSON, download its data;
 	 * the others print the result. */
 	if (result_emit(result, !(cmd->bit & (C_LIST | C_AUDIT | C_SHOW | C_DOWNLOAD)),

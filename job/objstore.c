@@ -18,8 +18,12 @@ int objstore_read_file(char **out, const char *path, size_t max, const char *wha
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return err_set(E_INVALID, "%s %s cannot be read: %s", what, path, strerror(errno));
+	/* Every copy is wiped: stdio's buffer (lent, so we can), the chunk,
+	 * and each block the buffer outgrows. */
+	char iobuf[BUFSIZ];
+	setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
 	struct buf b;
-	buf_init(&b, max);
+	buf_init_secret(&b, max);
 	char chunk[4096];
 	size_t n;
 	int rc = 0;
@@ -27,10 +31,9 @@ int objstore_read_file(char **out, const char *path, size_t max, const char *wha
 		rc = buf_add(&b, chunk, n);
 	int bad = ferror(f);
 	fclose(f);
+	OPENSSL_cleanse(iobuf, sizeof(iobuf));
 	OPENSSL_cleanse(chunk, sizeof(chunk));
 	if (rc || bad) {
-		if (b.ptr)
-			OPENSSL_cleanse(b.ptr, b.len);
 		buf_dispose(&b);
 		return err_set(E_INVALID, "%s %s cannot be read%s", what, path,
 			       rc ? ": it is too large" : "");

@@ -14,9 +14,10 @@
 /* Resumed transfers of one read, at most. */
 #define OBJSTORE_READ_RESUMES 5
 
-/* The whole file at path, at most max bytes, NUL-terminated and owned; the
- * read buffers are wiped (the file may hold a secret). E_INVALID names
- * `what` and path. */
+/* The whole file at path, at most max bytes, NUL-terminated and owned; every
+ * copy made on the way (stdio's buffer, the blocks the buffer outgrew) is
+ * wiped, since the file may hold a secret: the caller wipes the result.
+ * E_INVALID names `what` and path. */
 int objstore_read_file(char **out, const char *path, size_t max, const char *what);
 
 /* The error of a failed request, in one form for every object store:

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libpq-fe.h>
 #include <openssl/crypto.h>
@@ -14,6 +15,15 @@
 #include "../common/jobenv.h"
 #include "../common/xmalloc.h"
 #include "proc.h"
+
+/* libpq frees the parsed values as they are; one is the password. */
+static void conninfo_free_wiped(PQconninfoOption *opts)
+{
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+		if (o->val)
+			OPENSSL_cleanse(o->val, strlen(o->val));
+	PQconninfoFree(opts);
+}
 
 int pg_target_parse(struct pg_target *out, const char *conninfo)
 {
@@ -57,9 +67,10 @@ int pg_target_parse(struct pg_target *out, const char *conninfo)
 			free(t.env[i]);
 		}
 		free(t.env);
-		PQconninfoFree(opts);
-		return err_set(E_INVALID, "database connection string names no database: add "
-					  "/DBNAME to the URI (postgresql://USER@HOST:PORT/DBNAME)");
+		conninfo_free_wiped(opts);
+		return err_set(E_INVALID,
+			       "database connection string names no database: add "
+			       "/DBNAME to the URI (postgresql://USER@HOST:PORT/DBNAME)");
 	}
 	t.conninfo = xstrdup(conninfo);
 	t.dbname = xstrdup(db);
@@ -68,7 +79,7 @@ int pg_target_parse(struct pg_target *out, const char *conninfo)
 	t.user = user ? xstrdup(user) : NULL;
 	t.display = xasprintf("postgresql://%s%s%s%s%s/%s", user ? user : "", user ? "@" : "",
 			      host ? host : "localhost", port ? ":" : "", port ? port : "", db);
-	PQconninfoFree(opts);
+	conninfo_free_wiped(opts);
 	*out = t;
 	return 0;
 }
@@ -90,6 +101,48 @@ void pg_target_dispose(struct pg_target *t)
 	free(t->port);
 	free(t->user);
 	memset(t, 0, sizeof(*t));
+}
+
+/* For strings libpq rejects: anything that might be a password is one. */
+static int looks_like_password(const char *s)
+{
+	for (const char *p = s; *p; p++)
+		if (strncasecmp(p, "password", 8) == 0) {
+			const char *q = p + 8;
+			while (*q == ' ' || *q == '\t')
+				q++;
+			if (*q == '=')
+				return 1;
+		}
+	static const char *const schemes[] = {"postgresql://", "postgres://"};
+	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+		size_t n = strlen(schemes[i]);
+		if (strncmp(s, schemes[i], n) != 0)
+			continue;
+		/* As libpq reads a URI: user info ends at an '@' before the first
+		 * '/'; a ':' in it starts the password. */
+		const char *auth = s + n, *end = auth + strcspn(auth, "/");
+		const char *at = memchr(auth, '@', (size_t)(end - auth));
+		return at && memchr(auth, ':', (size_t)(at - auth)) != NULL;
+	}
+	return 0;
+}
+
+int pg_conninfo_has_password(const char *conninfo)
+{
+	char *errmsg = NULL;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, &errmsg);
+	if (!opts) {
+		/* libpq's message may quote the password: never shown. */
+		PQfreemem(errmsg);
+		return looks_like_password(conninfo);
+	}
+	int found = 0;
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
+			found = 1;
+	conninfo_free_wiped(opts);
+	return found;
 }
 
 static int query_value(char **out, PGconn *c, const char *sql, const char *what)
@@ -157,10 +210,11 @@ static int preflight(struct pg_info *out, const struct pg_target *t, const char 
 				*p = ' ';
 		for (size_t n = strlen(m); n > 0 && m[n - 1] == ' ';)
 			m[--n] = '\0';
-		rc = err_set(E_DB,
-			     "cannot connect to %s: %s; check host, port, user, password and that the "
-			     "server accepts connections",
-			     t->display, m);
+		rc = err_set(
+		    E_DB,
+		    "cannot connect to %s: %s; check host, port, user, password and that the "
+		    "server accepts connections",
+		    t->display, m);
 		free(m);
 		goto done;
 	}
@@ -177,17 +231,19 @@ static int preflight(struct pg_info *out, const struct pg_target *t, const char 
 			    "reading the database size")))
 		goto done;
 	info.size_bytes = (uint64_t)size;
-	if ((rc = query_i64(&info.table_count, c,
-			    "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = "
-			    "c.relnamespace WHERE c.relkind IN ('r','p') AND n.nspname NOT IN "
-			    "('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%'",
-			    "counting tables")) ||
-	    (rc = query_i64(&info.row_estimate, c,
-			    "SELECT coalesce(sum(greatest(c.reltuples,0)),0)::bigint FROM pg_class c "
-			    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND "
-			    "n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT "
-			    "LIKE 'pg_toast%'",
-			    "estimating rows")))
+	if ((rc =
+		 query_i64(&info.table_count, c,
+			   "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = "
+			   "c.relnamespace WHERE c.relkind IN ('r','p') AND n.nspname NOT IN "
+			   "('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%'",
+			   "counting tables")) ||
+	    (rc = query_i64(
+		 &info.row_estimate, c,
+		 "SELECT coalesce(sum(greatest(c.reltuples,0)),0)::bigint FROM pg_class c "
+		 "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND "
+		 "n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT "
+		 "LIKE 'pg_toast%'",
+		 "estimating rows")))
 		goto done;
 	if (schema_query && *schema_query) {
 		PGresult *r = PQexec(c, "BEGIN READ ONLY");
@@ -329,7 +385,8 @@ static int is_prerelease(const char *s)
 int pg_version_parse(int *num, const char *text)
 {
 	for (const char *p = text; *p; p++) {
-		if (!isdigit((unsigned char)*p) || (p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '.')))
+		if (!isdigit((unsigned char)*p) ||
+		    (p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '.')))
 			continue;
 		char *end;
 		long major = strtol(p, &end, 10), minor = 0, patch = 0;
@@ -357,6 +414,11 @@ int pg_tool_version(int *num, char out[32], const char *tool)
 	const char *argv[] = {tool, "--version", NULL};
 	char *text = NULL;
 	int rc = proc_capture(&text, argv, 4096);
+	if (rc == E_TOOBIG)
+		return err_set(E_TOOBIG,
+			       "%s --version: %s; is it a PostgreSQL client program? check "
+			       "LIFEBOAT_PG_BINDIR and PATH",
+			       tool, err_msg());
 	if (rc)
 		return rc;
 	rc = pg_version_parse(num, text);
@@ -410,19 +472,21 @@ int pg_check_restore_tool(char version[32], const char *dump_version)
 	int num = 0, dump_num = 0;
 	int rc = pg_tool_version(&num, version, tool);
 	if (rc == E_NOTFOUND)
-		rc = err_set(E_NOTFOUND, "%s: pg_restore is needed to read custom-format backups; "
-					 "install the PostgreSQL client or set LIFEBOAT_PG_BINDIR",
+		rc = err_set(E_NOTFOUND,
+			     "%s: pg_restore is needed to read custom-format backups; "
+			     "install the PostgreSQL client or set LIFEBOAT_PG_BINDIR",
 			     err_msg());
 	else if (!rc && dump_version && pg_version_parse(&dump_num, dump_version) == 0 &&
 		 major_of(num) * (num >= 100000 ? 100 : 1) <
 		     major_of(dump_num) * (dump_num >= 100000 ? 100 : 1)) {
 		char need[16];
 		major_text(need, dump_num);
-		rc = err_set(E_VERSION,
-			     "%s is version %s but the backup was made by pg_dump %s: pg_restore reads "
-			     "archives of its own major version or older; use pg_restore %s or newer "
-			     "(set LIFEBOAT_PG_BINDIR, or use a job image with a newer PostgreSQL client)",
-			     tool, version, dump_version, need);
+		rc = err_set(
+		    E_VERSION,
+		    "%s is version %s but the backup was made by pg_dump %s: pg_restore reads "
+		    "archives of its own major version or older; use pg_restore %s or newer "
+		    "(set LIFEBOAT_PG_BINDIR, or use a job image with a newer PostgreSQL client)",
+		    tool, version, dump_version, need);
 	}
 	free(tool);
 	return rc;

@@ -8,10 +8,10 @@
 
 struct pg_target {
 	char *conninfo; /* as the user gave it; wiped on dispose */
-	char **env;     /* "PGHOST=..."-style entries for child processes */
+	char **env;	/* "PGHOST=..."-style entries for child processes */
 	char *dbname;
-	char *display;  /* "postgresql://user@host:port/db": no password */
-	char *host;	/* as given; NULL when the string names none */
+	char *display; /* "postgresql://user@host:port/db": no password */
+	char *host;    /* as given; NULL when the string names none */
 	char *port;
 	char *user;
 };
@@ -37,6 +37,11 @@ struct pg_info {
 /* Parses a libpq URI or keyword string. E_INVALID names what is wrong. */
 int pg_target_parse(struct pg_target *out, const char *conninfo);
 void pg_target_dispose(struct pg_target *t);
+/* Pure: 1 when the libpq URI or keyword string carries a non-empty password
+ * (postgresql://USER:PASSWORD@..., ?password=..., password=...), else 0. A
+ * string libpq cannot parse counts as carrying one when it looks like it
+ * might (a "password" keyword in any case, or USER:...@ in a URI). */
+int pg_conninfo_has_password(const char *conninfo);
 /* Connects, reads versions and sizes and runs schema_query (may be NULL) in a
  * read-only transaction. E_DB with the server's message on failure. */
 int pg_preflight(struct pg_info *out, const struct pg_target *t, const char *schema_query);

@@ -82,34 +82,50 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
+void proc_init(struct proc *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->in = p->out = p->err = -1;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+/* Reaps a child the start gives up on; its status does not matter. */
+static void reap_quietly(pid_t pid)
+{
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
 int proc_start(struct proc *p, const char *const argv[], const char *const env_extra[], int flags,
 	       int stdin_fd)
 {
-	int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1}, ex[2] = {-1, -1};
-	memset(p, 0, sizeof(*p));
-	p->in = p->out = p->err = -1;
-	snprintf(p->name, sizeof(p->name), "%s", base_name(argv[0]));
-	pthread_mutex_init(&p->lock, NULL);
+	/* Ours until the end: every failure closes what is still open here
+	 * and leaves p as proc_init does. */
+	int fds[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
+	int *in = fds, *out = fds + 2, *errp = fds + 4, *ex = fds + 6;
+	const char *name = base_name(argv[0]);
+	char **envp = NULL;
+	pid_t pid = -1;
+	int rc = 0;
+	proc_init(p);
 	if (((flags & PROC_PIPE_STDIN) && pipe2(in, O_CLOEXEC)) ||
 	    ((flags & PROC_PIPE_STDOUT) && pipe2(out, O_CLOEXEC)) || pipe2(errp, O_CLOEXEC) ||
 	    pipe2(ex, O_CLOEXEC)) {
-		int e = errno;
-		int all[] = {in[0], in[1], out[0], out[1], errp[0], errp[1], ex[0], ex[1]};
-		for (size_t i = 0; i < 8; i++)
-			if (all[i] >= 0)
-				close(all[i]);
-		return err_set(E_IO, "cannot create pipes for %s: %s", p->name, strerror(e));
+		rc = err_set(E_IO, "cannot create pipes for %s: %s", name, strerror(errno));
+		goto fail;
 	}
-	char **envp = build_env(env_extra);
-	pid_t pid = fork();
+	envp = build_env(env_extra);
+	pid = fork();
 	if (pid < 0) {
-		free(envp);
-		int e = errno;
-		int all[] = {in[0], in[1], out[0], out[1], errp[0], errp[1], ex[0], ex[1]};
-		for (size_t i = 0; i < 8; i++)
-			if (all[i] >= 0)
-				close(all[i]);
-		return err_set(E_IO, "cannot start %s: %s", p->name, strerror(e));
+		rc = err_set(E_IO, "cannot start %s: %s", name, strerror(errno));
+		goto fail;
 	}
 	if (pid == 0) {
 		/* Child: only async-signal-safe calls until exec. */
@@ -135,44 +151,58 @@ int proc_start(struct proc *p, const char *const argv[], const char *const env_e
 		_exit(127);
 	}
 	free(envp);
-	close(ex[1]);
-	if (flags & PROC_PIPE_STDIN) {
-		close(in[0]);
-		p->in = in[1];
-	}
-	if (flags & PROC_PIPE_STDOUT) {
-		close(out[1]);
-		p->out = out[0];
-		/* A 1 MiB pipe lets the producer run ahead of us: fewer switches. */
-		fcntl(p->out, F_SETPIPE_SZ, 1 << 20);
-	}
-	close(errp[1]);
-	p->err = errp[0];
-	p->pid = pid;
+	envp = NULL;
+	/* The child's ends: ours would hide its EOFs. */
+	close_fd(&ex[1]);
+	close_fd(&in[0]);
+	close_fd(&out[1]);
+	close_fd(&errp[1]);
 	int child_errno = 0;
 	ssize_t r;
 	do
 		r = read(ex[0], &child_errno, sizeof(child_errno));
 	while (r < 0 && errno == EINTR);
-	close(ex[0]);
 	if (r == (ssize_t)sizeof(child_errno)) {
-		waitpid(pid, NULL, 0);
-		p->waited = 1;
-		p->pid = 0;
-		int code = child_errno == ENOENT ? E_NOTFOUND : E_IO;
-		err_set(code, "cannot run %s: %s%s", argv[0], strerror(child_errno),
-			child_errno == ENOENT ? " (is it installed? lifeboat looks in LIFEBOAT_PG_BINDIR, else PATH)" : "");
-		proc_dispose(p);
-		return code;
+		reap_quietly(pid);
+		rc = child_errno == ENOENT ? E_NOTFOUND : E_IO;
+		err_set(rc, "cannot run %s: %s%s", argv[0], strerror(child_errno),
+			child_errno == ENOENT
+			    ? " (is it installed? lifeboat looks in LIFEBOAT_PG_BINDIR, else PATH)"
+			    : "");
+		goto fail;
 	}
-	if (pthread_create(&p->drain, NULL, drain_main, p) == 0)
-		p->drain_started = 1;
+	if (out[0] >= 0)
+		/* A 1 MiB pipe lets the producer run ahead of us: fewer switches. */
+		fcntl(out[0], F_SETPIPE_SZ, 1 << 20);
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->pid = pid;
+	p->err = errp[0];
+	pthread_mutex_init(&p->lock, NULL);
+	if (pthread_create(&p->drain, NULL, drain_main, p) != 0) {
+		/* Nobody would read its stderr: it could block on it forever. */
+		kill(pid, SIGKILL);
+		reap_quietly(pid);
+		pthread_mutex_destroy(&p->lock);
+		rc = err_set(E_IO, "cannot start the thread reading the errors of %s", name);
+		goto fail;
+	}
+	p->drain_started = 1;
+	p->in = in[1];
+	p->out = out[0];
+	p->started = 1;
+	close_fd(&ex[0]);
 	return 0;
+fail:
+	free(envp);
+	for (size_t i = 0; i < 8; i++)
+		close_fd(&fds[i]);
+	proc_init(p);
+	return rc;
 }
 
 void proc_close_in(struct proc *p)
 {
-	if (p->in >= 0) {
+	if (p->started && p->in >= 0) {
 		close(p->in);
 		p->in = -1;
 	}
@@ -188,14 +218,17 @@ static void finish_drain(struct proc *p)
 
 static void reap(struct proc *p)
 {
+	if (!p->started)
+		return;
 	proc_close_in(p);
-	if (!p->waited && p->pid > 0) {
-		int st;
-		while (waitpid(p->pid, &st, 0) < 0)
-			if (errno != EINTR) {
-				st = 0;
-				break;
-			}
+	if (!p->waited) {
+		int st = 0;
+		pid_t r;
+		do
+			r = waitpid(p->pid, &st, 0);
+		while (r < 0 && errno == EINTR);
+		/* The child's fate is unknown then: proc_wait fails closed. */
+		p->wait_errno = r < 0 ? errno : 0;
 		p->status = st;
 		p->waited = 1;
 	}
@@ -204,7 +237,14 @@ static void reap(struct proc *p)
 
 int proc_wait(struct proc *p)
 {
+	if (!p->started)
+		return 0;
 	reap(p);
+	if (p->wait_errno)
+		return err_set(E_IO,
+			       "cannot wait for %s: %s (its exit status is unknown, so it counts "
+			       "as failed)",
+			       p->name, strerror(p->wait_errno));
 	if (WIFEXITED(p->status) && WEXITSTATUS(p->status) == 0)
 		return 0;
 	if (WIFSIGNALED(p->status))
@@ -216,7 +256,9 @@ int proc_wait(struct proc *p)
 
 void proc_kill(struct proc *p)
 {
-	if (!p->waited && p->pid > 0)
+	if (!p->started)
+		return;
+	if (!p->waited)
 		kill(p->pid, SIGKILL);
 	reap(p);
 }
@@ -230,19 +272,17 @@ const char *proc_stderr(struct proc *p)
 
 void proc_dispose(struct proc *p)
 {
-	proc_close_in(p);
-	if (p->out >= 0) {
-		close(p->out);
+	if (p->started) {
+		proc_close_in(p);
+		if (p->out >= 0)
+			close(p->out);
 		p->out = -1;
-	}
-	if (!p->waited && p->pid > 0)
 		proc_kill(p);
-	finish_drain(p);
-	if (p->err >= 0) {
-		close(p->err);
-		p->err = -1;
+		if (p->err >= 0)
+			close(p->err);
+		pthread_mutex_destroy(&p->lock);
 	}
-	pthread_mutex_destroy(&p->lock);
+	proc_init(p);
 }
 
 int proc_capture(char **out, const char *const argv[], size_t cap)
@@ -258,12 +298,31 @@ int proc_capture(char **out, const char *const argv[], size_t cap)
 		ssize_t r = read(p.out, chunk, sizeof(chunk));
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0)
+		if (r < 0) {
+			rc = err_set(E_IO, "cannot read the output of %s: %s", p.name,
+				     strerror(errno));
 			break;
-		if (buf_add(&b, chunk, (size_t)r) < 0)
+		}
+		if (r == 0)
 			break;
+		if (buf_add(&b, chunk, (size_t)r) < 0) {
+			rc =
+			    err_set(E_TOOBIG,
+				    "%s wrote more than %zu bytes to its output, the most lifeboat "
+				    "reads from it; it was stopped",
+				    p.name, cap);
+			break;
+		}
 	}
-	rc = proc_wait(&p);
+	if (rc) {
+		/* A child still writing would block on the full pipe forever:
+		 * close our end (EPIPE or SIGPIPE for it), kill it, reap it. */
+		close(p.out);
+		p.out = -1;
+		proc_kill(&p);
+	} else {
+		rc = proc_wait(&p);
+	}
 	proc_dispose(&p);
 	if (rc) {
 		buf_dispose(&b);

@@ -253,10 +253,15 @@ static int secret_env(char **out, enum jobenv_var var, enum jobenv_var file_var)
 			rc = err_set(E_INVALID, "%s=%s: cannot read the file: %s", fname, path,
 				     strerror(errno));
 		} else {
+			/* stdio's own buffer would be freed holding the secret:
+			 * lend it one we wipe. */
+			char iobuf[BUFSIZ];
+			setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
 			char *line = xmalloc(SECRET_FILE_MAX);
 			if (!fgets(line, SECRET_FILE_MAX, f))
 				line[0] = '\0';
 			fclose(f);
+			OPENSSL_cleanse(iobuf, sizeof(iobuf));
 			size_t n = strcspn(line, "\r\n");
 			while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
 				n--;

@@ -78,13 +78,15 @@ static int fetch_token(struct gcs_store *s)
 	int rc = gcs_jwt(&jwt, &s->key, GCS_SCOPE, time(NULL));
 	if (rc)
 		return err_wrap("%s: service-account key %s", s->base.display, s->key_file);
-	buf_init(&form, (size_t)-1);
+	/* The signed assertion is a credential, and so is the reply's token. */
+	buf_init_secret(&form, (size_t)-1);
 	buf_adds(&form,
 		 "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=");
 	buf_adds(&form, jwt);
 	OPENSSL_cleanse(jwt, strlen(jwt));
 	free(jwt);
 	http_response_init(&resp);
+	buf_init_secret(&resp.body, 64 * 1024);
 	const char *hdr[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
 	struct http_request req = {.method = "POST",
 				   .url = s->key.token_uri,
@@ -96,8 +98,7 @@ static int fetch_token(struct gcs_store *s)
 				   .max_body = 64 * 1024};
 	time_t asked = time(NULL);
 	rc = http_do_retry(s->token_http, &req, &resp, &s->retry, NULL);
-	OPENSSL_cleanse(form.ptr, form.len);
-	buf_dispose(&form);
+	buf_dispose(&form); /* wipes */
 	if (rc == E_TLS) {
 		rc = err_set(E_TLS, "%s: token endpoint %s: %s", s->base.display, s->key.token_uri,
 			     err_msg());
@@ -134,9 +135,7 @@ static int fetch_token(struct gcs_store *s)
 				  (long)(s->refresh_at - asked));
 		}
 	}
-	if (resp.body.ptr)
-		OPENSSL_cleanse(resp.body.ptr, resp.body.len);
-	http_response_dispose(&resp);
+	http_response_dispose(&resp); /* the body wiped */
 	return rc;
 }
 

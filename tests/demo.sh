@@ -31,7 +31,7 @@ INSERT INTO customers(name, email) VALUES ('Ada', 'ada@example.com'), ('Grace', 
 INSERT INTO orders(customer_id, total, placed_at)
   SELECT 1 + i % 3, (i * 7 % 1000) / 10.0, '2026-11-01'::timestamptz + i * interval '1 minute' FROM generate_series(1, 5000) i;
 SQL
-DB=$(pg_uri shop)
+DB=$(pg_uri_pw shop)
 export LIFEBOAT_STORAGE="file://$DEMO/backups"
 mkdir -p "$DEMO/backups"
 echo 'demo passphrase, keep it in a Secret' >"$DEMO/passphrase"

@@ -22,7 +22,8 @@ in the section that starts at the heading "## The operator"; a log message
 when its text appears there.
 
 And the job's restore messages (JOB_SCOPES: the restore, its schema check,
-audit record and missing-role errors, the list/delete/audit verbs): every
+audit record and missing-role errors, the list/delete/audit verbs, the child
+processes of job/proc.c, the command line's refusals and pg_tool_version): every
 message of err_set(), err_wrap(), log_warn() and log_error() there is
 explained somewhere in docs/troubleshooting.md: each piece of its text
 between conversions (%s, %d, ...) of 12 characters or more appears in the
@@ -69,6 +70,9 @@ JOB_SCOPES = [
     ("job/show.c", None),
     ("job/download.c", None),
     ("job/pg.c", "pg_missing_role_error"),
+    ("job/proc.c", None),
+    ("job/main.c", "parse_args"),
+    ("job/pg.c", "pg_tool_version"),
 ]
 JOB_CALLS = ("err_set", "err_wrap", "log_warn", "log_error")
 MIN_JOB_MESSAGES = 30

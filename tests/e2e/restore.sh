@@ -129,8 +129,8 @@ T_OUT=$(timeout 60 "$BIN/lifeboat" audit --storage "file://$VOL" --namespace "$N
 t_contains "lifeboat audit lists r1 from storage alone" "r1"
 # The safety backup holds the data as it was just before: restore it aside.
 pg_psql postgres -q -c "CREATE DATABASE scratch" >/dev/null
-t_run "the safety backup restores (lifeboat restore into a scratch database)" 0 timeout 120 "$BIN/lifeboat" restore \
-	--db "postgresql://$PGTEST_ROLE:$PGTEST_PASSWORD@127.0.0.1:$PGTEST_PORT/scratch?sslmode=disable" \
+LIFEBOAT_DB="postgresql://$PGTEST_ROLE:$PGTEST_PASSWORD@127.0.0.1:$PGTEST_PORT/scratch?sslmode=disable" \
+	t_run "the safety backup restores (lifeboat restore into a scratch database)" 0 timeout 120 "$BIN/lifeboat" restore \
 	--storage "file://$VOL" --namespace "$NS" --name r1-safety --passphrase-file "$WORK/passphrase" --confirm scratch
 t_equals "the safety backup holds the data as it was before the restore" "$SUM_BROKEN" sums scratch
 T_OUT=$(events_of r1)

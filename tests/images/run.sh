@@ -268,7 +268,7 @@ mkdir -p "$W/backups"
 chown 65532:65532 "$W/backups"
 printf 'image-test-passphrase\n' >"$W/passphrase"
 k create namespace "$NS" >/dev/null
-k -n "$NS" create secret generic db --from-literal=uri="$(pg_uri app)" >/dev/null
+k -n "$NS" create secret generic db --from-literal=uri="$(pg_uri_pw app)" >/dev/null
 k -n "$NS" create secret generic pass --from-file=passphrase="$W/passphrase" >/dev/null
 cat >"$W/job.yaml" <<YAML
 apiVersion: batch/v1

@@ -8,15 +8,13 @@ no_manifest() { # name: records that no manifest and no partial object exist
 	fi
 }
 
-t_run "server unreachable: exit 3" 3 \
-	"${LB[@]}" backup --db "postgresql://lifeboat:lifeboat-pw@127.0.0.1:1/fixture" \
-	--storage "file://$STORE" --name unreachable --passphrase-file "$PASS"
+LIFEBOAT_DB="postgresql://lifeboat:lifeboat-pw@127.0.0.1:1/fixture" t_run "server unreachable: exit 3" 3 \
+	"${LB[@]}" backup --storage "file://$STORE" --name unreachable --passphrase-file "$PASS"
 t_contains "server unreachable: message says cannot connect and what to check" "cannot connect to postgresql://lifeboat@127.0.0.1:1/fixture"
 no_manifest unreachable "server unreachable: nothing stored"
 
-t_run "wrong password: exit 3" 3 \
-	"${LB[@]}" backup --db "postgresql://lifeboat:hunter2-wrong@127.0.0.1:$PGTEST_PORT/fixture" \
-	--storage "file://$STORE" --name wrongpw --passphrase-file "$PASS"
+LIFEBOAT_DB="postgresql://lifeboat:hunter2-wrong@127.0.0.1:$PGTEST_PORT/fixture" t_run "wrong password: exit 3" 3 \
+	"${LB[@]}" backup --storage "file://$STORE" --name wrongpw --passphrase-file "$PASS"
 t_contains "wrong password: the server's reason is given" "password authentication failed"
 if [[ $T_OUT != *hunter2-wrong* ]]; then t_pass "wrong password: the password never appears in output"; else t_fail "wrong password: the password never appears in output" "leaked"; fi
 
@@ -42,8 +40,8 @@ t_contains "pg_dump older than the server: message says which pg_dump is needed"
 
 # pg_dump failing mid-way (a table it may not read): no manifest, no object.
 pg_psql fixture -q -c "CREATE ROLE weak LOGIN PASSWORD 'weak-pw'; CREATE TABLE public.secret_t(x int); REVOKE ALL ON public.secret_t FROM PUBLIC" >/dev/null
-t_run "pg_dump fails (permission denied on a table): exit 3" 3 \
-	"${LB[@]}" backup --db "postgresql://weak:weak-pw@127.0.0.1:$PGTEST_PORT/fixture" \
+PGPASSWORD=weak-pw t_run "pg_dump fails (permission denied on a table): exit 3" 3 \
+	"${LB[@]}" backup --db "postgresql://weak@127.0.0.1:$PGTEST_PORT/fixture" \
 	--storage "file://$STORE" --name dumpfails --passphrase-file "$PASS"
 t_contains "pg_dump fails: pg_dump's own error is in the message" "permission denied"
 no_manifest dumpfails "pg_dump fails: nothing that looks complete is left"
@@ -178,6 +176,24 @@ same_as "restore failing mid-way: target untouched" victim "$WORK/victim.sums"
 t_run "unknown flag: exit 2" 2 "${LB[@]}" backup --storage "file://$STORE" --nme x
 t_contains "unknown flag: message names it" "unknown flag --nme"
 t_run "passphrase as a flag is refused: exit 2" 2 "${LB[@]}" backup --storage "file://$STORE" --passphrase=x
+# A password in --db would show in ps: refused in every form, without
+# echoing it, before anything runs; LIFEBOAT_DB may carry one.
+for form in "postgresql://lifeboat:db-flag-secret@127.0.0.1:$PGTEST_PORT/fixture" \
+	"postgresql://lifeboat@127.0.0.1:$PGTEST_PORT/fixture?password=db-flag-secret" \
+	"host=127.0.0.1 port=$PGTEST_PORT user=lifeboat password=db-flag-secret dbname=fixture"; do
+	t_run "--db with a password is refused: exit 2 ($form)" 2 \
+		"${LB[@]}" backup --db "$form" --storage "file://$STORE" --name dbflagpw --passphrase-file "$PASS"
+	t_contains "--db with a password: the message names --db" "--db carries a password"
+	t_contains "--db with a password: the message says to use LIFEBOAT_DB" "as LIFEBOAT_DB instead"
+	t_contains "--db with a password: the message names PGPASSWORD and PGPASSFILE" "set PGPASSWORD, or PGPASSFILE to a .pgpass file"
+	if [[ $T_OUT != *db-flag-secret* ]]; then t_pass "--db with a password: the password never appears in output"; else t_fail "--db with a password: the password never appears in output" "leaked"; fi
+done
+t_run "--db=URI with a password is refused too: exit 2" 2 \
+	"${LB[@]}" restore "--db=postgresql://lifeboat:db-flag-secret@127.0.0.1:$PGTEST_PORT/x" --storage "file://$STORE" --name rt1 --confirm x
+t_contains "--db=URI with a password: the message names --db" "--db carries a password"
+no_manifest dbflagpw "--db with a password: nothing stored"
+LIFEBOAT_DB="$(pg_uri_pw fixture)" t_run "LIFEBOAT_DB with a password is accepted: backup exit 0" 0 \
+	env -u PGPASSWORD "${LB[@]}" backup --storage "file://$STORE" --name dbenvpw --passphrase-file "$PASS"
 t_run "flag of another command: exit 2" 2 "${LB[@]}" verify --storage "file://$STORE" --name rt1 --confirm x
 t_run "bad name: exit 2" 2 "${LB[@]}" backup --db "$(pg_uri fixture)" --storage "file://$STORE" --name Bad_Name
 t_contains "bad name: message explains the rule" "lowercase letters"
@@ -186,6 +202,15 @@ t_contains "bad compression level: message names the flag and range" "--compress
 t_run "unsupported storage scheme: exit 2" 2 "${LB[@]}" list --storage "ftp://x/y"
 t_run "--version prints the version" 0 "${LB[@]}" --version
 t_contains "--version: names lifeboat" "lifeboat "
+
+# A parent that ignores SIGCHLD passes that on through exec; the kernel would
+# then discard the children's statuses and every wait fail (lifeboat fails
+# closed on that). lifeboat resets SIGCHLD at start, so the backup works.
+t_run "SIGCHLD ignored by the parent: backup still succeeds" 0 \
+	python3 -c 'import os, signal, sys; signal.signal(signal.SIGCHLD, signal.SIG_IGN); os.execvp(sys.argv[1], sys.argv[1:])' \
+	"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "file://$STORE" --name sigchld-ignored --passphrase-file "$PASS"
+t_run "SIGCHLD ignored by the parent: the backup verifies" 0 \
+	"${LB[@]}" verify --storage "file://$STORE" --name sigchld-ignored --passphrase-file "$PASS"
 
 # Secrets never reach a child's argv, and the passphrase not even its
 # environment: spy wrappers record what pg_dump, pg_restore and psql receive.
@@ -199,14 +224,28 @@ SH
 	chmod +x "$WORK/spy/$tool"
 done
 fresh_db spytarget
-LIFEBOAT_PG_BINDIR=$WORK/spy LIFEBOAT_PASSPHRASE='spy-passphrase-123' t_run "secrets: backup through spy wrappers" 0 \
-	"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "file://$STORE" --name spied
-LIFEBOAT_PG_BINDIR=$WORK/spy LIFEBOAT_PASSPHRASE='spy-passphrase-123' t_run "secrets: restore through spy wrappers" 0 \
-	"${LB[@]}" restore --db "$(pg_uri spytarget)" --storage "file://$STORE" --name spied --confirm spytarget
+# The password only in the URI (LIFEBOAT_DB, no PGPASSWORD): the job hands
+# it on as PGPASSWORD, never in argv, and LIFEBOAT_DB itself not at all.
+LIFEBOAT_PG_BINDIR=$WORK/spy LIFEBOAT_PASSPHRASE='spy-passphrase-123' LIFEBOAT_DB="$(pg_uri_pw fixture)" \
+	t_run "secrets: backup through spy wrappers" 0 \
+	env -u PGPASSWORD "${LB[@]}" backup --storage "file://$STORE" --name spied
+LIFEBOAT_PG_BINDIR=$WORK/spy LIFEBOAT_PASSPHRASE='spy-passphrase-123' LIFEBOAT_DB="$(pg_uri_pw spytarget)" \
+	t_run "secrets: restore through spy wrappers" 0 \
+	env -u PGPASSWORD "${LB[@]}" restore --storage "file://$STORE" --name spied --confirm spytarget
 if grep -q "ARGV pg_dump" "$WORK/spy.log" && grep -q "ARGV psql" "$WORK/spy.log" && ! grep '^ARGV' "$WORK/spy.log" | grep -q "$PGTEST_PASSWORD"; then
 	t_pass "secrets: the database password is in no child's argv"
 else
 	t_fail "secrets: the database password is in no child's argv" "$(grep '^ARGV' "$WORK/spy.log" | head -5)"
+fi
+if ! grep -q 'LIFEBOAT_DB' "$WORK/spy.log"; then
+	t_pass "secrets: LIFEBOAT_DB is in no child's environment"
+else
+	t_fail "secrets: LIFEBOAT_DB is in no child's environment" "$(grep LIFEBOAT_DB "$WORK/spy.log" | sed 's/:[^@]*@/:***@/' | head -3)"
+fi
+if grep -q "^ENV pg_dump: PGPASSWORD=$PGTEST_PASSWORD\$" "$WORK/spy.log"; then
+	t_pass "secrets: pg_dump gets the URI's password as PGPASSWORD"
+else
+	t_fail "secrets: pg_dump gets the URI's password as PGPASSWORD" "no PGPASSWORD line for pg_dump"
 fi
 if ! grep -q -e 'spy-passphrase-123' -e 'LIFEBOAT_PASSPHRASE' "$WORK/spy.log"; then
 	t_pass "secrets: the passphrase is in no child's argv or environment"

@@ -5,7 +5,8 @@
 #   trap pg_stop EXIT        # always: pg_stop is a no-op when nothing runs
 #   pg_start                 # or: pg_start DIR; PGTEST_WANT_PORT=N tries N first
 #   pg_psql postgres -c 'CREATE DATABASE x'
-#   pg_uri x                 # postgresql://lifeboat:lifeboat-pw@127.0.0.1:PORT/x
+#   pg_uri x                 # postgresql://lifeboat@127.0.0.1:PORT/x (PGPASSWORD)
+#   pg_uri_pw x              # postgresql://lifeboat:lifeboat-pw@127.0.0.1:PORT/x
 #   pg_table_checksums x     # stable text fingerprint of a database's content
 #   pg_tool pg_dump -Fc x    # any client program in PGTEST_BIN, as superuser
 #   pg_stop
@@ -13,7 +14,9 @@
 # pg_start exports PGTEST_DIR, PGTEST_PORT, PGTEST_PID (postmaster),
 # PGTEST_PGID (its `timeout` wrapper's process group); always exported:
 # PGTEST_HOST=127.0.0.1, PGTEST_BIN, PGTEST_SUPERUSER=postgres,
-# PGTEST_ROLE=lifeboat, PGTEST_PASSWORD=lifeboat-pw.
+# PGTEST_ROLE=lifeboat, PGTEST_PASSWORD=lifeboat-pw, and PGPASSWORD (the same
+# password, so a pg_uri needs none: lifeboat refuses a --db that carries one,
+# since it would show in the process list).
 #
 # One cluster per shell at a time (its state lives in the PGTEST_* variables).
 # Authentication: the unix socket in PGTEST_DIR trusts everyone (superuser
@@ -30,7 +33,8 @@ PGTEST_HOST=127.0.0.1
 PGTEST_SUPERUSER=postgres
 PGTEST_ROLE=lifeboat
 PGTEST_PASSWORD=lifeboat-pw
-export PGTEST_BIN PGTEST_HOST PGTEST_SUPERUSER PGTEST_ROLE PGTEST_PASSWORD
+PGPASSWORD=$PGTEST_PASSWORD
+export PGTEST_BIN PGTEST_HOST PGTEST_SUPERUSER PGTEST_ROLE PGTEST_PASSWORD PGPASSWORD
 
 # Marker file: pg_start only ever wipes a directory that carries it.
 _PGTEST_MARKER=.lifeboat-pgtest
@@ -244,8 +248,15 @@ pg_stop() {
 	return 0
 }
 
-# pg_uri DBNAME: a TCP URI that authenticates with the password.
+# pg_uri DBNAME: a TCP URI without the password (PGPASSWORD, exported above,
+# authenticates it): what `lifeboat --db` takes.
 pg_uri() {
+	printf 'postgresql://%s@%s:%s/%s\n' "$PGTEST_ROLE" "$PGTEST_HOST" "$PGTEST_PORT" "$1"
+}
+
+# pg_uri_pw DBNAME: the same URI with the password in it, for where no
+# PGPASSWORD reaches (a Secret, LIFEBOAT_DB under `env -u PGPASSWORD`).
+pg_uri_pw() {
 	printf 'postgresql://%s:%s@%s:%s/%s\n' "$PGTEST_ROLE" "$PGTEST_PASSWORD" \
 		"$PGTEST_HOST" "$PGTEST_PORT" "$1"
 }

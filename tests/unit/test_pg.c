@@ -284,6 +284,78 @@ static void pg_tool_version__rejects_a_tool_printing_no_version(void **state)
 	free(path);
 }
 
+/* A program that is no pg_dump and never stops talking: stopped at the
+ * capture cap, and the error says what to check. */
+static void pg_tool_version__stops_a_tool_printing_without_end(void **state)
+{
+	(void)state;
+	char dir[64] = "/tmp/lifeboat-test-pg-XXXXXX", out[32];
+	assert_non_null(mkdtemp(dir));
+	char *path = xasprintf("%s/pg_dump", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "#!/bin/sh\nexec yes\n");
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, 0755), 0);
+	int num = 0;
+	alarm(30); /* a hang fails the binary */
+	int rc = pg_tool_version(&num, out, path);
+	alarm(0);
+	assert_int_equal(rc, E_TOOBIG);
+	assert_non_null(strstr(err_msg(), path));
+	assert_non_null(strstr(err_msg(), "more than 4096 bytes"));
+	assert_non_null(strstr(err_msg(), "LIFEBOAT_PG_BINDIR"));
+	unlink(path);
+	rmdir(dir);
+	free(path);
+}
+
+/* Every way a connection string can carry a password, and look-alikes that
+ * carry none. A string libpq cannot parse is judged by its shape: when in
+ * doubt, it has one. */
+static void pg_conninfo_has_password__finds_every_form(void **state)
+{
+	(void)state;
+	static const char *const with[] = {
+	    "postgresql://u:secret@h/db",
+	    "postgres://u:secret@h:5432/db?sslmode=require",
+	    "postgresql://u:s%40cret@h/db",
+	    "postgresql://u@h/db?password=secret",
+	    "postgresql://u@h/db?sslmode=disable&password=secret",
+	    "postgresql://u@h/db?%70assword=secret",
+	    "postgresql:///db?host=h&user=u&password=secret",
+	    "host=h user=u password=secret dbname=db",
+	    "host=h password = 'sec ret' dbname=db",
+	    "password=secret",
+	    /* Not parsable by libpq, yet a password is plainly there. */
+	    "postgresql://u:secret@h/db?nosuchparameter=1",
+	    "host=h nosuchkeyword=1 password=secret",
+	    "host=h PASSWORD=secret",
+	    "postgresql://u:secret@h/db?sslmode=require&bogus",
+	};
+	for (size_t i = 0; i < sizeof(with) / sizeof(with[0]); i++)
+		if (!pg_conninfo_has_password(with[i]))
+			fail_msg("no password found in \"%s\"", with[i]);
+	static const char *const without[] = {
+	    "postgresql://u@h/db",
+	    "postgresql://u@h:5432/db?sslmode=require",
+	    "postgresql://h/db",
+	    "postgresql://[::1]:5432/db",
+	    "postgresql://u@[::1]:5432/db",
+	    "postgresql:///db?host=/var/run/postgresql",
+	    "postgresql://u@h/db?passfile=/etc/pgpass",
+	    "host=h user=u dbname=db",
+	    "host=h dbname=db passfile=/etc/pgpass",
+	    "dbname=db",
+	    "postgresql://u:@h/db",
+	    "host=h password='' dbname=db",
+	    "",
+	};
+	for (size_t i = 0; i < sizeof(without) / sizeof(without[0]); i++)
+		if (pg_conninfo_has_password(without[i]))
+			fail_msg("a password found in \"%s\"", without[i]);
+}
+
 static void pg_target_parse__keeps_host_port_and_user_for_the_audit(void **state)
 {
 	(void)state;
@@ -415,6 +487,8 @@ int main(void)
 	    cmocka_unit_test(pg_tool_path__uses_lifeboat_pg_bindir),
 	    cmocka_unit_test(pg_tool_version__runs_the_tool_and_formats_its_version),
 	    cmocka_unit_test(pg_tool_version__rejects_a_tool_printing_no_version),
+	    cmocka_unit_test(pg_tool_version__stops_a_tool_printing_without_end),
+	    cmocka_unit_test(pg_conninfo_has_password__finds_every_form),
 	    cmocka_unit_test(pg_target_parse__keeps_host_port_and_user_for_the_audit),
 	    cmocka_unit_test(pg_missing_role__finds_the_role_in_psql_output),
 	    cmocka_unit_test(pg_quote_ident__quotes_and_doubles_inner_quotes),

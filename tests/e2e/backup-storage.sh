@@ -164,9 +164,11 @@ S3_YAML="{s3: {bucket: $BUCKET, prefix: prod, endpoint: \"$S3_ENDPOINT\", forceP
 S3_URL="s3://$BUCKET/prod?endpoint=$S3_ENDPOINT&style=path&region=us-east-1"
 backup s3-ok "$S3_YAML" Delete
 t_equals "S3: the backup reaches Completed" Completed wait_phase s3-ok Completed Failed
-key=$(aws s3 ls "s3://$BUCKET/prod/$NS/s3-ok/" | awk '$4 ~ /^db\.dump/ {print $4}' | head -1)
+# The dump's name carries its attempt (db-ATTEMPT.dump...): the status names it.
+want=$(field s3-ok '.status.artifact.objects[0].key')
+key=$(aws s3 ls "s3://$BUCKET/prod/$NS/s3-ok/" | awk -v k="$want" '$4 == k {print $4}' | head -1)
 T_OUT=$key
-t_matches "S3: the dump object is listed by the AWS CLI" '^db\.dump'
+t_matches "S3: the dump object is listed by the AWS CLI" '^db-[0-9a-f]{8}\.dump'
 aws s3 cp "s3://$BUCKET/prod/$NS/s3-ok/$key" "$WORK/s3-ok.dump" >/dev/null 2>&1 || true
 stored_matches s3-ok "$WORK/s3-ok.dump"
 t_run "S3: gpg -d opens the stored dump with the passphrase" 0 bash -c \
@@ -197,9 +199,10 @@ AZ_YAML="{azure: {container: backups, prefix: prod, accountName: $AZ_ACCOUNT, en
 AZ_URL="azure://backups/prod?account=$AZ_ACCOUNT&endpoint=$AZ_ENDPOINT"
 backup az-ok "$AZ_YAML" Delete
 t_equals "Azure (account key): the backup reaches Completed" Completed wait_phase az-ok Completed Failed
-blob=$(az list backups "prod/$NS/az-ok/" | awk -F'\t' '$1 ~ /\/db\.dump/ {print $1}' | head -1)
+want=$(field az-ok '.status.artifact.objects[0].key')
+blob=$(az list backups "prod/$NS/az-ok/" | awk -F'\t' -v k="prod/$NS/az-ok/$want" '$1 == k {print $1}' | head -1)
 T_OUT=$blob
-t_matches "Azure: the dump blob is listed by azure_tool" 'db\.dump'
+t_matches "Azure: the dump blob is listed by azure_tool" '/db-[0-9a-f]{8}\.dump'
 az get backups "$blob" "$WORK/az-ok.dump" >/dev/null 2>&1 || true
 stored_matches az-ok "$WORK/az-ok.dump"
 t_run "Azure: lifeboat verify of the stored backup passes" 0 env AZURE_STORAGE_KEY="$AZ_KEY" \
@@ -233,9 +236,10 @@ GCS_YAML="{gcs: {bucket: $GCS_BUCKET, prefix: prod, endpoint: \"http://127.0.0.1
 GCS_URL="gs://$GCS_BUCKET/prod?endpoint=http://127.0.0.1:$GCS_AUTH_PORT"
 backup gcs-ok "$GCS_YAML" Delete
 t_equals "GCS (service-account key): the backup reaches Completed" Completed wait_phase gcs-ok Completed Failed
-obj=$(gcs_objects "prod/$NS/gcs-ok/" | grep '/db\.dump' | head -1)
+want=$(field gcs-ok '.status.artifact.objects[0].key')
+obj=$(gcs_objects "prod/$NS/gcs-ok/" | grep -Fx "prod/$NS/gcs-ok/$want" | head -1)
 T_OUT=$obj
-t_matches "GCS: the dump object is listed by fake-gcs-server" 'db\.dump'
+t_matches "GCS: the dump object is listed by fake-gcs-server" '/db-[0-9a-f]{8}\.dump'
 curl -s -o "$WORK/gcs-ok.dump" "$G/storage/v1/b/$GCS_BUCKET/o/$($PY -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$obj")?alt=media" || true
 stored_matches gcs-ok "$WORK/gcs-ok.dump"
 t_run "GCS: lifeboat verify of the stored backup passes" 0 env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY GOOGLE_APPLICATION_CREDENTIALS="$WORK/key.json" \

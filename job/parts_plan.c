@@ -43,12 +43,13 @@ int parts_plan(struct parts_plan *out, const struct store_limits *lim, uint64_t 
 		char size[24], each[24];
 		human(size, estimate);
 		human(each, limit);
-		return err_set(E_INVALID,
-			       "a database of %s would need %llu objects of at most %s (%u %ss of "
-			       "%zu bytes each), more than the %d a backup may have: raise partSize "
-			       "in the storage URL",
-			       size, (unsigned long long)objects, each, max_parts,
-			       lim->unit ? lim->unit : "part", p.part_size, PARTS_PLAN_MAX_OBJECTS);
+		return err_set(
+		    E_INVALID,
+		    "a database of %s would need %llu objects of at most %s (%u %ss of "
+		    "%zu bytes each), more than the %d a backup may have: raise partSize "
+		    "in the storage URL",
+		    size, (unsigned long long)objects, each, max_parts,
+		    lim->unit ? lim->unit : "part", p.part_size, PARTS_PLAN_MAX_OBJECTS);
 	}
 	p.objects = (uint32_t)objects;
 	*out = p;

@@ -13,9 +13,9 @@
 
 /* What a backend takes (job/store.h: store_limits). */
 struct store_limits {
-	size_t part_size;   /* each part (block, chunk) uploaded; the URL's partSize */
-	int in_flight;	    /* parts uploaded at once; 0: no part buffers (file://) */
-	uint32_t max_parts; /* parts one object may have; 0: no limit */
+	size_t part_size;    /* each part (block, chunk) uploaded; the URL's partSize */
+	int in_flight;	     /* parts uploaded at once; 0: no part buffers (file://) */
+	uint32_t max_parts;  /* parts one object may have; 0: no limit */
 	uint64_t max_object; /* bytes one object may hold; 0: no limit */
 	const char *unit;    /* what the backend calls a part: "part", "block", "chunk" */
 };

@@ -37,21 +37,23 @@ static void parts_plan__table(void **state)
 	    {"s3, exactly one object", &s3, 80000 * MiB, 0, 80000 * MiB, 1, 24 * MiB},
 	    {"s3, one byte more", &s3, 80000 * MiB + 1, 0, 80000 * MiB, 2, 24 * MiB},
 	    {"s3, 1 TB: memory the same", &s3, 1000 * GiB, 0, 80000 * MiB, 13, 24 * MiB},
-	    {"s3, 5 GiB parts hit the 5 TiB object limit", &s3_big_parts,
-	     12 * TiB, 0, 5 * TiB, 3, 15 * GiB},
+	    {"s3, 5 GiB parts hit the 5 TiB object limit", &s3_big_parts, 12 * TiB, 0, 5 * TiB, 3,
+	     15 * GiB},
 	    {"azure, 50,000 blocks", &azure, 1000 * GiB, 0, 400000 * MiB, 3, 24 * MiB},
 	    {"gcs: only the 5 TiB object limit", &gcs, 11 * TiB, 0, 5 * TiB, 3, 32 * MiB},
 	    {"file: one object of any size", &file, 100 * TiB, 0, 0, 1, 0},
 	    {"file, test limit: 8 MiB units", &file, 100 * MiB, 2, 16 * MiB, 7, 0},
 	    {"s3, test limit lowers the parts", &s3, 100 * MiB, 3, 24 * MiB, 5, 24 * MiB},
-	    {"s3, test limit above the real one is ignored", &s3, 1 * GiB, 20000, 80000 * MiB, 1, 24 * MiB},
+	    {"s3, test limit above the real one is ignored", &s3, 1 * GiB, 20000, 80000 * MiB, 1,
+	     24 * MiB},
 	    {"an empty database is one object", &s3, 0, 0, 80000 * MiB, 1, 24 * MiB},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct parts_plan p;
 		int rc = parts_plan(&p, cases[i].lim, cases[i].estimate, cases[i].test_parts);
-		if (rc || p.object_limit != cases[i].want_limit || p.objects != cases[i].want_objects ||
-		    p.memory != cases[i].want_memory || p.part_size != cases[i].lim->part_size)
+		if (rc || p.object_limit != cases[i].want_limit ||
+		    p.objects != cases[i].want_objects || p.memory != cases[i].want_memory ||
+		    p.part_size != cases[i].lim->part_size)
 			fail_msg("%s: rc %d limit %llu objects %u memory %llu", cases[i].what, rc,
 				 (unsigned long long)p.object_limit, p.objects,
 				 (unsigned long long)p.memory);
@@ -78,8 +80,9 @@ static void parts_plan_describe__says_what_was_planned(void **state)
 	char s[256];
 	assert_int_equal(parts_plan(&p, &s3, 100 * GiB, 0), 0);
 	parts_plan_describe(s, sizeof(s), &p, &s3);
-	assert_string_equal(s, "parts of 8 MiB, 2 in flight (24 MiB of buffers), objects of at most "
-			       "78.1 GiB: 2 objects expected");
+	assert_string_equal(s,
+			    "parts of 8 MiB, 2 in flight (24 MiB of buffers), objects of at most "
+			    "78.1 GiB: 2 objects expected");
 	assert_int_equal(parts_plan(&p, &file, 100 * GiB, 0), 0);
 	parts_plan_describe(s, sizeof(s), &p, &file);
 	assert_string_equal(s, "written as it comes (no part buffers), one object of any size");

@@ -847,6 +847,8 @@ static void dispose_fields(void *base, const struct field *fields, size_t n)
 			for (size_t k = 0; k < a->nobjects; k++)
 				dispose_fields(&a->objects[k], object_fields, COUNT(object_fields));
 			free(a->objects);
+			a->objects = NULL;
+			a->nobjects = 0;
 		} else if (fields[i].kind == K_FILES) {
 			dispose_fields(p, files_fields, COUNT(files_fields));
 		}

@@ -711,20 +711,19 @@ static int render_process(struct buf *b, const char *root)
 	}
 	/* Open descriptors: the entries of self/fd, less the one reading it. */
 	snprintf(path, sizeof(path), "%s/self/fd", root);
-	DIR *d = opendir(path);
-	if (d && !rc) {
+	DIR *d = rc ? NULL : opendir(path);
+	if (d) {
 		long n = 0;
 		for (struct dirent *e; (e = readdir(d));)
 			if (e->d_name[0] != '.')
 				n++;
+		closedir(d);
 		if (!strcmp(root, "/proc"))
 			n--;
 		rc = add_header(b, "process_open_fds", "Number of open file descriptors.", "gauge");
 		if (!rc)
 			rc = buf_addf(b, "process_open_fds %ld\n", n);
 	}
-	if (d)
-		closedir(d);
 	struct rlimit rl;
 	if (!rc && !getrlimit(RLIMIT_NOFILE, &rl)) {
 		metrics_format_value(num, sizeof(num),

@@ -376,7 +376,7 @@ static void completed(struct ctl_actions *out, const struct ctl_backup_input *in
 		      struct ctl_next *nx, struct json_object *old)
 {
 	const struct api_backup *b = in->backup;
-	struct jobresult br, vr;
+	struct jobresult br = {0}, vr = {0};
 	int have_b = ctl_container_result(&br, &in->pod.backup);
 	int have_v = b->spec.verify && ctl_container_result(&vr, &in->pod.verify);
 	const char *reason = NULL;

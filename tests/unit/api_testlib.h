@@ -13,6 +13,10 @@
 
 static inline struct json_object *tl_json(const char *text)
 {
+	if (!text) {
+		fprintf(stderr, "test JSON: no text (a testdata file that could not be read?)\n");
+		abort();
+	}
 	if (strcmp(text, "null") == 0)
 		return NULL;
 	struct json_object *o = json_tokener_parse(text);

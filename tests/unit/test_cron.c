@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "../../common/err.h"
+#include "../../common/xmalloc.h"
 #include "../../operator/cron.h"
 #include "../../operator/tz.h"
 
@@ -456,6 +457,8 @@ static void ref_minutes(struct minute *out, const char *zone, int64_t start, siz
 static size_t ref_runs(int64_t *out, const struct cron *c, const struct minute *m, int64_t start,
 		       size_t n)
 {
+	if (n == 0)
+		return 0;
 	int every_hour = c->hours == 0xffffff;
 	int64_t high = m[0].local - 1;
 	size_t k = 0;
@@ -531,9 +534,8 @@ static void check_window(const char *zone, int64_t w0, int64_t w1)
 {
 	const int64_t margin = 9 * 86400;
 	size_t nmin = (size_t)((w1 - w0 + 2 * margin) / 60);
-	struct minute *m = malloc(nmin * sizeof(*m));
-	int64_t *r = malloc(nmin * sizeof(*r));
-	assert_true(m && r);
+	struct minute *m = xmalloc(nmin * sizeof(*m));
+	int64_t *r = xmalloc(nmin * sizeof(*r));
 	ref_minutes(m, zone, w0 - margin, nmin);
 	struct tz *z = load(zone);
 	for (size_t e = 0; EXPRS[e]; e++) {

@@ -624,12 +624,13 @@ static void jobspec__keeps_its_promises_under_random_specs(void **state)
 	long iterations = env ? atol(env) : 3000;
 	char *path = testdata_path("s3-everything.input.json");
 	char *text = read_text(path);
-	free(path);
-	const char *bases[] = {text, NULL};
 	char *path2 = testdata_path("azure-connection-string-db.input.json");
 	char *text2 = read_text(path2);
+	if (!text || !text2)
+		fail_msg("cannot read %s or %s: %s", path, path2, strerror(errno));
+	free(path);
 	free(path2);
-	bases[1] = text2;
+	const char *bases[] = {text, text2};
 	unsigned seed = 777;
 	long built = 0;
 	for (long it = 0; it < iterations; it++) {

@@ -17,6 +17,7 @@
 #include "../../common/buf.h"
 #include "../../common/err.h"
 #include "../../common/log.h"
+#include "../../common/xmalloc.h"
 
 /* 2024-05-01T12:34:56.789Z */
 #define T0 ((int64_t)1714566896789)
@@ -151,7 +152,7 @@ static void log_format_record__long_values_are_cut_on_a_character_boundary(void 
 	(void)state;
 	/* "é" is two bytes; LOG_VALUE_MAX is even, so offset one to land mid-character. */
 	size_t n = LOG_VALUE_MAX + 100;
-	char *v = malloc(n + 1);
+	char *v = xmalloc(n + 1);
 	v[0] = 'x';
 	for (size_t i = 1; i + 1 < n; i += 2) {
 		v[i] = '\xc3';

@@ -1169,13 +1169,11 @@ static void gpg__we_decrypt_its_output(void **state)
 	    {"--cipher-algo AES256 --compress-algo bzip2 --s2k-count 65536", 0, E_UNSUPPORTED, 9, 2,
 	     3, 3},
 	};
+	(void)state;
+	if (!home[0])
+		fail_msg("gpg is required for the interop tests: run tests/setup-deps.sh");
 	size_t n;
 	uint8_t *pt = gpg_plaintext(&n);
-	(void)state;
-	if (!home[0]) {
-		free(pt);
-		fail_msg("gpg is required for the interop tests: run tests/setup-deps.sh");
-	}
 	write_file(home, "plain", pt, n);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct buf ct, out;

@@ -18,6 +18,7 @@
 #include "../../common/err.h"
 #include "../../common/http.h"
 #include "../../common/log.h"
+#include "../../common/xmalloc.h"
 #include "../../operator/metrics.h"
 #include "../../operator/serve.h"
 
@@ -180,10 +181,11 @@ static int request(struct http_client *h, const char *method, int port, const ch
 				   .timeout_ms = 5000,
 				   .connect_timeout_ms = 2000};
 	int rc = http_do(h, &req, &resp);
+	/* Filled either way (an empty body on error): the caller got_frees it. */
 	memset(g, 0, sizeof(*g));
+	g->body = xstrdup(rc ? "" : buf_str(&resp.body));
 	if (!rc) {
 		g->status = resp.status;
-		g->body = strdup(buf_str(&resp.body));
 		g->ctype = http_response_header(&resp, "Content-Type");
 		g->allow = http_response_header(&resp, "Allow");
 	}
@@ -404,6 +406,7 @@ static void serve_stop__from_another_thread_within_a_second_with_a_client_connec
 	serve_stop(s); /* idempotent */
 	struct got g;
 	assert_int_equal(request(h, "GET", port, "/healthz", NULL, &g), E_UNAVAILABLE);
+	got_free(&g);
 	http_client_free(h);
 	serve_free(s);
 }

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# `make test`: builds, then runs every suite: unit (cmocka) and integration
-# (real PostgreSQL, gpg, pg_restore) in the normal build; both again under
-# ASan+UBSan; the pipeline cycle under valgrind; then, once, the end-to-end
-# suites on the real Kubernetes control plane (tests/cluster) with the
-# ASan+UBSan binaries. Ends with "N passed, M failed".
+# `make test`: builds, then runs every suite: unit (cmocka), gcc -fanalyzer
+# and integration (real PostgreSQL, gpg, pg_restore) in the normal build; unit
+# and integration again under ASan+UBSan; the pipeline cycle under valgrind;
+# then, once, the end-to-end suites on the real Kubernetes control plane
+# (tests/cluster) with the ASan+UBSan binaries. Ends with "N passed, M failed".
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -22,6 +22,40 @@ record_build() { # label, make args...
 	fi
 	cat /tmp/lifeboat-build.log
 	echo "FAIL build: $label: compilation failed (see above)" >>"$LIFEBOAT_RESULTS"
+	return 1
+}
+
+# gcc -fanalyzer over every C file (make analyze, the normal build's flags):
+# one PASS line, or one FAIL line per file with findings.
+record_analyze() {
+	local log=/tmp/lifeboat-analyze.log finding='^[^ :]+:[0-9]+:[0-9]+: (error|warning): ' rc
+	timeout 1200 make -s analyze >"$log" 2>&1
+	rc=$?
+	if [[ $rc -eq 0 ]]; then
+		echo "PASS analyze: $(tail -1 "$log")" >>"$LIFEBOAT_RESULTS"
+		return 0
+	fi
+	if ! grep -qE "$finding" "$log"; then
+		tail -20 "$log"
+		echo "FAIL analyze: make analyze exited $rc with no finding to name (output above)" >>"$LIFEBOAT_RESULTS"
+		return 1
+	fi
+	grep -E "$finding" "$log"
+	echo "(the path of events to each: $log)"
+	awk -v re="$finding" '$0 ~ re {
+		f = $0; sub(/:.*/, "", f)
+		if (!(f in n)) {
+			order[++k] = f
+			first[f] = substr($0, length(f) + 2)
+			sub(/ (error|warning): /, " ", first[f])
+		}
+		n[f]++
+	}
+	END {
+		for (i = 1; i <= k; i++)
+			printf "FAIL analyze: %s: %d finding%s, the first at %s\n", order[i], n[order[i]],
+				n[order[i]] == 1 ? "" : "s", first[order[i]]
+	}' "$log" >>"$LIFEBOAT_RESULTS"
 	return 1
 }
 
@@ -45,6 +79,8 @@ if record_build "normal" all build/kubetool $(unit_bins build); then
 	step "unit tests"
 	# shellcheck disable=SC2046
 	UNIT_LABEL=unit tests/run-unit.sh build $(unit_bins build)
+	step "static analysis: gcc -fanalyzer over every C file of the tree (make analyze)"
+	record_analyze
 	step "integration tests (PostgreSQL, gpg, pg_restore)"
 	T_SUITE=integration LIFEBOAT="$root/build/lifeboat" timeout 1800 tests/integration/run.sh
 	step "Azure Blob storage (Azurite, PostgreSQL)"

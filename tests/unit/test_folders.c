@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../../common/err.h"
+#include "../../common/xmalloc.h"
 #include "../../job/folders.h"
 
 /* Folder i of the generated listing: its namespace, name and leaves. */
@@ -56,7 +57,7 @@ static void folders__groups_many_keys_listed_in_any_order(void **state)
 		folder_names(i, ns, name);
 		for (size_t l = 0; l < nleaves(i); l++) {
 			snprintf(text, sizeof(text), "%s/%s/%s", ns, name, leaves[l]);
-			keys[k].text = strdup(text);
+			keys[k].text = xstrdup(text);
 			keys[k].size = leaf_size(i, l);
 			k++;
 		}

@@ -731,7 +731,7 @@ static void jobresult_render__bounded_for_random_field_sizes(void **state)
 #define PICK()                                                                                     \
 	text_of(sizes[(size_t)rand_r(&seed) % (sizeof(sizes) / sizeof(sizes[0]))],                 \
 		patterns[(size_t)rand_r(&seed) % (sizeof(patterns) / sizeof(patterns[0]))])
-		char *f[8];
+		char *f[8] = {0};
 		for (int i = 0; i < 8; i++)
 			f[i] = PICK();
 #undef PICK

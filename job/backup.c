@@ -21,6 +21,7 @@
 #include "async.h"
 #include "compress.h"
 #include "files.h"
+#include "interrupt.h"
 #include "manifest.h"
 #include "openpgp.h"
 #include "pg.h"
@@ -105,7 +106,7 @@ static int pump(struct stage *head, int fd)
 	uint8_t *chunk = xmalloc(READ_CHUNK);
 	int rc = 0;
 	for (;;) {
-		ssize_t r = read(fd, chunk, READ_CHUNK);
+		ssize_t r = interrupt_read(fd, chunk, READ_CHUNK);
 		if (r < 0 && errno == EINTR && !stage_interrupted)
 			continue;
 		if (stage_interrupted) {

@@ -17,6 +17,7 @@
 #include "../common/jobenv.h"
 #include "../common/log.h"
 #include "../common/xmalloc.h"
+#include "interrupt.h"
 #include "job.h"
 #include "pg.h"
 #include "stage.h"
@@ -285,11 +286,6 @@ static int build_opts(struct job_opts *o, const struct raw *r, const struct comm
 	return 0;
 }
 
-static void on_signal(int sig)
-{
-	stage_interrupted = sig;
-}
-
 static const char *default_result_path(const struct raw *r)
 {
 	if (r->result_path)
@@ -303,6 +299,12 @@ int main(int argc, char **argv)
 	struct job_opts opts;
 	const struct command *cmd = NULL;
 	int rc;
+	/* TERM (Kubernetes stopping the pod) and INT: blocked before any thread
+	 * exists, so that every thread inherits the mask, and taken by the
+	 * signal thread, which wakes whatever waits (job/interrupt.h); the
+	 * pipeline then takes its abort path. */
+	if (interrupt_start() != 0)
+		log_warn("%s: SIGTERM and SIGINT will end lifeboat without clean-up", err_msg());
 	memset(&raw, 0, sizeof(raw));
 	memset(&opts, 0, sizeof(opts));
 	/* Writes to a child that exited must fail with EPIPE, not kill us. */
@@ -310,14 +312,6 @@ int main(int argc, char **argv)
 	/* An ignored SIGCHLD survives exec: a parent that ignored it would make
 	 * every waitpid fail, and each child's status unknown (proc_wait). */
 	signal(SIGCHLD, SIG_DFL);
-	/* TERM (Kubernetes stopping the pod) and INT: no SA_RESTART, so blocking
-	 * reads return and the pipeline takes its abort path. */
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
 		usage(argc < 2 ? stderr : stdout);
@@ -368,6 +362,8 @@ int main(int argc, char **argv)
 	opts.started = started;
 	if (!rc)
 		rc = cmd->run(&opts, result);
+	/* A failure after SIGTERM is reported as the interruption it was. */
+	rc = interrupt_outcome(rc);
 	result_add_time(result, JOBRESULT_COMPLETION_TIME, time(NULL));
 	result_add_str(result, JOBRESULT_PHASE,
 		       rc ? JOBRESULT_PHASE_FAILED : JOBRESULT_PHASE_COMPLETED);

@@ -2,6 +2,8 @@
 #include "pg.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +16,9 @@
 #include "../common/err.h"
 #include "../common/jobenv.h"
 #include "../common/xmalloc.h"
+#include "interrupt.h"
 #include "proc.h"
+#include "stage.h"
 
 /* libpq frees the parsed values as they are; one is the password. */
 static void conninfo_free_wiped(PQconninfoOption *opts)
@@ -145,11 +149,48 @@ int pg_conninfo_has_password(const char *conninfo)
 	return found;
 }
 
+/* PQexec that a SIGTERM ends: the query is cancelled on the server, and
+ * NULL returned with interrupt_error set. */
+static PGresult *exec(PGconn *c, const char *sql)
+{
+	if (atomic_load(&stage_interrupted)) {
+		interrupt_error();
+		return NULL;
+	}
+	if (!PQsendQuery(c, sql))
+		return PQmakeEmptyPGresult(c, PGRES_FATAL_ERROR);
+	PGresult *last = NULL;
+	for (;;) {
+		while (PQisBusy(c)) {
+			if (interrupt_poll(PQsocket(c), POLLIN) != 0 && errno == EINTR) {
+				PGcancel *k = PQgetCancel(c);
+				char why[256];
+				if (k)
+					PQcancel(k, why, sizeof(why));
+				PQfreeCancel(k);
+				PQclear(last);
+				interrupt_error();
+				return NULL;
+			}
+			if (!PQconsumeInput(c))
+				break;
+		}
+		PGresult *r = PQgetResult(c);
+		if (!r)
+			break;
+		PQclear(last);
+		last = r;
+	}
+	return last;
+}
+
 static int query_value(char **out, PGconn *c, const char *sql, const char *what)
 {
-	PGresult *r = PQexec(c, sql);
+	PGresult *r = exec(c, sql);
 	int rc = 0;
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+	if (!r) {
+		rc = E_IO; /* interrupted: interrupt_error said so */
+	} else if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		char *m = xstrdup(PQresultErrorMessage(r));
 		m[strcspn(m, "\n")] = '\0';
 		rc = err_set(E_DB, "%s failed: %s", what, m);
@@ -246,10 +287,12 @@ static int preflight(struct pg_info *out, const struct pg_target *t, const char 
 		 "estimating rows")))
 		goto done;
 	if (schema_query && *schema_query) {
-		PGresult *r = PQexec(c, "BEGIN READ ONLY");
+		PGresult *r = exec(c, "BEGIN READ ONLY");
 		PQclear(r);
 		rc = query_value(&info.schema_version, c, schema_query, "--schema-version-query");
-		r = PQexec(c, "ROLLBACK");
+		if (rc == E_IO && atomic_load(&stage_interrupted))
+			goto done;
+		r = exec(c, "ROLLBACK");
 		PQclear(r);
 		if (lenient && rc) {
 			info.schema_error = schema_error_text();

@@ -15,6 +15,8 @@
 #include "../common/err.h"
 #include "../common/jobenv.h"
 #include "../common/xmalloc.h"
+#include "interrupt.h"
+#include "stage.h"
 
 extern char **environ;
 
@@ -144,6 +146,10 @@ int proc_start(struct proc *p, const char *const argv[], const char *const env_e
 		}
 		dup2(errp[1], STDERR_FILENO);
 		signal(SIGPIPE, SIG_DFL);
+		/* Ours blocks SIGTERM and SIGINT (job/interrupt.h); exec keeps it. */
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		execvpe(argv[0], (char *const *)(uintptr_t)argv, envp);
 		int e = errno;
 		ssize_t ignored = write(ex[1], &e, sizeof(e));
@@ -216,30 +222,34 @@ static void finish_drain(struct proc *p)
 	}
 }
 
-static void reap(struct proc *p)
+/* interruptible: a signal ends the wait (interrupt_error), the child left
+ * running for proc_kill or proc_dispose. */
+static int reap(struct proc *p, int interruptible)
 {
 	if (!p->started)
-		return;
+		return 0;
 	proc_close_in(p);
 	if (!p->waited) {
 		int st = 0;
 		pid_t r;
 		do
-			r = waitpid(p->pid, &st, 0);
-		while (r < 0 && errno == EINTR);
+			r = interruptible ? interrupt_waitpid(p->pid, &st)
+					  : waitpid(p->pid, &st, 0);
+		while (r < 0 && errno == EINTR &&
+		       !(interruptible && atomic_load(&stage_interrupted)));
+		if (r < 0 && errno == EINTR)
+			return interrupt_error();
 		/* The child's fate is unknown then: proc_wait fails closed. */
 		p->wait_errno = r < 0 ? errno : 0;
 		p->status = st;
 		p->waited = 1;
 	}
 	finish_drain(p);
+	return 0;
 }
 
-int proc_wait(struct proc *p)
+static int judge(struct proc *p)
 {
-	if (!p->started)
-		return 0;
-	reap(p);
 	if (p->wait_errno)
 		return err_set(E_IO,
 			       "cannot wait for %s: %s (its exit status is unknown, so it counts "
@@ -254,13 +264,29 @@ int proc_wait(struct proc *p)
 		       p->tail_len ? ": " : "", proc_stderr(p));
 }
 
+int proc_wait(struct proc *p)
+{
+	if (!p->started)
+		return 0;
+	int rc = reap(p, 1);
+	return rc ? rc : judge(p);
+}
+
+int proc_wait_uninterrupted(struct proc *p)
+{
+	if (!p->started)
+		return 0;
+	reap(p, 0);
+	return judge(p);
+}
+
 void proc_kill(struct proc *p)
 {
 	if (!p->started)
 		return;
 	if (!p->waited)
 		kill(p->pid, SIGKILL);
-	reap(p);
+	reap(p, 0);
 }
 
 const char *proc_stderr(struct proc *p)

@@ -56,8 +56,12 @@ void proc_close_in(struct proc *p);
  * and the stderr tail in the message (wrapped by the caller). A failed
  * waitpid is E_IO too ("cannot wait for pg_dump: No child processes"):
  * a child whose status is unknown never counts as a success. Waiting again
- * returns the same. */
+ * returns the same. A SIGTERM or SIGINT ends the wait with interrupt_error
+ * (E_IO), the child still running for proc_kill or proc_dispose. */
 int proc_wait(struct proc *p);
+/* proc_wait that waits on through a SIGTERM or SIGINT: for a child that
+ * must not be abandoned (psql once COMMIT has been sent). */
+int proc_wait_uninterrupted(struct proc *p);
 /* SIGKILL then wait; for aborts. Leaves the thread's last error as it was. */
 void proc_kill(struct proc *p);
 /* The stderr tail with trailing whitespace trimmed; valid after proc_wait. */

@@ -9,6 +9,7 @@
 #include "job.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 #include "files.h"
 #include "holdback.h"
 #include "inject.h"
+#include "interrupt.h"
 #include "pg.h"
 #include "proc.h"
 #include "readback.h"
@@ -37,6 +39,8 @@
 #include "tar.h"
 
 #define COPY_CHUNK (128 * 1024)
+
+_Static_assert(HOLDBACK_BYTES <= PIPE_BUF, "COMMIT's release must be one atomic pipe write");
 
 /* Copies pg_restore's script output into the holdback stage. */
 struct copier {
@@ -52,9 +56,13 @@ static void *copier_main(void *arg)
 	struct copier *c = arg;
 	uint8_t *chunk = xmalloc(COPY_CHUNK);
 	for (;;) {
-		ssize_t r = read(c->fd, chunk, COPY_CHUNK);
-		if (r < 0 && errno == EINTR)
+		ssize_t r = interrupt_read(c->fd, chunk, COPY_CHUNK);
+		if (r < 0 && errno == EINTR && !atomic_load(&stage_interrupted))
 			continue;
+		if (r < 0 && errno == EINTR) {
+			c->rc = interrupt_error();
+			break;
+		}
 		if (r < 0) {
 			c->rc = err_set(E_IO, "reading pg_restore's output: %s", strerror(errno));
 			break;
@@ -468,16 +476,22 @@ static int apply(struct restore *r, struct files_restore **fr)
 			goto done;
 		}
 		if ((rc = proc_wait(&script))) {
-			rc = err_set(E_RESTORE, "pg_restore could not read the archive: %s", err_msg());
+			if (!atomic_load(&stage_interrupted))
+				rc = err_set(E_RESTORE, "pg_restore could not read the archive: %s",
+					     err_msg());
 			goto done;
 		}
 	}
 	if ((rc = holdback_check_commit(holder)))
 		goto done;
-	/* Everything checked: release COMMIT. */
+	/* Everything checked: release COMMIT. The tail goes into psql's pipe in
+	 * one write or not at all (a non-blocking pipe write of at most
+	 * PIPE_BUF bytes), so a SIGTERM before it rolls back for certain; from
+	 * then on psql is waited for even through a SIGTERM: killed, it might
+	 * have committed or not, and the result could not say which. */
 	if ((rc = holdback_release(holder)))
 		goto done;
-	if ((rc = proc_wait(&psql))) {
+	if ((rc = proc_wait_uninterrupted(&psql))) {
 		rc = psql_failed(r, &psql);
 		goto done;
 	}

@@ -2,8 +2,11 @@
 #include "stage.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -12,15 +15,14 @@
 #include "../common/err.h"
 #include "../common/text.h"
 #include "../common/xmalloc.h"
+#include "interrupt.h"
 
-volatile sig_atomic_t stage_interrupted;
+atomic_int stage_interrupted;
 
 int stage_write(struct stage *s, const uint8_t *p, size_t n)
 {
-	if (stage_interrupted)
-		return err_set(E_IO, "interrupted by signal %d (a Job deadline, a deletion or ^C): "
-				     "stopped before anything was committed",
-			       (int)stage_interrupted);
+	if (atomic_load(&stage_interrupted))
+		return interrupt_error();
 	if (n == 0)
 		return 0;
 	return s->ops->write(s, p, n);
@@ -172,6 +174,12 @@ struct fd_stage {
 	int fd;
 	const char *what;
 	int closed; /* the reader went away: the caller judges by its exit status */
+	/* A pipe is written without blocking, so that a full one waits in
+	 * interrupt_poll, which a signal ends; its flags are put back on free
+	 * (when fd is still that pipe: the owner may have closed it first). */
+	int saved_flags; /* -1: left as it was */
+	dev_t dev;
+	ino_t ino;
 };
 
 static int fd_write(struct stage *s, const uint8_t *p, size_t n)
@@ -182,6 +190,12 @@ static int fd_write(struct stage *s, const uint8_t *p, size_t n)
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				if (interrupt_poll(f->fd, POLLOUT) == 0)
+					continue;
+				if (errno == EINTR)
+					return interrupt_error();
+			}
 			if (errno == EPIPE) {
 				f->closed = 1;
 				break;
@@ -194,7 +208,17 @@ static int fd_write(struct stage *s, const uint8_t *p, size_t n)
 	return 0;
 }
 
-static const struct stage_ops fd_ops = {"fd", fd_write, sink_finish, plain_free};
+static void fd_free(struct stage *s)
+{
+	struct fd_stage *f = (struct fd_stage *)s;
+	struct stat st;
+	if (f->saved_flags >= 0 && fstat(f->fd, &st) == 0 && st.st_dev == f->dev &&
+	    st.st_ino == f->ino)
+		fcntl(f->fd, F_SETFL, f->saved_flags);
+	free(f);
+}
+
+static const struct stage_ops fd_ops = {"fd", fd_write, sink_finish, fd_free};
 
 struct stage *stage_fd_new(int fd, const char *what)
 {
@@ -202,5 +226,14 @@ struct stage *stage_fd_new(int fd, const char *what)
 	f->base.ops = &fd_ops;
 	f->fd = fd;
 	f->what = what;
+	f->saved_flags = -1;
+	struct stat st;
+	int flags = fcntl(fd, F_GETFL);
+	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && flags >= 0 && !(flags & O_NONBLOCK) &&
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0) {
+		f->saved_flags = flags;
+		f->dev = st.st_dev;
+		f->ino = st.st_ino;
+	}
 	return &f->base;
 }

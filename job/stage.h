@@ -5,6 +5,7 @@
 #define LIFEBOAT_STAGE_H
 
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 struct stage;
@@ -26,12 +27,11 @@ struct stage {
 	struct stage *next; /* borrowed: the chain owner frees each stage */
 };
 
-#include <signal.h>
-
-/* Set (to the signal number) by the SIGTERM/SIGINT handler: every chain
- * stops at its next write, so the normal abort paths run (partial objects
- * removed, multipart uploads aborted, an open restore rolled back). */
-extern volatile sig_atomic_t stage_interrupted;
+/* Set (to the signal number) by the signal thread (job/interrupt.h) at the
+ * first SIGTERM or SIGINT, read by every thread: every chain stops at its
+ * next write, so the normal abort paths run (partial objects removed,
+ * multipart uploads aborted, an open restore rolled back). */
+extern atomic_int stage_interrupted;
 
 int stage_write(struct stage *s, const uint8_t *p, size_t n);
 int stage_finish(struct stage *s);
@@ -58,7 +58,9 @@ struct stage *stage_buf_new(struct buf *out);
 struct stage *stage_null_new(void);
 /* A sink writing to a file descriptor (not closed by the stage). When the
  * reader closes its end (EPIPE) the rest is discarded: the caller judges the
- * reading process by its exit status. Other errors are E_IO naming `what`. */
+ * reading process by its exit status. Other errors are E_IO naming `what`.
+ * A pipe is made non-blocking while the stage lives, so that waiting on a
+ * full one ends at a signal (interrupt_error, E_IO). */
 struct stage *stage_fd_new(int fd, const char *what);
 
 #endif

@@ -89,7 +89,9 @@ int verify_run(const struct job_opts *o, struct json_object *result)
 		proc_kill(&lister); /* the first verdict stands */
 	} else if (have_lister) {
 		int lrc = proc_wait(&lister);
-		if (lrc)
+		if (lrc && atomic_load(&stage_interrupted))
+			rc = lrc;
+		else if (lrc)
 			rc = err_set(E_INTEGRITY,
 				     "pg_restore --list cannot read the archive of %s: %s; restore "
 				     "another backup",

@@ -8,6 +8,8 @@
 
 #include "../common/err.h"
 #include "../common/xmalloc.h"
+#include "interrupt.h"
+#include "stage.h"
 
 struct job {
 	uint8_t *data;
@@ -37,6 +39,8 @@ struct parts {
 	int ids_cap;
 	uint64_t bytes;
 	int stop;
+	int aborted;	   /* parts_abort: nothing more is sent */
+	int interruptible; /* made before a signal, so stopped by one */
 	int rc;
 	char msg[2048];
 };
@@ -55,6 +59,18 @@ static void set_id(struct parts *p, int part_no, const char *id)
 	p->ids[part_no - 1] = xstrdup(id);
 }
 
+/* After a SIGTERM or SIGINT no part is sent (the Job's grace period is
+ * for the clean-up): the signal becomes the upload's error. Caller holds
+ * the lock. */
+static int signalled(struct parts *p)
+{
+	if (p->rc || !p->interruptible || !atomic_load(&stage_interrupted))
+		return 0;
+	p->rc = interrupt_error();
+	snprintf(p->msg, sizeof(p->msg), "%s", err_msg());
+	return 1;
+}
+
 static void *worker_main(void *arg)
 {
 	struct parts *p = ((void **)arg)[0];
@@ -64,13 +80,15 @@ static void *worker_main(void *arg)
 	for (;;) {
 		while (!p->stop && p->qcount == 0)
 			pthread_cond_wait(&p->changed, &p->lock);
-		if (p->stop && p->qcount == 0)
+		if (p->qcount == 0)
 			break;
 		struct job j = p->queue[p->qhead];
 		p->qhead = (p->qhead + 1) % p->in_flight;
 		p->qcount--;
 		p->busy++;
-		int skip = p->rc != 0; /* after a failure, drain without uploading */
+		/* After a failure or a signal, drain without uploading. */
+		signalled(p);
+		int skip = p->rc != 0;
 		pthread_mutex_unlock(&p->lock);
 		char id[PARTS_ID_MAX] = "";
 		int rc = skip ? 0 : p->b->upload(p->ctx, worker, j.part_no, j.data, j.len, id);
@@ -105,6 +123,7 @@ struct parts *parts_new(const struct parts_backend *b, void *ctx, size_t part_si
 	p->spare = xcalloc((size_t)p->in_flight + 1, sizeof(*p->spare));
 	p->spare_cap = xcalloc((size_t)p->in_flight + 1, sizeof(*p->spare_cap));
 	p->next_part = 1;
+	p->interruptible = !atomic_load(&stage_interrupted);
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->changed, NULL);
 	p->threads = xcalloc((size_t)p->in_flight, sizeof(*p->threads));
@@ -118,18 +137,26 @@ struct parts *parts_new(const struct parts_backend *b, void *ctx, size_t part_si
 	return p;
 }
 
+/* The first error, or why nothing more is accepted. Caller holds the lock. */
 static int failed(struct parts *p)
 {
+	if (!p->rc && !signalled(p) && p->aborted)
+		return err_set(E_IO, "the upload was abandoned");
 	return err_set(p->rc, "%s", p->msg);
+}
+
+static int stopped(struct parts *p)
+{
+	return p->rc || p->aborted || signalled(p);
 }
 
 /* Hands the fill buffer to the workers; waits while in_flight are queued
  * or busy. Caller holds the lock. */
 static int dispatch(struct parts *p)
 {
-	while (!p->rc && p->qcount + p->busy >= p->in_flight)
+	while (!stopped(p) && p->qcount + p->busy >= p->in_flight)
 		pthread_cond_wait(&p->changed, &p->lock);
-	if (p->rc)
+	if (stopped(p))
 		return failed(p);
 	p->queue[(p->qhead + p->qcount) % p->in_flight] = p->fill;
 	p->qcount++;
@@ -166,7 +193,7 @@ int parts_write(struct parts *p, const uint8_t *data, size_t n)
 	int rc = 0;
 	pthread_mutex_lock(&p->lock);
 	while (!rc && n > 0) {
-		if (p->rc) {
+		if (stopped(p)) {
 			rc = failed(p);
 			break;
 		}
@@ -204,7 +231,9 @@ int parts_finish(struct parts *p)
 {
 	int rc = 0;
 	pthread_mutex_lock(&p->lock);
-	if (p->fill.data && (p->fill.len > 0 || p->dispatched == 0))
+	if (stopped(p))
+		rc = failed(p);
+	else if (p->fill.data && (p->fill.len > 0 || p->dispatched == 0))
 		rc = dispatch(p);
 	while (!p->rc && (p->qcount > 0 || p->busy > 0))
 		pthread_cond_wait(&p->changed, &p->lock);
@@ -229,10 +258,30 @@ uint64_t parts_bytes(const struct parts *p)
 	return p->bytes;
 }
 
+void parts_abort(struct parts *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->aborted = 1;
+	/* Handed over but not started: never sent. */
+	while (p->qcount > 0) {
+		struct job *j = &p->queue[p->qhead];
+		p->spare[p->nspare] = j->data;
+		p->spare_cap[p->nspare] = j->cap;
+		p->nspare++;
+		p->qhead = (p->qhead + 1) % p->in_flight;
+		p->qcount--;
+	}
+	pthread_cond_broadcast(&p->changed);
+	while (p->busy > 0)
+		pthread_cond_wait(&p->changed, &p->lock);
+	pthread_mutex_unlock(&p->lock);
+}
+
 void parts_free(struct parts *p)
 {
 	if (!p)
 		return;
+	parts_abort(p);
 	pthread_mutex_lock(&p->lock);
 	p->stop = 1;
 	pthread_cond_broadcast(&p->changed);

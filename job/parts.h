@@ -1,7 +1,13 @@
 /* Uploading one stream as numbered parts (S3 multipart, Azure blocks) with a
  * bounded number in flight: memory is part size x (in_flight + 1), whatever
  * the stream's length. Backends supply the per-part upload; this module owns
- * buffering, the worker threads, part sizes and the first error. */
+ * buffering, the worker threads, part sizes and the first error.
+ *
+ * A SIGTERM or SIGINT (stage_interrupted) stops an upload begun before it:
+ * no part is started after it, parts_write and parts_finish fail with
+ * interrupt_error, and the transfers under way are abandoned by libcurl
+ * (common/http.h: http_set_interrupt). One begun after it (a clean-up's
+ * small write) runs as usual. */
 #ifndef LIFEBOAT_PARTS_H
 #define LIFEBOAT_PARTS_H
 
@@ -38,7 +44,11 @@ int parts_count(const struct parts *p);
 /* The identifier of part part_no (1-based) after a successful finish. */
 const char *parts_id(const struct parts *p, int part_no);
 uint64_t parts_bytes(const struct parts *p);
-/* Stops the workers (waiting for uploads under way) and frees everything. */
+/* Abandons the upload: parts handed over but not started are dropped, none
+ * is started any more, and the uploads under way are waited for. Then
+ * parts_write and parts_finish fail (E_IO, or the first error). */
+void parts_abort(struct parts *p);
+/* parts_abort, then stops the workers and frees everything. */
 void parts_free(struct parts *p);
 
 #endif

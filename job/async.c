@@ -8,6 +8,7 @@
 
 #include "../common/err.h"
 #include "../common/xmalloc.h"
+#include "interrupt.h"
 
 struct slot {
 	uint8_t *data;
@@ -52,7 +53,11 @@ static void *worker_main(void *arg)
 	}
 	int finish = !rc && a->ending && !a->stop;
 	pthread_mutex_unlock(&a->lock);
-	if (finish)
+	/* Once SIGTERM came, the downstream (the store writer) is not finished:
+	 * no object becomes visible after it. */
+	if (finish && atomic_load(&stage_interrupted))
+		rc = interrupt_error();
+	else if (finish)
 		rc = stage_finish(a->base.next);
 	pthread_mutex_lock(&a->lock);
 	if (rc) {

@@ -11,7 +11,8 @@
 
 /* Starts the worker. An error in the downstream stages is returned by the
  * next write or by finish, with its message. Freeing without finish stops
- * the worker and discards what is queued. */
+ * the worker and discards what is queued. After a SIGTERM or SIGINT the
+ * downstream is not finished: finish returns interrupt_error. */
 struct stage *async_new(struct stage *next);
 
 #endif

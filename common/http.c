@@ -28,9 +28,23 @@ struct transfer {
 	struct http_response *resp;
 	int stopped; /* the callback's value */
 	int too_big;
+	int watch_interrupt; /* begun before the interrupt: abandoned at it */
+	int interrupted;
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+/* Set once, before any thread: http_set_interrupt. */
+static const atomic_int *interrupt_flag;
+
+void http_set_interrupt(const atomic_int *flag)
+{
+	interrupt_flag = flag;
+}
+
+static int interrupt_signal(void)
+{
+	return interrupt_flag ? atomic_load(interrupt_flag) : 0;
+}
 
 static void global_init(void)
 {
@@ -143,6 +157,10 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 	(void)dlnow;
 	(void)ultotal;
 	(void)ulnow;
+	if (t->watch_interrupt && interrupt_signal()) {
+		t->interrupted = 1;
+		return 1;
+	}
 	return t->req->cancel && *t->req->cancel ? 1 : 0;
 }
 
@@ -156,7 +174,7 @@ int http_do(struct http_client *c, const struct http_request *req, struct http_r
 {
 	CURL *curl = c->curl;
 	struct curl_slist *hdrs = NULL;
-	struct transfer t = {req, resp, 0, 0};
+	struct transfer t = {req, resp, 0, 0, interrupt_flag && !interrupt_signal(), 0};
 	char errbuf[CURL_ERROR_SIZE] = "";
 	int rc = 0;
 
@@ -191,7 +209,7 @@ int http_do(struct http_client *c, const struct http_request *req, struct http_r
 			 req->connect_timeout_ms ? req->connect_timeout_ms : 10000L);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, req->timeout_ms);
 	curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
-	if (req->cancel) {
+	if (req->cancel || t.watch_interrupt) {
 		curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
 		curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &t);
 		curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
@@ -215,6 +233,9 @@ int http_do(struct http_client *c, const struct http_request *req, struct http_r
 	CURLcode cc = curl_easy_perform(curl);
 	if (t.stopped) {
 		rc = t.stopped;
+	} else if (t.interrupted) {
+		rc = err_set(E_IO, "%s %s: abandoned: interrupted by signal %d", req->method,
+			     shown_url(req), interrupt_signal());
 	} else if (cc == CURLE_ABORTED_BY_CALLBACK) {
 		rc = err_set(E_TIMEOUT, "%s %s: cancelled", req->method, shown_url(req));
 	} else if (t.too_big) {
@@ -425,8 +446,9 @@ int http_do_retry(struct http_client *c, const struct http_request *req, struct 
 		rc = http_do(c, req, resp);
 		int retryable =
 		    rc == E_UNAVAILABLE || (rc == 0 && http_status_retryable(resp->status));
+		/* After the interrupt, the grace period is for the clean-up. */
 		if (!retryable || attempt >= policy->attempts ||
-		    (req->on_data && resp->streamed > 0))
+		    (req->on_data && resp->streamed > 0) || interrupt_signal())
 			return rc;
 		long wait = backoff_ms(policy, attempt, rc == 0 ? resp->retry_after_s : -1);
 		log_debug("%s %s: %s; retrying in %ld ms (attempt %d of %d)", req->method,
@@ -434,8 +456,14 @@ int http_do_retry(struct http_client *c, const struct http_request *req, struct 
 			  policy->attempts);
 		if (retries)
 			(*retries)++;
-		struct timespec ts = {wait / 1000, (wait % 1000) * 1000000};
-		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-			;
+		/* In slices, so that the interrupt ends the wait too. */
+		for (long left = wait; left > 0 && !interrupt_signal(); left -= 100) {
+			long ms = left < 100 ? left : 100;
+			struct timespec ts = {0, ms * 1000000};
+			while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+				;
+		}
+		if (interrupt_signal())
+			return rc;
 	}
 }

@@ -3,6 +3,7 @@
 #ifndef LIFEBOAT_HTTP_H
 #define LIFEBOAT_HTTP_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -65,6 +66,15 @@ struct http_retry {
 /* Not thread-safe: one client per thread. */
 struct http_client;
 
+/* Makes every transfer watch *flag (the job's stage_interrupted, set at
+ * SIGTERM or SIGINT): one under way when it turns non-zero is abandoned
+ * within about a second (http_do returns E_IO, "...: abandoned: interrupted
+ * by signal N"), and http_do_retry makes no attempt after it, nor waits for
+ * one. A transfer begun after it (a clean-up's: an abort, a removal, an
+ * audit record) runs as usual. Call it before any thread uses this module;
+ * NULL turns it off. */
+void http_set_interrupt(const atomic_int *flag);
+
 struct http_client *http_client_new(void);
 void http_client_free(struct http_client *c);
 void http_response_init(struct http_response *r);
@@ -78,9 +88,10 @@ char *http_response_header(const struct http_response *r, const char *name);
  * transport failures (refused, reset, timed out) naming the URL. */
 int http_do(struct http_client *c, const struct http_request *req, struct http_response *resp);
 /* http_do with retries. A streaming request is not retried once bytes
- * reached on_data (the caller resumes, e.g. with a Range). *retries (may be
- * NULL) is increased by the retries made. Returns as http_do; a final 429 or
- * 5xx reply is returned as a reply (status set), not as an error. */
+ * reached on_data (the caller resumes, e.g. with a Range), nor any after
+ * the interrupt (http_set_interrupt). *retries (may be NULL) is increased
+ * by the retries made. Returns as http_do; a final 429 or 5xx reply is
+ * returned as a reply (status set), not as an error. */
 int http_do_retry(struct http_client *c, const struct http_request *req, struct http_response *resp,
 		  const struct http_retry *policy, unsigned long *retries);
 /* Whether a reply status is worth retrying (429, 500, 502, 503, 504). */

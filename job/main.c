@@ -14,6 +14,7 @@
 
 #include "../common/buf.h"
 #include "../common/err.h"
+#include "../common/http.h"
 #include "../common/jobenv.h"
 #include "../common/log.h"
 #include "../common/xmalloc.h"
@@ -305,6 +306,7 @@ int main(int argc, char **argv)
 	 * pipeline then takes its abort path. */
 	if (interrupt_start() != 0)
 		log_warn("%s: SIGTERM and SIGINT will end lifeboat without clean-up", err_msg());
+	http_set_interrupt(&stage_interrupted);
 	memset(&raw, 0, sizeof(raw));
 	memset(&opts, 0, sizeof(opts));
 	/* Writes to a child that exited must fail with EPIPE, not kill us. */

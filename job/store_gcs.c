@@ -544,7 +544,8 @@ static int send_chunk(struct gcs_writer *w, struct http_client *c, uint64_t at, 
 		} else if (rc == E_UNAVAILABLE || rc == E_TIMEOUT ||
 			   http_status_retryable(status)) {
 			long after = rc ? -1 : resp.retry_after_s;
-			if (attempt + 1 < s->retry.attempts) {
+			/* No retry after a SIGTERM: the grace period is for the clean-up. */
+			if (attempt + 1 < s->retry.attempts && !atomic_load(&stage_interrupted)) {
 				log_info("%s: %s failed (%s); asking the server what it holds",
 					 w->where, what,
 					 rc		 ? err_msg()

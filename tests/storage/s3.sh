@@ -385,6 +385,41 @@ t_stat "backup: the parts already sent were aborted" "d['aborted'] == $before + 
 t_true "backup: no multipart upload left open after the pg_dump failure" test "$(open_uploads)" = 0
 no_backup dumpfail "backup: the pg_dump failure left no manifest and no object"
 
+# SIGTERM mid-multipart upload (a Job's deadline or deletion): every part is
+# held on the way, so uploads are under way when the signal comes; lifeboat
+# must abandon them, abort the multipart upload and exit within the 30 s a
+# Job's terminationGracePeriodSeconds gives by default (a correctness bound).
+rules '[{"name":"hold-parts","op":"UploadPart","stall":120,"times":-1}]'
+before=$(stats 'd["aborted"]')
+"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "${S3URL/stallTimeout=3/stallTimeout=300}" \
+	--name termed --passphrase-file "$PASS" --compression none --result-path "$WORK/termed.json" \
+	>"$WORK/termed.out" 2>&1 &
+termpid=$!
+for ((i = 0; i < 300; i++)); do
+	[[ $(stats 'f["fired"].get("hold-parts", 0)') -ge 2 ]] && break
+	sleep 0.1
+done
+sleep 0.5
+kill -TERM "$termpid"
+for ((i = 0; i < 300; i++)); do
+	kill -0 "$termpid" 2>/dev/null || break
+	sleep 0.1
+done
+kill -0 "$termpid" 2>/dev/null && kill -KILL "$termpid"
+set +e
+wait "$termpid"
+term_rc=$?
+set -e
+t_equals "backup: SIGTERM mid-multipart: exits within the 30 s grace, status 1" 1 echo "$term_rc"
+T_OUT=$(cat "$WORK/termed.out")
+t_contains "backup: SIGTERM mid-multipart: the log says interrupted" "interrupted by signal 15"
+t_true "backup: SIGTERM mid-multipart: the result says LocalIOError" \
+	$PY -c "import json; r=json.load(open('$WORK/termed.json')); assert r['reason']=='LocalIOError' and 'interrupted by signal 15' in r['message'], r"
+t_stat "backup: SIGTERM mid-multipart: AbortMultipartUpload was sent" "d['aborted'] == $before + 1"
+t_true "backup: SIGTERM mid-multipart: no multipart upload left open" test "$(open_uploads)" = 0
+no_backup termed "backup: SIGTERM mid-multipart left no manifest and no object"
+fault_reset
+
 # --- credentials -------------------------------------------------------------
 current="credentials"
 AWS_SECRET_ACCESS_KEY=not-the-secret t_run "backup: a wrong secret is refused (exit 4)" 4 \

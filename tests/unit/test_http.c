@@ -1,16 +1,19 @@
 /* Tests for common/http.c: the Retry-After parser, the retry delay, the
  * retryable statuses and header lookup (pure), then http_do and
- * http_do_retry against a canned HTTP server on a loopback port. */
+ * http_do_retry against a canned HTTP server on a loopback port, and what
+ * the interrupt (http_set_interrupt) abandons and what it lets run. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -469,6 +472,201 @@ static void http_do__reads_retry_after_in_both_forms(void **state)
 	assert_int_equal(canned_stop(&s), 6);
 }
 
+/* --- the interrupt: a server that answers, or holds every connection --- */
+
+/* Answers each connection after reading its request: with `reply`, or,
+ * when reply is NULL, with nothing (holding the connection until stopped). */
+struct server {
+	int fd, port;
+	pthread_t thread;
+	const char *reply;
+	atomic_int requests;
+	atomic_int stop;
+};
+
+static void *server_main(void *arg)
+{
+	struct server *s = arg;
+	while (!atomic_load(&s->stop)) {
+		int c = accept(s->fd, NULL, NULL);
+		if (c < 0)
+			break;
+		char buf[4096];
+		size_t got = 0;
+		while (got < sizeof(buf) - 1) {
+			ssize_t r = read(c, buf + got, sizeof(buf) - 1 - got);
+			if (r <= 0)
+				break;
+			got += (size_t)r;
+			buf[got] = '\0';
+			if (strstr(buf, "\r\n\r\n"))
+				break;
+		}
+		atomic_fetch_add(&s->requests, 1);
+		if (s->reply) {
+			ssize_t ignored = write(c, s->reply, strlen(s->reply));
+			(void)ignored;
+		} else {
+			for (int i = 0; i < 200 && !atomic_load(&s->stop); i++)
+				nanosleep(&(struct timespec){0, 50000000}, NULL);
+		}
+		close(c);
+	}
+	return NULL;
+}
+
+static void server_start(struct server *s, const char *reply)
+{
+	memset(s, 0, sizeof(*s));
+	s->reply = reply;
+	s->fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(s->fd >= 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	socklen_t len = sizeof(a);
+	assert_int_equal(getsockname(s->fd, (struct sockaddr *)&a, &len), 0);
+	s->port = ntohs(a.sin_port);
+	assert_int_equal(listen(s->fd, 8), 0);
+	assert_int_equal(pthread_create(&s->thread, NULL, server_main, s), 0);
+}
+
+static void server_stop(struct server *s)
+{
+	atomic_store(&s->stop, 1);
+	shutdown(s->fd, SHUT_RDWR);
+	pthread_join(s->thread, NULL);
+	close(s->fd);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static atomic_int flag;
+
+struct raiser {
+	pthread_t thread;
+	long after_ms;
+};
+
+static void *raise_main(void *arg)
+{
+	struct raiser *r = arg;
+	nanosleep(&(struct timespec){r->after_ms / 1000, (r->after_ms % 1000) * 1000000L}, NULL);
+	atomic_store(&flag, 15);
+	return NULL;
+}
+
+static int get(struct server *s, const struct http_retry *retry, struct http_response *resp)
+{
+	char url[64];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/object", s->port);
+	struct http_request req = {.method = "GET", .url = url, .timeout_ms = 20000};
+	struct http_client *c = http_client_new();
+	int rc = retry ? http_do_retry(c, &req, resp, retry, NULL) : http_do(c, &req, resp);
+	http_client_free(c);
+	return rc;
+}
+
+static void http_do__abandons_a_transfer_under_way_at_the_interrupt(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, NULL);
+	atomic_store(&flag, 0);
+	http_set_interrupt(&flag);
+	struct raiser r = {.after_ms = 300};
+	assert_int_equal(pthread_create(&r.thread, NULL, raise_main, &r), 0);
+	struct http_response resp;
+	http_response_init(&resp);
+	double t0 = now_s();
+	int rc = get(&s, NULL, &resp);
+	double took = now_s() - t0;
+	pthread_join(r.thread, NULL);
+	assert_int_equal(rc, E_IO);
+	assert_non_null(strstr(err_msg(), "abandoned: interrupted by signal 15"));
+	assert_true(took < 5.0); /* libcurl looks about once a second; the reply would take 10 s */
+	http_response_dispose(&resp);
+	http_set_interrupt(NULL);
+	server_stop(&s);
+}
+
+static void http_do__runs_a_transfer_begun_after_the_interrupt(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+	atomic_store(&flag, 15);
+	http_set_interrupt(&flag);
+	struct http_response resp;
+	http_response_init(&resp);
+	assert_int_equal(get(&s, NULL, &resp), 0);
+	assert_int_equal(resp.status, 200);
+	assert_string_equal(buf_str(&resp.body), "ok");
+	http_response_dispose(&resp);
+	http_set_interrupt(NULL);
+	server_stop(&s);
+}
+
+static void http_do_retry__retries_nothing_after_the_interrupt(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+			 "Connection: close\r\n\r\n");
+	const struct http_retry retry = {5, 2000, 4000};
+	struct http_response resp;
+	/* Without the interrupt: every attempt (with a short backoff). */
+	const struct http_retry quick = {3, 1, 2};
+	http_response_init(&resp);
+	assert_int_equal(get(&s, &quick, &resp), 0);
+	assert_int_equal(resp.status, 503);
+	assert_int_equal(atomic_load(&s.requests), 3);
+	http_response_dispose(&resp);
+	/* After it: one attempt, no backoff. */
+	atomic_store(&flag, 15);
+	http_set_interrupt(&flag);
+	http_response_init(&resp);
+	double t0 = now_s();
+	assert_int_equal(get(&s, &retry, &resp), 0);
+	assert_true(now_s() - t0 < 1.5);
+	assert_int_equal(resp.status, 503);
+	assert_int_equal(atomic_load(&s.requests), 4);
+	http_response_dispose(&resp);
+	http_set_interrupt(NULL);
+	server_stop(&s);
+}
+
+static void http_do_retry__the_interrupt_ends_the_backoff(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+			 "Connection: close\r\n\r\n");
+	atomic_store(&flag, 0);
+	http_set_interrupt(&flag);
+	/* The first 503 is followed by a backoff of 5 to 10 s; the interrupt
+	 * comes 300 ms into it. */
+	const struct http_retry retry = {5, 10000, 10000};
+	struct raiser r = {.after_ms = 300};
+	assert_int_equal(pthread_create(&r.thread, NULL, raise_main, &r), 0);
+	struct http_response resp;
+	http_response_init(&resp);
+	double t0 = now_s();
+	assert_int_equal(get(&s, &retry, &resp), 0);
+	double took = now_s() - t0;
+	pthread_join(r.thread, NULL);
+	assert_true(took < 2.0);
+	assert_int_equal(resp.status, 503);
+	assert_int_equal(atomic_load(&s.requests), 1);
+	http_response_dispose(&resp);
+	http_set_interrupt(NULL);
+	server_stop(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -484,6 +682,10 @@ int main(void)
 	    cmocka_unit_test(response_header__case_insensitive_trimmed_first_one),
 	    cmocka_unit_test(http_do__reads_retry_after_in_both_forms),
 	    cmocka_unit_test(http_do_retry__huge_retry_after_waits_max_ms),
+	    cmocka_unit_test(http_do__abandons_a_transfer_under_way_at_the_interrupt),
+	    cmocka_unit_test(http_do__runs_a_transfer_begun_after_the_interrupt),
+	    cmocka_unit_test(http_do_retry__retries_nothing_after_the_interrupt),
+	    cmocka_unit_test(http_do_retry__the_interrupt_ends_the_backoff),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

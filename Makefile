@@ -39,7 +39,7 @@ KUBE_OBJ := $(KUBE_SRC:%.c=$(BUILD)/%.o)
 OPER_OBJ := $(OPER_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration asan valgrind bench demo clean format format-check analyze fresh-check images images-test config
+.PHONY: all deps test unit integration asan valgrind bench demo clean format format-check analyze fresh-check images images-test config fuzz fuzz-build
 
 all: $(BUILD)/lifeboat $(if $(wildcard operator/main.c),$(BUILD)/lifeboat-operator)
 
@@ -64,6 +64,45 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(JOB_OBJ) $(OPER_OBJ) $(KUBE_OBJ) $(C
 $(BUILD)/kubetool: $(BUILD)/tests/kube/kubetool.o $(OPER_OBJ) $(KUBE_OBJ) $(COMMON_OBJ)
 	@echo "  LD $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Fuzzing (tests/fuzz/, docs/testing.md "Fuzzing"): libFuzzer targets built
+# with clang under ASan+UBSan into $(BUILD)/fuzz/. The library objects are
+# compiled again by clang with coverage instrumentation (fuzzer-no-link) into
+# $(BUILD)/fuzz/obj/ and archived, so each target links only what it uses;
+# tests/fuzz/fake_http.c comes first and stands in for common/http.c.
+FUZZ_CC ?= clang
+FUZZ_BUILD := $(BUILD)/fuzz
+FUZZ_SAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS = $(WARN) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -D_GNU_SOURCE \
+	-DLIFEBOAT_VERSION='"$(VERSION)"' -MMD -MP $(PKG_CFLAGS)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+FUZZ_HELPER_OBJ := $(FUZZ_BUILD)/obj/tests/fuzz/fuzz.o $(FUZZ_BUILD)/obj/tests/fuzz/fake_http.o
+FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(COMMON_SRC) $(JOB_SRC) $(KUBE_SRC) $(OPER_SRC))
+FUZZ_LIB := $(FUZZ_BUILD)/liblifeboat.a
+# Kept: make would delete them as intermediates of the pattern rule below.
+.SECONDARY: $(FUZZ_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
+
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC [fuzz] $<"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	@ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_HELPER_OBJ) $(FUZZ_LIB)
+	@echo "  LD $@"
+	@$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -pthread -o $@ $^ $(LDLIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+# Each target for FUZZ_SECONDS (default 60) from its seed corpus and what
+# earlier runs found ($(BUILD)/fuzz/corpus/NAME); FUZZ_TARGETS="cron tz"
+# picks some. `make test` runs them for a fixed number of inputs instead.
+fuzz: deps $(FUZZ_BIN)
+	@FUZZ_BUILD=$(FUZZ_BUILD) tests/fuzz/run.sh --seconds $${FUZZ_SECONDS:-60} $${FUZZ_TARGETS:-}
 
 # Idempotent set-up on Debian: installs only what is missing.
 deps:

@@ -213,6 +213,9 @@ int gcs_token_parse(struct gcs_token *out, const char *json, size_t len)
 
 time_t gcs_token_refresh_at(time_t obtained, long expires_in)
 {
+	/* The server's number: obtained + expires_in must not overflow. */
+	if (expires_in > 86400)
+		expires_in = 86400;
 	long early = expires_in / 4;
 	if (early > 300)
 		early = 300;

@@ -43,7 +43,7 @@ struct gcs_token {
 int gcs_token_parse(struct gcs_token *out, const char *json, size_t len);
 /* The time to fetch a new token for one obtained at `obtained` that lives
  * expires_in seconds: a quarter of its life early, at most 5 minutes, at
- * least 1 second. */
+ * least 1 second. A life longer than a day counts as a day. */
 time_t gcs_token_refresh_at(time_t obtained, long expires_in);
 
 /* An error reply {"error": {"code", "message", "errors": [{"reason"}]}}:

@@ -680,11 +680,13 @@ static int z_run(struct dec *d, const uint8_t *p, size_t n)
 		produced = sizeof(d->zout) - d->z.avail_out;
 		if (zrc == Z_STREAM_END)
 			d->z_done = 1;
-		else if (zrc != Z_OK && zrc != Z_BUF_ERROR)
-			return inside_err(d, "corrupt compressed data: zlib: %s",
-					  d->z.msg ? d->z.msg : "error");
+		/* What inflate wrote before it found an error is parsed first, as
+		 * it is when the input comes in smaller slices. */
 		if (produced && ((rc = msg_feed(d, 1, d->zout, produced)) < 0 || d->deferred))
 			return rc;
+		if (!d->z_done && zrc != Z_OK && zrc != Z_BUF_ERROR)
+			return inside_err(d, "corrupt compressed data: zlib: %s",
+					  d->z.msg ? d->z.msg : "error");
 		if (!d->z_done &&
 		    (zrc == Z_BUF_ERROR || (d->z.avail_in == 0 && d->z.avail_out != 0)))
 			return 0;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: builds, then runs every suite: unit (cmocka), gcc -fanalyzer
-# and integration (real PostgreSQL, gpg, pg_restore) in the normal build; unit
-# and integration again under ASan+UBSan; the pipeline cycle under valgrind;
+# and integration (real PostgreSQL, gpg, pg_restore) in the normal build; the
+# libFuzzer targets (tests/fuzz) for a fixed number of inputs; unit and
+# integration again under ASan+UBSan; the pipeline cycle under valgrind;
 # then, once, the end-to-end suites on the real Kubernetes control plane
 # (tests/cluster) with the ASan+UBSan binaries. Ends with "N passed, M failed".
 set -uo pipefail
@@ -95,6 +96,15 @@ if record_build "normal" all build/kubetool $(unit_bins build); then
 	T_SUITE=valgrind LIFEBOAT_TESTS='v_*.sh' \
 		LIFEBOAT="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect $root/build/lifeboat" \
 		timeout 1800 tests/integration/run.sh
+fi
+
+# libFuzzer targets (clang, ASan+UBSan): the saved crash inputs, then a
+# fixed number of inputs each from the seed corpus (docs/testing.md
+# "Fuzzing"; `make fuzz` runs them longer).
+step "fuzzing (libFuzzer, ASan+UBSan): tests/fuzz/run.sh --runs ${FUZZ_RUNS:-30000}"
+if record_build "fuzz targets (clang)" fuzz-build; then
+	timeout 900 tests/fuzz/run.sh --runs "${FUZZ_RUNS:-30000}" ||
+		grep -q "^FAIL fuzz" "$LIFEBOAT_RESULTS" || echo "FAIL fuzz: the suite exited before its end (output above)" >>"$LIFEBOAT_RESULTS"
 fi
 
 step "build with AddressSanitizer + UndefinedBehaviorSanitizer"

@@ -396,7 +396,9 @@ static int watch_event(struct watch_state *w, const char *text, size_t len)
 		goto done;
 	}
 	struct json_object *type, *object;
+	/* "type": null would be a NULL string below. */
 	if (!json_object_object_get_ex(ev, "type", &type) ||
+	    !json_object_is_type(type, json_type_string) ||
 	    !json_object_object_get_ex(ev, "object", &object)) {
 		rc = err_set(E_UNAVAILABLE, "watch: an event without type or object");
 		goto done;

@@ -58,8 +58,8 @@ int kube_status_error(long http_status, const char *body, size_t len, const char
 		buf_addf(&m, " %s", reason);
 	if (message)
 		buf_addf(&m, ": %s", message);
-	else if (!st && body && len)
-		buf_addf(&m, ": %.200s", body);
+	else if (!st && body && len) /* body need not be NUL-terminated */
+		buf_addf(&m, ": %.*s", len < 200 ? (int)len : 200, body);
 	struct json_object *details, *causes;
 	if (st && json_object_object_get_ex(st, "details", &details) &&
 	    json_object_object_get_ex(details, "causes", &causes) &&

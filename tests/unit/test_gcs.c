@@ -14,6 +14,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,6 +266,17 @@ static void refresh_at__a_quarter_early_at_most_five_minutes(void **state)
 	assert_int_equal(gcs_token_refresh_at(1000, 1), 1000);
 }
 
+/* The token endpoint's expires_in is the server's number: one past a day
+ * counts as a day, so the refresh time cannot overflow (found by
+ * tests/fuzz, target gcs_json). */
+static void refresh_at__a_lifetime_past_a_day_counts_as_a_day(void **state)
+{
+	(void)state;
+	assert_int_equal(gcs_token_refresh_at(1000, 86400), 1000 + 86400 - 300);
+	assert_int_equal(gcs_token_refresh_at(1000, 86401), 1000 + 86400 - 300);
+	assert_int_equal(gcs_token_refresh_at(1000, LONG_MAX), 1000 + 86400 - 300);
+}
+
 static void error_parse__json_api_and_token_endpoint_forms(void **state)
 {
 	(void)state;
@@ -427,6 +439,7 @@ int main(void)
 	    cmocka_unit_test(jwt__refuses_a_key_that_is_not_rsa),
 	    cmocka_unit_test(token_parse__access_token_and_lifetime),
 	    cmocka_unit_test(refresh_at__a_quarter_early_at_most_five_minutes),
+	    cmocka_unit_test(refresh_at__a_lifetime_past_a_day_counts_as_a_day),
 	    cmocka_unit_test(error_parse__json_api_and_token_endpoint_forms),
 	    cmocka_unit_test(list_parse__items_sizes_and_page_token),
 	    cmocka_unit_test(object_size__decimal_string),

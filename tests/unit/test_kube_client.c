@@ -79,6 +79,17 @@ static void status__survives_non_status_bodies(void **state)
 	assert_non_null(strstr(err_msg(), "Bad Gateway"));
 }
 
+/* A raw body is read up to len and no further: it need not be
+ * NUL-terminated (found by tests/fuzz, target kube_api). */
+static void status__reads_a_raw_body_only_up_to_its_length(void **state)
+{
+	(void)state;
+	static const char body[] = "<html>502</html>NOT-PART-OF-THE-BODY";
+	assert_int_equal(kube_status_error(502, body, 16, "GET /x"), E_UNAVAILABLE);
+	assert_non_null(strstr(err_msg(), ": <html>502</html>"));
+	assert_null(strstr(err_msg(), "NOT-PART"));
+}
+
 static void kube_path__core_group_and_namespaced(void **state)
 {
 	(void)state;
@@ -110,6 +121,7 @@ int main(void)
 	    cmocka_unit_test(status__maps_http_codes_and_reasons),
 	    cmocka_unit_test(status__lists_field_causes),
 	    cmocka_unit_test(status__survives_non_status_bodies),
+	    cmocka_unit_test(status__reads_a_raw_body_only_up_to_its_length),
 	    cmocka_unit_test(kube_path__core_group_and_namespaced),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

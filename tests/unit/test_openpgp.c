@@ -914,6 +914,43 @@ static void crafted__refusals_inside_the_encryption(void **state)
 	buf_dispose(&in);
 }
 
+/* What inflate writes before it meets an error is parsed in any slicing:
+ * a one-pass signature whose compressed stream then breaks is reported as
+ * the signature (E_UNSUPPORTED, first in the stream) both byte by byte and
+ * in one write, where it was E_INTEGRITY (found by tests/fuzz, target
+ * openpgp_inner). */
+static void crafted__inflate_error_after_output_in_any_slicing(void **state)
+{
+	/* Compressed Data (22 bytes, ZIP: raw deflate): a stored block of 15
+	 * bytes, a one-pass signature packet, then a final block of the
+	 * reserved type 3. */
+	static const uint8_t inner[] = {0xc8, 22,   0x01, 0x00, 15,   0x00, 0xf0, 0xff,
+					0xc4, 0x0d, 0x03, 0x00, 0x08, 0x01, 0x01, 0x02,
+					0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x01, 0x07};
+	struct buf msg, out;
+	int rc;
+	(void)state;
+
+	craft(&msg, &plain_craft, inner, sizeof(inner));
+	rc = decrypt((const uint8_t *)msg.ptr, msg.len, PASS, 1, &out, NULL);
+	assert_int_equal(rc, E_UNSUPPORTED);
+	assert_non_null(strstr(err_msg(), "signed"));
+	buf_dispose(&out);
+
+	struct stage *d;
+	buf_init(&out, BIG);
+	d = openpgp_decrypt_new(PASS, strlen(PASS), stage_buf_new(&out));
+	rc = stage_write(d, (const uint8_t *)msg.ptr, msg.len);
+	if (rc == 0)
+		rc = stage_finish(d);
+	if (rc != E_UNSUPPORTED)
+		fail_msg("in one write: %d: %s", rc, err_msg());
+	assert_non_null(strstr(err_msg(), "signed"));
+	stage_free_chain(d);
+	buf_dispose(&out);
+	buf_dispose(&msg);
+}
+
 static void crafted__mdc_missing_or_wrong(void **state)
 {
 	struct craft c = plain_craft;
@@ -1235,6 +1272,7 @@ int main(void)
 	    cmocka_unit_test(crafted__literal_forms_and_algorithms),
 	    cmocka_unit_test(crafted__zip_and_zlib_compression),
 	    cmocka_unit_test(crafted__refusals_inside_the_encryption),
+	    cmocka_unit_test(crafted__inflate_error_after_output_in_any_slicing),
 	    cmocka_unit_test(crafted__mdc_missing_or_wrong),
 	    cmocka_unit_test(crafted__outer_packets),
 	    cmocka_unit_test(gpg__decrypts_our_output),

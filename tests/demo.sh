@@ -164,7 +164,7 @@ pg_psql app -c "SELECT name, count(o.*) AS orders FROM customers c LEFT JOIN ord
 
 say "The audit record, from storage alone (it outlives the database and the cluster)"
 run "$LIFEBOAT" audit --storage "file://$CLUSTER/volumes/default/backups" --namespace default
-audit=$(find "$CLUSTER/volumes/default/backups/default/_restores" -name app-restore.json | head -1)
+audit=$(find "$CLUSTER/volumes/default/backups/default/_restores" -name app-restore.json | sed -n 1p)
 printf '$ cat %s\n' "${audit#"$CLUSTER/volumes/default/backups/"}"
 python3 -m json.tool "$audit"
 kill -TERM "$OPERATOR_PID" 2>/dev/null || true

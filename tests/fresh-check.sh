@@ -107,7 +107,7 @@ cleanup() {
 	[[ -f $log ]] && cp "$log" "$cache/last.log"
 	if [[ $keep -eq 1 ]]; then
 		say "kept $run"
-	elif ! findmnt -rn -o TARGET | grep -q "^$run"; then
+	elif ! grep -q "^$run" <<<"$(findmnt -rn -o TARGET)"; then
 		rm -rf "$run"
 	fi
 	return "$rc"

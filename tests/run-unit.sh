@@ -18,7 +18,7 @@ for bin in "$@"; do
 	if [[ $rc -ne 0 ]]; then
 		status=1
 		# A crash or sanitizer abort after some passes still counts as a failure.
-		if ! printf '%s\n' "$out" | grep -qE '^\[  FAILED  \] [a-z_]'; then
+		if ! grep -qE '^\[  FAILED  \] [a-z_]' <<<"$out"; then
 			echo "FAIL $label: $name: exited $rc after $oks passing tests" >>"$LIFEBOAT_RESULTS"
 			printf '%s\n' "$out" | tail -30
 		fi

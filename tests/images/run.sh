@@ -168,7 +168,7 @@ for t in operator job; do
 			out=$(chroot "$1" /lib64/ld-linux-x86-64.so.2 --list "${f#.}" 2>&1) || { echo "$f: $out"; continue; }
 			grep "not found" <<<"$out" | sed "s#^#$f: #"
 		done' _ "$d"
-	size=$(img_buildah images --format '{{.Size}}' "${tag[$t]}" | head -1)
+	size=$(img_buildah images --format '{{.Size}}' "${tag[$t]}" | sed -n 1p)
 	gz=$(tar -C "$d" --numeric-owner -cf - . | gzip -6 | wc -c)
 	raw=$(du -sb "$d" | cut -f1)
 	printf '     size: %s %s (buildah images), %s MB unpacked, %s MB gzipped\n' "${tag[$t]}" "$size" \
@@ -208,7 +208,7 @@ for t in operator job; do
 	else
 		img_buildah inspect --type image "localhost/lifeboat-$t:$version$([[ $t == job ]] && echo -pg15)-repro" >"$W/$t-repro.json" 2>/dev/null || true
 		t_fail "repro: the $t image is the same image" "IDs ${id[$t]} and ${again:-none}; $(diff <(py 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["OCIv1"],indent=1,sort_keys=True))' "$W/$t.json") \
-			<(py 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["OCIv1"],indent=1,sort_keys=True))' "$W/$t-repro.json" 2>/dev/null) | head -20)"
+			<(py 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["OCIv1"],indent=1,sort_keys=True))' "$W/$t-repro.json" 2>/dev/null) | sed -n 1,20p)"
 	fi
 done
 
@@ -313,7 +313,7 @@ if [[ $(pod 'p["status"]["phase"]' 2>/dev/null) != Succeeded ]]; then
 	grep -h "$NS" "$C"/logs/nodeagent.log | tail -20 || true
 fi
 a=$W/backups/$NS/img1
-adump=$(find "$a" -maxdepth 1 -name 'db-*.dump.zst.pgp' | head -1)
+adump=$(find "$a" -maxdepth 1 -name 'db-*.dump.zst.pgp' | sed -n 1p)
 t_run "backup: the manifest and the encrypted dump are in the volume" 0 test -s "$a/manifest.json" -a -s "$adump"
 t_equals "backup: ...written by the image's user (65532)" "65532" stat -c %u "$adump"
 img_pgver=$(sed -E 's/^pg_dump \(PostgreSQL\) ([0-9.]+).*/\1/' <<<"$img_pgdump")

@@ -244,14 +244,17 @@ t_equals "the PodDisruptionBudget" 1 k -n "$LNS" get pdb "$D" -o 'jsonpath={.spe
 t_equals "the Deployment: the chart's image and labels, managed-by kustomize" "lifeboat-operator:0.1.0 kustomize" \
 	k -n "$LNS" get deployment "$D" -o 'jsonpath={.spec.template.spec.containers[0].image} {.metadata.labels.app\.kubernetes\.io/managed-by}'
 t_run "kubectl diff -k: the live objects are what was applied" 0 k diff -k "$W/overlay"
-pdb_rv() { k -n "$LNS" get pdb "$D" -o 'jsonpath={.metadata.resourceVersion}'; }
-rv=$(pdb_rv)
+# The spec's generation (the disruption controller writes status at any
+# time, which moves resourceVersion but never generation) and the
+# last-applied record kubectl keeps.
+pdb_spec() { k -n "$LNS" get pdb "$D" -o 'jsonpath={.metadata.generation} {.metadata.annotations.kubectl\.kubernetes\.io/last-applied-configuration}'; }
+spec=$(pdb_spec)
 t_run "kubectl apply -k again: nothing changes" 0 k apply -k "$W/overlay"
 # client-side apply always sends a PodDisruptionBudget's selector
 # (patchStrategy replace), so kubectl says "configured" for it
-t_true "...every object unchanged (the PodDisruptionBudget: kubectl says configured, its resourceVersion stays)" \
+t_true "...every object unchanged (the PodDisruptionBudget: kubectl says configured, its spec stays)" \
 	bash -c '! grep -v " unchanged$" <<<"$1" | grep -qv "^poddisruptionbudget.policy/lifeboat configured$"' _ "$T_OUT"
-t_equals "...the PodDisruptionBudget's resourceVersion stays" "$rv" pdb_rv
+t_equals "...the PodDisruptionBudget's generation and last-applied configuration stay" "$spec" pdb_spec
 t_run "kubectl apply --server-side --force-conflicts -k (the upgrade path, docs/upgrading.md)" 0 \
 	k apply --server-side --force-conflicts -k "$W/overlay"
 t_contains "...takes over the Deployment" "deployment.apps/$D serverside-applied"
@@ -281,9 +284,9 @@ available() { [[ $(k -n "$LNS" get deployment "$D" -o 'jsonpath={.status.conditi
 t_true "the Deployment becomes Available with $REPLICAS Ready replicas (readiness probe /readyz)" waitfor 180 available
 if ! available; then k -n "$LNS" get pods -o wide || true; k -n "$LNS" get events --sort-by=.lastTimestamp | tail -20 || true; fi
 holder() { k -n "$LNS" get lease lifeboat-operator -o jsonpath='{.spec.holderIdentity}' 2>/dev/null || true; }
-holder_is_a_pod() { local h; h=$(holder); [[ -n $h ]] && ready_pods | grep -qx -- "$h"; }
+holder_is_a_pod() { local h; h=$(holder); [[ -n $h ]] && grep -qx -- "$h" <<<"$(ready_pods)"; }
 t_true "one replica holds the Lease lifeboat-operator in $LNS" waitfor 60 holder_is_a_pod
-POD=$(ready_pods | head -1)
+POD=$(ready_pods | sed -n 1p)
 T_OUT=$(k -n "$LNS" get pod "${POD:-none}" -o jsonpath='{.spec.serviceAccountName} {.status.containerStatuses[0].imageID}' 2>&1 || true)
 if grep -q NODEAGENT_PID "$C/env"; then
 	t_contains "the pod runs as the ServiceAccount lifeboat, the image mapped to the work tree's binary" "lifeboat lifeboat-operator@sha256:"

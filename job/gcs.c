@@ -319,8 +319,11 @@ int gcs_range_persisted(uint64_t *out, const char *range_header)
 	}
 	unsigned long long end = 0;
 	int used = 0;
+	/* sscanf saturates at ULLONG_MAX past it: that end, whose + 1 wraps,
+	 * is no size either. */
 	if (sscanf(range_header, "bytes=0-%llu%n", &end, &used) != 1 ||
-	    range_header[used] != '\0' || range_header[8] < '0' || range_header[8] > '9')
+	    range_header[used] != '\0' || range_header[8] < '0' || range_header[8] > '9' ||
+	    end >= UINT64_MAX)
 		return err_set(E_STORE, "the upload's Range header \"%.60s\" is not bytes=0-N",
 			       range_header);
 	*out = (uint64_t)end + 1;

@@ -388,6 +388,11 @@ static int parse_into(struct manifest *m, struct json_object *root)
 				       "bytes",
 				       (unsigned long long)u,
 				       (unsigned long long)manifest_stored_size(m));
+		if (n == 1 && strcmp(m->stream_sha256, m->objects[0].sha256) != 0)
+			return err_set(E_INTEGRITY,
+				       "manifest: field stream.sha256 is %s, but the one object's "
+				       "sha256 is %s",
+				       m->stream_sha256, m->objects[0].sha256);
 	}
 
 	if ((rc = get(&sub, root, "", "plaintext", json_type_object, 1)) ||

@@ -377,7 +377,9 @@ static void range_persisted__from_a_308s_range(void **state)
 	assert_int_equal(n, 0);
 	assert_int_equal(gcs_range_persisted(&n, "bytes=0-262143"), 0);
 	assert_int_equal(n, 262144);
-	const char *bad[] = {"bytes=1-5", "bytes=0-", "bytes=0-5x", "items=0-5", "bytes=0--5"};
+	const char *bad[] = {"bytes=1-5", "bytes=0-", "bytes=0-5x", "items=0-5", "bytes=0--5",
+			     /* the end past any size: end + 1 would wrap */
+			     "bytes=0-18446744073709551615", "bytes=0-99999999999999999999"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(gcs_range_persisted(&n, bad[i]), E_STORE);
 }

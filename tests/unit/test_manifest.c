@@ -582,6 +582,20 @@ static void manifest_parse__several_objects_need_their_stream(void **state)
 	json_object_object_add(root, "stream", st);
 	expect_reject(json_object_to_json_string(root), E_INTEGRITY, "stream.size is 4");
 	json_object_put(root);
+	/* One object with a stream: the stream must be that object. */
+	text = with_objects(1);
+	root = json_tokener_parse(text);
+	free(text);
+	st = json_object_new_object();
+	json_object_object_add(st, "size", json_object_new_int64(0));
+	json_object_object_add(st, "sha256", json_object_new_string(sha_a));
+	json_object_object_add(root, "stream", st);
+	const char *same = json_object_to_json_string(root);
+	assert_int_equal(manifest_parse(&m, same, strlen(same)), 0);
+	manifest_dispose(&m);
+	json_object_object_add(st, "sha256", json_object_new_string(sha_b));
+	expect_reject(json_object_to_json_string(root), E_INTEGRITY, "stream.sha256");
+	json_object_put(root);
 }
 
 static void manifest_parse__object_count_must_be_1_to_max(void **state)

@@ -161,7 +161,7 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 		t->interrupted = 1;
 		return 1;
 	}
-	return t->req->cancel && *t->req->cancel ? 1 : 0;
+	return t->req->cancel && atomic_load(t->req->cancel) ? 1 : 0;
 }
 
 static void set_blob(CURL *curl, CURLoption opt, const char *pem)

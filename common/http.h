@@ -35,7 +35,7 @@ struct http_request {
 	size_t max_body; /* cap on response bytes kept; 0 = 16 MiB */
 	/* When set and non-zero, the transfer is abandoned within about a
 	 * second (http_do returns E_TIMEOUT): how a watch is stopped. */
-	const volatile int *cancel;
+	const atomic_int *cancel;
 };
 
 struct http_response {

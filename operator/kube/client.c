@@ -116,7 +116,7 @@ struct call {
 	void *ud;
 	long timeout_ms;
 	int no_retry;
-	const volatile int *cancel;
+	const atomic_int *cancel;
 };
 
 static void header(const char **slots, size_t *n, const char *name, const char *value)
@@ -451,7 +451,7 @@ static int watch_data(const char *p, size_t n, void *ud)
 
 int kube_watch(struct kube_client *c, const struct kube_resource *r, const char *ns,
 	       const char *label_selector, const char *field_selector, const char *resource_version,
-	       int timeout_s, kube_watch_cb cb, void *ud, const volatile int *cancel)
+	       int timeout_s, kube_watch_cb cb, void *ud, const atomic_int *cancel)
 {
 	struct watch_state w = {c, cb, ud, {0}, 0};
 	buf_init(&w.line, 16u * 1024 * 1024);

@@ -4,6 +4,7 @@
 #ifndef LIFEBOAT_KUBE_CLIENT_H
 #define LIFEBOAT_KUBE_CLIENT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -92,7 +93,7 @@ typedef int (*kube_watch_cb)(const char *type, struct json_object *object, void 
  * within about a second (E_TIMEOUT). */
 int kube_watch(struct kube_client *c, const struct kube_resource *r, const char *ns,
 	       const char *label_selector, const char *field_selector, const char *resource_version,
-	       int timeout_s, kube_watch_cb cb, void *ud, const volatile int *cancel);
+	       int timeout_s, kube_watch_cb cb, void *ud, const atomic_int *cancel);
 
 /* Read-modify-write of an object's status: get, mutate (returns 0 to write,
  * 1 for "nothing to change", negative to fail: returned at once), PUT

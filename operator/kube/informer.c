@@ -2,6 +2,7 @@
 #include "informer.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -26,7 +27,7 @@ struct informer {
 
 	pthread_t thread;
 	int started;
-	volatile int stop;
+	atomic_int stop; /* set under lock, read anywhere (the watch polls it) */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct lh_table *cache; /* key (owned) -> struct entry (owned) */

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/clock.h"
 #include "../common/err.h"
 #include "../common/log.h"
 #include "../common/xmalloc.h"
@@ -245,13 +246,6 @@ struct events {
 	uint64_t name_seq;
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int64_t wall_ms(struct events *e)
 {
 	if (e->now_ms)
@@ -313,11 +307,7 @@ int events_new(struct events **out, struct kube_config *cfg, const struct events
 	e->q = xcalloc(e->qcap, sizeof(*e->q));
 	e->cache = events_cache_new(o.cache_cap);
 	pthread_mutex_init(&e->lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&e->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	clock_cond_init(&e->cond);
 	*out = e;
 	return 0;
 }
@@ -457,7 +447,7 @@ static void *writer_main(void *arg)
 	for (;;) {
 		while (!e->qlen && !e->stop)
 			pthread_cond_wait(&e->cond, &e->lock);
-		if (!e->qlen || (e->stop && mono_ms() >= e->drain_until))
+		if (!e->qlen || (e->stop && clock_mono_ms() >= e->drain_until))
 			break;
 		struct rec *r = e->q[e->qhead];
 		e->qhead = (e->qhead + 1) % e->qcap;
@@ -489,17 +479,17 @@ int events_start(struct events *e)
 
 int events_flush(struct events *e, int64_t timeout_ms)
 {
-	int64_t until = mono_ms() + timeout_ms;
+	int64_t until = clock_mono_ms() + timeout_ms;
 	int rc = 0;
 	pthread_mutex_lock(&e->lock);
 	while ((e->qlen || e->in_flight) && e->running && !rc) {
-		int64_t now = mono_ms();
+		int64_t now = clock_mono_ms();
 		if (now >= until) {
 			rc = err_set(E_TIMEOUT, "events: %zu still queued after %" PRId64 " ms",
 				     e->qlen, timeout_ms);
 			break;
 		}
-		struct timespec ts = {until / 1000, (long)(until % 1000) * 1000000};
+		struct timespec ts = clock_mono_timespec(until);
 		pthread_cond_timedwait(&e->cond, &e->lock, &ts);
 	}
 	pthread_mutex_unlock(&e->lock);
@@ -514,7 +504,7 @@ void events_stop(struct events *e, int64_t drain_ms)
 	int running = e->running;
 	if (running && !e->stop) {
 		e->stop = 1;
-		e->drain_until = mono_ms() + (drain_ms > 0 ? drain_ms : 0);
+		e->drain_until = clock_mono_ms() + (drain_ms > 0 ? drain_ms : 0);
 		pthread_cond_broadcast(&e->cond);
 	}
 	pthread_mutex_unlock(&e->lock);

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/clock.h"
 #include "../common/err.h"
 #include "../common/log.h"
 #include "../common/xmalloc.h"
@@ -363,13 +364,6 @@ struct leader {
 	char last_holder[128];
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void micro_now(char *out, size_t outsz)
 {
 	struct timespec ts;
@@ -405,11 +399,7 @@ int leader_new(struct leader **out, struct kube_config *cfg, const struct leader
 	l->cb = opt->cb;
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_mutex_init(&l->stop_lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&l->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	clock_cond_init(&l->cond);
 	*out = l;
 	return 0;
 }
@@ -479,10 +469,10 @@ static void *driver_main(void *arg)
 	struct leader_action a;
 	struct lease_view view = {.kind = LEASE_VIEW_TICK};
 	int stop_fed = 0;
-	leader_state_init(&st, l->identity, &l->t, (uint64_t)mono_ms() ^ ((uint64_t)getpid() << 32),
-			  mono_ms());
+	leader_state_init(&st, l->identity, &l->t,
+			  (uint64_t)clock_mono_ms() ^ ((uint64_t)getpid() << 32), clock_mono_ms());
 	for (;;) {
-		leader_step(&st, &view, mono_ms(), &a);
+		leader_step(&st, &view, clock_mono_ms(), &a);
 		st = a.next;
 		if (a.stopped) {
 			atomic_store(&l->leading, 0);
@@ -521,12 +511,12 @@ static void *driver_main(void *arg)
 		for (;;) {
 			if (l->res_ready || (l->stop_requested && !stop_fed))
 				break;
-			int64_t now = mono_ms();
+			int64_t now = clock_mono_ms();
 			if (now >= a.wake_ms)
 				break;
 			/* Wake at least once a second: stops and odd clocks. */
 			int64_t until = a.wake_ms - now > 1000 ? now + 1000 : a.wake_ms;
-			struct timespec ts = {until / 1000, (long)(until % 1000) * 1000000};
+			struct timespec ts = clock_mono_timespec(until);
 			pthread_cond_timedwait(&l->cond, &l->lock, &ts);
 		}
 		struct json_object *got = NULL;

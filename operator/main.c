@@ -14,6 +14,7 @@
 
 #include <json.h>
 
+#include "../common/clock.h"
 #include "../common/err.h"
 #include "../common/jobresult.h"
 #include "../common/log.h"
@@ -138,13 +139,6 @@ static void usage(FILE *f)
 static int truthy(const char *s)
 {
 	return strcmp(s, "true") == 0 || strcmp(s, "1") == 0 || strcmp(s, "yes") == 0;
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* --- finding a key's scope and objects --- */
@@ -1119,7 +1113,7 @@ int main(int argc, char **argv)
 			goto done;
 		}
 
-	int64_t deadline = mono_ms() + SYNC_TIMEOUT_MS, synced = 0;
+	int64_t deadline = clock_mono_ms() + SYNC_TIMEOUT_MS, synced = 0;
 	int busy = 0;
 	struct timespec tick = {1, 0};
 	for (;;) {
@@ -1164,7 +1158,7 @@ int main(int argc, char **argv)
 				} else {
 					on_started(&op);
 				}
-			} else if (mono_ms() > deadline) {
+			} else if (clock_mono_ms() > deadline) {
 				for (size_t i = 0; i < op.nscopes; i++) {
 					struct scope *sc = &op.scopes[i];
 					struct informer *inf[] = {sc->backups, sc->jobs, sc->pods,

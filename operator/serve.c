@@ -17,6 +17,7 @@
 
 #include <libwebsockets.h>
 
+#include "../common/clock.h"
 #include "../common/err.h"
 #include "../common/log.h"
 #include "../common/xmalloc.h"
@@ -183,9 +184,7 @@ static int64_t now_of(const struct serve *s)
 {
 	if (s->now_ms)
 		return s->now_ms(s->clock_ud);
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_mono_ms();
 }
 
 static void session_end(struct session *ss)

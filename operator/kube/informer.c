@@ -13,6 +13,7 @@
 #include <zstd.h>
 #include <openssl/rand.h>
 
+#include "../../common/clock.h"
 #include "../../common/err.h"
 #include "../../common/log.h"
 #include "../../common/xmalloc.h"
@@ -175,11 +176,7 @@ struct informer *informer_new(struct kube_config *cfg, const struct kube_resourc
 	pthread_mutex_init(&inf->lock, NULL);
 	/* Timed waits on this condition use CLOCK_MONOTONIC deadlines
 	 * (deadline_after): a step of the wall clock changes neither. */
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&inf->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	clock_cond_init(&inf->cond);
 	return inf;
 }
 
@@ -195,17 +192,7 @@ void informer_set_timing(struct informer *inf, int watch_timeout_s, int64_t back
  * inf->cond (whose clock informer_new set to CLOCK_MONOTONIC). */
 static struct timespec deadline_after(int64_t ms)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	if (ms < 0)
-		ms = 0;
-	until.tv_sec += (time_t)(ms / 1000);
-	until.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
-	return until;
+	return clock_mono_timespec(clock_mono_ms() + (ms > 0 ? ms : 0));
 }
 
 /* Sleeps up to ms, waking early when stopped. */

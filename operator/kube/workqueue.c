@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../../common/clock.h"
 #include "../../common/xmalloc.h"
 
 #define NOT_IN_HEAP SIZE_MAX
@@ -55,16 +56,9 @@ struct workqueue {
 	bool shutting_down;
 };
 
-static int64_t monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int64_t clock_now(const struct workqueue *q)
 {
-	return q->now_ms ? q->now_ms(q->ud) : monotonic_ms();
+	return q->now_ms ? q->now_ms(q->ud) : clock_mono_ms();
 }
 
 /* FNV-1a mixed with a per-queue seed and a final avalanche (splitmix64). */
@@ -274,13 +268,9 @@ static void promote(struct workqueue *q)
 struct workqueue *workqueue_new(int64_t (*now_ms)(void *ud), void *ud)
 {
 	struct workqueue *q = xcalloc(1, sizeof(*q));
-	pthread_condattr_t attr;
 	pthread_mutex_init(&q->lock, NULL);
-	pthread_condattr_init(&attr);
 	/* Waits are always measured on CLOCK_MONOTONIC so clock jumps do not matter. */
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&q->ready, &attr);
-	pthread_condattr_destroy(&attr);
+	clock_cond_init(&q->ready);
 	q->now_ms = now_ms;
 	q->ud = ud;
 	struct timespec ts;
@@ -384,21 +374,14 @@ void workqueue_set_backoff(struct workqueue *q, int64_t base_ms, int64_t max_ms)
 	pthread_mutex_unlock(&q->lock);
 }
 
-static struct timespec ms_to_timespec(int64_t ms)
-{
-	struct timespec ts;
-	ts.tv_sec = (time_t)(ms / 1000);
-	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	return ts;
-}
-
 int workqueue_get(struct workqueue *q, char **key, int64_t timeout_ms)
 {
 	int rc;
 	pthread_mutex_lock(&q->lock);
 	int64_t deadline = 0;
 	if (timeout_ms > 0)
-		deadline = monotonic_ms() + (timeout_ms > MAX_DELAY_MS ? MAX_DELAY_MS : timeout_ms);
+		deadline =
+		    clock_mono_ms() + (timeout_ms > MAX_DELAY_MS ? MAX_DELAY_MS : timeout_ms);
 	for (;;) {
 		if (q->shutting_down) {
 			rc = WORKQUEUE_SHUTDOWN;
@@ -417,7 +400,7 @@ int workqueue_get(struct workqueue *q, char **key, int64_t timeout_ms)
 			rc = WORKQUEUE_OK;
 			break;
 		}
-		int64_t now = monotonic_ms();
+		int64_t now = clock_mono_ms();
 		if (timeout_ms == 0 || (timeout_ms > 0 && now >= deadline)) {
 			rc = WORKQUEUE_TIMEOUT;
 			break;
@@ -432,7 +415,7 @@ int workqueue_get(struct workqueue *q, char **key, int64_t timeout_ms)
 		if (wake == INT64_MAX) {
 			pthread_cond_wait(&q->ready, &q->lock);
 		} else {
-			struct timespec ts = ms_to_timespec(wake);
+			struct timespec ts = clock_mono_timespec(wake);
 			pthread_cond_timedwait(&q->ready, &q->lock, &ts);
 		}
 	}

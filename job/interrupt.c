@@ -31,9 +31,11 @@ static void *signal_main(void *arg)
 		int first = atomic_load(&stage_interrupted) == 0;
 		interrupt_raise(sig);
 		if (first)
-			log_warn("received signal %d (a Job deadline, a deletion or ^C): stopping; "
+			log_warn("received signal %d (%s): stopping; "
 				 "what is unfinished is removed or rolled back",
-				 sig);
+				 sig,
+				 sig == SIGHUP ? "its terminal was closed"
+					       : "a Job deadline, a deletion or ^C");
 	}
 	return NULL;
 }
@@ -43,8 +45,11 @@ int interrupt_start(void)
 	sigemptyset(&signals);
 	sigaddset(&signals, SIGTERM);
 	sigaddset(&signals, SIGINT);
+	/* A closed terminal (ssh dropped, the window shut) stops a run by hand
+	 * as ^C would, cleaning up, rather than by the default action. */
+	sigaddset(&signals, SIGHUP);
 	if (pthread_sigmask(SIG_BLOCK, &signals, NULL) != 0)
-		return err_set(E_IO, "cannot block SIGTERM and SIGINT");
+		return err_set(E_IO, "cannot block SIGTERM, SIGINT and SIGHUP");
 	pthread_t t;
 	int rc = 0;
 	if (wake[0] < 0 && pipe2(wake, O_CLOEXEC | O_NONBLOCK) != 0)

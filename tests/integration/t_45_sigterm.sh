@@ -9,15 +9,16 @@ GRACE=30
 SIG="$WORK/sigterm"
 rm -rf "$SIG" && mkdir -p "$SIG"
 
-# sigterm_when PID CHECK...: once CHECK succeeds (polled for up to 60 s),
-# SIGTERMs PID and waits for it as the kubelet would: TERM_RC is its exit
-# status, or "killed" when it outlived the grace and was SIGKILLed;
+# sigterm_when PID CHECK...: once CHECK succeeds (polled for up to
+# TERM_WAIT_S, 60 s unless set), SIGTERMs PID (or sends it TERM_SIG) and
+# waits for it as the kubelet would: TERM_RC is its exit status, or
+# "killed" when it outlived the grace and was SIGKILLed;
 # TERM_REACHED says whether CHECK succeeded while PID ran.
 sigterm_when() {
 	local pid=$1 i
 	shift
 	TERM_REACHED=no
-	for ((i = 0; i < 600; i++)); do
+	for ((i = 0; i < ${TERM_WAIT_S:-60} * 10; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
 		if "$@"; then
 			TERM_REACHED=yes
@@ -25,7 +26,7 @@ sigterm_when() {
 		fi
 		sleep 0.1
 	done
-	kill -TERM "$pid" 2>/dev/null || true
+	kill -"${TERM_SIG:-TERM}" "$pid" 2>/dev/null || true
 	for ((i = 0; i < GRACE * 10; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
@@ -40,16 +41,18 @@ sigterm_when() {
 }
 
 # interrupted LABEL OUT RESULT: exit 1 within the grace, the interruption in
-# the log and in the result (phase Failed, reason LocalIOError).
+# the log and in the result (phase Failed, reason LocalIOError); the signal's
+# number is TERM_NUM (15 unless set).
 interrupted() {
+	local num=${TERM_NUM:-15}
 	t_equals "$1: the signal came at that stage" yes echo "$TERM_REACHED"
 	t_equals "$1: exits within the ${GRACE} s grace, status 1" 1 echo "$TERM_RC"
-	t_true "$1: the log says interrupted by signal 15" grep -q 'interrupted by signal 15' "$2"
+	t_true "$1: the log says interrupted by signal $num" grep -q "interrupted by signal $num\b" "$2"
 	t_true "$1: the result says Failed, LocalIOError, interrupted" python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["phase"] == "Failed" and r["reason"] == "LocalIOError", r
-assert "interrupted by signal 15" in r["message"], r' "$3"
+assert "interrupted by signal " + sys.argv[2] in r["message"], r' "$3" "$num"
 }
 
 # nothing_stored LABEL NAME: no manifest, no object, no .partial of backup NAME.
@@ -88,6 +91,17 @@ sigterm_when "$pid" sleeping
 interrupted "SIGTERM in pre-flight" "$SIG/preflight.out" "$SIG/preflight.json"
 nothing_stored "SIGTERM in pre-flight" sig-preflight
 t_true "SIGTERM in pre-flight: the query was cancelled on the server" gone sigdata "query LIKE 'SELECT pg_sleep(300)%'"
+
+# --- SIGHUP (the terminal of a run by hand closed): the same clean stop -----
+"${LB[@]}" backup --db "$(pg_uri sigdata)" --storage "file://$STORE" --name sig-hup \
+	--passphrase-file "$PASS" --schema-version-query "SELECT pg_sleep(300)::text" \
+	--result-path "$SIG/hup.json" >"$SIG/hup.out" 2>&1 &
+pid=$!
+TERM_SIG=HUP sigterm_when "$pid" sleeping
+TERM_NUM=1 interrupted "SIGHUP in pre-flight" "$SIG/hup.out" "$SIG/hup.json"
+t_true "SIGHUP: the log names a closed terminal" grep -q 'received signal 1 (its terminal was closed): stopping' "$SIG/hup.out"
+nothing_stored "SIGHUP in pre-flight" sig-hup
+t_true "SIGHUP in pre-flight: the query was cancelled on the server" gone sigdata "query LIKE 'SELECT pg_sleep(300)%'"
 
 # --- mid-dump: pg_dump waits for a lock, so no byte comes down its pipe -----
 pg_psql sigdata -q -c "CREATE TABLE held(i int)" >/dev/null
@@ -142,7 +156,8 @@ archiving() {
 	compgen -G "$STORE/default/sig-files/db-*.dump.zst.pgp" >/dev/null &&
 		compgen -G "$STORE/default/sig-files/files-*.partial" >/dev/null
 }
-sigterm_when "$pid" archiving
+# (zstd:19 over the 20 MB dump first: minutes on a loaded machine)
+TERM_WAIT_S=600 sigterm_when "$pid" archiving
 interrupted "SIGTERM while the files archive is written" "$SIG/files.out" "$SIG/files.json"
 nothing_stored "SIGTERM while the files archive is written (the stored dump removed too)" sig-files
 rm -rf "$SIG/files"

@@ -1,4 +1,4 @@
-/* Tests for job/interrupt.c: SIGTERM and SIGINT are blocked in every thread
+/* Tests for job/interrupt.c: SIGTERM, SIGINT and SIGHUP are blocked in every thread
  * (ours, libzstd's) and in no child, the signal thread takes them, and the
  * waits it wakes (a read, a full pipe, a child) end at once. */
 #include <stdarg.h>
@@ -43,7 +43,8 @@ static unsigned long long blocked_in(const char *status)
 	return strtoull(p + 7, NULL, 16);
 }
 
-static const unsigned long long TERM_INT = (1ull << (SIGTERM - 1)) | (1ull << (SIGINT - 1));
+static const unsigned long long TERM_INT =
+    (1ull << (SIGTERM - 1)) | (1ull << (SIGINT - 1)) | (1ull << (SIGHUP - 1));
 
 static int null_upload(void *ctx, int worker, int part_no, const uint8_t *data, size_t len,
 		       char id[PARTS_ID_MAX])
@@ -97,7 +98,7 @@ static void interrupt_start__every_thread_blocks_sigterm_and_sigint(void **state
 			continue;
 		}
 		if ((blocked_in(buf) & TERM_INT) != TERM_INT)
-			fail_msg("thread %s does not block SIGTERM and SIGINT: %.200s", e->d_name,
+			fail_msg("thread %s does not block SIGTERM, SIGINT and SIGHUP: %.200s", e->d_name,
 				 buf);
 	}
 	closedir(d);

@@ -89,7 +89,9 @@ int verify_run(const struct job_opts *o, struct json_object *result)
 		proc_kill(&lister); /* the first verdict stands */
 	} else if (have_lister) {
 		int lrc = proc_wait(&lister);
-		if (lrc && atomic_load(&stage_interrupted))
+		/* Interrupted, or its exit status unknown (a failed waitpid): a
+		 * local failure, no verdict on the archive. */
+		if (lrc && (atomic_load(&stage_interrupted) || lister.wait_errno))
 			rc = lrc;
 		else if (lrc)
 			rc = err_set(E_INTEGRITY,

@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #include "../common/buf.h"
+#include "../common/clock.h"
 #include "../common/err.h"
 #include "../common/jobenv.h"
 #include "../common/xmalloc.h"
@@ -20,11 +23,33 @@
 
 extern char **environ;
 
+/* Once the child has exited, what it left in its stderr pipe is still read;
+ * but a grandchild that inherited the pipe (a wrapper script's background
+ * job) keeps it open, and must not hold the wait: the drain then stops when
+ * the pipe has been quiet for DRAIN_QUIET_MS, or DRAIN_AFTER_EXIT_MS after
+ * the exit at the latest. */
+#define DRAIN_POLL_MS 200
+#define DRAIN_QUIET_MS 100
+#define DRAIN_AFTER_EXIT_MS 2000
+
 static void *drain_main(void *arg)
 {
 	struct proc *p = arg;
 	char chunk[PROC_STDERR_TAIL / 2];
+	int64_t exited_at = -1;
 	for (;;) {
+		if (exited_at < 0 && atomic_load(&p->exited))
+			exited_at = clock_mono_ms();
+		if (exited_at >= 0 && clock_mono_ms() - exited_at >= DRAIN_AFTER_EXIT_MS)
+			break;
+		struct pollfd pfd = {.fd = p->err, .events = POLLIN};
+		int pr = poll(&pfd, 1, exited_at >= 0 ? DRAIN_QUIET_MS : DRAIN_POLL_MS);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr == 0 && exited_at >= 0)
+			break;
+		if (pr == 0)
+			continue;
 		ssize_t r = read(p->err, chunk, sizeof(chunk));
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -244,6 +269,7 @@ static int reap(struct proc *p, int interruptible)
 		p->status = st;
 		p->waited = 1;
 	}
+	atomic_store(&p->exited, 1);
 	finish_drain(p);
 	return 0;
 }

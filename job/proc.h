@@ -4,6 +4,7 @@
 #define LIFEBOAT_PROC_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/types.h>
 
 #define PROC_STDERR_TAIL 2048
@@ -28,6 +29,7 @@ struct proc {
 	int started; /* proc_start succeeded: the fields above and below are ours */
 	pthread_t drain;
 	int drain_started;
+	atomic_int exited; /* waited for: the drain stops once stderr is quiet */
 	pthread_mutex_t lock;
 	char tail[PROC_STDERR_TAIL]; /* last bytes of stderr, NUL-terminated */
 	size_t tail_len;

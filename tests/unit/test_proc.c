@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../common/err.h"
@@ -247,6 +248,49 @@ static void proc_start__pipe_failure_leaves_the_safe_state(void **state)
 	check_holds_nothing(&p);
 }
 
+/* A grandchild that inherited the child's stderr (a wrapper script's
+ * background job) keeps the pipe open after the child exits: the wait still
+ * ends, with the child's status and what it wrote. Run in a forked process
+ * under an alarm, so a wait that hangs fails the test instead of stalling. */
+static void proc_wait__a_grandchild_holding_stderr_does_not_hold_the_wait(void **state)
+{
+	(void)state;
+	int marker[2];
+	assert_int_equal(pipe(marker), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(marker[0]);
+		alarm(20);
+		struct proc p;
+		/* The grandchild writes its pid so the parent can end it. */
+		char script[128];
+		snprintf(script, sizeof(script),
+			 "sleep 600 & echo $! >&%d; echo to-stderr >&2; exit 3", marker[1]);
+		const char *const argv[] = {"sh", "-c", script, NULL};
+		if (proc_start(&p, argv, NULL, 0, -1) != 0)
+			_exit(10);
+		int rc = proc_wait(&p);
+		int ok = rc == E_IO && strstr(err_msg(), "sh exited with status 3: to-stderr");
+		proc_dispose(&p);
+		_exit(ok ? 0 : 11);
+	}
+	close(marker[1]);
+	int st = 0;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	char buf[32] = "";
+	ssize_t n = read(marker[0], buf, sizeof(buf) - 1);
+	close(marker[0]);
+	if (n > 0) {
+		buf[n] = '\0';
+		kill((pid_t)atoi(buf), SIGKILL);
+	}
+	if (WIFSIGNALED(st))
+		fail_msg("the wait hung (ended by signal %d)", WTERMSIG(st));
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 /* Wait, then kill and dispose (a caller's abort path after a success): the
  * status stays, nothing is waited twice. */
 static void proc_dispose__after_wait_and_kill_is_safe(void **state)
@@ -311,6 +355,7 @@ int main(void)
 	    cmocka_unit_test(proc_start__missing_program_leaves_the_safe_state),
 	    cmocka_unit_test(proc_start__pipe_failure_leaves_the_safe_state),
 	    cmocka_unit_test(proc_dispose__after_wait_and_kill_is_safe),
+	    cmocka_unit_test(proc_wait__a_grandchild_holding_stderr_does_not_hold_the_wait),
 	    cmocka_unit_test(proc_start__children_never_see_lifeboat_db),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,7 +13,15 @@ LIFEBOAT_RESULTS=$(mktemp /tmp/lifeboat-results.XXXXXX)
 jobs=$(nproc 2>/dev/null || echo 2)
 started=$(date +%s)
 
-step() { printf '\n== %s\n' "$*"; }
+# Each step's heading; the previous step's time, so slow ones show.
+step_t=
+step() {
+	local now
+	now=$(date +%s)
+	[[ -n $step_t ]] && printf '   (step took %d s)\n' "$((now - step_t))"
+	step_t=$now
+	printf '\n== %s\n' "$*"
+}
 record_build() { # label, make args...
 	local label=$1
 	shift

@@ -37,7 +37,8 @@ int files_check_source(const char *dir)
 /* --- archiving --- */
 
 struct walker {
-	struct stage *sink;
+	struct stage *sink; /* NULL: measuring (files_measure), nothing is read */
+	uint64_t bytes;	    /* what was written, or would be */
 	const char *root;
 	char path[TAR_PATH_MAX + 1]; /* relative path of the current entry */
 	size_t len;
@@ -58,13 +59,19 @@ static int walk_err(struct walker *w, int code, const char *what, int errnum)
 	return err_set(code, "--files: %s: %s", q, what);
 }
 
+static int put(struct walker *w, const uint8_t *p, size_t n)
+{
+	w->bytes += n;
+	return w->sink ? stage_write(w->sink, p, n) : 0;
+}
+
 static int emit(struct walker *w, const struct tar_entry *e)
 {
 	size_t n;
 	int rc = tar_header_encode(w->hdr, &n, e);
 	if (rc)
 		return walk_err(w, E_INVALID, "cannot be archived", 0);
-	return stage_write(w->sink, w->hdr, n);
+	return put(w, w->hdr, n);
 }
 
 static void entry_from_stat(struct tar_entry *e, const char *path, enum tar_type type,
@@ -102,6 +109,11 @@ static int archive_file(struct walker *w, int dfd, const char *name)
 	e.size = (uint64_t)st.st_size;
 	if ((rc = emit(w, &e)))
 		goto done;
+	if (!w->sink) { /* measuring: the size is what would be read */
+		w->bytes += e.size + tar_padding(e.size);
+		w->count++;
+		goto done;
+	}
 	uint64_t left = e.size;
 	while (left > 0) {
 		ssize_t r = read(fd, w->chunk, left < FILES_CHUNK ? (size_t)left : FILES_CHUNK);
@@ -120,7 +132,7 @@ static int archive_file(struct walker *w, int dfd, const char *name)
 			rc = walk_err(w, E_IO, what, 0);
 			goto done;
 		}
-		if ((rc = stage_write(w->sink, w->chunk, (size_t)r)))
+		if ((rc = put(w, w->chunk, (size_t)r)))
 			goto done;
 		left -= (uint64_t)r;
 	}
@@ -131,7 +143,7 @@ static int archive_file(struct walker *w, int dfd, const char *name)
 		log_warn("--files: %s grew while it was archived; its first %llu bytes are stored",
 			 q, (unsigned long long)e.size);
 	}
-	if ((rc = stage_write(w->sink, zeros, tar_padding(e.size))))
+	if ((rc = put(w, zeros, tar_padding(e.size))))
 		goto done;
 	w->count++;
 done:
@@ -227,7 +239,7 @@ static int walk_dir(struct walker *w, int dfd, int depth)
 		} else if (S_ISLNK(st.st_mode)) {
 			if ((rc = archive_symlink(w, dirfd(d), de->d_name, &st)))
 				break;
-		} else {
+		} else if (w->sink) { /* (warned once: when archiving, not measuring) */
 			char q[512];
 			tar_quote(q, sizeof(q), w->path);
 			log_warn("--files: skipped %s in %s: a %s has no contents to back up", q,
@@ -243,35 +255,54 @@ static int walk_dir(struct walker *w, int dfd, int depth)
 	return rc;
 }
 
+static int walk(struct walker *w, const char *dir)
+{
+	struct stat st;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return err_set(E_IO, "--files %s: cannot open: %s", dir, strerror(errno));
+	if (fstat(fd, &st) != 0) {
+		int rc = err_set(E_IO, "--files %s: cannot stat: %s", dir, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	int rc = walk_dir(w, fd, 0);
+	if (rc)
+		return rc;
+	struct tar_entry e;
+	entry_from_stat(&e, ".", TAR_DIR, &st);
+	if ((rc = emit(w, &e)))
+		return rc;
+	return put(w, zeros, TAR_END_BYTES);
+}
+
 int files_archive(uint64_t *count, const char *dir, struct stage *sink)
 {
 	struct walker *w = xcalloc(1, sizeof(*w));
-	struct stat st;
-	int rc = 0;
 	w->sink = sink;
 	w->root = dir;
 	w->hdr = xmalloc(TAR_HEADER_MAX);
 	w->chunk = xmalloc(FILES_CHUNK);
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = err_set(E_IO, "--files %s: cannot open: %s", dir, strerror(errno));
-		goto done;
-	}
-	if (fstat(fd, &st) != 0) {
-		rc = err_set(E_IO, "--files %s: cannot stat: %s", dir, strerror(errno));
-		close(fd);
-		goto done;
-	}
-	if ((rc = walk_dir(w, fd, 0)))
-		goto done;
-	struct tar_entry e;
-	entry_from_stat(&e, ".", TAR_DIR, &st);
-	if ((rc = emit(w, &e)) || (rc = stage_write(sink, zeros, TAR_END_BYTES)))
-		goto done;
-	*count = w->count;
-done:
+	int rc = walk(w, dir);
+	if (!rc)
+		*count = w->count;
 	free(w->hdr);
 	free(w->chunk);
+	free(w);
+	return rc;
+}
+
+int files_measure(uint64_t *bytes, uint64_t *count, const char *dir)
+{
+	struct walker *w = xcalloc(1, sizeof(*w));
+	w->root = dir;
+	w->hdr = xmalloc(TAR_HEADER_MAX);
+	int rc = walk(w, dir);
+	if (!rc) {
+		*bytes = w->bytes;
+		*count = w->count;
+	}
+	free(w->hdr);
 	free(w);
 	return rc;
 }

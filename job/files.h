@@ -24,6 +24,10 @@ int files_check_source(const char *dir);
  * it was read; E_INVALID for names or targets past TAR_PATH_MAX or nesting
  * past FILES_MAX_DEPTH. */
 int files_archive(uint64_t *count, const char *dir, struct stage *sink);
+/* The walk of files_archive without reading a file: *bytes receives the
+ * length of the tar stream files_archive would write now (headers, contents,
+ * padding, the end), *count its entries. Errors as files_archive's. */
+int files_measure(uint64_t *bytes, uint64_t *count, const char *dir);
 
 struct files_restore;
 

@@ -1,4 +1,4 @@
-/* The parts of the S3 and GCS backends that are the same protocol: small
+/* The parts of the S3, GCS and Azure backends that are the same protocol: small
  * local files and the resumable streaming GET. */
 #include "objstore.h"
 
@@ -126,8 +126,9 @@ int objstore_read(const struct objstore_get *g, const char *where, struct stage 
 		if (rc == E_UNAVAILABLE && rd.got > before && resumes < OBJSTORE_READ_RESUMES) {
 			log_info(
 			    "%s: the connection broke at byte %llu (%s); resuming with a Range "
-			    "request",
-			    where, (unsigned long long)rd.got, err_msg());
+			    "request (resuming there: %d of %d)",
+			    where, (unsigned long long)rd.got, err_msg(), resumes + 1,
+			    OBJSTORE_READ_RESUMES);
 			continue;
 		}
 		if (rc == 0 && !ok(&resp) && rd.got > 0 && resp.status == 412)
@@ -136,8 +137,11 @@ int objstore_read(const struct objstore_get *g, const char *where, struct stage 
 				     "again",
 				     where, g->version_name, version ? version : "?");
 		else if (rc == E_UNAVAILABLE || rc == E_TIMEOUT || rc == E_TLS ||
-			 (rc == 0 && !ok(&resp)))
-			rc = g->fail(g->ctx, where, rd.got ? "GET (resumed)" : "GET", rc, &resp);
+			 (rc == 0 && !ok(&resp))) {
+			char what[64];
+			snprintf(what, sizeof(what), "%s%s", g->what, rd.got ? " (resumed)" : "");
+			rc = g->fail(g->ctx, where, what, rc, &resp);
+		}
 		break;
 	}
 	if (rc == E_NOTFOUND)

@@ -1,7 +1,7 @@
-/* What the HTTP object-store backends (s3:// and gs://, job/store_s3.c and
- * job/store_gcs.c) share: reading a small local file (a credentials file, a
- * key, a CA bundle) and a streaming GET that resumes a broken transfer with
- * a Range request on the same version of the object. */
+/* What the HTTP object-store backends (s3://, gs:// and azure://,
+ * job/store_s3.c, job/store_gcs.c and job/store_azure.c) share: reading a small local file (a
+ * credentials file, a key, a CA bundle) and a streaming GET that resumes a broken transfer with a
+ * Range request on the same version of the object. */
 #ifndef LIFEBOAT_OBJSTORE_H
 #define LIFEBOAT_OBJSTORE_H
 
@@ -51,6 +51,7 @@ struct objstore_get {
 		    const struct http_response *resp);
 	const char *version_header; /* the reply header naming the version: "ETag" */
 	const char *version_name;   /* how messages call it: "ETag", "generation" */
+	const char *what;	    /* the operation in messages: "GET", "Get Blob" */
 	void *ctx;
 };
 

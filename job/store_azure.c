@@ -27,10 +27,11 @@
 
 #define META_TIMEOUT_MS 60000L
 #define STALL_SECONDS 60L
-#define READ_RESUMES 5
 #define LIST_PAGE "5000"
 #define SECRET_FILE_MAX (64 * 1024)
+#define CA_FILE_MAX (4u * 1024 * 1024)
 #define MAX_HEADERS 16
+#define CA_HOW "caFile= in the storage URL"
 
 struct azure_store {
 	struct store base;
@@ -67,6 +68,7 @@ struct call {
 	int (*on_data)(const char *p, size_t n, void *ud);
 	void *ud;
 	long timeout_ms;
+	int raw; /* transport failures as http_do_retry returns them */
 };
 
 /* The full blob name of a key: "<prefix>/<key>". */
@@ -184,9 +186,8 @@ static int azure_do(struct azure_store *st, struct http_client *h, const struct 
 	/* Transport failures (refused, reset, timed out, TLS, a reply past
 	 * max_body) after the retries, in the form every object store uses;
 	 * the callback's own errors pass through untouched. */
-	if (rc && !tr.stopped)
-		rc = objstore_fail(where, c->op, rc, st->retry.attempts, "caFile= in the storage URL",
-				   NULL);
+	if (rc && !tr.stopped && !c->raw)
+		rc = objstore_fail(where, c->op, rc, st->retry.attempts, CA_HOW, NULL);
 done:
 	for (size_t i = 0; i < nl; i++)
 		free(lines[i]);
@@ -246,35 +247,21 @@ static int secret_env(char **out, enum jobenv_var var, enum jobenv_var file_var)
 	}
 	const char *fname = jobenv_name(file_var);
 	const char *path = getenv(fname);
-	int rc = 0;
-	if (path && *path) {
-		FILE *f = fopen(path, "re");
-		if (!f) {
-			rc = err_set(E_INVALID, "%s=%s: cannot read the file: %s", fname, path,
-				     strerror(errno));
-		} else {
-			/* stdio's own buffer would be freed holding the secret:
-			 * lend it one we wipe. */
-			char iobuf[BUFSIZ];
-			setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
-			char *line = xmalloc(SECRET_FILE_MAX);
-			if (!fgets(line, SECRET_FILE_MAX, f))
-				line[0] = '\0';
-			fclose(f);
-			OPENSSL_cleanse(iobuf, sizeof(iobuf));
-			size_t n = strcspn(line, "\r\n");
-			while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
-				n--;
-			line[n] = '\0';
-			if (n == 0)
-				rc = err_set(E_INVALID, "%s=%s: the file's first line is empty",
-					     fname, path);
-			else
-				*out = xstrdup(line);
-			OPENSSL_cleanse(line, SECRET_FILE_MAX);
-			free(line);
-		}
-	}
+	char *text = NULL;
+	if (!path || !*path)
+		return 0;
+	int rc = objstore_read_file(&text, path, SECRET_FILE_MAX, fname);
+	if (rc)
+		return rc;
+	size_t n = strcspn(text, "\r\n");
+	while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\t'))
+		n--;
+	if (n == 0)
+		rc = err_set(E_INVALID, "%s=%s: the file's first line is empty", fname, path);
+	else
+		*out = xstrndup(text, n);
+	OPENSSL_cleanse(text, strlen(text));
+	free(text);
 	return rc;
 }
 
@@ -308,26 +295,16 @@ static void azure_free(struct store *base)
 
 static int read_ca(char **out, const char *path)
 {
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return err_set(E_INVALID, "storage URL: caFile %s: %s", path, strerror(errno));
-	struct buf b;
-	buf_init(&b, 4 * 1024 * 1024);
-	char chunk[4096];
-	size_t n;
-	int rc = 0;
-	while (!rc && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (buf_add(&b, chunk, n))
-			rc =
-			    err_set(E_INVALID, "storage URL: caFile %s is larger than 4 MiB", path);
-	fclose(f);
-	if (!rc && !strstr(buf_str(&b), "-----BEGIN CERTIFICATE-----"))
-		rc = err_set(E_INVALID, "storage URL: caFile %s holds no PEM certificate", path);
+	char *pem = NULL;
+	int rc = objstore_read_file(&pem, path, CA_FILE_MAX, "storage URL: caFile");
 	if (rc)
-		buf_dispose(&b);
-	else
-		*out = buf_take(&b);
-	return rc;
+		return rc;
+	if (!strstr(pem, "-----BEGIN CERTIFICATE-----")) {
+		free(pem);
+		return err_set(E_INVALID, "storage URL: caFile %s holds no PEM certificate", path);
+	}
+	*out = pem;
+	return 0;
 }
 
 static int azure_open(struct store **out, const char *url)
@@ -659,86 +636,52 @@ static int azure_writer(struct store *base, const char *key, unsigned flags, str
 
 /* --- reading: Get Blob streamed, resumed with a Range after a break --- */
 
-struct reader {
-	struct stage *sink;
-	const struct http_response *resp;
-	uint64_t offset;
-	int resuming; /* a 206 is required */
-	int rc;	      /* the sink's error */
+struct get_ctx {
+	struct azure_store *st;
+	const char *blob;
+	const char *where;
 };
 
-static int on_blob_data(const char *p, size_t n, void *ud)
+static int get_send(void *ctx, uint64_t from, const char *version,
+		    int (*on_data)(const char *p, size_t n, void *ud), void *ud,
+		    struct http_response *resp)
 {
-	struct reader *r = ud;
-	if (r->resuming && r->resp->status != 206)
-		return r->rc = err_set(E_STORE,
-				       "the service ignored the Range of a resumed read "
-				       "(HTTP %ld instead of 206)",
-				       r->resp->status);
-	int rc = stage_write(r->sink, (const uint8_t *)p, n);
+	struct get_ctx *g = ctx;
+	char range[48];
+	snprintf(range, sizeof(range), "bytes=%llu-", (unsigned long long)from);
+	struct call c = {.op = from ? "Get Blob (resumed)" : "Get Blob",
+			 .method = "GET",
+			 .blob = g->blob,
+			 .range = from ? range : NULL,
+			 .if_match = from ? version : NULL,
+			 .on_data = on_data,
+			 .ud = ud,
+			 .raw = 1};
+	return azure_do(g->st, g->st->http, &c, g->where, resp);
+}
+
+static int get_fail(void *ctx, const char *where, const char *what, int rc,
+		    const struct http_response *resp)
+{
+	struct get_ctx *g = ctx;
 	if (rc)
-		return r->rc = rc;
-	r->offset += n;
-	return 0;
+		return objstore_fail(where, what, rc, g->st->retry.attempts, CA_HOW, NULL);
+	char *code = resp->status == 404 ? http_response_header(resp, "x-ms-error-code") : NULL;
+	if (code && strcmp(code, "BlobNotFound") == 0)
+		rc = E_NOTFOUND;
+	else
+		rc = azure_fail(g->st, where, what, resp);
+	free(code);
+	return rc;
 }
 
 static int azure_read(struct store *base, const char *key, struct stage *sink)
 {
 	struct azure_store *st = (struct azure_store *)base;
-	char *blob = blob_of(st, key), *where = store_location(base, key), *etag = NULL;
-	char range[48];
-	struct http_response resp;
-	struct reader r = {sink, &resp, 0, 0, 0};
-	int rc = 0;
-	http_response_init(&resp);
-	for (int attempt = 0;; attempt++) {
-		r.resuming = r.offset > 0;
-		snprintf(range, sizeof(range), "bytes=%llu-", (unsigned long long)r.offset);
-		struct call c = {.op = r.resuming ? "Get Blob (resumed)" : "Get Blob",
-				 .method = "GET",
-				 .blob = blob,
-				 .range = r.resuming ? range : NULL,
-				 .if_match = r.resuming ? etag : NULL,
-				 .on_data = on_blob_data,
-				 .ud = &r};
-		uint64_t before = r.offset;
-		r.rc = 0;
-		rc = azure_do(st, st->http, &c, where, &resp);
-		if (!etag && resp.status / 100 == 2)
-			etag = http_response_header(&resp, "ETag");
-		if (rc && r.rc) {
-			rc = r.rc; /* the sink's own error, as it set it */
-			break;
-		}
-		if (rc == E_STORE && r.offset > before && attempt < READ_RESUMES) {
-			log_warn(
-			    "%s: the connection broke after %llu bytes; resuming there (%d of %d)",
-			    where, (unsigned long long)r.offset, attempt + 1, READ_RESUMES);
-			continue;
-		}
-		if (rc)
-			break;
-		if (resp.status == 200 || resp.status == 206)
-			break;
-		if (resp.status == 404) {
-			char *code = http_response_header(&resp, "x-ms-error-code");
-			if (code && strcmp(code, "BlobNotFound") == 0)
-				rc = err_set(E_NOTFOUND, "%s does not exist", where);
-			else
-				rc = azure_fail(st, where, c.op, &resp);
-			free(code);
-		} else if (resp.status == 412) {
-			rc = err_set(E_STORE,
-				     "%s: the object changed while it was being read (its ETag no "
-				     "longer matches); read it again",
-				     where);
-		} else {
-			rc = azure_fail(st, where, c.op, &resp);
-		}
-		break;
-	}
-	http_response_dispose(&resp);
-	free(etag);
+	char *blob = blob_of(st, key), *where = store_location(base, key);
+	struct get_ctx ctx = {st, blob, where};
+	struct objstore_get g = {get_send, get_fail, "ETag", "ETag", "Get Blob", &ctx};
+	int rc = objstore_read(&g, where, sink);
 	free(blob);
 	free(where);
 	return rc;
@@ -891,7 +834,8 @@ static int azure_remove(struct store *base, const char *key)
 static void azure_limits(const struct store *base, struct store_limits *out)
 {
 	const struct azure_store *st = (const struct azure_store *)base;
-	*out = (struct store_limits){st->u.block_size, st->u.parallel, AZURE_BLOCKS_MAX, 0, "block"};
+	*out =
+	    (struct store_limits){st->u.block_size, st->u.parallel, AZURE_BLOCKS_MAX, 0, "block"};
 }
 
 const struct store_ops store_azure_ops = {

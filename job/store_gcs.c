@@ -721,7 +721,8 @@ static int gcs_read(struct store *st, const char *key, struct stage *sink)
 	struct gcs_store *s = (struct gcs_store *)st;
 	char *okey = object_key(s, key), *where = store_location(st, key);
 	struct get_ctx ctx = {s, okey};
-	struct objstore_get g = {get_send, get_fail, "x-goog-generation", "generation", &ctx};
+	struct objstore_get g = {get_send,     get_fail, "x-goog-generation",
+				 "generation", "GET",	 &ctx};
 	int rc = objstore_read(&g, where, sink);
 	free(okey);
 	free(where);

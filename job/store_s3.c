@@ -668,7 +668,7 @@ static int s3_read(struct store *st, const char *key, struct stage *sink)
 	struct s3_store *s = (struct s3_store *)st;
 	char *okey = s3_config_object_key(&s->cfg, key), *where = store_location(st, key);
 	struct get_ctx ctx = {s, okey};
-	struct objstore_get g = {get_send, get_fail, "ETag", "ETag", &ctx};
+	struct objstore_get g = {get_send, get_fail, "ETag", "ETag", "GET", &ctx};
 	int rc = objstore_read(&g, where, sink);
 	free(okey);
 	free(where);

@@ -434,24 +434,20 @@ done:
 
 /* --- the writer: Put Block x N + Put Block List, or one Put Blob --- */
 
+/* The Azure dialect of an objstore writer. */
 struct azure_writer {
-	struct stage base;
 	struct azure_store *st;
 	char *blob;
 	char *where;
-	struct parts *parts;
-	struct http_client **workers; /* one per parts worker */
-	int nworkers;
-	struct http_client *http; /* Put Blob and Put Block List, on the finishing thread */
-	int create;		  /* STORE_CREATE */
-	char nonce[33];		  /* its META_WRITE_HEADER value */
-	int done;
+	int create;	/* STORE_CREATE */
+	char nonce[33]; /* its META_WRITE_HEADER value */
 };
 
 /* A create-only commit answered 409 or 412: the blob exists. If it carries
  * this write's own value (a retried request whose first try succeeded), it
  * is this write's; else another writer made it. */
-static int create_conflict(struct azure_writer *w, const char *op, const struct http_response *r)
+static int create_conflict(struct azure_writer *w, struct http_client *h, const char *op,
+			   const struct http_response *r)
 {
 	struct http_response resp;
 	http_response_init(&resp);
@@ -459,29 +455,27 @@ static int create_conflict(struct azure_writer *w, const char *op, const struct 
 			 .method = "HEAD",
 			 .blob = w->blob,
 			 .timeout_ms = META_TIMEOUT_MS};
-	int rc = azure_do(w->st, w->http, &c, w->where, &resp);
+	int rc = azure_do(w->st, h, &c, w->where, &resp);
 	char *v = !rc && resp.status == 200 ? http_response_header(&resp, META_WRITE_HEADER) : NULL;
 	int ours = v && strcmp(v, w->nonce) == 0;
 	free(v);
 	http_response_dispose(&resp);
 	if (ours)
 		return 0;
-	return err_set(E_EXISTS,
-		       "%s: %s: HTTP %ld: another writer created the blob first (two runs of one "
-		       "backup at once?); this run leaves it alone",
-		       w->where, op, r->status);
+	return objstore_exists(w->where, op, r->status, NULL, "blob");
 }
 
-static int commit_status(struct azure_writer *w, const char *op, const struct http_response *r)
+static int commit_status(struct azure_writer *w, struct http_client *h, const char *op,
+			 const struct http_response *r)
 {
 	if (r->status == 201)
 		return 0;
 	if (w->create && (r->status == 409 || r->status == 412))
-		return create_conflict(w, op, r);
+		return create_conflict(w, h, op, r);
 	return azure_fail(w->st, w->where, op, r);
 }
 
-static int put_block(void *ctx, int worker, int part_no, const uint8_t *data, size_t len,
+static int put_block(void *ctx, struct http_client *h, int part_no, const uint8_t *data, size_t len,
 		     char id[PARTS_ID_MAX])
 {
 	struct azure_writer *w = ctx;
@@ -511,7 +505,7 @@ static int put_block(void *ctx, int worker, int part_no, const uint8_t *data, si
 			 .has_body = 1};
 	struct http_response resp;
 	http_response_init(&resp);
-	int rc = azure_do(w->st, w->workers[worker], &c, w->where, &resp);
+	int rc = azure_do(w->st, h, &c, w->where, &resp);
 	if (!rc && resp.status != 201)
 		rc = azure_fail(w->st, w->where, op, &resp);
 	http_response_dispose(&resp);
@@ -520,98 +514,93 @@ static int put_block(void *ctx, int worker, int part_no, const uint8_t *data, si
 	return rc;
 }
 
-static const struct parts_backend azure_parts = {put_block};
-
-static int aw_write(struct stage *s, const uint8_t *p, size_t n)
+/* Put Blob: the whole blob in one request. */
+static int put_blob(void *ctx, struct http_client *h, const uint8_t *data, size_t len)
 {
-	struct azure_writer *w = (struct azure_writer *)s;
-	return parts_write(w->parts, p, n);
+	struct azure_writer *w = ctx;
+	struct http_response resp;
+	char md5[25];
+	http_response_init(&resp);
+	azure_content_md5(md5, data ? data : (const uint8_t *)"", len);
+	struct call c = {.op = "Put Blob",
+			 .method = "PUT",
+			 .blob = w->blob,
+			 .content_md5 = md5,
+			 .if_none_match = w->create,
+			 .meta_write = w->create ? w->nonce : NULL,
+			 .xms_name = "x-ms-blob-type",
+			 .xms_value = "BlockBlob",
+			 .body = data,
+			 .body_len = len,
+			 .has_body = 1};
+	int rc = azure_do(w->st, h, &c, w->where, &resp);
+	if (!rc)
+		rc = commit_status(w, h, "Put Blob", &resp);
+	http_response_dispose(&resp);
+	return rc;
 }
 
-static int aw_finish(struct stage *s)
+/* Put Block List: the blocks become the blob. */
+static int put_block_list(void *ctx, struct http_client *h, const struct parts *parts)
 {
-	struct azure_writer *w = (struct azure_writer *)s;
+	struct azure_writer *w = ctx;
 	struct http_response resp;
-	char *xml = NULL;
-	int rc;
+	int count = parts_count(parts);
+	char *xml = azure_block_list_xml(count);
+	char op[48];
 	http_response_init(&resp);
-	if (parts_single(w->parts)) {
-		size_t len = 0;
-		const uint8_t *data = parts_pending(w->parts, &len);
-		char md5[25];
-		azure_content_md5(md5, data ? data : (const uint8_t *)"", len);
-		struct call c = {.op = "Put Blob",
-				 .method = "PUT",
-				 .blob = w->blob,
-				 .content_md5 = md5,
-				 .if_none_match = w->create,
-				 .meta_write = w->create ? w->nonce : NULL,
-				 .xms_name = "x-ms-blob-type",
-				 .xms_value = "BlockBlob",
-				 .body = data,
-				 .body_len = len,
-				 .has_body = 1};
-		rc = azure_do(w->st, w->http, &c, w->where, &resp);
-		if (!rc)
-			rc = commit_status(w, "Put Blob", &resp);
-	} else {
-		if ((rc = parts_finish(w->parts)))
-			goto done;
-		int count = parts_count(w->parts);
-		xml = azure_block_list_xml(count);
-		char op[48];
-		snprintf(op, sizeof(op), "Put Block List (%d blocks)", count);
-		struct call c = {.op = op,
-				 .method = "PUT",
-				 .blob = w->blob,
-				 .query = "comp=blocklist",
-				 .content_type = "application/xml",
-				 .if_none_match = w->create,
-				 .meta_write = w->create ? w->nonce : NULL,
-				 .body = (const uint8_t *)xml,
-				 .body_len = strlen(xml),
-				 .has_body = 1};
-		rc = azure_do(w->st, w->http, &c, w->where, &resp);
-		if (!rc)
-			rc = commit_status(w, op, &resp);
-	}
-	if (!rc) {
-		w->done = 1;
-		log_debug("%s: committed %llu bytes in %d block(s)", w->where,
-			  (unsigned long long)parts_bytes(w->parts),
-			  parts_single(w->parts) ? 1 : parts_count(w->parts));
-		rc = stage_finish_next(s);
-	}
-done:
+	snprintf(op, sizeof(op), "Put Block List (%d blocks)", count);
+	struct call c = {.op = op,
+			 .method = "PUT",
+			 .blob = w->blob,
+			 .query = "comp=blocklist",
+			 .content_type = "application/xml",
+			 .if_none_match = w->create,
+			 .meta_write = w->create ? w->nonce : NULL,
+			 .body = (const uint8_t *)xml,
+			 .body_len = strlen(xml),
+			 .has_body = 1};
+	int rc = azure_do(w->st, h, &c, w->where, &resp);
+	if (!rc)
+		rc = commit_status(w, h, op, &resp);
 	free(xml);
 	http_response_dispose(&resp);
 	return rc;
 }
 
-static void aw_free(struct stage *s)
+static void abandon(void *ctx, struct http_client *h, const struct parts *parts)
 {
-	struct azure_writer *w = (struct azure_writer *)s;
-	/* Unfinished: nothing was committed; the service discards the
-	 * uncommitted blocks (after a week). */
-	if (!w->done && parts_bytes(w->parts) > 0)
-		log_debug("%s: upload abandoned; no block list committed", w->where);
-	parts_free(w->parts);
-	for (int i = 0; i < w->nworkers; i++)
-		http_client_free(w->workers[i]);
-	free(w->workers);
-	http_client_free(w->http);
+	struct azure_writer *w = ctx;
+	(void)h;
+	(void)parts;
+	/* Nothing was committed; the service discards the uncommitted blocks
+	 * (after a week). */
+	log_debug("%s: upload abandoned; no block list committed", w->where);
+}
+
+static void aw_free(void *ctx)
+{
+	struct azure_writer *w = ctx;
 	free(w->blob);
 	free(w->where);
 	free(w);
 }
 
-static const struct stage_ops azure_writer_ops = {"azure-writer", aw_write, aw_finish, aw_free};
+static const struct objstore_writer_ops azure_writer_ops = {
+    .name = "azure-writer",
+    .put_whole = put_blob,
+    .put_part = put_block,
+    .complete = put_block_list,
+    .abort = abandon,
+    .free = aw_free,
+    .stored = "committed",
+    .unit = "block",
+};
 
 static int azure_writer(struct store *base, const char *key, unsigned flags, struct stage **out)
 {
 	struct azure_store *st = (struct azure_store *)base;
 	struct azure_writer *w = xcalloc(1, sizeof(*w));
-	w->base.ops = &azure_writer_ops;
 	w->create = (flags & STORE_CREATE) != 0;
 	if (w->create) {
 		uint8_t raw[16];
@@ -624,13 +613,8 @@ static int azure_writer(struct store *base, const char *key, unsigned flags, str
 	w->st = st;
 	w->blob = blob_of(st, key);
 	w->where = store_location(base, key);
-	w->nworkers = st->u.parallel;
-	w->workers = xcalloc((size_t)w->nworkers, sizeof(*w->workers));
-	for (int i = 0; i < w->nworkers; i++)
-		w->workers[i] = http_client_new();
-	w->http = http_client_new();
-	w->parts = parts_new(&azure_parts, w, st->u.block_size, w->nworkers);
-	*out = &w->base;
+	*out =
+	    objstore_writer_new(&azure_writer_ops, w, w->where, st->u.block_size, st->u.parallel);
 	return 0;
 }
 
@@ -642,18 +626,16 @@ struct get_ctx {
 	const char *where;
 };
 
-static int get_send(void *ctx, uint64_t from, const char *version,
+static int get_send(void *ctx, const char *range, const char *if_version,
 		    int (*on_data)(const char *p, size_t n, void *ud), void *ud,
 		    struct http_response *resp)
 {
 	struct get_ctx *g = ctx;
-	char range[48];
-	snprintf(range, sizeof(range), "bytes=%llu-", (unsigned long long)from);
-	struct call c = {.op = from ? "Get Blob (resumed)" : "Get Blob",
+	struct call c = {.op = range ? "Get Blob (resumed)" : "Get Blob",
 			 .method = "GET",
 			 .blob = g->blob,
-			 .range = from ? range : NULL,
-			 .if_match = from ? version : NULL,
+			 .range = range,
+			 .if_match = if_version,
 			 .on_data = on_data,
 			 .ud = ud,
 			 .raw = 1};

@@ -356,24 +356,21 @@ fail:
 
 /* --- writing: one resumable upload --------------------------------------- */
 
+/* The GCS dialect of an objstore writer. */
 struct gcs_writer {
-	struct stage base;
 	struct gcs_store *st;
 	char *okey;
 	char *where;
-	int create;		    /* ifGenerationMatch=0 */
-	struct http_client *http;   /* the writer's thread: start, finalize, cancel */
-	struct http_client *worker; /* the part worker's */
-	struct parts *parts;
+	int create;		      /* ifGenerationMatch=0 */
 	char *session;		      /* the resumable session URI */
 	uint64_t sent;		      /* bytes the server holds (the worker's, then ours) */
 	_Atomic uint64_t total_plus1; /* the object's size + 1 once known; 0 before */
 	_Atomic int finalized;	      /* the object exists */
-	int done;
 };
 
-static int start_session(struct gcs_writer *w)
+static int start_session(void *ctx, struct http_client *h)
 {
+	struct gcs_writer *w = ctx;
 	struct gcs_store *s = w->st;
 	struct buf url, meta;
 	struct http_response resp;
@@ -400,7 +397,7 @@ static int start_session(struct gcs_writer *w)
 			    .body = meta.ptr,
 			    .body_len = meta.len,
 			    .content_type = "application/json; charset=UTF-8"};
-	int rc = gcs_request(s, w->http, &r, &resp);
+	int rc = gcs_request(s, h, &r, &resp);
 	if (rc || !ok(&resp)) {
 		rc = gcs_fail(s, w->where, "start resumable upload", rc, &resp);
 		if (rc == E_NOTFOUND)
@@ -536,11 +533,7 @@ static int send_chunk(struct gcs_writer *w, struct http_client *c, uint64_t at, 
 			held = now;
 			continue;
 		} else if (!rc && w->create && status == 412) {
-			rc = err_set(E_EXISTS,
-				     "%s: %s: HTTP 412 conditionNotMet: another writer created the "
-				     "object first (two runs of one backup at once?); this run "
-				     "leaves it alone",
-				     w->where, what);
+			rc = objstore_exists(w->where, what, 412, "conditionNotMet", "object");
 		} else if (rc == E_UNAVAILABLE || rc == E_TIMEOUT ||
 			   http_status_retryable(status)) {
 			long after = rc ? -1 : resp.retry_after_s;
@@ -581,16 +574,15 @@ static int send_chunk(struct gcs_writer *w, struct http_client *c, uint64_t at, 
 	}
 }
 
-static int upload_part(void *ctx, int worker, int part_no, const uint8_t *data, size_t len,
-		       char id[PARTS_ID_MAX])
+static int upload_part(void *ctx, struct http_client *h, int part_no, const uint8_t *data,
+		       size_t len, char id[PARTS_ID_MAX])
 {
 	struct gcs_writer *w = ctx;
-	(void)worker;
 	char what[48];
 	snprintf(what, sizeof(what), "PUT chunk %d", part_no);
 	uint64_t known = atomic_load(&w->total_plus1);
 	int final = known && w->sent + len == known - 1;
-	int rc = send_chunk(w, w->worker, w->sent, data, len, final, what);
+	int rc = send_chunk(w, h, w->sent, data, len, final, what);
 	if (!rc) {
 		w->sent += len;
 		snprintf(id, PARTS_ID_MAX, "%llu", (unsigned long long)w->sent);
@@ -598,46 +590,32 @@ static int upload_part(void *ctx, int worker, int part_no, const uint8_t *data, 
 	return rc;
 }
 
-static const struct parts_backend gcs_parts = {upload_part};
-
-static int gw_write(struct stage *stage, const uint8_t *p, size_t n)
+/* The last chunk knows it is the last (and says the size). */
+static void last_chunk(void *ctx, uint64_t total)
 {
-	struct gcs_writer *w = (struct gcs_writer *)stage;
-	if (!w->session) {
-		int rc = start_session(w);
-		if (rc)
-			return rc;
-	}
-	return parts_write(w->parts, p, n);
-}
-
-static int gw_finish(struct stage *stage)
-{
-	struct gcs_writer *w = (struct gcs_writer *)stage;
-	int rc = 0;
-	if (!w->session && (rc = start_session(w)))
-		return rc;
-	uint64_t total = parts_bytes(w->parts);
+	struct gcs_writer *w = ctx;
 	atomic_store(&w->total_plus1, total + 1);
-	/* The last chunk knows it is the last (and says the size). */
-	if ((rc = parts_finish(w->parts)))
-		return rc;
-	if (!atomic_load(&w->finalized)) /* the stream ended on a chunk boundary */
-		rc = send_chunk(w, w->http, total, (const uint8_t *)"", 0, 1, "finalize upload");
-	if (rc)
-		return rc;
-	w->done = 1;
-	log_debug("%s: stored %llu bytes in %d chunk(s)", w->where, (unsigned long long)total,
-		  parts_count(w->parts));
-	return stage_finish_next(stage);
 }
 
-static void cancel_upload(struct gcs_writer *w)
+static int finalize(void *ctx, struct http_client *h, const struct parts *parts)
 {
+	struct gcs_writer *w = ctx;
+	if (atomic_load(&w->finalized))
+		return 0;
+	/* The stream ended on a chunk boundary. */
+	return send_chunk(w, h, parts_bytes(parts), (const uint8_t *)"", 0, 1, "finalize upload");
+}
+
+static void cancel_upload(void *ctx, struct http_client *h, const struct parts *parts)
+{
+	struct gcs_writer *w = ctx;
+	(void)parts;
+	if (atomic_load(&w->finalized))
+		return;
 	struct http_response resp;
 	http_response_init(&resp);
 	struct gcs_req r = {.method = "DELETE", .url = w->session};
-	int rc = gcs_request(w->st, w->http, &r, &resp);
+	int rc = gcs_request(w->st, h, &r, &resp);
 	/* GCS answers a cancelled session with 499. */
 	if (rc || (!ok(&resp) && resp.status != 499 && resp.status != 404)) {
 		gcs_fail(w->st, w->where, "cancel resumable upload", rc, &resp);
@@ -648,36 +626,38 @@ static void cancel_upload(struct gcs_writer *w)
 	http_response_dispose(&resp);
 }
 
-static void gw_free(struct stage *stage)
+static void gw_free(void *ctx)
 {
-	struct gcs_writer *w = (struct gcs_writer *)stage;
-	parts_free(w->parts);
-	if (w->session && !w->done && !atomic_load(&w->finalized))
-		cancel_upload(w);
-	http_client_free(w->worker);
-	http_client_free(w->http);
+	struct gcs_writer *w = ctx;
 	free(w->session);
 	free(w->okey);
 	free(w->where);
 	free(w);
 }
 
-static const struct stage_ops gcs_writer_ops = {"gcs-writer", gw_write, gw_finish, gw_free};
+/* Chunks go one after another: one worker, one more buffer filling. */
+static const struct objstore_writer_ops gcs_writer_ops = {
+    .name = "gcs-writer",
+    .begin = start_session,
+    .begin_early = 1,
+    .put_part = upload_part,
+    .last = last_chunk,
+    .complete = finalize,
+    .abort = cancel_upload,
+    .free = gw_free,
+    .stored = "stored",
+    .unit = "chunk",
+};
 
 static int gcs_writer(struct store *st, const char *key, unsigned flags, struct stage **out)
 {
 	struct gcs_store *s = (struct gcs_store *)st;
 	struct gcs_writer *w = xcalloc(1, sizeof(*w));
-	w->base.ops = &gcs_writer_ops;
 	w->st = s;
 	w->create = (flags & STORE_CREATE) != 0;
 	w->okey = object_key(s, key);
 	w->where = store_location(st, key);
-	w->http = http_client_new();
-	w->worker = http_client_new();
-	/* Chunks go one after another: one worker, one more buffer filling. */
-	w->parts = parts_new(&gcs_parts, w, s->cfg.part_size, 1);
-	*out = &w->base;
+	*out = objstore_writer_new(&gcs_writer_ops, w, w->where, s->cfg.part_size, 1);
 	return 0;
 }
 
@@ -688,22 +668,17 @@ struct get_ctx {
 	const char *okey;
 };
 
-static int get_send(void *ctx, uint64_t from, const char *version,
+static int get_send(void *ctx, const char *range, const char *if_version,
 		    int (*on_data)(const char *p, size_t n, void *ud), void *ud,
 		    struct http_response *resp)
 {
 	struct get_ctx *g = ctx;
-	char range[48];
-	snprintf(range, sizeof(range), "bytes=%llu-", (unsigned long long)from);
 	/* A resumed read must come from the same generation of the object. */
-	char *q = from && version ? xasprintf("alt=media&ifGenerationMatch=%s", version)
-				  : xstrdup("alt=media");
+	char *q = if_version ? xasprintf("alt=media&ifGenerationMatch=%s", if_version)
+			     : xstrdup("alt=media");
 	char *url = object_url(g->s, g->okey, q);
-	struct gcs_req r = {.method = "GET",
-			    .url = url,
-			    .range = from ? range : NULL,
-			    .on_data = on_data,
-			    .ud = ud};
+	struct gcs_req r = {
+	    .method = "GET", .url = url, .range = range, .on_data = on_data, .ud = ud};
 	int rc = gcs_request(g->s, g->s->http, &r, resp);
 	free(url);
 	free(q);

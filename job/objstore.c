@@ -44,6 +44,14 @@ int objstore_read_file(char **out, const char *path, size_t max, const char *wha
 	return 0;
 }
 
+void objstore_free_secret(char *s)
+{
+	if (s) {
+		OPENSSL_cleanse(s, strlen(s));
+		free(s);
+	}
+}
+
 int objstore_fail(const char *where, const char *what, int rc, int attempts, const char *ca_how,
 		  const struct objstore_reply *r)
 {
@@ -106,7 +114,7 @@ static int on_object_data(const char *p, size_t n, void *ud)
 	return rc;
 }
 
-static int ok(const struct http_response *r)
+int objstore_ok(const struct http_response *r)
 {
 	return r->status >= 200 && r->status < 300;
 }
@@ -136,13 +144,13 @@ int objstore_read(const struct objstore_get *g, const char *where, struct stage 
 			    OBJSTORE_READ_RESUMES);
 			continue;
 		}
-		if (rc == 0 && !ok(&resp) && rd.got > 0 && resp.status == 412)
+		if (rc == 0 && !objstore_ok(&resp) && rd.got > 0 && resp.status == 412)
 			rc = err_set(E_STORE,
 				     "%s: the object changed while it was read (%s %s); read it "
 				     "again",
 				     where, g->version_name, version ? version : "?");
 		else if (rc == E_UNAVAILABLE || rc == E_TIMEOUT || rc == E_TLS ||
-			 (rc == 0 && !ok(&resp))) {
+			 (rc == 0 && !objstore_ok(&resp))) {
 			char what[64];
 			snprintf(what, sizeof(what), "%s%s", g->what, rd.got ? " (resumed)" : "");
 			rc = g->fail(g->ctx, where, what, rc, &resp);

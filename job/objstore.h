@@ -24,6 +24,12 @@
  * E_INVALID names `what` and path. */
 int objstore_read_file(char **out, const char *path, size_t max, const char *what);
 
+/* Wipes and frees a NUL-terminated secret; NULL does nothing. */
+void objstore_free_secret(char *s);
+
+/* Whether a reply is a success (2xx). */
+int objstore_ok(const struct http_response *r);
+
 /* The error of a failed request, in one form for every object store:
  * "WHERE: WHAT: ..." naming a transport failure (rc: E_UNAVAILABLE or
  * E_TIMEOUT after `attempts`, E_TLS with ca_how saying how to give the CA)

@@ -260,17 +260,8 @@ static int secret_env(char **out, enum jobenv_var var, enum jobenv_var file_var)
 		rc = err_set(E_INVALID, "%s=%s: the file's first line is empty", fname, path);
 	else
 		*out = xstrndup(text, n);
-	OPENSSL_cleanse(text, strlen(text));
-	free(text);
+	objstore_free_secret(text);
 	return rc;
-}
-
-static void wipe_free(char *s)
-{
-	if (s) {
-		OPENSSL_cleanse(s, strlen(s));
-		free(s);
-	}
 }
 
 static void azure_free(struct store *base)
@@ -287,7 +278,7 @@ static void azure_free(struct store *base)
 		OPENSSL_cleanse(st->key, st->keylen);
 		free(st->key);
 	}
-	wipe_free(st->sas);
+	objstore_free_secret(st->sas);
 	free(st->ca_pem);
 	free(st->base.display);
 	free(st);
@@ -420,9 +411,9 @@ static int azure_open(struct store **out, const char *url)
 	log_debug("storage %s: account %s, endpoint %s, %s", st->base.display, st->account,
 		  st->endpoint, st->key ? "shared key" : "SAS token");
 done:
-	wipe_free(conn_str);
-	wipe_free(key);
-	wipe_free(sas);
+	objstore_free_secret(conn_str);
+	objstore_free_secret(key);
+	objstore_free_secret(sas);
 	if (have_conn)
 		azure_conn_dispose(&conn);
 	if (rc)

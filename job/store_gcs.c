@@ -83,8 +83,7 @@ static int fetch_token(struct gcs_store *s)
 	buf_adds(&form,
 		 "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=");
 	buf_adds(&form, jwt);
-	OPENSSL_cleanse(jwt, strlen(jwt));
-	free(jwt);
+	objstore_free_secret(jwt);
 	http_response_init(&resp);
 	buf_init_secret(&resp.body, 64 * 1024);
 	const char *hdr[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
@@ -123,10 +122,7 @@ static int fetch_token(struct gcs_store *s)
 		if ((rc = gcs_token_parse(&t, resp.body.ptr, resp.body.len))) {
 			rc = err_wrap("%s: token endpoint %s", s->base.display, s->key.token_uri);
 		} else {
-			if (s->token) {
-				OPENSSL_cleanse(s->token, strlen(s->token));
-				free(s->token);
-			}
+			objstore_free_secret(s->token);
 			s->token = t.access_token;
 			s->refresh_at = gcs_token_refresh_at(asked, t.expires_in);
 			s->token_grants++;
@@ -155,14 +151,6 @@ static int auth_header(struct gcs_store *s, char **out, const char *stale)
 	return rc;
 }
 
-static void wipe_free(char *p)
-{
-	if (p) {
-		OPENSSL_cleanse(p, strlen(p));
-		free(p);
-	}
-}
-
 /* Sends r with a bearer token; a 401 gets one new token and one more try. */
 static int gcs_request(struct gcs_store *s, struct http_client *c, const struct gcs_req *r,
 		       struct http_response *resp)
@@ -171,10 +159,10 @@ static int gcs_request(struct gcs_store *s, struct http_client *c, const struct 
 	int rc = 0;
 	for (int tries = 0; tries < 2; tries++) {
 		char *stale = auth ? xstrdup(auth + strlen("Authorization: Bearer ")) : NULL;
-		wipe_free(auth);
+		objstore_free_secret(auth);
 		auth = NULL;
 		rc = auth_header(s, &auth, stale);
-		wipe_free(stale);
+		objstore_free_secret(stale);
 		if (rc)
 			break;
 		const char *hdr[6];
@@ -215,7 +203,7 @@ static int gcs_request(struct gcs_store *s, struct http_client *c, const struct 
 		log_info("%s: the access token was refused (HTTP 401); fetching a new one",
 			 s->base.display);
 	}
-	wipe_free(auth);
+	objstore_free_secret(auth);
 	return rc;
 }
 
@@ -247,11 +235,6 @@ static int gcs_fail(struct gcs_store *s, const char *where, const char *what, in
 	return rc;
 }
 
-static int ok(const struct http_response *r)
-{
-	return r->status >= 200 && r->status < 300;
-}
-
 /* --- URLs ---------------------------------------------------------------- */
 
 /* ENDPOINT/storage/v1/b/BUCKET/o/NAME (NAME percent-encoded, '/' too). */
@@ -280,7 +263,7 @@ static void gcs_free(struct store *st)
 	struct gcs_store *s = (struct gcs_store *)st;
 	s3_config_dispose(&s->cfg);
 	gcs_key_dispose(&s->key);
-	wipe_free(s->token);
+	objstore_free_secret(s->token);
 	free(s->key_file);
 	free(s->ca_pem);
 	http_client_free(s->http);
@@ -334,8 +317,7 @@ static int gcs_open(struct store **out, const char *url)
 	if ((rc = objstore_read_file(&text, key_file, KEY_FILE_MAX, "service-account key file")))
 		goto fail;
 	rc = gcs_key_parse(&s->key, text, strlen(text), key_file);
-	OPENSSL_cleanse(text, strlen(text));
-	free(text);
+	objstore_free_secret(text);
 	if (rc)
 		goto fail;
 	if (s->cfg.ca_bundle &&
@@ -398,7 +380,7 @@ static int start_session(void *ctx, struct http_client *h)
 			    .body_len = meta.len,
 			    .content_type = "application/json; charset=UTF-8"};
 	int rc = gcs_request(s, h, &r, &resp);
-	if (rc || !ok(&resp)) {
+	if (rc || !objstore_ok(&resp)) {
 		rc = gcs_fail(s, w->where, "start resumable upload", rc, &resp);
 		if (rc == E_NOTFOUND)
 			rc = err_set(E_STORE, "%s; create the bucket or fix the storage URL",
@@ -440,7 +422,7 @@ static int query_persisted(struct gcs_writer *w, struct http_client *c, uint64_t
 		char *range = http_response_header(&resp, "Range");
 		rc = gcs_range_persisted(held, range);
 		free(range);
-	} else if (!rc && ok(&resp)) {
+	} else if (!rc && objstore_ok(&resp)) {
 		atomic_store(&w->finalized, 1);
 		*held = atomic_load(&w->total_plus1) ? atomic_load(&w->total_plus1) - 1 : w->sent;
 	} else {
@@ -493,7 +475,7 @@ static int send_chunk(struct gcs_writer *w, struct http_client *c, uint64_t at, 
 				    .once = 1};
 		rc = gcs_request(s, c, &r, &resp);
 		long status = rc ? 0 : resp.status;
-		if (!rc && final && ok(&resp)) {
+		if (!rc && final && objstore_ok(&resp)) {
 			uint64_t size = 0;
 			if (gcs_object_size(&size, resp.body.ptr, resp.body.len) == 0 &&
 			    size != total)
@@ -555,7 +537,7 @@ static int send_chunk(struct gcs_writer *w, struct http_client *c, uint64_t at, 
 				continue;
 			}
 			rc = gcs_fail(s, w->where, what, rc, &resp);
-		} else if (!rc && ok(&resp)) {
+		} else if (!rc && objstore_ok(&resp)) {
 			rc = err_set(
 			    E_STORE,
 			    "%s: %s: the server finished the upload before its last chunk "
@@ -617,7 +599,7 @@ static void cancel_upload(void *ctx, struct http_client *h, const struct parts *
 	struct gcs_req r = {.method = "DELETE", .url = w->session};
 	int rc = gcs_request(w->st, h, &r, &resp);
 	/* GCS answers a cancelled session with 499. */
-	if (rc || (!ok(&resp) && resp.status != 499 && resp.status != 404)) {
+	if (rc || (!objstore_ok(&resp) && resp.status != 499 && resp.status != 404)) {
 		gcs_fail(w->st, w->where, "cancel resumable upload", rc, &resp);
 		log_warn("%s; GCS drops the upload's bytes after a week", err_msg());
 	} else {
@@ -715,7 +697,7 @@ static int gcs_stat(struct store *st, const char *key, uint64_t *size)
 	int rc = gcs_request(s, s->http, &r, &resp);
 	if (!rc && resp.status == 404)
 		rc = err_set(E_NOTFOUND, "%s does not exist", where);
-	else if (rc || !ok(&resp))
+	else if (rc || !objstore_ok(&resp))
 		rc = gcs_fail(s, where, "GET metadata", rc, &resp);
 	else if (gcs_object_size(size, resp.body.ptr, resp.body.len))
 		rc = err_set(E_STORE, "%s: GET metadata: the reply has no size", where);
@@ -769,7 +751,7 @@ static int gcs_list(struct store *st, const char *prefix, store_list_cb cb, void
 		struct gcs_req r = {.method = "GET", .url = buf_str(&url)};
 		rc = gcs_request(s, s->http, &r, &resp);
 		buf_dispose(&url);
-		if (rc || !ok(&resp)) {
+		if (rc || !objstore_ok(&resp)) {
 			char what[48];
 			snprintf(what, sizeof(what), "objects.list page %d", page);
 			rc = gcs_fail(s, s->base.display, what, rc, &resp);
@@ -801,7 +783,7 @@ static int gcs_remove(struct store *st, const char *key)
 	http_response_init(&resp);
 	struct gcs_req r = {.method = "DELETE", .url = url};
 	int rc = gcs_request(s, s->http, &r, &resp);
-	if (rc || (!ok(&resp) && resp.status != 404))
+	if (rc || (!objstore_ok(&resp) && resp.status != 404))
 		rc = gcs_fail(s, where, "DELETE", rc, &resp);
 	http_response_dispose(&resp);
 	free(url);

@@ -134,10 +134,8 @@ static int s3_request(struct s3_store *s, struct http_client *c, const struct s3
 	rc = http_do_retry(c, &req, resp, &s->retry, NULL);
 done:
 	if (lines) {
-		for (size_t i = 0; lines[i]; i++) {
-			OPENSSL_cleanse(lines[i], strlen(lines[i]));
-			free(lines[i]);
-		}
+		for (size_t i = 0; lines[i]; i++)
+			objstore_free_secret(lines[i]);
 		free(lines);
 	}
 	buf_dispose(&auth);
@@ -188,11 +186,6 @@ static int s3_fail(struct s3_store *s, const char *where, const char *what, int 
 	return rc;
 }
 
-static int ok(const struct http_response *r)
-{
-	return r->status >= 200 && r->status < 300;
-}
-
 /* --- opening ----------------------------------------------------------- */
 
 /* From the environment, else the shared credentials file. Never logged. */
@@ -229,8 +222,7 @@ static int load_credentials(struct s3_credentials *out, const char *scheme)
 			if (rc)
 				rc = err_set(E_INVALID, "%s:// storage: credentials file %s: %s",
 					     scheme, path, err_msg());
-			OPENSSL_cleanse(text, strlen(text));
-			free(text);
+			objstore_free_secret(text);
 		}
 	}
 	if (rc == E_NOTFOUND)
@@ -354,7 +346,7 @@ static int put_object(void *ctx, struct http_client *h, const uint8_t *p, size_t
 		char etag[35];
 		md5_etag(etag, p ? (const void *)p : "", n);
 		rc = create_conflict(w, h, "PUT", etag);
-	} else if (rc || !ok(&resp)) {
+	} else if (rc || !objstore_ok(&resp)) {
 		rc = s3_fail(w->st, w->where, "PUT", rc, &resp);
 	}
 	http_response_dispose(&resp);
@@ -375,7 +367,7 @@ static int create_upload(void *ctx, struct http_client *h)
 			   .object_attrs = 1,
 			   .content_type = "application/octet-stream"};
 	int rc = s3_request(w->st, h, &r, &resp);
-	if (rc || !ok(&resp)) {
+	if (rc || !objstore_ok(&resp)) {
 		rc = s3_fail(w->st, w->where, "CreateMultipartUpload", rc, &resp);
 	} else {
 		struct s3_span body = {resp.body.ptr, resp.body.len};
@@ -411,7 +403,7 @@ static int upload_part(void *ctx, struct http_client *h, int part_no, const uint
 			   .md5 = 1,
 			   .content_type = "application/octet-stream"};
 	int rc = s3_request(w->st, h, &r, &resp);
-	if (rc || !ok(&resp)) {
+	if (rc || !objstore_ok(&resp)) {
 		rc = s3_fail(w->st, w->where, what, rc, &resp);
 	} else {
 		char *etag = http_response_header(&resp, "ETag");
@@ -510,7 +502,7 @@ static int complete_upload(void *ctx, struct http_client *h, const struct parts 
 		char *etag = multipart_etag(parts);
 		rc = create_conflict(w, h, "CompleteMultipartUpload", etag);
 		free(etag);
-	} else if (!rc && ok(&resp) && (code = s3_xml_text(body, "Code")) != NULL) {
+	} else if (!rc && objstore_ok(&resp) && (code = s3_xml_text(body, "Code")) != NULL) {
 		/* S3 may answer 200 and report the failure in the body. */
 		char *msg = s3_xml_text(body, "Message");
 		rc = err_set(E_STORE, "%s: CompleteMultipartUpload: %s: %s", w->where, code,
@@ -524,7 +516,7 @@ static int complete_upload(void *ctx, struct http_client *h, const struct parts 
 			rc = 0;
 		else
 			rc = s3_fail(w->st, w->where, "CompleteMultipartUpload", 0, &resp);
-	} else if (rc || !ok(&resp)) {
+	} else if (rc || !objstore_ok(&resp)) {
 		rc = s3_fail(w->st, w->where, "CompleteMultipartUpload", rc, &resp);
 	}
 	free(code);
@@ -543,7 +535,7 @@ static void abort_upload(void *ctx, struct http_client *h, const struct parts *p
 	struct sigv4_param q[] = {{"uploadId", w->upload_id}};
 	struct s3_req r = {.method = "DELETE", .okey = w->okey, .query = q, .nquery = 1};
 	int rc = s3_request(w->st, h, &r, &resp);
-	if (rc || (!ok(&resp) && resp.status != 404)) {
+	if (rc || (!objstore_ok(&resp) && resp.status != 404)) {
 		s3_fail(w->st, w->where, "AbortMultipartUpload", rc, &resp);
 		log_warn("%s; its parts stay billed until a bucket lifecycle rule "
 			 "(AbortIncompleteMultipartUpload) removes them",
@@ -650,7 +642,7 @@ static int s3_stat(struct store *st, const char *key, uint64_t *size)
 	}
 	if (!rc && resp.status == 404) {
 		rc = err_set(E_NOTFOUND, "%s does not exist", where);
-	} else if (rc || !ok(&resp)) {
+	} else if (rc || !objstore_ok(&resp)) {
 		rc = s3_fail(s, where, "HEAD", rc, &resp);
 	} else {
 		char *len = http_response_header(&resp, "Content-Length");
@@ -688,7 +680,7 @@ static int s3_list(struct store *st, const char *prefix, store_list_cb cb, void 
 			q[nq++] = (struct sigv4_param){"continuation-token", token};
 		struct s3_req r = {.method = "GET", .okey = NULL, .query = q, .nquery = nq};
 		rc = s3_request(s, s->http, &r, &resp);
-		if (rc || !ok(&resp)) {
+		if (rc || !objstore_ok(&resp)) {
 			char what[48];
 			snprintf(what, sizeof(what), "ListObjectsV2 page %d", page);
 			rc = s3_fail(s, s->base.display, what, rc, &resp);
@@ -747,7 +739,7 @@ static int s3_remove(struct store *st, const char *key)
 	http_response_init(&resp);
 	struct s3_req r = {.method = "DELETE", .okey = okey};
 	int rc = s3_request(s, s->http, &r, &resp);
-	if (rc || (!ok(&resp) && resp.status != 404))
+	if (rc || (!objstore_ok(&resp) && resp.status != 404))
 		rc = s3_fail(s, where, "DELETE", rc, &resp);
 	http_response_dispose(&resp);
 	free(okey);

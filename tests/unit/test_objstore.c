@@ -14,6 +14,8 @@
 
 #include "../../common/buf.h"
 #include "../../common/err.h"
+#include "../../common/http.h"
+#include "../../common/xmalloc.h"
 #include "../../job/objstore.h"
 #include "../../job/parts.h"
 #include "../../job/stage.h"
@@ -300,6 +302,31 @@ static void exists__names_the_status_code_and_noun(void **state)
 			    "first (two runs of one backup at once?); this run leaves it alone");
 }
 
+static void ok__only_2xx(void **state)
+{
+	(void)state;
+	static const struct {
+		long status;
+		int ok;
+	} cases[] = {{199, 0}, {200, 1}, {201, 1}, {206, 1}, {299, 1},
+		     {300, 0}, {308, 0}, {404, 0}, {412, 0}, {500, 0}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct http_response r;
+		http_response_init(&r);
+		r.status = cases[i].status;
+		assert_int_equal(objstore_ok(&r), cases[i].ok);
+		http_response_dispose(&r);
+	}
+}
+
+static void free_secret__takes_null_and_strings(void **state)
+{
+	(void)state;
+	objstore_free_secret(NULL);
+	objstore_free_secret(xstrdup("hunter2"));
+	objstore_free_secret(xstrdup(""));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,6 +342,8 @@ int main(void)
 	    cmocka_unit_test(writer__failed_whole_put_has_no_session_to_abort),
 	    cmocka_unit_test(writer__unfinished_blocks_are_abandoned_when_some_were_written),
 	    cmocka_unit_test(exists__names_the_status_code_and_noun),
+	    cmocka_unit_test(ok__only_2xx),
+	    cmocka_unit_test(free_secret__takes_null_and_strings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,10 @@
-/* What the HTTP object-store backends (s3:// and gs://, job/store_s3.c and
- * job/store_gcs.c) share: reading a small local file (a credentials file, a
- * key, a CA bundle) and a streaming GET that resumes a broken transfer with
- * a Range request on the same version of the object. */
+/* What the HTTP object-store backends (s3://, gs:// and azure://:
+ * job/store_s3.c, job/store_gcs.c, job/store_azure.c) share: reading a small
+ * local file (a credentials file, a key, a CA bundle), one form for a failed
+ * request, a streaming GET that resumes a broken transfer with a Range
+ * request on the same version of the object, and the stage writer that
+ * uploads a stream as one PUT or as parts of a session. A backend supplies
+ * only its dialect: the requests, their signing and its error replies. */
 #ifndef LIFEBOAT_OBJSTORE_H
 #define LIFEBOAT_OBJSTORE_H
 
@@ -9,6 +12,7 @@
 #include <stdint.h>
 
 #include "../common/http.h"
+#include "parts.h"
 #include "stage.h"
 
 /* Resumed transfers of one read, at most. */
@@ -19,6 +23,12 @@
  * wiped, since the file may hold a secret: the caller wipes the result.
  * E_INVALID names `what` and path. */
 int objstore_read_file(char **out, const char *path, size_t max, const char *what);
+
+/* Wipes and frees a NUL-terminated secret; NULL does nothing. */
+void objstore_free_secret(char *s);
+
+/* Whether a reply is a success (2xx). */
+int objstore_ok(const struct http_response *r);
 
 /* The error of a failed request, in one form for every object store:
  * "WHERE: WHAT: ..." naming a transport failure (rc: E_UNAVAILABLE or
@@ -38,11 +48,12 @@ int objstore_fail(const char *where, const char *what, int rc, int attempts, con
 
 /* How a backend sends the GETs of one read. */
 struct objstore_get {
-	/* One GET from byte `from`: the whole object when 0, else with
-	 * "Range: bytes=FROM-" and the precondition that the object is still
-	 * `version` (If-Match, ifGenerationMatch). Body bytes of a 2xx reply go
-	 * to on_data(p, n, ud); returns as http_do_retry. */
-	int (*send)(void *ctx, uint64_t from, const char *version,
+	/* One GET: of the whole object when range is NULL, else a resumed one
+	 * with "Range: RANGE" ("bytes=FROM-") and, unless if_version is NULL,
+	 * the precondition that the object is still that version (If-Match,
+	 * ifGenerationMatch). Body bytes of a 2xx reply go to on_data(p, n,
+	 * ud); returns as http_do_retry. */
+	int (*send)(void *ctx, const char *range, const char *if_version,
 		    int (*on_data)(const char *p, size_t n, void *ud), void *ud,
 		    struct http_response *resp);
 	/* A transport failure or a non-2xx reply as the backend's error (404:
@@ -51,6 +62,7 @@ struct objstore_get {
 		    const struct http_response *resp);
 	const char *version_header; /* the reply header naming the version: "ETag" */
 	const char *version_name;   /* how messages call it: "ETag", "generation" */
+	const char *what;	    /* the operation in messages: "GET", "Get Blob" */
 	void *ctx;
 };
 
@@ -60,5 +72,50 @@ struct objstore_get {
  * start there, or a version that changed (412), is E_STORE. where names the
  * object in messages. E_NOTFOUND when it does not exist. */
 int objstore_read(const struct objstore_get *g, const char *where, struct stage *sink);
+
+/* A create-only write met an object another writer made: E_EXISTS,
+ * "WHERE: WHAT: HTTP STATUS[ CODE]: another writer created the NOUN
+ * first ...". code may be NULL. */
+int objstore_exists(const char *where, const char *what, long status, const char *code,
+		    const char *noun);
+
+/* The dialect of an upload (S3 multipart, Azure blocks, a GCS resumable
+ * session). The writer (objstore_writer_new) owns the buffering (job/parts),
+ * the HTTP clients (one for the calls below but put_part, one per part
+ * worker), the order of the calls and the clean-up; the dialect owns the
+ * requests and their errors. Every call gets ctx. */
+struct objstore_writer_ops {
+	const char *name; /* the stage's: "s3-writer" */
+	/* The whole object in one request, when it fits one part and no session
+	 * was begun; NULL: every object goes through a session. */
+	int (*put_whole)(void *ctx, struct http_client *h, const uint8_t *p, size_t n);
+	/* Starts the session the parts go to; NULL when parts need none. Called
+	 * once: before the first full part goes out (or at the first write with
+	 * begin_early), else at finish when there is no put_whole. */
+	int (*begin)(void *ctx, struct http_client *h);
+	int begin_early;
+	/* Uploads part part_no (1-based) on the calling worker's client h and
+	 * writes its identifier into id (parts_backend.upload). */
+	int (*put_part)(void *ctx, struct http_client *h, int part_no, const uint8_t *data,
+			size_t len, char id[PARTS_ID_MAX]);
+	/* Before the last part goes: the object's size is total. May be NULL. */
+	void (*last)(void *ctx, uint64_t total);
+	/* Every part is stored: makes the object visible. */
+	int (*complete)(void *ctx, struct http_client *h, const struct parts *parts);
+	/* A writer freed unfinished, after the parts under way ended: when a
+	 * session was begun (with begin), else when some bytes were written. */
+	void (*abort)(void *ctx, struct http_client *h, const struct parts *parts);
+	/* Frees ctx, the last call. */
+	void (*free)(void *ctx);
+	/* The debug line of a finished write: "WHERE: STORED N bytes in K UNIT(s)". */
+	const char *stored, *unit;
+};
+
+/* A stage that stores what it is written as one object: nothing is visible
+ * before finish, a failed or unfinished one is aborted. where (borrowed from
+ * ctx) names the object in messages; part_size and in_flight as parts_new.
+ * Takes ctx (freed with ops->free, also when this fails). */
+struct stage *objstore_writer_new(const struct objstore_writer_ops *ops, void *ctx,
+				  const char *where, size_t part_size, int in_flight);
 
 #endif

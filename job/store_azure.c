@@ -27,10 +27,11 @@
 
 #define META_TIMEOUT_MS 60000L
 #define STALL_SECONDS 60L
-#define READ_RESUMES 5
 #define LIST_PAGE "5000"
 #define SECRET_FILE_MAX (64 * 1024)
+#define CA_FILE_MAX (4u * 1024 * 1024)
 #define MAX_HEADERS 16
+#define CA_HOW "caFile= in the storage URL"
 
 struct azure_store {
 	struct store base;
@@ -67,6 +68,7 @@ struct call {
 	int (*on_data)(const char *p, size_t n, void *ud);
 	void *ud;
 	long timeout_ms;
+	int raw; /* transport failures as http_do_retry returns them */
 };
 
 /* The full blob name of a key: "<prefix>/<key>". */
@@ -184,9 +186,8 @@ static int azure_do(struct azure_store *st, struct http_client *h, const struct 
 	/* Transport failures (refused, reset, timed out, TLS, a reply past
 	 * max_body) after the retries, in the form every object store uses;
 	 * the callback's own errors pass through untouched. */
-	if (rc && !tr.stopped)
-		rc = objstore_fail(where, c->op, rc, st->retry.attempts, "caFile= in the storage URL",
-				   NULL);
+	if (rc && !tr.stopped && !c->raw)
+		rc = objstore_fail(where, c->op, rc, st->retry.attempts, CA_HOW, NULL);
 done:
 	for (size_t i = 0; i < nl; i++)
 		free(lines[i]);
@@ -246,44 +247,21 @@ static int secret_env(char **out, enum jobenv_var var, enum jobenv_var file_var)
 	}
 	const char *fname = jobenv_name(file_var);
 	const char *path = getenv(fname);
-	int rc = 0;
-	if (path && *path) {
-		FILE *f = fopen(path, "re");
-		if (!f) {
-			rc = err_set(E_INVALID, "%s=%s: cannot read the file: %s", fname, path,
-				     strerror(errno));
-		} else {
-			/* stdio's own buffer would be freed holding the secret:
-			 * lend it one we wipe. */
-			char iobuf[BUFSIZ];
-			setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
-			char *line = xmalloc(SECRET_FILE_MAX);
-			if (!fgets(line, SECRET_FILE_MAX, f))
-				line[0] = '\0';
-			fclose(f);
-			OPENSSL_cleanse(iobuf, sizeof(iobuf));
-			size_t n = strcspn(line, "\r\n");
-			while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
-				n--;
-			line[n] = '\0';
-			if (n == 0)
-				rc = err_set(E_INVALID, "%s=%s: the file's first line is empty",
-					     fname, path);
-			else
-				*out = xstrdup(line);
-			OPENSSL_cleanse(line, SECRET_FILE_MAX);
-			free(line);
-		}
-	}
+	char *text = NULL;
+	if (!path || !*path)
+		return 0;
+	int rc = objstore_read_file(&text, path, SECRET_FILE_MAX, fname);
+	if (rc)
+		return rc;
+	size_t n = strcspn(text, "\r\n");
+	while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\t'))
+		n--;
+	if (n == 0)
+		rc = err_set(E_INVALID, "%s=%s: the file's first line is empty", fname, path);
+	else
+		*out = xstrndup(text, n);
+	objstore_free_secret(text);
 	return rc;
-}
-
-static void wipe_free(char *s)
-{
-	if (s) {
-		OPENSSL_cleanse(s, strlen(s));
-		free(s);
-	}
 }
 
 static void azure_free(struct store *base)
@@ -300,7 +278,7 @@ static void azure_free(struct store *base)
 		OPENSSL_cleanse(st->key, st->keylen);
 		free(st->key);
 	}
-	wipe_free(st->sas);
+	objstore_free_secret(st->sas);
 	free(st->ca_pem);
 	free(st->base.display);
 	free(st);
@@ -308,26 +286,16 @@ static void azure_free(struct store *base)
 
 static int read_ca(char **out, const char *path)
 {
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return err_set(E_INVALID, "storage URL: caFile %s: %s", path, strerror(errno));
-	struct buf b;
-	buf_init(&b, 4 * 1024 * 1024);
-	char chunk[4096];
-	size_t n;
-	int rc = 0;
-	while (!rc && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (buf_add(&b, chunk, n))
-			rc =
-			    err_set(E_INVALID, "storage URL: caFile %s is larger than 4 MiB", path);
-	fclose(f);
-	if (!rc && !strstr(buf_str(&b), "-----BEGIN CERTIFICATE-----"))
-		rc = err_set(E_INVALID, "storage URL: caFile %s holds no PEM certificate", path);
+	char *pem = NULL;
+	int rc = objstore_read_file(&pem, path, CA_FILE_MAX, "storage URL: caFile");
 	if (rc)
-		buf_dispose(&b);
-	else
-		*out = buf_take(&b);
-	return rc;
+		return rc;
+	if (!strstr(pem, "-----BEGIN CERTIFICATE-----")) {
+		free(pem);
+		return err_set(E_INVALID, "storage URL: caFile %s holds no PEM certificate", path);
+	}
+	*out = pem;
+	return 0;
 }
 
 static int azure_open(struct store **out, const char *url)
@@ -443,9 +411,9 @@ static int azure_open(struct store **out, const char *url)
 	log_debug("storage %s: account %s, endpoint %s, %s", st->base.display, st->account,
 		  st->endpoint, st->key ? "shared key" : "SAS token");
 done:
-	wipe_free(conn_str);
-	wipe_free(key);
-	wipe_free(sas);
+	objstore_free_secret(conn_str);
+	objstore_free_secret(key);
+	objstore_free_secret(sas);
 	if (have_conn)
 		azure_conn_dispose(&conn);
 	if (rc)
@@ -457,24 +425,20 @@ done:
 
 /* --- the writer: Put Block x N + Put Block List, or one Put Blob --- */
 
+/* The Azure dialect of an objstore writer. */
 struct azure_writer {
-	struct stage base;
 	struct azure_store *st;
 	char *blob;
 	char *where;
-	struct parts *parts;
-	struct http_client **workers; /* one per parts worker */
-	int nworkers;
-	struct http_client *http; /* Put Blob and Put Block List, on the finishing thread */
-	int create;		  /* STORE_CREATE */
-	char nonce[33];		  /* its META_WRITE_HEADER value */
-	int done;
+	int create;	/* STORE_CREATE */
+	char nonce[33]; /* its META_WRITE_HEADER value */
 };
 
 /* A create-only commit answered 409 or 412: the blob exists. If it carries
  * this write's own value (a retried request whose first try succeeded), it
  * is this write's; else another writer made it. */
-static int create_conflict(struct azure_writer *w, const char *op, const struct http_response *r)
+static int create_conflict(struct azure_writer *w, struct http_client *h, const char *op,
+			   const struct http_response *r)
 {
 	struct http_response resp;
 	http_response_init(&resp);
@@ -482,29 +446,27 @@ static int create_conflict(struct azure_writer *w, const char *op, const struct 
 			 .method = "HEAD",
 			 .blob = w->blob,
 			 .timeout_ms = META_TIMEOUT_MS};
-	int rc = azure_do(w->st, w->http, &c, w->where, &resp);
+	int rc = azure_do(w->st, h, &c, w->where, &resp);
 	char *v = !rc && resp.status == 200 ? http_response_header(&resp, META_WRITE_HEADER) : NULL;
 	int ours = v && strcmp(v, w->nonce) == 0;
 	free(v);
 	http_response_dispose(&resp);
 	if (ours)
 		return 0;
-	return err_set(E_EXISTS,
-		       "%s: %s: HTTP %ld: another writer created the blob first (two runs of one "
-		       "backup at once?); this run leaves it alone",
-		       w->where, op, r->status);
+	return objstore_exists(w->where, op, r->status, NULL, "blob");
 }
 
-static int commit_status(struct azure_writer *w, const char *op, const struct http_response *r)
+static int commit_status(struct azure_writer *w, struct http_client *h, const char *op,
+			 const struct http_response *r)
 {
 	if (r->status == 201)
 		return 0;
 	if (w->create && (r->status == 409 || r->status == 412))
-		return create_conflict(w, op, r);
+		return create_conflict(w, h, op, r);
 	return azure_fail(w->st, w->where, op, r);
 }
 
-static int put_block(void *ctx, int worker, int part_no, const uint8_t *data, size_t len,
+static int put_block(void *ctx, struct http_client *h, int part_no, const uint8_t *data, size_t len,
 		     char id[PARTS_ID_MAX])
 {
 	struct azure_writer *w = ctx;
@@ -534,7 +496,7 @@ static int put_block(void *ctx, int worker, int part_no, const uint8_t *data, si
 			 .has_body = 1};
 	struct http_response resp;
 	http_response_init(&resp);
-	int rc = azure_do(w->st, w->workers[worker], &c, w->where, &resp);
+	int rc = azure_do(w->st, h, &c, w->where, &resp);
 	if (!rc && resp.status != 201)
 		rc = azure_fail(w->st, w->where, op, &resp);
 	http_response_dispose(&resp);
@@ -543,98 +505,93 @@ static int put_block(void *ctx, int worker, int part_no, const uint8_t *data, si
 	return rc;
 }
 
-static const struct parts_backend azure_parts = {put_block};
-
-static int aw_write(struct stage *s, const uint8_t *p, size_t n)
+/* Put Blob: the whole blob in one request. */
+static int put_blob(void *ctx, struct http_client *h, const uint8_t *data, size_t len)
 {
-	struct azure_writer *w = (struct azure_writer *)s;
-	return parts_write(w->parts, p, n);
+	struct azure_writer *w = ctx;
+	struct http_response resp;
+	char md5[25];
+	http_response_init(&resp);
+	azure_content_md5(md5, data ? data : (const uint8_t *)"", len);
+	struct call c = {.op = "Put Blob",
+			 .method = "PUT",
+			 .blob = w->blob,
+			 .content_md5 = md5,
+			 .if_none_match = w->create,
+			 .meta_write = w->create ? w->nonce : NULL,
+			 .xms_name = "x-ms-blob-type",
+			 .xms_value = "BlockBlob",
+			 .body = data,
+			 .body_len = len,
+			 .has_body = 1};
+	int rc = azure_do(w->st, h, &c, w->where, &resp);
+	if (!rc)
+		rc = commit_status(w, h, "Put Blob", &resp);
+	http_response_dispose(&resp);
+	return rc;
 }
 
-static int aw_finish(struct stage *s)
+/* Put Block List: the blocks become the blob. */
+static int put_block_list(void *ctx, struct http_client *h, const struct parts *parts)
 {
-	struct azure_writer *w = (struct azure_writer *)s;
+	struct azure_writer *w = ctx;
 	struct http_response resp;
-	char *xml = NULL;
-	int rc;
+	int count = parts_count(parts);
+	char *xml = azure_block_list_xml(count);
+	char op[48];
 	http_response_init(&resp);
-	if (parts_single(w->parts)) {
-		size_t len = 0;
-		const uint8_t *data = parts_pending(w->parts, &len);
-		char md5[25];
-		azure_content_md5(md5, data ? data : (const uint8_t *)"", len);
-		struct call c = {.op = "Put Blob",
-				 .method = "PUT",
-				 .blob = w->blob,
-				 .content_md5 = md5,
-				 .if_none_match = w->create,
-				 .meta_write = w->create ? w->nonce : NULL,
-				 .xms_name = "x-ms-blob-type",
-				 .xms_value = "BlockBlob",
-				 .body = data,
-				 .body_len = len,
-				 .has_body = 1};
-		rc = azure_do(w->st, w->http, &c, w->where, &resp);
-		if (!rc)
-			rc = commit_status(w, "Put Blob", &resp);
-	} else {
-		if ((rc = parts_finish(w->parts)))
-			goto done;
-		int count = parts_count(w->parts);
-		xml = azure_block_list_xml(count);
-		char op[48];
-		snprintf(op, sizeof(op), "Put Block List (%d blocks)", count);
-		struct call c = {.op = op,
-				 .method = "PUT",
-				 .blob = w->blob,
-				 .query = "comp=blocklist",
-				 .content_type = "application/xml",
-				 .if_none_match = w->create,
-				 .meta_write = w->create ? w->nonce : NULL,
-				 .body = (const uint8_t *)xml,
-				 .body_len = strlen(xml),
-				 .has_body = 1};
-		rc = azure_do(w->st, w->http, &c, w->where, &resp);
-		if (!rc)
-			rc = commit_status(w, op, &resp);
-	}
-	if (!rc) {
-		w->done = 1;
-		log_debug("%s: committed %llu bytes in %d block(s)", w->where,
-			  (unsigned long long)parts_bytes(w->parts),
-			  parts_single(w->parts) ? 1 : parts_count(w->parts));
-		rc = stage_finish_next(s);
-	}
-done:
+	snprintf(op, sizeof(op), "Put Block List (%d blocks)", count);
+	struct call c = {.op = op,
+			 .method = "PUT",
+			 .blob = w->blob,
+			 .query = "comp=blocklist",
+			 .content_type = "application/xml",
+			 .if_none_match = w->create,
+			 .meta_write = w->create ? w->nonce : NULL,
+			 .body = (const uint8_t *)xml,
+			 .body_len = strlen(xml),
+			 .has_body = 1};
+	int rc = azure_do(w->st, h, &c, w->where, &resp);
+	if (!rc)
+		rc = commit_status(w, h, op, &resp);
 	free(xml);
 	http_response_dispose(&resp);
 	return rc;
 }
 
-static void aw_free(struct stage *s)
+static void abandon(void *ctx, struct http_client *h, const struct parts *parts)
 {
-	struct azure_writer *w = (struct azure_writer *)s;
-	/* Unfinished: nothing was committed; the service discards the
-	 * uncommitted blocks (after a week). */
-	if (!w->done && parts_bytes(w->parts) > 0)
-		log_debug("%s: upload abandoned; no block list committed", w->where);
-	parts_free(w->parts);
-	for (int i = 0; i < w->nworkers; i++)
-		http_client_free(w->workers[i]);
-	free(w->workers);
-	http_client_free(w->http);
+	struct azure_writer *w = ctx;
+	(void)h;
+	(void)parts;
+	/* Nothing was committed; the service discards the uncommitted blocks
+	 * (after a week). */
+	log_debug("%s: upload abandoned; no block list committed", w->where);
+}
+
+static void aw_free(void *ctx)
+{
+	struct azure_writer *w = ctx;
 	free(w->blob);
 	free(w->where);
 	free(w);
 }
 
-static const struct stage_ops azure_writer_ops = {"azure-writer", aw_write, aw_finish, aw_free};
+static const struct objstore_writer_ops azure_writer_ops = {
+    .name = "azure-writer",
+    .put_whole = put_blob,
+    .put_part = put_block,
+    .complete = put_block_list,
+    .abort = abandon,
+    .free = aw_free,
+    .stored = "committed",
+    .unit = "block",
+};
 
 static int azure_writer(struct store *base, const char *key, unsigned flags, struct stage **out)
 {
 	struct azure_store *st = (struct azure_store *)base;
 	struct azure_writer *w = xcalloc(1, sizeof(*w));
-	w->base.ops = &azure_writer_ops;
 	w->create = (flags & STORE_CREATE) != 0;
 	if (w->create) {
 		uint8_t raw[16];
@@ -647,98 +604,57 @@ static int azure_writer(struct store *base, const char *key, unsigned flags, str
 	w->st = st;
 	w->blob = blob_of(st, key);
 	w->where = store_location(base, key);
-	w->nworkers = st->u.parallel;
-	w->workers = xcalloc((size_t)w->nworkers, sizeof(*w->workers));
-	for (int i = 0; i < w->nworkers; i++)
-		w->workers[i] = http_client_new();
-	w->http = http_client_new();
-	w->parts = parts_new(&azure_parts, w, st->u.block_size, w->nworkers);
-	*out = &w->base;
+	*out =
+	    objstore_writer_new(&azure_writer_ops, w, w->where, st->u.block_size, st->u.parallel);
 	return 0;
 }
 
 /* --- reading: Get Blob streamed, resumed with a Range after a break --- */
 
-struct reader {
-	struct stage *sink;
-	const struct http_response *resp;
-	uint64_t offset;
-	int resuming; /* a 206 is required */
-	int rc;	      /* the sink's error */
+struct get_ctx {
+	struct azure_store *st;
+	const char *blob;
+	const char *where;
 };
 
-static int on_blob_data(const char *p, size_t n, void *ud)
+static int get_send(void *ctx, const char *range, const char *if_version,
+		    int (*on_data)(const char *p, size_t n, void *ud), void *ud,
+		    struct http_response *resp)
 {
-	struct reader *r = ud;
-	if (r->resuming && r->resp->status != 206)
-		return r->rc = err_set(E_STORE,
-				       "the service ignored the Range of a resumed read "
-				       "(HTTP %ld instead of 206)",
-				       r->resp->status);
-	int rc = stage_write(r->sink, (const uint8_t *)p, n);
+	struct get_ctx *g = ctx;
+	struct call c = {.op = range ? "Get Blob (resumed)" : "Get Blob",
+			 .method = "GET",
+			 .blob = g->blob,
+			 .range = range,
+			 .if_match = if_version,
+			 .on_data = on_data,
+			 .ud = ud,
+			 .raw = 1};
+	return azure_do(g->st, g->st->http, &c, g->where, resp);
+}
+
+static int get_fail(void *ctx, const char *where, const char *what, int rc,
+		    const struct http_response *resp)
+{
+	struct get_ctx *g = ctx;
 	if (rc)
-		return r->rc = rc;
-	r->offset += n;
-	return 0;
+		return objstore_fail(where, what, rc, g->st->retry.attempts, CA_HOW, NULL);
+	char *code = resp->status == 404 ? http_response_header(resp, "x-ms-error-code") : NULL;
+	if (code && strcmp(code, "BlobNotFound") == 0)
+		rc = E_NOTFOUND;
+	else
+		rc = azure_fail(g->st, where, what, resp);
+	free(code);
+	return rc;
 }
 
 static int azure_read(struct store *base, const char *key, struct stage *sink)
 {
 	struct azure_store *st = (struct azure_store *)base;
-	char *blob = blob_of(st, key), *where = store_location(base, key), *etag = NULL;
-	char range[48];
-	struct http_response resp;
-	struct reader r = {sink, &resp, 0, 0, 0};
-	int rc = 0;
-	http_response_init(&resp);
-	for (int attempt = 0;; attempt++) {
-		r.resuming = r.offset > 0;
-		snprintf(range, sizeof(range), "bytes=%llu-", (unsigned long long)r.offset);
-		struct call c = {.op = r.resuming ? "Get Blob (resumed)" : "Get Blob",
-				 .method = "GET",
-				 .blob = blob,
-				 .range = r.resuming ? range : NULL,
-				 .if_match = r.resuming ? etag : NULL,
-				 .on_data = on_blob_data,
-				 .ud = &r};
-		uint64_t before = r.offset;
-		r.rc = 0;
-		rc = azure_do(st, st->http, &c, where, &resp);
-		if (!etag && resp.status / 100 == 2)
-			etag = http_response_header(&resp, "ETag");
-		if (rc && r.rc) {
-			rc = r.rc; /* the sink's own error, as it set it */
-			break;
-		}
-		if (rc == E_STORE && r.offset > before && attempt < READ_RESUMES) {
-			log_warn(
-			    "%s: the connection broke after %llu bytes; resuming there (%d of %d)",
-			    where, (unsigned long long)r.offset, attempt + 1, READ_RESUMES);
-			continue;
-		}
-		if (rc)
-			break;
-		if (resp.status == 200 || resp.status == 206)
-			break;
-		if (resp.status == 404) {
-			char *code = http_response_header(&resp, "x-ms-error-code");
-			if (code && strcmp(code, "BlobNotFound") == 0)
-				rc = err_set(E_NOTFOUND, "%s does not exist", where);
-			else
-				rc = azure_fail(st, where, c.op, &resp);
-			free(code);
-		} else if (resp.status == 412) {
-			rc = err_set(E_STORE,
-				     "%s: the object changed while it was being read (its ETag no "
-				     "longer matches); read it again",
-				     where);
-		} else {
-			rc = azure_fail(st, where, c.op, &resp);
-		}
-		break;
-	}
-	http_response_dispose(&resp);
-	free(etag);
+	char *blob = blob_of(st, key), *where = store_location(base, key);
+	struct get_ctx ctx = {st, blob, where};
+	struct objstore_get g = {get_send, get_fail, "ETag", "ETag", "Get Blob", &ctx};
+	int rc = objstore_read(&g, where, sink);
 	free(blob);
 	free(where);
 	return rc;
@@ -891,7 +807,8 @@ static int azure_remove(struct store *base, const char *key)
 static void azure_limits(const struct store *base, struct store_limits *out)
 {
 	const struct azure_store *st = (const struct azure_store *)base;
-	*out = (struct store_limits){st->u.block_size, st->u.parallel, AZURE_BLOCKS_MAX, 0, "block"};
+	*out =
+	    (struct store_limits){st->u.block_size, st->u.parallel, AZURE_BLOCKS_MAX, 0, "block"};
 }
 
 const struct store_ops store_azure_ops = {

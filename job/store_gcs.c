@@ -83,8 +83,7 @@ static int fetch_token(struct gcs_store *s)
 	buf_adds(&form,
 		 "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=");
 	buf_adds(&form, jwt);
-	OPENSSL_cleanse(jwt, strlen(jwt));
-	free(jwt);
+	objstore_free_secret(jwt);
 	http_response_init(&resp);
 	buf_init_secret(&resp.body, 64 * 1024);
 	const char *hdr[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
@@ -123,10 +122,7 @@ static int fetch_token(struct gcs_store *s)
 		if ((rc = gcs_token_parse(&t, resp.body.ptr, resp.body.len))) {
 			rc = err_wrap("%s: token endpoint %s", s->base.display, s->key.token_uri);
 		} else {
-			if (s->token) {
-				OPENSSL_cleanse(s->token, strlen(s->token));
-				free(s->token);
-			}
+			objstore_free_secret(s->token);
 			s->token = t.access_token;
 			s->refresh_at = gcs_token_refresh_at(asked, t.expires_in);
 			s->token_grants++;
@@ -155,14 +151,6 @@ static int auth_header(struct gcs_store *s, char **out, const char *stale)
 	return rc;
 }
 
-static void wipe_free(char *p)
-{
-	if (p) {
-		OPENSSL_cleanse(p, strlen(p));
-		free(p);
-	}
-}
-
 /* Sends r with a bearer token; a 401 gets one new token and one more try. */
 static int gcs_request(struct gcs_store *s, struct http_client *c, const struct gcs_req *r,
 		       struct http_response *resp)
@@ -171,10 +159,10 @@ static int gcs_request(struct gcs_store *s, struct http_client *c, const struct 
 	int rc = 0;
 	for (int tries = 0; tries < 2; tries++) {
 		char *stale = auth ? xstrdup(auth + strlen("Authorization: Bearer ")) : NULL;
-		wipe_free(auth);
+		objstore_free_secret(auth);
 		auth = NULL;
 		rc = auth_header(s, &auth, stale);
-		wipe_free(stale);
+		objstore_free_secret(stale);
 		if (rc)
 			break;
 		const char *hdr[6];
@@ -215,7 +203,7 @@ static int gcs_request(struct gcs_store *s, struct http_client *c, const struct 
 		log_info("%s: the access token was refused (HTTP 401); fetching a new one",
 			 s->base.display);
 	}
-	wipe_free(auth);
+	objstore_free_secret(auth);
 	return rc;
 }
 
@@ -247,11 +235,6 @@ static int gcs_fail(struct gcs_store *s, const char *where, const char *what, in
 	return rc;
 }
 
-static int ok(const struct http_response *r)
-{
-	return r->status >= 200 && r->status < 300;
-}
-
 /* --- URLs ---------------------------------------------------------------- */
 
 /* ENDPOINT/storage/v1/b/BUCKET/o/NAME (NAME percent-encoded, '/' too). */
@@ -280,7 +263,7 @@ static void gcs_free(struct store *st)
 	struct gcs_store *s = (struct gcs_store *)st;
 	s3_config_dispose(&s->cfg);
 	gcs_key_dispose(&s->key);
-	wipe_free(s->token);
+	objstore_free_secret(s->token);
 	free(s->key_file);
 	free(s->ca_pem);
 	http_client_free(s->http);
@@ -334,8 +317,7 @@ static int gcs_open(struct store **out, const char *url)
 	if ((rc = objstore_read_file(&text, key_file, KEY_FILE_MAX, "service-account key file")))
 		goto fail;
 	rc = gcs_key_parse(&s->key, text, strlen(text), key_file);
-	OPENSSL_cleanse(text, strlen(text));
-	free(text);
+	objstore_free_secret(text);
 	if (rc)
 		goto fail;
 	if (s->cfg.ca_bundle &&
@@ -356,24 +338,21 @@ fail:
 
 /* --- writing: one resumable upload --------------------------------------- */
 
+/* The GCS dialect of an objstore writer. */
 struct gcs_writer {
-	struct stage base;
 	struct gcs_store *st;
 	char *okey;
 	char *where;
-	int create;		    /* ifGenerationMatch=0 */
-	struct http_client *http;   /* the writer's thread: start, finalize, cancel */
-	struct http_client *worker; /* the part worker's */
-	struct parts *parts;
+	int create;		      /* ifGenerationMatch=0 */
 	char *session;		      /* the resumable session URI */
 	uint64_t sent;		      /* bytes the server holds (the worker's, then ours) */
 	_Atomic uint64_t total_plus1; /* the object's size + 1 once known; 0 before */
 	_Atomic int finalized;	      /* the object exists */
-	int done;
 };
 
-static int start_session(struct gcs_writer *w)
+static int start_session(void *ctx, struct http_client *h)
 {
+	struct gcs_writer *w = ctx;
 	struct gcs_store *s = w->st;
 	struct buf url, meta;
 	struct http_response resp;
@@ -400,8 +379,8 @@ static int start_session(struct gcs_writer *w)
 			    .body = meta.ptr,
 			    .body_len = meta.len,
 			    .content_type = "application/json; charset=UTF-8"};
-	int rc = gcs_request(s, w->http, &r, &resp);
-	if (rc || !ok(&resp)) {
+	int rc = gcs_request(s, h, &r, &resp);
+	if (rc || !objstore_ok(&resp)) {
 		rc = gcs_fail(s, w->where, "start resumable upload", rc, &resp);
 		if (rc == E_NOTFOUND)
 			rc = err_set(E_STORE, "%s; create the bucket or fix the storage URL",
@@ -443,7 +422,7 @@ static int query_persisted(struct gcs_writer *w, struct http_client *c, uint64_t
 		char *range = http_response_header(&resp, "Range");
 		rc = gcs_range_persisted(held, range);
 		free(range);
-	} else if (!rc && ok(&resp)) {
+	} else if (!rc && objstore_ok(&resp)) {
 		atomic_store(&w->finalized, 1);
 		*held = atomic_load(&w->total_plus1) ? atomic_load(&w->total_plus1) - 1 : w->sent;
 	} else {
@@ -496,7 +475,7 @@ static int send_chunk(struct gcs_writer *w, struct http_client *c, uint64_t at, 
 				    .once = 1};
 		rc = gcs_request(s, c, &r, &resp);
 		long status = rc ? 0 : resp.status;
-		if (!rc && final && ok(&resp)) {
+		if (!rc && final && objstore_ok(&resp)) {
 			uint64_t size = 0;
 			if (gcs_object_size(&size, resp.body.ptr, resp.body.len) == 0 &&
 			    size != total)
@@ -536,11 +515,7 @@ static int send_chunk(struct gcs_writer *w, struct http_client *c, uint64_t at, 
 			held = now;
 			continue;
 		} else if (!rc && w->create && status == 412) {
-			rc = err_set(E_EXISTS,
-				     "%s: %s: HTTP 412 conditionNotMet: another writer created the "
-				     "object first (two runs of one backup at once?); this run "
-				     "leaves it alone",
-				     w->where, what);
+			rc = objstore_exists(w->where, what, 412, "conditionNotMet", "object");
 		} else if (rc == E_UNAVAILABLE || rc == E_TIMEOUT ||
 			   http_status_retryable(status)) {
 			long after = rc ? -1 : resp.retry_after_s;
@@ -562,7 +537,7 @@ static int send_chunk(struct gcs_writer *w, struct http_client *c, uint64_t at, 
 				continue;
 			}
 			rc = gcs_fail(s, w->where, what, rc, &resp);
-		} else if (!rc && ok(&resp)) {
+		} else if (!rc && objstore_ok(&resp)) {
 			rc = err_set(
 			    E_STORE,
 			    "%s: %s: the server finished the upload before its last chunk "
@@ -581,16 +556,15 @@ static int send_chunk(struct gcs_writer *w, struct http_client *c, uint64_t at, 
 	}
 }
 
-static int upload_part(void *ctx, int worker, int part_no, const uint8_t *data, size_t len,
-		       char id[PARTS_ID_MAX])
+static int upload_part(void *ctx, struct http_client *h, int part_no, const uint8_t *data,
+		       size_t len, char id[PARTS_ID_MAX])
 {
 	struct gcs_writer *w = ctx;
-	(void)worker;
 	char what[48];
 	snprintf(what, sizeof(what), "PUT chunk %d", part_no);
 	uint64_t known = atomic_load(&w->total_plus1);
 	int final = known && w->sent + len == known - 1;
-	int rc = send_chunk(w, w->worker, w->sent, data, len, final, what);
+	int rc = send_chunk(w, h, w->sent, data, len, final, what);
 	if (!rc) {
 		w->sent += len;
 		snprintf(id, PARTS_ID_MAX, "%llu", (unsigned long long)w->sent);
@@ -598,48 +572,34 @@ static int upload_part(void *ctx, int worker, int part_no, const uint8_t *data, 
 	return rc;
 }
 
-static const struct parts_backend gcs_parts = {upload_part};
-
-static int gw_write(struct stage *stage, const uint8_t *p, size_t n)
+/* The last chunk knows it is the last (and says the size). */
+static void last_chunk(void *ctx, uint64_t total)
 {
-	struct gcs_writer *w = (struct gcs_writer *)stage;
-	if (!w->session) {
-		int rc = start_session(w);
-		if (rc)
-			return rc;
-	}
-	return parts_write(w->parts, p, n);
-}
-
-static int gw_finish(struct stage *stage)
-{
-	struct gcs_writer *w = (struct gcs_writer *)stage;
-	int rc = 0;
-	if (!w->session && (rc = start_session(w)))
-		return rc;
-	uint64_t total = parts_bytes(w->parts);
+	struct gcs_writer *w = ctx;
 	atomic_store(&w->total_plus1, total + 1);
-	/* The last chunk knows it is the last (and says the size). */
-	if ((rc = parts_finish(w->parts)))
-		return rc;
-	if (!atomic_load(&w->finalized)) /* the stream ended on a chunk boundary */
-		rc = send_chunk(w, w->http, total, (const uint8_t *)"", 0, 1, "finalize upload");
-	if (rc)
-		return rc;
-	w->done = 1;
-	log_debug("%s: stored %llu bytes in %d chunk(s)", w->where, (unsigned long long)total,
-		  parts_count(w->parts));
-	return stage_finish_next(stage);
 }
 
-static void cancel_upload(struct gcs_writer *w)
+static int finalize(void *ctx, struct http_client *h, const struct parts *parts)
 {
+	struct gcs_writer *w = ctx;
+	if (atomic_load(&w->finalized))
+		return 0;
+	/* The stream ended on a chunk boundary. */
+	return send_chunk(w, h, parts_bytes(parts), (const uint8_t *)"", 0, 1, "finalize upload");
+}
+
+static void cancel_upload(void *ctx, struct http_client *h, const struct parts *parts)
+{
+	struct gcs_writer *w = ctx;
+	(void)parts;
+	if (atomic_load(&w->finalized))
+		return;
 	struct http_response resp;
 	http_response_init(&resp);
 	struct gcs_req r = {.method = "DELETE", .url = w->session};
-	int rc = gcs_request(w->st, w->http, &r, &resp);
+	int rc = gcs_request(w->st, h, &r, &resp);
 	/* GCS answers a cancelled session with 499. */
-	if (rc || (!ok(&resp) && resp.status != 499 && resp.status != 404)) {
+	if (rc || (!objstore_ok(&resp) && resp.status != 499 && resp.status != 404)) {
 		gcs_fail(w->st, w->where, "cancel resumable upload", rc, &resp);
 		log_warn("%s; GCS drops the upload's bytes after a week", err_msg());
 	} else {
@@ -648,36 +608,38 @@ static void cancel_upload(struct gcs_writer *w)
 	http_response_dispose(&resp);
 }
 
-static void gw_free(struct stage *stage)
+static void gw_free(void *ctx)
 {
-	struct gcs_writer *w = (struct gcs_writer *)stage;
-	parts_free(w->parts);
-	if (w->session && !w->done && !atomic_load(&w->finalized))
-		cancel_upload(w);
-	http_client_free(w->worker);
-	http_client_free(w->http);
+	struct gcs_writer *w = ctx;
 	free(w->session);
 	free(w->okey);
 	free(w->where);
 	free(w);
 }
 
-static const struct stage_ops gcs_writer_ops = {"gcs-writer", gw_write, gw_finish, gw_free};
+/* Chunks go one after another: one worker, one more buffer filling. */
+static const struct objstore_writer_ops gcs_writer_ops = {
+    .name = "gcs-writer",
+    .begin = start_session,
+    .begin_early = 1,
+    .put_part = upload_part,
+    .last = last_chunk,
+    .complete = finalize,
+    .abort = cancel_upload,
+    .free = gw_free,
+    .stored = "stored",
+    .unit = "chunk",
+};
 
 static int gcs_writer(struct store *st, const char *key, unsigned flags, struct stage **out)
 {
 	struct gcs_store *s = (struct gcs_store *)st;
 	struct gcs_writer *w = xcalloc(1, sizeof(*w));
-	w->base.ops = &gcs_writer_ops;
 	w->st = s;
 	w->create = (flags & STORE_CREATE) != 0;
 	w->okey = object_key(s, key);
 	w->where = store_location(st, key);
-	w->http = http_client_new();
-	w->worker = http_client_new();
-	/* Chunks go one after another: one worker, one more buffer filling. */
-	w->parts = parts_new(&gcs_parts, w, s->cfg.part_size, 1);
-	*out = &w->base;
+	*out = objstore_writer_new(&gcs_writer_ops, w, w->where, s->cfg.part_size, 1);
 	return 0;
 }
 
@@ -688,22 +650,17 @@ struct get_ctx {
 	const char *okey;
 };
 
-static int get_send(void *ctx, uint64_t from, const char *version,
+static int get_send(void *ctx, const char *range, const char *if_version,
 		    int (*on_data)(const char *p, size_t n, void *ud), void *ud,
 		    struct http_response *resp)
 {
 	struct get_ctx *g = ctx;
-	char range[48];
-	snprintf(range, sizeof(range), "bytes=%llu-", (unsigned long long)from);
 	/* A resumed read must come from the same generation of the object. */
-	char *q = from && version ? xasprintf("alt=media&ifGenerationMatch=%s", version)
-				  : xstrdup("alt=media");
+	char *q = if_version ? xasprintf("alt=media&ifGenerationMatch=%s", if_version)
+			     : xstrdup("alt=media");
 	char *url = object_url(g->s, g->okey, q);
-	struct gcs_req r = {.method = "GET",
-			    .url = url,
-			    .range = from ? range : NULL,
-			    .on_data = on_data,
-			    .ud = ud};
+	struct gcs_req r = {
+	    .method = "GET", .url = url, .range = range, .on_data = on_data, .ud = ud};
 	int rc = gcs_request(g->s, g->s->http, &r, resp);
 	free(url);
 	free(q);
@@ -721,7 +678,8 @@ static int gcs_read(struct store *st, const char *key, struct stage *sink)
 	struct gcs_store *s = (struct gcs_store *)st;
 	char *okey = object_key(s, key), *where = store_location(st, key);
 	struct get_ctx ctx = {s, okey};
-	struct objstore_get g = {get_send, get_fail, "x-goog-generation", "generation", &ctx};
+	struct objstore_get g = {get_send,     get_fail, "x-goog-generation",
+				 "generation", "GET",	 &ctx};
 	int rc = objstore_read(&g, where, sink);
 	free(okey);
 	free(where);
@@ -739,7 +697,7 @@ static int gcs_stat(struct store *st, const char *key, uint64_t *size)
 	int rc = gcs_request(s, s->http, &r, &resp);
 	if (!rc && resp.status == 404)
 		rc = err_set(E_NOTFOUND, "%s does not exist", where);
-	else if (rc || !ok(&resp))
+	else if (rc || !objstore_ok(&resp))
 		rc = gcs_fail(s, where, "GET metadata", rc, &resp);
 	else if (gcs_object_size(size, resp.body.ptr, resp.body.len))
 		rc = err_set(E_STORE, "%s: GET metadata: the reply has no size", where);
@@ -793,7 +751,7 @@ static int gcs_list(struct store *st, const char *prefix, store_list_cb cb, void
 		struct gcs_req r = {.method = "GET", .url = buf_str(&url)};
 		rc = gcs_request(s, s->http, &r, &resp);
 		buf_dispose(&url);
-		if (rc || !ok(&resp)) {
+		if (rc || !objstore_ok(&resp)) {
 			char what[48];
 			snprintf(what, sizeof(what), "objects.list page %d", page);
 			rc = gcs_fail(s, s->base.display, what, rc, &resp);
@@ -825,7 +783,7 @@ static int gcs_remove(struct store *st, const char *key)
 	http_response_init(&resp);
 	struct gcs_req r = {.method = "DELETE", .url = url};
 	int rc = gcs_request(s, s->http, &r, &resp);
-	if (rc || (!ok(&resp) && resp.status != 404))
+	if (rc || (!objstore_ok(&resp) && resp.status != 404))
 		rc = gcs_fail(s, where, "DELETE", rc, &resp);
 	http_response_dispose(&resp);
 	free(url);

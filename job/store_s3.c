@@ -134,10 +134,8 @@ static int s3_request(struct s3_store *s, struct http_client *c, const struct s3
 	rc = http_do_retry(c, &req, resp, &s->retry, NULL);
 done:
 	if (lines) {
-		for (size_t i = 0; lines[i]; i++) {
-			OPENSSL_cleanse(lines[i], strlen(lines[i]));
-			free(lines[i]);
-		}
+		for (size_t i = 0; lines[i]; i++)
+			objstore_free_secret(lines[i]);
 		free(lines);
 	}
 	buf_dispose(&auth);
@@ -188,11 +186,6 @@ static int s3_fail(struct s3_store *s, const char *where, const char *what, int 
 	return rc;
 }
 
-static int ok(const struct http_response *r)
-{
-	return r->status >= 200 && r->status < 300;
-}
-
 /* --- opening ----------------------------------------------------------- */
 
 /* From the environment, else the shared credentials file. Never logged. */
@@ -229,8 +222,7 @@ static int load_credentials(struct s3_credentials *out, const char *scheme)
 			if (rc)
 				rc = err_set(E_INVALID, "%s:// storage: credentials file %s: %s",
 					     scheme, path, err_msg());
-			OPENSSL_cleanse(text, strlen(text));
-			free(text);
+			objstore_free_secret(text);
 		}
 	}
 	if (rc == E_NOTFOUND)
@@ -294,39 +286,32 @@ fail:
 
 /* --- writing ----------------------------------------------------------- */
 
+/* The S3 dialect of an objstore writer. */
 struct s3_writer {
-	struct stage base;
 	struct s3_store *st;
 	char *okey;
 	char *where;
-	struct http_client *http;     /* the writer's thread */
-	struct http_client **workers; /* one per part worker */
-	int nworkers;
-	struct parts *parts;
 	char *upload_id;
 	int create; /* STORE_CREATE */
-	int done;
 };
 
 /* A create-only write answered 412: the object exists. If its ETag is the
  * one this write would give it (a retried request whose first try
  * succeeded), the object is this write's; else another writer made it. */
-static int create_conflict(struct s3_writer *w, const char *what, const char *expect_etag)
+static int create_conflict(struct s3_writer *w, struct http_client *h, const char *what,
+			   const char *expect_etag)
 {
 	struct http_response resp;
 	http_response_init(&resp);
 	struct s3_req r = {.method = "HEAD", .okey = w->okey};
-	int rc = s3_request(w->st, w->http, &r, &resp);
+	int rc = s3_request(w->st, h, &r, &resp);
 	char *etag = !rc && resp.status == 200 ? http_response_header(&resp, "ETag") : NULL;
 	int ours = etag && expect_etag && strcmp(etag, expect_etag) == 0;
 	free(etag);
 	http_response_dispose(&resp);
 	if (ours)
 		return 0;
-	return err_set(E_EXISTS,
-		       "%s: %s: HTTP 412 PreconditionFailed: another writer created the object "
-		       "first (two runs of one backup at once?); this run leaves it alone",
-		       w->where, what);
+	return objstore_exists(w->where, what, 412, "PreconditionFailed", "object");
 }
 
 /* The quoted hex MD5 of p[0..n): a single PutObject's ETag. */
@@ -343,32 +328,34 @@ static void md5_etag(char out[35], const void *p, size_t n)
 	out[34] = '\0';
 }
 
-static int put_object(struct s3_writer *w, const void *p, size_t n)
+static int put_object(void *ctx, struct http_client *h, const uint8_t *p, size_t n)
 {
+	struct s3_writer *w = ctx;
 	struct http_response resp;
 	http_response_init(&resp);
 	struct s3_req r = {.method = "PUT",
 			   .okey = w->okey,
-			   .body = p ? p : "",
+			   .body = p ? (const void *)p : "",
 			   .body_len = n,
 			   .md5 = 1,
 			   .object_attrs = 1,
 			   .if_none_match = w->create,
 			   .content_type = "application/octet-stream"};
-	int rc = s3_request(w->st, w->http, &r, &resp);
+	int rc = s3_request(w->st, h, &r, &resp);
 	if (!rc && w->create && resp.status == 412) {
 		char etag[35];
-		md5_etag(etag, p ? p : "", n);
-		rc = create_conflict(w, "PUT", etag);
-	} else if (rc || !ok(&resp)) {
+		md5_etag(etag, p ? (const void *)p : "", n);
+		rc = create_conflict(w, h, "PUT", etag);
+	} else if (rc || !objstore_ok(&resp)) {
 		rc = s3_fail(w->st, w->where, "PUT", rc, &resp);
 	}
 	http_response_dispose(&resp);
 	return rc;
 }
 
-static int create_upload(struct s3_writer *w)
+static int create_upload(void *ctx, struct http_client *h)
 {
+	struct s3_writer *w = ctx;
 	struct http_response resp;
 	http_response_init(&resp);
 	struct sigv4_param q[] = {{"uploads", NULL}};
@@ -379,8 +366,8 @@ static int create_upload(struct s3_writer *w)
 			   .body = "",
 			   .object_attrs = 1,
 			   .content_type = "application/octet-stream"};
-	int rc = s3_request(w->st, w->http, &r, &resp);
-	if (rc || !ok(&resp)) {
+	int rc = s3_request(w->st, h, &r, &resp);
+	if (rc || !objstore_ok(&resp)) {
 		rc = s3_fail(w->st, w->where, "CreateMultipartUpload", rc, &resp);
 	} else {
 		struct s3_span body = {resp.body.ptr, resp.body.len};
@@ -397,8 +384,8 @@ static int create_upload(struct s3_writer *w)
 	return rc;
 }
 
-static int upload_part(void *ctx, int worker, int part_no, const uint8_t *data, size_t len,
-		       char id[PARTS_ID_MAX])
+static int upload_part(void *ctx, struct http_client *h, int part_no, const uint8_t *data,
+		       size_t len, char id[PARTS_ID_MAX])
 {
 	struct s3_writer *w = ctx;
 	struct http_response resp;
@@ -415,8 +402,8 @@ static int upload_part(void *ctx, int worker, int part_no, const uint8_t *data, 
 			   .body_len = len,
 			   .md5 = 1,
 			   .content_type = "application/octet-stream"};
-	int rc = s3_request(w->st, w->workers[worker], &r, &resp);
-	if (rc || !ok(&resp)) {
+	int rc = s3_request(w->st, h, &r, &resp);
+	if (rc || !objstore_ok(&resp)) {
 		rc = s3_fail(w->st, w->where, what, rc, &resp);
 	} else {
 		char *etag = http_response_header(&resp, "ETag");
@@ -430,8 +417,6 @@ static int upload_part(void *ctx, int worker, int part_no, const uint8_t *data, 
 	http_response_dispose(&resp);
 	return rc;
 }
-
-static const struct parts_backend s3_parts = {upload_part};
 
 /* The object's size by HEAD; for a Complete whose reply was lost. */
 static int head_size(struct s3_store *s, struct http_client *c, const char *okey, uint64_t *size)
@@ -454,13 +439,13 @@ static int head_size(struct s3_store *s, struct http_client *c, const char *okey
 /* The ETag S3 gives a completed multipart upload: the MD5 of the parts'
  * binary MD5s, "-", the part count (quoted). NULL when a part's ETag is not
  * an MD5 (SSE-KMS): then a 412 is taken as another writer's object. */
-static char *multipart_etag(struct s3_writer *w)
+static char *multipart_etag(const struct parts *parts)
 {
-	int n = parts_count(w->parts);
+	int n = parts_count(parts);
 	uint8_t *all = xmalloc((size_t)n * 16 + 1);
 	char *out = NULL;
 	for (int i = 1; i <= n; i++) {
-		const char *e = parts_id(w->parts, i);
+		const char *e = parts_id(parts, i);
 		if (!e || strlen(e) != 34 || e[0] != '"' || e[33] != '"')
 			goto done;
 		for (int k = 0; k < 16; k++) {
@@ -479,17 +464,18 @@ done:
 	return out;
 }
 
-static int complete_upload(struct s3_writer *w)
+static int complete_upload(void *ctx, struct http_client *h, const struct parts *parts)
 {
+	struct s3_writer *w = ctx;
 	struct buf xml;
 	struct http_response resp;
-	int rc = 0, n = parts_count(w->parts);
+	int rc = 0, n = parts_count(parts);
 	buf_init(&xml, (size_t)-1);
 	http_response_init(&resp);
 	buf_adds(&xml,
 		 "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
 	for (int i = 1; i <= n; i++) {
-		const char *etag = parts_id(w->parts, i);
+		const char *etag = parts_id(parts, i);
 		if (!etag) {
 			rc = err_set(E_STORE, "%s: part %d has no ETag", w->where, i);
 			goto done;
@@ -509,14 +495,14 @@ static int complete_upload(struct s3_writer *w)
 			   .md5 = 1,
 			   .if_none_match = w->create,
 			   .content_type = "application/xml"};
-	rc = s3_request(w->st, w->http, &r, &resp);
+	rc = s3_request(w->st, h, &r, &resp);
 	struct s3_span body = {resp.body.ptr, resp.body.len};
 	char *code = NULL;
 	if (!rc && w->create && resp.status == 412) {
-		char *etag = multipart_etag(w);
-		rc = create_conflict(w, "CompleteMultipartUpload", etag);
+		char *etag = multipart_etag(parts);
+		rc = create_conflict(w, h, "CompleteMultipartUpload", etag);
 		free(etag);
-	} else if (!rc && ok(&resp) && (code = s3_xml_text(body, "Code")) != NULL) {
+	} else if (!rc && objstore_ok(&resp) && (code = s3_xml_text(body, "Code")) != NULL) {
 		/* S3 may answer 200 and report the failure in the body. */
 		char *msg = s3_xml_text(body, "Message");
 		rc = err_set(E_STORE, "%s: CompleteMultipartUpload: %s: %s", w->where, code,
@@ -526,11 +512,11 @@ static int complete_upload(struct s3_writer *w)
 		/* A retried Complete whose first try succeeded finds no upload:
 		 * the object of the right size says it did. */
 		uint64_t size = 0;
-		if (head_size(w->st, w->http, w->okey, &size) == 0 && size == parts_bytes(w->parts))
+		if (head_size(w->st, h, w->okey, &size) == 0 && size == parts_bytes(parts))
 			rc = 0;
 		else
 			rc = s3_fail(w->st, w->where, "CompleteMultipartUpload", 0, &resp);
-	} else if (rc || !ok(&resp)) {
+	} else if (rc || !objstore_ok(&resp)) {
 		rc = s3_fail(w->st, w->where, "CompleteMultipartUpload", rc, &resp);
 	}
 	free(code);
@@ -540,14 +526,16 @@ done:
 	return rc;
 }
 
-static void abort_upload(struct s3_writer *w)
+static void abort_upload(void *ctx, struct http_client *h, const struct parts *parts)
 {
+	struct s3_writer *w = ctx;
+	(void)parts;
 	struct http_response resp;
 	http_response_init(&resp);
 	struct sigv4_param q[] = {{"uploadId", w->upload_id}};
 	struct s3_req r = {.method = "DELETE", .okey = w->okey, .query = q, .nquery = 1};
-	int rc = s3_request(w->st, w->http, &r, &resp);
-	if (rc || (!ok(&resp) && resp.status != 404)) {
+	int rc = s3_request(w->st, h, &r, &resp);
+	if (rc || (!objstore_ok(&resp) && resp.status != 404)) {
 		s3_fail(w->st, w->where, "AbortMultipartUpload", rc, &resp);
 		log_warn("%s; its parts stay billed until a bucket lifecycle rule "
 			 "(AbortIncompleteMultipartUpload) removes them",
@@ -558,79 +546,36 @@ static void abort_upload(struct s3_writer *w)
 	http_response_dispose(&resp);
 }
 
-static int sw_write(struct stage *stage, const uint8_t *p, size_t n)
+static void sw_free(void *ctx)
 {
-	struct s3_writer *w = (struct s3_writer *)stage;
-	if (!w->upload_id) {
-		/* The first full part needs an upload to go to. */
-		size_t pending = 0;
-		parts_pending(w->parts, &pending);
-		if (pending + n >= w->st->cfg.part_size) {
-			int rc = create_upload(w);
-			if (rc)
-				return rc;
-		}
-	}
-	return parts_write(w->parts, p, n);
-}
-
-static int sw_finish(struct stage *stage)
-{
-	struct s3_writer *w = (struct s3_writer *)stage;
-	int rc;
-	if (!w->upload_id && parts_single(w->parts)) {
-		size_t n = 0;
-		const uint8_t *p = parts_pending(w->parts, &n);
-		rc = put_object(w, p, n);
-	} else {
-		rc = parts_finish(w->parts);
-		if (!rc)
-			rc = complete_upload(w);
-	}
-	if (rc)
-		return rc;
-	w->done = 1;
-	log_debug("%s: stored %llu bytes in %d part(s)", w->where,
-		  (unsigned long long)parts_bytes(w->parts),
-		  w->upload_id ? parts_count(w->parts) : 1);
-	return stage_finish_next(stage);
-}
-
-static void sw_free(struct stage *stage)
-{
-	struct s3_writer *w = (struct s3_writer *)stage;
-	/* Waits for the parts under way, so the abort comes after them. */
-	parts_free(w->parts);
-	if (w->upload_id && !w->done)
-		abort_upload(w);
-	for (int i = 0; i < w->nworkers; i++)
-		http_client_free(w->workers[i]);
-	free(w->workers);
-	http_client_free(w->http);
+	struct s3_writer *w = ctx;
 	free(w->upload_id);
 	free(w->okey);
 	free(w->where);
 	free(w);
 }
 
-static const struct stage_ops s3_writer_ops = {"s3-writer", sw_write, sw_finish, sw_free};
+static const struct objstore_writer_ops s3_writer_ops = {
+    .name = "s3-writer",
+    .put_whole = put_object,
+    .begin = create_upload,
+    .put_part = upload_part,
+    .complete = complete_upload,
+    .abort = abort_upload,
+    .free = sw_free,
+    .stored = "stored",
+    .unit = "part",
+};
 
 static int s3_writer(struct store *st, const char *key, unsigned flags, struct stage **out)
 {
 	struct s3_store *s = (struct s3_store *)st;
 	struct s3_writer *w = xcalloc(1, sizeof(*w));
-	w->base.ops = &s3_writer_ops;
 	w->st = s;
 	w->create = (flags & STORE_CREATE) != 0;
 	w->okey = s3_config_object_key(&s->cfg, key);
 	w->where = store_location(st, key);
-	w->http = http_client_new();
-	w->nworkers = s->cfg.in_flight;
-	w->workers = xcalloc((size_t)w->nworkers, sizeof(*w->workers));
-	for (int i = 0; i < w->nworkers; i++)
-		w->workers[i] = http_client_new();
-	w->parts = parts_new(&s3_parts, w, s->cfg.part_size, s->cfg.in_flight);
-	*out = &w->base;
+	*out = objstore_writer_new(&s3_writer_ops, w, w->where, s->cfg.part_size, s->cfg.in_flight);
 	return 0;
 }
 
@@ -641,17 +586,15 @@ struct get_ctx {
 	const char *okey;
 };
 
-static int get_send(void *ctx, uint64_t from, const char *version,
+static int get_send(void *ctx, const char *range, const char *if_version,
 		    int (*on_data)(const char *p, size_t n, void *ud), void *ud,
 		    struct http_response *resp)
 {
 	struct get_ctx *g = ctx;
-	char range[48];
-	snprintf(range, sizeof(range), "bytes=%llu-", (unsigned long long)from);
 	struct s3_req r = {.method = "GET",
 			   .okey = g->okey,
-			   .range = from ? range : NULL,
-			   .if_match = from ? version : NULL,
+			   .range = range,
+			   .if_match = if_version,
 			   .on_data = on_data,
 			   .ud = ud};
 	return s3_request(g->s, g->s->http, &r, resp);
@@ -668,7 +611,7 @@ static int s3_read(struct store *st, const char *key, struct stage *sink)
 	struct s3_store *s = (struct s3_store *)st;
 	char *okey = s3_config_object_key(&s->cfg, key), *where = store_location(st, key);
 	struct get_ctx ctx = {s, okey};
-	struct objstore_get g = {get_send, get_fail, "ETag", "ETag", &ctx};
+	struct objstore_get g = {get_send, get_fail, "ETag", "ETag", "GET", &ctx};
 	int rc = objstore_read(&g, where, sink);
 	free(okey);
 	free(where);
@@ -699,7 +642,7 @@ static int s3_stat(struct store *st, const char *key, uint64_t *size)
 	}
 	if (!rc && resp.status == 404) {
 		rc = err_set(E_NOTFOUND, "%s does not exist", where);
-	} else if (rc || !ok(&resp)) {
+	} else if (rc || !objstore_ok(&resp)) {
 		rc = s3_fail(s, where, "HEAD", rc, &resp);
 	} else {
 		char *len = http_response_header(&resp, "Content-Length");
@@ -737,7 +680,7 @@ static int s3_list(struct store *st, const char *prefix, store_list_cb cb, void 
 			q[nq++] = (struct sigv4_param){"continuation-token", token};
 		struct s3_req r = {.method = "GET", .okey = NULL, .query = q, .nquery = nq};
 		rc = s3_request(s, s->http, &r, &resp);
-		if (rc || !ok(&resp)) {
+		if (rc || !objstore_ok(&resp)) {
 			char what[48];
 			snprintf(what, sizeof(what), "ListObjectsV2 page %d", page);
 			rc = s3_fail(s, s->base.display, what, rc, &resp);
@@ -796,7 +739,7 @@ static int s3_remove(struct store *st, const char *key)
 	http_response_init(&resp);
 	struct s3_req r = {.method = "DELETE", .okey = okey};
 	int rc = s3_request(s, s->http, &r, &resp);
-	if (rc || (!ok(&resp) && resp.status != 404))
+	if (rc || (!objstore_ok(&resp) && resp.status != 404))
 		rc = s3_fail(s, where, "DELETE", rc, &resp);
 	http_response_dispose(&resp);
 	free(okey);

@@ -70,6 +70,8 @@ void manifest_init(struct manifest *m);
 uint64_t manifest_stored_size(const struct manifest *m);
 /* The SHA-256 of the stored stream (`cat` of the objects in order). */
 const char *manifest_stream_sha256(const struct manifest *m);
+/* Zero-safe: accepts an all-zero manifest as well as an initialised one,
+ * and leaves it as after manifest_init. */
 void manifest_dispose(struct manifest *m);
 /* Appends a copy of key. Returns E_TOOBIG past MANIFEST_MAX_OBJECTS. */
 int manifest_add_object(struct manifest *m, const char *key, uint64_t size, const char *sha256);

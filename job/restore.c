@@ -580,18 +580,14 @@ static void report(const struct restore *r, int rc, struct json_object *result)
 				       json_object_new_boolean(!r->committed));
 }
 
-/* Writes the audit record. Its own failure changes nothing of the restore's
- * outcome (the thread's error is put back as it was): the result says why
- * in auditError and the log warns. */
-static void write_audit(struct restore *r, int rc, struct json_object *result)
+/* The audit record of the restore as far as it got; borrows from r and
+ * from error_message. */
+static struct audit_record audit_record_of(const struct restore *r, int rc,
+					   const char *error_message)
 {
 	const struct job_opts *o = r->o;
 	const char *ns = o->restore_namespace ? o->restore_namespace : o->namespace_;
-	char *saved = rc ? xstrdup(err_msg()) : NULL;
-	char *key = audit_key(ns, o->restore_name, r->started);
-	struct buf text;
-	buf_init(&text, AUDIT_MAX_BYTES);
-	struct audit_record a = {
+	return (struct audit_record){
 	    .namespace_ = ns,
 	    .name = o->restore_name,
 	    .requested_by = r->requested_by ? r->requested_by : o->requested_by,
@@ -599,7 +595,7 @@ static void write_audit(struct restore *r, int rc, struct json_object *result)
 	    .completion_time = time(NULL),
 	    .failed = rc != 0,
 	    .error_reason = rc ? err_reason(rc) : NULL,
-	    .error_message = saved,
+	    .error_message = error_message,
 	    .target_unchanged = !r->committed,
 	    .has_source = source_loaded(r),
 	    .source_namespace = o->namespace_,
@@ -626,6 +622,20 @@ static void write_audit(struct restore *r, int rc, struct json_object *result)
 	    .files = o->files,
 	    .tool_version = LIFEBOAT_VERSION,
 	};
+}
+
+/* Writes the audit record. Its own failure changes nothing of the restore's
+ * outcome (the thread's error is put back as it was): the result says why
+ * in auditError and the log warns. */
+static void write_audit(struct restore *r, int rc, struct json_object *result)
+{
+	const struct job_opts *o = r->o;
+	const char *ns = o->restore_namespace ? o->restore_namespace : o->namespace_;
+	char *saved = rc ? xstrdup(err_msg()) : NULL;
+	char *key = audit_key(ns, o->restore_name, r->started);
+	struct buf text;
+	buf_init(&text, AUDIT_MAX_BYTES);
+	struct audit_record a = audit_record_of(r, rc, saved);
 	int arc = 0;
 	if (!r->st)
 		arc = store_open(&r->st, o->storage);

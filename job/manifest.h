@@ -16,8 +16,8 @@
 #define MANIFEST_MAX_BYTES (256 * 1024)
 
 struct manifest_object {
-	char *key;       /* relative to the backup folder, e.g. "db.dump.zst.pgp" */
-	uint64_t size;   /* bytes stored */
+	char *key;	 /* relative to the backup folder, e.g. "db.dump.zst.pgp" */
+	uint64_t size;	 /* bytes stored */
 	char sha256[65]; /* of the stored bytes, lowercase hex */
 };
 
@@ -39,7 +39,7 @@ struct manifest {
 	char *tool_version;
 	time_t created_at;
 	time_t completed_at;
-	char *format;      /* "custom" | "plain" */
+	char *format;	   /* "custom" | "plain" */
 	char *compression; /* "zstd" | "gzip" | "none" */
 	int compression_level;
 	struct manifest_object *objects; /* the dump, in stream order */
@@ -48,20 +48,20 @@ struct manifest {
 	 * "stream" when there are several; "" when absent (one object: its
 	 * own sha256). Use manifest_stream_sha256. */
 	char stream_sha256[65];
-	uint64_t plaintext_size;    /* pg_dump output bytes */
-	char plaintext_sha256[65];  /* of pg_dump output */
+	uint64_t plaintext_size;   /* pg_dump output bytes */
+	char plaintext_sha256[65]; /* of pg_dump output */
 	int encrypted;
-	char *cipher;               /* "AES256" */
-	char *s2k;                  /* "iterated-salted-sha256" */
+	char *cipher; /* "AES256" */
+	char *s2k;    /* "iterated-salted-sha256" */
 	uint32_t s2k_count;
-	char *server_version;       /* "15.18" */
-	int server_version_num;     /* 150018 */
-	char *dump_version;         /* pg_dump's, "15.18" */
-	char *database;             /* database name */
-	uint64_t database_size;     /* pg_database_size at pre-flight */
+	char *server_version;	/* "15.18" */
+	int server_version_num; /* 150018 */
+	char *dump_version;	/* pg_dump's, "15.18" */
+	char *database;		/* database name */
+	uint64_t database_size; /* pg_database_size at pre-flight */
 	int64_t table_count;
 	int64_t row_estimate;
-	char *schema_version;       /* optional; NULL when not asked */
+	char *schema_version;	     /* optional; NULL when not asked */
 	struct manifest_files files; /* optional: "files" */
 };
 
@@ -70,6 +70,8 @@ void manifest_init(struct manifest *m);
 uint64_t manifest_stored_size(const struct manifest *m);
 /* The SHA-256 of the stored stream (`cat` of the objects in order). */
 const char *manifest_stream_sha256(const struct manifest *m);
+/* Zero-safe: accepts an all-zero manifest as well as an initialised one,
+ * and leaves it as after manifest_init. */
 void manifest_dispose(struct manifest *m);
 /* Appends a copy of key. Returns E_TOOBIG past MANIFEST_MAX_OBJECTS. */
 int manifest_add_object(struct manifest *m, const char *key, uint64_t size, const char *sha256);

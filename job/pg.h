@@ -36,6 +36,8 @@ struct pg_info {
 
 /* Parses a libpq URI or keyword string. E_INVALID names what is wrong. */
 int pg_target_parse(struct pg_target *out, const char *conninfo);
+/* Zero-safe: an all-zero target (never parsed, or a failed parse) holds
+ * nothing, and a disposed one is all zeros again. */
 void pg_target_dispose(struct pg_target *t);
 /* Pure: 1 when the libpq URI or keyword string carries a non-empty password
  * (postgresql://USER:PASSWORD@..., ?password=..., password=...), else 0. A
@@ -49,6 +51,8 @@ int pg_preflight(struct pg_info *out, const struct pg_target *t, const char *sch
  * returns no row or NULL does not fail the call; its error goes to
  * out->schema_error (at most 512 bytes) and out->schema_version stays NULL. */
 int pg_preflight_target(struct pg_info *out, const struct pg_target *t, const char *schema_query);
+/* Zero-safe like pg_target_dispose: the pre-flights set *out only on
+ * success, so a zeroed pg_info may be disposed whether or not one ran. */
 void pg_info_dispose(struct pg_info *info);
 /* Pure: finds PostgreSQL's `role "NAME" does not exist` in text (psql's
  * stderr) and copies NAME into out (cap bytes, NUL-terminated). 1 when

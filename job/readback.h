@@ -34,6 +34,8 @@ int readback_run(struct readback *rb, struct store *st, const struct manifest *m
  * readback of its own: a chain reads one object. */
 int readback_run_files(struct readback *rb, struct store *st, const struct manifest *m,
 		       const char *ns, const char *name);
+/* Zero-safe: an all-zero readback (never initialised, or whose init
+ * failed) holds nothing; a disposed one is all zeros again. */
 void readback_dispose(struct readback *rb);
 
 #endif

@@ -5,7 +5,8 @@
  * and pg_restore has exited cleanly. Any failure kills psql before COMMIT, so
  * the server rolls everything back and the target stays as it was. Before
  * anything is changed the schema versions are compared (job/schema.h); at the
- * end, success or failure, the audit record is written (job/audit.h). */
+ * end, success or failure, the audit record is written (job/audit.h). The
+ * decisions are job/restore_plan.c's; this file does what they say. */
 #include "job.h"
 
 #include <errno.h>
@@ -33,6 +34,7 @@
 #include "pg.h"
 #include "proc.h"
 #include "readback.h"
+#include "restore_plan.h"
 #include "result.h"
 #include "schema.h"
 #include "store.h"
@@ -42,9 +44,11 @@
 
 _Static_assert(HOLDBACK_BYTES <= PIPE_BUF, "COMMIT's release must be one atomic pipe write");
 
-/* Copies pg_restore's script output into the holdback stage. */
+/* Copies pg_restore's script output into the holdback stage. Zero-safe:
+ * copier_join on one never started does nothing. */
 struct copier {
 	pthread_t thread;
+	int running; /* the thread was started and not yet joined */
 	int fd;
 	struct stage *into;
 	int rc;
@@ -78,30 +82,21 @@ static void *copier_main(void *arg)
 	return NULL;
 }
 
-/* --clean: inside the restore's own transaction, drop every user schema
- * (CASCADE) and large object, then recreate an empty public schema, so the
- * database ends up holding exactly what the backup holds. pg_restore's own
- * --clean cannot be used atomically: some of its DROPs fail (inherited
- * partition constraints) and would abort the transaction. */
-static const char *clean_sql(int server_version_num)
+static int copier_start(struct copier *c, int fd, struct stage *into)
 {
-	return server_version_num >= 140000
-		   ? "DO $lifeboat$ DECLARE s record; BEGIN FOR s IN SELECT nspname FROM pg_namespace "
-		     "WHERE nspname NOT IN ('pg_catalog','information_schema','pg_toast') AND nspname "
-		     "NOT LIKE 'pg\\_temp\\_%' AND nspname NOT LIKE 'pg\\_toast\\_temp\\_%' LOOP "
-		     "EXECUTE format('DROP SCHEMA %I CASCADE', s.nspname); END LOOP; PERFORM "
-		     "lo_unlink(oid) FROM pg_largeobject_metadata; END $lifeboat$;\n"
-		     "CREATE SCHEMA public AUTHORIZATION pg_database_owner;\n"
-		     "GRANT USAGE ON SCHEMA public TO PUBLIC;\n"
-		     "COMMENT ON SCHEMA public IS 'standard public schema';\n"
-		   : "DO $lifeboat$ DECLARE s record; BEGIN FOR s IN SELECT nspname FROM pg_namespace "
-		     "WHERE nspname NOT IN ('pg_catalog','information_schema','pg_toast') AND nspname "
-		     "NOT LIKE 'pg\\_temp\\_%' AND nspname NOT LIKE 'pg\\_toast\\_temp\\_%' LOOP "
-		     "EXECUTE format('DROP SCHEMA %I CASCADE', s.nspname); END LOOP; PERFORM "
-		     "lo_unlink(oid) FROM pg_largeobject_metadata; END $lifeboat$;\n"
-		     "CREATE SCHEMA public;\n"
-		     "GRANT ALL ON SCHEMA public TO PUBLIC;\n"
-		     "COMMENT ON SCHEMA public IS 'standard public schema';\n";
+	c->fd = fd;
+	c->into = into;
+	if (pthread_create(&c->thread, NULL, copier_main, c) != 0)
+		return err_set(E_IO, "cannot start the restore copier thread");
+	c->running = 1;
+	return 0;
+}
+
+static void copier_join(struct copier *c)
+{
+	if (c->running)
+		pthread_join(c->thread, NULL);
+	c->running = 0;
 }
 
 /* Extracts and checks the files archive into a sibling of --files; *out
@@ -144,33 +139,34 @@ struct restore {
 	const struct job_opts *o;
 	time_t started;
 	enum schema_policy policy;
+	struct restore_plan plan; /* set by prepare */
 	struct pg_target target;
-	int have_target;
 	struct store *st;
-	struct manifest m;
-	int have_m;
-	char *location; /* the backup's folder, no credentials */
+	struct manifest m; /* all zeros until loaded: see source_loaded */
+	char *location;	   /* the backup's folder, no credentials */
 	struct pg_info info;
-	int have_info;
 	struct schema_check schema;
 	int schema_ran;
-	int committed;	 /* psql exited 0 after COMMIT: the target changed */
-	int audit_named; /* --restore-name and its namespace are valid names */
+	int committed;	    /* psql exited 0 after COMMIT: the target changed */
+	int audit_named;    /* --restore-name and its namespace are valid names */
 	char *requested_by; /* --requested-by cut to AUDIT_REQUESTED_BY_MAX, or NULL */
 };
 
 static void restore_dispose(struct restore *r)
 {
-	if (r->have_info)
-		pg_info_dispose(&r->info);
-	if (r->have_target)
-		pg_target_dispose(&r->target);
-	if (r->have_m)
-		manifest_dispose(&r->m);
+	pg_info_dispose(&r->info);
+	pg_target_dispose(&r->target);
+	manifest_dispose(&r->m);
 	free(r->location);
 	free(r->requested_by);
 	store_free(r->st);
 	memset(r, 0, sizeof(*r));
+}
+
+/* The backup's manifest was loaded: a parsed one always names its format. */
+static int source_loaded(const struct restore *r)
+{
+	return r->m.format != NULL;
 }
 
 static int is_hex64(const char *s)
@@ -252,7 +248,6 @@ static int prepare(struct restore *r)
 			       "--db is required (or LIFEBOAT_DB): the target database URI");
 	if ((rc = pg_target_parse(&r->target, o->db)))
 		return rc;
-	r->have_target = 1;
 	if (!o->confirm || strcmp(o->confirm, r->target.dbname) != 0)
 		return err_set(
 		    E_INVALID,
@@ -262,29 +257,12 @@ static int prepare(struct restore *r)
 	if ((rc = store_open(&r->st, o->storage)) ||
 	    (rc = artifact_load_manifest(&r->m, r->st, o->namespace_, o->name)))
 		return rc;
-	r->have_m = 1;
 	char *dir = artifact_key(o->namespace_, o->name, NULL);
 	r->location = store_location(r->st, dir);
 	free(dir);
-	if (r->m.encrypted && !o->passphrase)
-		return err_set(E_INVALID,
-			       "backup %s/%s is encrypted: give --passphrase-file or "
-			       "LIFEBOAT_PASSPHRASE",
-			       o->namespace_, o->name);
-	if (strcmp(r->m.format, "plain") == 0 && (o->no_owner || o->no_privileges))
-		return err_set(
-		    E_UNSUPPORTED,
-		    "%s: backup %s/%s is a plain-format SQL script, whose owners and "
-		    "grants cannot be left out; create the roles it names on the target, "
-		    "or restore a custom-format backup",
-		    o->no_owner ? "--no-owner" : "--no-privileges", o->namespace_, o->name);
-	if (o->files && !r->m.files.key)
-		return err_set(
-		    E_INVALID,
-		    "--files %s: backup %s/%s has no files archive (it was taken without "
-		    "--files); drop --files to restore only the database",
-		    o->files, o->namespace_, o->name);
-	if (!o->files && r->m.files.key)
+	if ((rc = restore_plan(&r->plan, o, r->policy, &r->m)))
+		return rc;
+	if (r->plan.files_left)
 		log_info(
 		    "backup %s/%s also holds a files archive (%s, %llu entries); --files is not "
 		    "given, so only the database is restored",
@@ -296,12 +274,11 @@ static int prepare(struct restore *r)
 static int check_target(struct restore *r)
 {
 	const struct job_opts *o = r->o;
-	int has_query = o->schema_query && *o->schema_query && r->policy != SCHEMA_POLICY_IGNORE;
+	int has_query = r->plan.ask_schema;
 	int rc;
 	log_info("pre-flight: connecting to %s", r->target.display);
 	if ((rc = pg_preflight_target(&r->info, &r->target, has_query ? o->schema_query : NULL)))
 		return rc;
-	r->have_info = 1;
 	r->schema = (struct schema_check){
 	    .policy = r->policy,
 	    .backup_version = r->m.schema_version,
@@ -342,19 +319,6 @@ static int check_target(struct restore *r)
 	return schema_enforce(c, backup, r->target.display);
 }
 
-/* The SQL injected right after the script's BEGIN: --clean's drops, and for
- * a plain script --role's SET ROLE (pg_restore writes its own for custom). */
-static char *injected_sql(const struct restore *r, int custom)
-{
-	const char *clean = r->o->clean ? clean_sql(r->info.server_version_num) : "";
-	if (custom || !r->o->role)
-		return *clean ? xstrdup(clean) : NULL;
-	char *q = pg_quote_ident(r->o->role);
-	char *sql = xasprintf("%sSET ROLE %s;\n", clean, q);
-	free(q);
-	return sql;
-}
-
 /* The line of text holding needle, for messages (at most 400 bytes). */
 static void line_with(char out[512], const char *text, const char *needle)
 {
@@ -382,141 +346,169 @@ static int psql_failed(const struct restore *r, struct proc *psql)
 	return err_set(E_ROLE, "%s (psql: %s)", err_msg(), line);
 }
 
-/* The single-transaction restore, COMMIT withheld until every check passed. */
-static int apply(struct restore *r, struct files_restore **fr)
-{
-	const struct job_opts *o = r->o;
-	const struct manifest *m = &r->m;
-	struct readback rb;
+/* The restore's processes and read chain: psql at the end, holdback and
+ * the injected SQL before it, for a custom archive pg_restore and the copier
+ * between. Zero-safe from applier_init: applier_dispose releases what was
+ * set, whatever step failed. */
+struct applier {
 	struct proc psql, script;
 	struct copier cp;
-	struct stage *hold = NULL;   /* owned until a chain takes it */
-	struct stage *holder = NULL; /* borrowed: the holdback stage */
-	int have_rb = 0, have_psql = 0, have_script = 0, copier_running = 0, rc;
-	char tool_version[32];
-	int custom = strcmp(m->format, "custom") == 0;
-	char *sql = NULL;
+	struct readback rb;
+	struct stage *hold;   /* owned until a chain takes it */
+	struct stage *holder; /* borrowed: the holdback stage */
+	char *sql;
+};
 
-	memset(&rb, 0, sizeof(rb));
-	memset(&cp, 0, sizeof(cp));
-	if (custom && (rc = pg_check_restore_tool(tool_version, m->dump_version)))
-		goto done;
-	if (o->files && (rc = restore_files_extract(fr, o, r->st, m)))
-		goto done;
+static void applier_init(struct applier *a)
+{
+	memset(a, 0, sizeof(*a));
+	proc_init(&a->psql);
+	proc_init(&a->script);
+}
 
-	/* psql applies the script; its stdout joins the captured stderr. */
+/* psql applies the script; its stdout joins the captured stderr. */
+static int psql_start(struct proc *psql, const struct pg_target *t)
+{
 	char *psql_path = pg_tool_path("psql");
-	const char *psql_argv[] = {psql_path, "--no-psqlrc", "--quiet", "--no-password",
-				   "--set=ON_ERROR_STOP=1", "--output=/dev/null", "--file=-",
+	const char *psql_argv[] = {psql_path,
+				   "--no-psqlrc",
+				   "--quiet",
+				   "--no-password",
+				   "--set=ON_ERROR_STOP=1",
+				   "--output=/dev/null",
+				   "--file=-",
 				   NULL};
 	/* NOTICEs ("drop cascades to ...") would drown the errors that matter. */
 	size_t nenv = 0;
-	while (r->target.env[nenv])
+	while (t->env[nenv])
 		nenv++;
 	const char **psql_env = xcalloc(nenv + 2, sizeof(*psql_env));
 	for (size_t i = 0; i < nenv; i++)
-		psql_env[i] = r->target.env[i];
+		psql_env[i] = t->env[i];
 	psql_env[nenv] = "PGOPTIONS=-c client_min_messages=warning";
-	rc = proc_start(&psql, psql_argv, psql_env, PROC_PIPE_STDIN | PROC_STDOUT_TO_STDERR, -1);
+	int rc = proc_start(psql, psql_argv, psql_env, PROC_PIPE_STDIN | PROC_STDOUT_TO_STDERR, -1);
 	free(psql_env);
 	free(psql_path);
-	if (rc)
-		goto done;
-	have_psql = 1;
-	holder = hold = holdback_new(stage_fd_new(psql.in, "psql"));
-	if ((sql = injected_sql(r, custom)))
-		hold = inject_new(sql, hold);
+	return rc;
+}
 
+/* pg_restore turning the custom archive into the script, with the plan's
+ * ownership, privileges and role. */
+static int script_start(struct proc *script, const struct restore_plan *p)
+{
+	char *pr = pg_tool_path("pg_restore");
+	char *role_arg = p->role ? xasprintf("--role=%s", p->role) : NULL;
+	const char *argv[8] = {pr, "--file=-", "--single-transaction"};
+	size_t n = 3;
+	if (p->no_owner)
+		argv[n++] = "--no-owner";
+	if (p->no_privileges)
+		argv[n++] = "--no-privileges";
+	if (role_arg)
+		argv[n++] = role_arg;
+	argv[n] = NULL;
+	int rc = proc_start(script, argv, NULL, PROC_PIPE_STDIN | PROC_PIPE_STDOUT, -1);
+	free(role_arg);
+	free(pr);
+	return rc;
+}
+
+/* Starts the processes and builds the chain the backup is read into:
+ * readback -> [pg_restore -> copier] -> [injected SQL] -> holdback -> psql. */
+static int applier_build(struct applier *a, const struct restore *r)
+{
+	const struct restore_plan *p = &r->plan;
 	struct stage *sink;
-	if (custom) {
-		char *pr = pg_tool_path("pg_restore");
-		char *role_arg = o->role ? xasprintf("--role=%s", o->role) : NULL;
-		const char *argv[8] = {pr, "--file=-", "--single-transaction"};
-		size_t n = 3;
-		if (o->no_owner)
-			argv[n++] = "--no-owner";
-		if (o->no_privileges)
-			argv[n++] = "--no-privileges";
-		if (role_arg)
-			argv[n++] = role_arg;
-		argv[n] = NULL;
-		rc = proc_start(&script, argv, NULL, PROC_PIPE_STDIN | PROC_PIPE_STDOUT, -1);
-		free(role_arg);
-		free(pr);
-		if (rc)
-			goto done;
-		have_script = 1;
-		cp.fd = script.out;
-		cp.into = hold;
-		if (pthread_create(&cp.thread, NULL, copier_main, &cp) != 0) {
-			rc = err_set(E_IO, "cannot start the restore copier thread");
-			goto done;
-		}
-		copier_running = 1;
-		sink = stage_fd_new(script.in, "pg_restore");
+	int rc;
+	if ((rc = psql_start(&a->psql, &r->target)))
+		return rc;
+	a->holder = a->hold = holdback_new(stage_fd_new(a->psql.in, "psql"));
+	if ((a->sql = restore_plan_sql(p, r->info.server_version_num)))
+		a->hold = inject_new(a->sql, a->hold);
+	if (p->custom) {
+		if ((rc = script_start(&a->script, p)) ||
+		    (rc = copier_start(&a->cp, a->script.out, a->hold)))
+			return rc;
+		sink = stage_fd_new(a->script.in, "pg_restore");
 	} else {
 		/* The plain script flows through the holdback straight to psql;
 		 * the read chain owns it from here. */
-		sink = hold;
-		hold = NULL;
+		sink = a->hold;
+		a->hold = NULL;
 	}
-	if ((rc = readback_init(&rb, m, o->passphrase, o->passlen, sink)))
-		goto done;
-	have_rb = 1;
-	log_info("restoring %s/%s (%s, %llu bytes) into %s", o->namespace_, o->name, m->format,
-		 (unsigned long long)manifest_stored_size(m), r->target.display);
-	if ((rc = readback_run(&rb, r->st, m, o->namespace_, o->name)))
-		goto done;
-	if (custom) {
-		proc_close_in(&script);
-		pthread_join(cp.thread, NULL);
-		copier_running = 0;
-		if (cp.rc) {
-			rc = err_set(cp.rc, "%s", cp.msg);
-			goto done;
-		}
-		if ((rc = proc_wait(&script))) {
+	return readback_init(&a->rb, &r->m, r->o->passphrase, r->o->passlen, sink);
+}
+
+/* The archive is read and checked: pg_restore done, then COMMIT released
+ * and psql waited for. */
+static int applier_commit(struct applier *a, const struct restore *r)
+{
+	int rc;
+	if (r->plan.custom) {
+		proc_close_in(&a->script);
+		copier_join(&a->cp);
+		if (a->cp.rc)
+			return err_set(a->cp.rc, "%s", a->cp.msg);
+		if ((rc = proc_wait(&a->script))) {
 			if (!atomic_load(&stage_interrupted))
 				rc = err_set(E_RESTORE, "pg_restore could not read the archive: %s",
 					     err_msg());
-			goto done;
+			return rc;
 		}
 	}
-	if ((rc = holdback_check_commit(holder)))
-		goto done;
+	if ((rc = holdback_check_commit(a->holder)))
+		return rc;
 	/* Everything checked: release COMMIT. The tail goes into psql's pipe in
 	 * one write or not at all (a non-blocking pipe write of at most
 	 * PIPE_BUF bytes), so a SIGTERM before it rolls back for certain; from
 	 * then on psql is waited for even through a SIGTERM: killed, it might
 	 * have committed or not, and the result could not say which. */
-	if ((rc = holdback_release(holder)))
-		goto done;
-	if ((rc = proc_wait_uninterrupted(&psql))) {
-		rc = psql_failed(r, &psql);
-		goto done;
-	}
-	r->committed = 1;
-done:
+	if ((rc = holdback_release(a->holder)))
+		return rc;
+	if ((rc = proc_wait_uninterrupted(&a->psql)))
+		return psql_failed(r, &a->psql);
+	return 0;
+}
+
+static void applier_dispose(struct applier *a, int rc, const struct restore *r)
+{
 	if (rc) {
 		/* psql first: killing it before COMMIT makes the server roll back. */
-		if (have_psql)
-			proc_kill(&psql);
-		if (have_script)
-			proc_kill(&script);
-		if (have_psql)
+		proc_kill(&a->psql);
+		proc_kill(&a->script);
+		if (a->psql.started)
 			err_wrap("restore of %s/%s failed and was rolled back; %s is unchanged",
-				 o->namespace_, o->name, r->target.display);
+				 r->o->namespace_, r->o->name, r->target.display);
 	}
-	if (copier_running)
-		pthread_join(cp.thread, NULL);
-	if (have_rb)
-		readback_dispose(&rb);
-	stage_free_chain(hold);
-	if (have_script)
-		proc_dispose(&script);
-	if (have_psql)
-		proc_dispose(&psql);
-	free(sql);
+	copier_join(&a->cp);
+	readback_dispose(&a->rb);
+	stage_free_chain(a->hold);
+	proc_dispose(&a->script);
+	proc_dispose(&a->psql);
+	free(a->sql);
+}
+
+/* The single-transaction restore, COMMIT withheld until every check passed. */
+static int apply(struct restore *r, struct files_restore **fr)
+{
+	const struct job_opts *o = r->o;
+	const struct manifest *m = &r->m;
+	struct applier a;
+	char tool_version[32];
+	int rc;
+	applier_init(&a);
+	if ((r->plan.custom && (rc = pg_check_restore_tool(tool_version, m->dump_version))) ||
+	    (r->plan.files && (rc = restore_files_extract(fr, o, r->st, m))) ||
+	    (rc = applier_build(&a, r)))
+		goto done;
+	log_info("restoring %s/%s (%s, %llu bytes) into %s", o->namespace_, o->name, m->format,
+		 (unsigned long long)manifest_stored_size(m), r->target.display);
+	if ((rc = readback_run(&a.rb, r->st, m, o->namespace_, o->name)) ||
+	    (rc = applier_commit(&a, r)))
+		goto done;
+	r->committed = 1;
+done:
+	applier_dispose(&a, rc, r);
 	return rc;
 }
 
@@ -562,7 +554,7 @@ done:
 static void report(const struct restore *r, int rc, struct json_object *result)
 {
 	const struct job_opts *o = r->o;
-	if (r->have_m) {
+	if (source_loaded(r)) {
 		struct jobresult_restored_backup b = {
 		    .namespace_ = (char *)(uintptr_t)o->namespace_,
 		    .name = (char *)(uintptr_t)o->name,
@@ -588,18 +580,14 @@ static void report(const struct restore *r, int rc, struct json_object *result)
 				       json_object_new_boolean(!r->committed));
 }
 
-/* Writes the audit record. Its own failure changes nothing of the restore's
- * outcome (the thread's error is put back as it was): the result says why
- * in auditError and the log warns. */
-static void write_audit(struct restore *r, int rc, struct json_object *result)
+/* The audit record of the restore as far as it got; borrows from r and
+ * from error_message. */
+static struct audit_record audit_record_of(const struct restore *r, int rc,
+					   const char *error_message)
 {
 	const struct job_opts *o = r->o;
 	const char *ns = o->restore_namespace ? o->restore_namespace : o->namespace_;
-	char *saved = rc ? xstrdup(err_msg()) : NULL;
-	char *key = audit_key(ns, o->restore_name, r->started);
-	struct buf text;
-	buf_init(&text, AUDIT_MAX_BYTES);
-	struct audit_record a = {
+	return (struct audit_record){
 	    .namespace_ = ns,
 	    .name = o->restore_name,
 	    .requested_by = r->requested_by ? r->requested_by : o->requested_by,
@@ -607,20 +595,19 @@ static void write_audit(struct restore *r, int rc, struct json_object *result)
 	    .completion_time = time(NULL),
 	    .failed = rc != 0,
 	    .error_reason = rc ? err_reason(rc) : NULL,
-	    .error_message = saved,
+	    .error_message = error_message,
 	    .target_unchanged = !r->committed,
-	    .has_source = r->have_m,
+	    .has_source = source_loaded(r),
 	    .source_namespace = o->namespace_,
 	    .source_name = o->name,
 	    .source_location = r->location,
-	    .source_sha256 = r->have_m ? manifest_stream_sha256(&r->m) : NULL,
-	    .source_created_at = r->have_m ? r->m.created_at : 0,
-	    .source_schema_version = r->have_m ? r->m.schema_version : NULL,
-	    .target_host = r->have_info && r->info.host ? r->info.host : r->target.host,
-	    .target_port = r->have_info && r->info.port ? r->info.port : r->target.port,
-	    .target_database =
-		r->have_info && r->info.database ? r->info.database : r->target.dbname,
-	    .target_user = r->have_info && r->info.user ? r->info.user : r->target.user,
+	    .source_sha256 = source_loaded(r) ? manifest_stream_sha256(&r->m) : NULL,
+	    .source_created_at = source_loaded(r) ? r->m.created_at : 0,
+	    .source_schema_version = source_loaded(r) ? r->m.schema_version : NULL,
+	    .target_host = r->info.host ? r->info.host : r->target.host,
+	    .target_port = r->info.port ? r->info.port : r->target.port,
+	    .target_database = r->info.database ? r->info.database : r->target.dbname,
+	    .target_user = r->info.user ? r->info.user : r->target.user,
 	    .safety = o->no_safety_backup ? AUDIT_SAFETY_DISABLED
 		      : o->safety_name	  ? AUDIT_SAFETY_TAKEN
 					  : AUDIT_SAFETY_UNSTATED,
@@ -635,6 +622,20 @@ static void write_audit(struct restore *r, int rc, struct json_object *result)
 	    .files = o->files,
 	    .tool_version = LIFEBOAT_VERSION,
 	};
+}
+
+/* Writes the audit record. Its own failure changes nothing of the restore's
+ * outcome (the thread's error is put back as it was): the result says why
+ * in auditError and the log warns. */
+static void write_audit(struct restore *r, int rc, struct json_object *result)
+{
+	const struct job_opts *o = r->o;
+	const char *ns = o->restore_namespace ? o->restore_namespace : o->namespace_;
+	char *saved = rc ? xstrdup(err_msg()) : NULL;
+	char *key = audit_key(ns, o->restore_name, r->started);
+	struct buf text;
+	buf_init(&text, AUDIT_MAX_BYTES);
+	struct audit_record a = audit_record_of(r, rc, saved);
 	int arc = 0;
 	if (!r->st)
 		arc = store_open(&r->st, o->storage);

@@ -798,9 +798,27 @@ static void manifest_time__formats_and_parses_rfc3339_utc(void **state)
 	assert_int_equal(t, 77);
 }
 
+/* Zero-safe disposal: an all-zero manifest (never loaded) needs no flag. */
+static void manifest_dispose__zero_safe_and_idempotent(void **state)
+{
+	(void)state;
+	struct manifest m, init;
+	memset(&m, 0, sizeof(m));
+	manifest_init(&init);
+	manifest_dispose(&m);
+	assert_memory_equal(&m, &init, sizeof(m));
+	m.name = xstrdup("nightly");
+	m.files.key = xstrdup("files.tar");
+	assert_int_equal(manifest_add_object(&m, "db.dump", 1, "00"), 0);
+	manifest_dispose(&m);
+	assert_memory_equal(&m, &init, sizeof(m));
+	manifest_dispose(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(manifest_dispose__zero_safe_and_idempotent),
 	    cmocka_unit_test(manifest_parse__round_trip_preserves_every_field),
 	    cmocka_unit_test(manifest_parse__round_trip_keeps_absent_optional_fields_absent),
 	    cmocka_unit_test(manifest_parse__accepts_missing_optional_fields),

@@ -473,9 +473,38 @@ static void pg_missing_role_error__names_the_role_and_what_fixes_it(void **state
 	assert_int_equal(err_exit_status(E_ROLE), 14);
 }
 
+/* Zero-safe disposal: cleanup paths need no "was it parsed" flag. */
+static void pg_dispose__zero_safe_and_idempotent(void **state)
+{
+	(void)state;
+	static const struct pg_target zero_target;
+	struct pg_target t;
+	struct pg_info info;
+	memset(&t, 0, sizeof(t));
+	memset(&info, 0, sizeof(info));
+	pg_target_dispose(&t);
+	pg_info_dispose(&info);
+	pg_info_dispose(&info);
+	/* A failed parse leaves the target as it was: still zero. */
+	unsetenv("PGDATABASE");
+	assert_int_not_equal(pg_target_parse(&t, "postgresql://alice@db/"), 0);
+	assert_memory_equal(&t, &zero_target, sizeof(t));
+	pg_target_dispose(&t);
+	assert_int_equal(pg_target_parse(&t, "postgresql://app@db:5432/shop"), 0);
+	pg_target_dispose(&t);
+	assert_memory_equal(&t, &zero_target, sizeof(t));
+	pg_target_dispose(&t);
+	info.host = xstrdup("db");
+	info.schema_version = xstrdup("42");
+	pg_info_dispose(&info);
+	assert_null(info.host);
+	assert_null(info.schema_version);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(pg_dispose__zero_safe_and_idempotent),
 	    cmocka_unit_test(pg_version_parse__reads_tool_and_server_versions),
 	    cmocka_unit_test(pg_version_parse__rejects_text_without_a_version),
 	    cmocka_unit_test(pg_check_dump_version__allows_same_or_newer_pg_dump),

@@ -306,6 +306,16 @@ static int backup_build(struct backup *b)
 		return rc;
 	parts_plan_describe(described, sizeof(described), &b->plan.parts, &lim);
 	log_info("plan: %s", described);
+	if (b->plan.files) {
+		/* The folder's archive is one object: it must fit in one. */
+		uint64_t bytes = 0, entries = 0;
+		if ((rc = files_measure(&bytes, &entries, o->files)))
+			return rc;
+		log_info("pre-flight: the folder %s: %llu entries, %llu bytes of tar", o->files,
+			 (unsigned long long)entries, (unsigned long long)bytes);
+		if ((rc = parts_plan_fits_one(&b->plan.parts, &lim, bytes, "--files")))
+			return rc;
+	}
 	if ((rc = artifact_attempt_id(b->attempt)))
 		return rc;
 	b->leaf = artifact_dump_leaf(b->plan.format, compress_suffix(b->plan.cs.algo),

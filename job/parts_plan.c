@@ -36,6 +36,7 @@ int parts_plan(struct parts_plan *out, const struct store_limits *lim, uint64_t 
 	if (lim->max_object > 0 && (limit == 0 || lim->max_object < limit))
 		limit = lim->max_object;
 	p.object_limit = limit;
+	p.max_parts = max_parts;
 	uint64_t objects = limit ? (estimate + limit - 1) / limit : 1;
 	if (objects == 0)
 		objects = 1;
@@ -75,4 +76,45 @@ void parts_plan_describe(char *out, size_t n, const struct parts_plan *p,
 	human(each, p->object_limit);
 	snprintf(out, n, "%s, objects of at most %s: %u object%s expected", how, each, p->objects,
 		 p->objects == 1 ? "" : "s");
+}
+
+/* What compression and OpenPGP may add to a stream of n bytes, at most:
+ * zstd's bound (n/256 and a little), deflate's smaller one, OpenPGP's
+ * partial lengths and packets (far under n/1024 and 64 KiB). */
+static uint64_t stored_bound(uint64_t n)
+{
+	return n + n / 256 + n / 1024 + (64u << 10);
+}
+
+int parts_plan_fits_one(const struct parts_plan *p, const struct store_limits *lim, uint64_t bytes,
+			const char *what)
+{
+	uint64_t need = stored_bound(bytes);
+	if (!p->object_limit || need <= p->object_limit)
+		return 0;
+	char size[24], each[24], part[24];
+	human(size, bytes);
+	human(each, p->object_limit);
+	human(part, p->part_size);
+	uint64_t mib = 1u << 20;
+	/* When the parts are the limit, a part size that fits it, if the
+	 * backend's largest object allows. */
+	if (p->max_parts && (uint64_t)p->part_size * p->max_parts == p->object_limit) {
+		uint64_t per = (need + p->max_parts - 1) / p->max_parts;
+		uint64_t want = (per + mib - 1) / mib;
+		if (!lim->max_object || want * mib * p->max_parts <= lim->max_object) {
+			const char *unit = lim->unit ? lim->unit : "part";
+			return err_set(
+			    E_INVALID,
+			    "%s: the folder's archive (about %s) is more than one object "
+			    "takes (%s: %u %s%s of %s): raise partSize in the storage URL "
+			    "to at least %llu MiB",
+			    what, size, each, p->max_parts, unit, p->max_parts == 1 ? "" : "s",
+			    part, (unsigned long long)want);
+		}
+	}
+	return err_set(E_INVALID,
+		       "%s: the folder's archive (about %s) is more than the largest object this "
+		       "storage takes (%s): back up a smaller folder, or its parts separately",
+		       what, size, each);
 }

@@ -29,6 +29,7 @@ struct parts_plan {
 	size_t part_size;
 	int in_flight;
 	uint64_t object_limit; /* bytes per object before the next begins; 0: one object */
+	uint32_t max_parts;    /* parts an object may have (a test's lower limit too); 0: none */
 	uint32_t objects;      /* objects expected for the estimate (at least 1) */
 	uint64_t memory;       /* part buffers: part_size x (in_flight + 1); 0 for file:// */
 };
@@ -41,6 +42,12 @@ struct parts_plan {
  * partSize. */
 int parts_plan(struct parts_plan *out, const struct store_limits *lim, uint64_t estimate,
 	       uint32_t test_max_parts);
+/* A stream that must be one object (the --files archive): bytes of tar,
+ * with room for what compression and OpenPGP may add, must fit p's object
+ * limit. E_INVALID starting with `what` otherwise, naming the partSize that
+ * would fit it (when the parts are the limit) or the largest object. */
+int parts_plan_fits_one(const struct parts_plan *p, const struct store_limits *lim, uint64_t bytes,
+			const char *what);
 /* "parts of 8 MiB, 2 in flight (24 MiB), objects of at most 78.1 GiB
  * (10000 parts): 1 object expected" into out. */
 void parts_plan_describe(char *out, size_t n, const struct parts_plan *p,

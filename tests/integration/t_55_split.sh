@@ -73,3 +73,18 @@ t_run "split: delete removes every object" 0 "${LB[@]}" delete --storage "file:/
 t_true "split: ... nothing left of the folder" test ! -e "$SD"
 t_run "split: delete of the damaged copy" 0 "${LB[@]}" delete --storage "file://$STORE" --name split-bad
 rm -f "$WORK"/split1.*
+
+# The files archive is one object: one that cannot fit is refused at
+# pre-flight, naming the partSize that fits it, and nothing is stored.
+mkdir -p "$WORK/split-files"
+head -c 20000000 /dev/urandom >"$WORK/split-files/noise.bin"
+LIFEBOAT_TEST_MAX_PARTS=1 t_run "split: a --files folder past one object is refused at pre-flight (exit 2)" 2 \
+	"${LB[@]}" backup --db "$(pg_uri split_src)" --storage "file://$STORE" --name split-files \
+	--passphrase-file "$PASS" --files "$WORK/split-files"
+t_matches "split: ...naming the partSize that would fit it" \
+	"--files: the folder's archive \(about 19\.1 MiB\) is more than one object takes \(8 MiB: 1 unit of 8 MiB\): raise partSize in the storage URL to at least 20 MiB"
+t_true "split: ...and nothing is stored" bash -c "! ls -A '$STORE/default/split-files' 2>/dev/null | grep -q ."
+LIFEBOAT_TEST_MAX_PARTS=3 t_run "split: with room for it (3 units of 8 MiB) the same folder backs up" 0 \
+	"${LB[@]}" backup --db "$(pg_uri split_src)" --storage "file://$STORE" --name split-files \
+	--passphrase-file "$PASS" --files "$WORK/split-files"
+t_run "split: ...and verifies" 0 "${LB[@]}" verify --storage "file://$STORE" --name split-files --passphrase-file "$PASS"

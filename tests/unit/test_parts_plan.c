@@ -73,6 +73,36 @@ static void parts_plan__too_many_objects_names_partsize(void **state)
 	assert_int_equal(p.objects, 986);
 }
 
+/* The files archive is one object: it must fit, at pre-flight, with room
+ * for what compression and OpenPGP may add to the tar stream. */
+static void parts_plan_fits_one__files_archive_or_refusal_naming_partsize(void **state)
+{
+	(void)state;
+	struct parts_plan p;
+	assert_int_equal(parts_plan(&p, &s3, 1 * GiB, 0), 0);
+	assert_int_equal(parts_plan_fits_one(&p, &s3, 10 * GiB, "--files"), 0);
+	/* 78.1 GiB an object: 100 GiB of tar is refused, naming a part size
+	 * that fits it. */
+	assert_int_equal(parts_plan_fits_one(&p, &s3, 100 * GiB, "--files"), E_INVALID);
+	assert_non_null(strstr(err_msg(), "--files: "));
+	assert_non_null(
+	    strstr(err_msg(), "more than one object takes (78.1 GiB: 10000 parts of 8 MiB)"));
+	assert_non_null(strstr(err_msg(), "raise partSize in the storage URL to at least 11 MiB"));
+	/* Just under the limit, but not with the overhead allowed for. */
+	assert_int_equal(parts_plan_fits_one(&p, &s3, 10000 * 8 * MiB - 1, "--files"), E_INVALID);
+	/* No object limit (file://): anything fits. */
+	assert_int_equal(parts_plan(&p, &file, 1 * GiB, 0), 0);
+	assert_int_equal(parts_plan_fits_one(&p, &file, 10 * TiB, "--files"), 0);
+	/* A test's small parts limit on file:// (LIFEBOAT_TEST_MAX_PARTS=1). */
+	assert_int_equal(parts_plan(&p, &file, 1 * GiB, 1), 0);
+	assert_int_equal(parts_plan_fits_one(&p, &file, 20 * MiB, "--files"), E_INVALID);
+	assert_non_null(strstr(err_msg(), "(8 MiB: 1 unit of 8 MiB)"));
+	/* GCS's 5 TiB an object, whatever the chunk: no part size helps. */
+	assert_int_equal(parts_plan(&p, &gcs, 1 * GiB, 0), 0);
+	assert_int_equal(parts_plan_fits_one(&p, &gcs, 6 * TiB, "--files"), E_INVALID);
+	assert_non_null(strstr(err_msg(), "the largest object this storage takes"));
+}
+
 static void parts_plan_describe__says_what_was_planned(void **state)
 {
 	(void)state;
@@ -97,6 +127,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(parts_plan__table),
 	    cmocka_unit_test(parts_plan__too_many_objects_names_partsize),
+	    cmocka_unit_test(parts_plan_fits_one__files_archive_or_refusal_naming_partsize),
 	    cmocka_unit_test(parts_plan_describe__says_what_was_planned),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -148,6 +149,7 @@ struct restore {
 	struct schema_check schema;
 	int schema_ran;
 	int committed;	    /* psql exited 0 after COMMIT: the target changed */
+	int commit_unknown; /* COMMIT sent, psql's fate unknown: maybe changed */
 	int audit_named;    /* --restore-name and its namespace are valid names */
 	char *requested_by; /* --requested-by cut to AUDIT_REQUESTED_BY_MAX, or NULL */
 };
@@ -357,6 +359,7 @@ struct applier {
 	struct stage *hold;   /* owned until a chain takes it */
 	struct stage *holder; /* borrowed: the holdback stage */
 	char *sql;
+	int commit_unknown; /* COMMIT sent, then psql killed: it may have committed */
 };
 
 static void applier_init(struct applier *a)
@@ -465,9 +468,27 @@ static int applier_commit(struct applier *a, const struct restore *r)
 	 * have committed or not, and the result could not say which. */
 	if ((rc = holdback_release(a->holder)))
 		return rc;
-	if ((rc = proc_wait_uninterrupted(&a->psql)))
-		return psql_failed(r, &a->psql);
-	return 0;
+	if ((rc = proc_wait_uninterrupted(&a->psql)) == 0)
+		return 0;
+	/* psql exited with an error: COMMIT failed or never ran, the server
+	 * rolled back. Killed, or its status unknown, it may have committed. */
+	const struct proc *p = &a->psql;
+	if (p->wait_errno || WIFSIGNALED(p->status)) {
+		char how[96];
+		if (p->wait_errno)
+			snprintf(how, sizeof(how), "its exit status is unknown (%s)",
+				 strerror(p->wait_errno));
+		else
+			snprintf(how, sizeof(how), "psql was killed by signal %d",
+				 WTERMSIG(p->status));
+		a->commit_unknown = 1;
+		return err_set(E_RESTORE,
+			       "restore of %s/%s: COMMIT was sent, but %s before it said whether "
+			       "it committed: %s may hold the backup or be as it was; check it "
+			       "before restoring again",
+			       r->o->namespace_, r->o->name, how, r->target.display);
+	}
+	return psql_failed(r, &a->psql);
 }
 
 static void applier_dispose(struct applier *a, int rc, const struct restore *r)
@@ -476,7 +497,7 @@ static void applier_dispose(struct applier *a, int rc, const struct restore *r)
 		/* psql first: killing it before COMMIT makes the server roll back. */
 		proc_kill(&a->psql);
 		proc_kill(&a->script);
-		if (a->psql.started)
+		if (a->psql.started && !a->commit_unknown)
 			err_wrap("restore of %s/%s failed and was rolled back; %s is unchanged",
 				 r->o->namespace_, r->o->name, r->target.display);
 	}
@@ -504,8 +525,10 @@ static int apply(struct restore *r, struct files_restore **fr)
 	log_info("restoring %s/%s (%s, %llu bytes) into %s", o->namespace_, o->name, m->format,
 		 (unsigned long long)manifest_stored_size(m), r->target.display);
 	if ((rc = readback_run(&a.rb, r->st, m, o->namespace_, o->name)) ||
-	    (rc = applier_commit(&a, r)))
+	    (rc = applier_commit(&a, r))) {
+		r->commit_unknown = a.commit_unknown;
 		goto done;
+	}
 	r->committed = 1;
 done:
 	applier_dispose(&a, rc, r);
@@ -576,8 +599,9 @@ static void report(const struct restore *r, int rc, struct json_object *result)
 		jobresult_add_schema_check(result, &c);
 	}
 	if (rc)
-		json_object_object_add(result, JOBRESULT_TARGET_UNCHANGED,
-				       json_object_new_boolean(!r->committed));
+		json_object_object_add(
+		    result, JOBRESULT_TARGET_UNCHANGED,
+		    json_object_new_boolean(!r->committed && !r->commit_unknown));
 }
 
 /* The audit record of the restore as far as it got; borrows from r and
@@ -596,7 +620,7 @@ static struct audit_record audit_record_of(const struct restore *r, int rc,
 	    .failed = rc != 0,
 	    .error_reason = rc ? err_reason(rc) : NULL,
 	    .error_message = error_message,
-	    .target_unchanged = !r->committed,
+	    .target_unchanged = !r->committed && !r->commit_unknown,
 	    .has_source = source_loaded(r),
 	    .source_namespace = o->namespace_,
 	    .source_name = o->name,

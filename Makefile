@@ -22,12 +22,12 @@ else
 OPT := -O2 -g
 endif
 
-CFLAGS := $(WARN) $(OPT) $(HARDEN) -D_GNU_SOURCE -DLIFEBOAT_VERSION='"$(VERSION)"' -MMD -MP $(PKG_CFLAGS)
+CFLAGS := $(WARN) $(OPT) $(HARDEN) -I. -D_GNU_SOURCE -DLIFEBOAT_VERSION='"$(VERSION)"' -MMD -MP $(PKG_CFLAGS)
 LDFLAGS := $(OPT) -Wl,-z,relro,-z,now -pthread
 LDLIBS = $(PKG_LIBS) -lpthread
 
 COMMON_SRC := $(wildcard common/*.c)
-JOB_SRC := $(filter-out job/main.c,$(wildcard job/*.c))
+JOB_SRC := $(filter-out job/cmd/main.c,$(wildcard job/*/*.c))
 KUBE_SRC := $(wildcard operator/kube/*.c)
 # The operator: everything under operator/ but its main and the kube client.
 OPER_SRC := $(filter-out operator/main.c,$(wildcard operator/*.c operator/api/*.c operator/controller/*.c))
@@ -48,7 +48,7 @@ $(BUILD)/%.o: %.c
 	@echo "  CC $<"
 	@$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/lifeboat: $(BUILD)/job/main.o $(JOB_OBJ) $(COMMON_OBJ)
+$(BUILD)/lifeboat: $(BUILD)/job/cmd/main.o $(JOB_OBJ) $(COMMON_OBJ)
 	@echo "  LD $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -73,7 +73,7 @@ $(BUILD)/kubetool: $(BUILD)/tests/kube/kubetool.o $(OPER_OBJ) $(KUBE_OBJ) $(COMM
 FUZZ_CC ?= clang
 FUZZ_BUILD := $(BUILD)/fuzz
 FUZZ_SAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_CFLAGS = $(WARN) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -D_GNU_SOURCE \
+FUZZ_CFLAGS = $(WARN) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -I. -D_GNU_SOURCE \
 	-DLIFEBOAT_VERSION='"$(VERSION)"' -MMD -MP $(PKG_CFLAGS)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
@@ -153,12 +153,15 @@ images-test: $(BUILD)/lifeboat
 fresh-check:
 	@tests/fresh-check.sh
 
+# Every C file of the tree.
+FORMAT_SRC = $(sort $(wildcard common/*.[ch] job/*/*.[ch] operator/*.[ch] operator/*/*.[ch] tests/*/*.[ch] bench/*.[ch]))
+
 format:
-	clang-format -i common/*.[ch] job/*.[ch] tests/unit/*.c $(wildcard operator/*.[ch] operator/api/*.[ch] operator/controller/*.[ch])
+	clang-format -i $(FORMAT_SRC)
 
 # gcc -fanalyzer over every C file of the tree (the flags of the normal
 # build, warnings as errors); part of make test.
-ANALYZE_SRC = $(sort $(COMMON_SRC) job/main.c $(JOB_SRC) $(KUBE_SRC) operator/main.c $(OPER_SRC) \
+ANALYZE_SRC = $(sort $(COMMON_SRC) job/cmd/main.c $(JOB_SRC) $(KUBE_SRC) operator/main.c $(OPER_SRC) \
 	$(UNIT_SRC) $(wildcard tests/kube/*.c bench/*.c))
 analyze:
 	@n=0; for f in $(ANALYZE_SRC); do \
@@ -166,7 +169,7 @@ analyze:
 	done; echo "gcc -fanalyzer: $(words $(ANALYZE_SRC)) files, $$n with findings"; test $$n -eq 0
 
 format-check:
-	clang-format --dry-run --Werror common/*.[ch] job/*.[ch] tests/unit/*.c
+	clang-format --dry-run --Werror $(FORMAT_SRC)
 
 clean:
 	rm -rf build

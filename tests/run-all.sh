@@ -78,6 +78,7 @@ unit_bins() { # build folder
 step "set-up check: every command the suites call is installed"
 T_SUITE=deps timeout 120 tests/deps/check-commands.sh
 T_SUITE=deps timeout 60 tests/deps/check-troubleshooting.sh
+T_SUITE=deps timeout 60 tests/deps/check-layout.sh
 
 step "alerts: promtool check rules and test rules over charts/lifeboat/files/alerts.yaml"
 T_SUITE=alerts timeout 300 tests/alerts/run.sh

@@ -23,7 +23,7 @@ when its text appears there.
 
 And the job's restore messages (JOB_SCOPES: the restore, its schema check,
 audit record and missing-role errors, the list/delete/audit verbs, the child
-processes of job/proc.c, the command line's refusals and pg_tool_version): every
+processes of job/pipeline/proc.c, the command line's refusals and pg_tool_version): every
 message of err_set(), err_wrap(), log_warn() and log_error() there is
 explained somewhere in docs/troubleshooting.md: each piece of its text
 between conversions (%s, %d, ...) of 12 characters or more appears in the
@@ -63,16 +63,16 @@ PASS_THROUGH = {
 SECTION = "## The operator"
 # (file, function or None for the whole file) whose messages must be explained.
 JOB_SCOPES = [
-    ("job/restore.c", None),
-    ("job/schema.c", None),
-    ("job/audit.c", None),
-    ("job/catalog.c", None),
-    ("job/show.c", None),
-    ("job/download.c", None),
-    ("job/pg.c", "pg_missing_role_error"),
-    ("job/proc.c", None),
-    ("job/main.c", "parse_args"),
-    ("job/pg.c", "pg_tool_version"),
+    ("job/cmd/restore.c", None),
+    ("job/model/schema.c", None),
+    ("job/model/audit.c", None),
+    ("job/cmd/catalog.c", None),
+    ("job/cmd/show.c", None),
+    ("job/cmd/download.c", None),
+    ("job/db/pg.c", "pg_missing_role_error"),
+    ("job/pipeline/proc.c", None),
+    ("job/cmd/main.c", "parse_args"),
+    ("job/db/pg.c", "pg_tool_version"),
 ]
 JOB_CALLS = ("err_set", "err_wrap", "log_warn", "log_error")
 MIN_JOB_MESSAGES = 30

@@ -1,16 +1,16 @@
 /* common/http.h answered by the fuzz target (tests/fuzz/fake_http.h):
  * the same response bookkeeping as common/http.c (body cap, header lines,
  * streaming only for 2xx), no curl, no retries, no sleeping. */
-#include "fake_http.h"
+#include "tests/fuzz/fake_http.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "../../common/err.h"
-#include "../../common/http.h"
-#include "../../common/xmalloc.h"
-#include "fuzz.h"
+#include "common/err.h"
+#include "common/http.h"
+#include "common/xmalloc.h"
+#include "tests/fuzz/fuzz.h"
 
 #define DEFAULT_MAX_BODY (16u * 1024 * 1024)
 #define MAX_HEADERS (64u * 1024)

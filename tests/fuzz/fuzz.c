@@ -1,14 +1,14 @@
 /* The helpers every fuzz target links (tests/fuzz/fuzz.h). */
-#include "fuzz.h"
+#include "tests/fuzz/fuzz.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/err.h"
-#include "../../common/log.h"
-#include "../../common/xmalloc.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
 
 void fuzz_fail(const char *file, int line, const char *cond, const char *fmt, ...)
 {

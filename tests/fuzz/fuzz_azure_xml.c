@@ -1,4 +1,4 @@
-/* Fuzz target: Azure Blob's XML replies as job/azure.c reads them: a List
+/* Fuzz target: Azure Blob's XML replies as job/store/azure.c reads them: a List
  * Blobs page (azure_list_parse), an error body (azure_error_parse) and
  * single elements (azure_xml_text). Properties: a page either fails with
  * E_STORE or hands out non-empty names and a marker that is NULL or
@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/err.h"
-#include "../../job/azure.h"
-#include "fuzz.h"
+#include "common/err.h"
+#include "job/store/azure.h"
+#include "tests/fuzz/fuzz.h"
 
 static int on_blob(const char *name, uint64_t size, void *ud)
 {

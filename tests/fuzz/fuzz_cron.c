@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/err.h"
-#include "../../operator/cron.h"
-#include "../../operator/tz.h"
-#include "fuzz.h"
+#include "common/err.h"
+#include "operator/cron.h"
+#include "operator/tz.h"
+#include "tests/fuzz/fuzz.h"
 
 #define MAX_EXPR 1100
 

@@ -1,4 +1,4 @@
-/* Fuzz target: the JSON that job/gcs.c reads: a service-account key file
+/* Fuzz target: the JSON that job/store/gcs.c reads: a service-account key file
  * (gcs_key_parse), the token endpoint's reply (gcs_token_parse), an error
  * reply (gcs_error_parse), an objects.list page (gcs_list_parse) and an
  * object resource (gcs_object_size); and the input as a resumable upload's
@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/err.h"
-#include "../../job/gcs.h"
-#include "fuzz.h"
+#include "common/err.h"
+#include "job/store/gcs.h"
+#include "tests/fuzz/fuzz.h"
 
 static int on_item(const char *name, uint64_t size, void *ud)
 {

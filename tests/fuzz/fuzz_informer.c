@@ -18,13 +18,13 @@
 
 #include <json.h>
 
-#include "../../common/err.h"
-#include "../../common/http.h"
-#include "../../common/xmalloc.h"
-#include "../../operator/kube/informer.h"
-#include "../../operator/kube/kubeconfig.h"
-#include "fake_http.h"
-#include "fuzz.h"
+#include "common/err.h"
+#include "common/http.h"
+#include "common/xmalloc.h"
+#include "operator/kube/informer.h"
+#include "operator/kube/kubeconfig.h"
+#include "tests/fuzz/fake_http.h"
+#include "tests/fuzz/fuzz.h"
 
 #define MAX_REPLIES 6
 

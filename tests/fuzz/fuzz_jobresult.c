@@ -13,9 +13,9 @@
 
 #include <json.h>
 
-#include "../../common/err.h"
-#include "../../common/jobresult.h"
-#include "fuzz.h"
+#include "common/err.h"
+#include "common/jobresult.h"
+#include "tests/fuzz/fuzz.h"
 
 static int hex64(const char *s)
 {

@@ -17,15 +17,15 @@
 
 #include <json.h>
 
-#include "../../common/err.h"
-#include "../../common/http.h"
-#include "../../common/xmalloc.h"
-#include "../../operator/kube/client.h"
-#include "../../operator/kube/informer.h"
-#include "../../operator/kube/kubeconfig.h"
-#include "../../operator/kube/status.h"
-#include "fake_http.h"
-#include "fuzz.h"
+#include "common/err.h"
+#include "common/http.h"
+#include "common/xmalloc.h"
+#include "operator/kube/client.h"
+#include "operator/kube/informer.h"
+#include "operator/kube/kubeconfig.h"
+#include "operator/kube/status.h"
+#include "tests/fuzz/fake_http.h"
+#include "tests/fuzz/fuzz.h"
 
 static const char empty_list[] =
     "{\"kind\":\"PodList\",\"apiVersion\":\"v1\",\"metadata\":{},\"items\":[]}";

@@ -13,10 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../common/err.h"
-#include "../../common/xmalloc.h"
-#include "../../operator/kube/kubeconfig.h"
-#include "fuzz.h"
+#include "common/err.h"
+#include "common/xmalloc.h"
+#include "operator/kube/kubeconfig.h"
+#include "tests/fuzz/fuzz.h"
 
 #define CA_PEM "-----BEGIN CERTIFICATE-----\nMIIBcaCAfake\n-----END CERTIFICATE-----\n"
 #define CERT_PEM "-----BEGIN CERTIFICATE-----\nMIIBclientfake\n-----END CERTIFICATE-----\n"

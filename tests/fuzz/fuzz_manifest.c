@@ -1,4 +1,4 @@
-/* Fuzz target: manifest.json text into manifest_parse (job/manifest.c), the
+/* Fuzz target: manifest.json text into manifest_parse (job/model/manifest.c), the
  * parser of an untrusted object every restore, verify and listing reads.
  * Properties: the error is one manifest.h documents; what parses
  * re-serialises with manifest_to_json, parses again to an equal manifest,
@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
-#include "../../job/manifest.h"
-#include "fuzz.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "job/model/manifest.h"
+#include "tests/fuzz/fuzz.h"
 
 static int same_str(const char *a, const char *b)
 {

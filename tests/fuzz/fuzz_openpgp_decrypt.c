@@ -1,8 +1,8 @@
 /* Fuzz target: arbitrary bytes into the OpenPGP decrypting stage
- * (job/openpgp.c) with a fixed passphrase, in one write and in slices
+ * (job/pipeline/openpgp.c) with a fixed passphrase, in one write and in slices
  * (openpgp_check.h has the properties). The seeds are gpg's output for that
  * passphrase, so mutations reach the packets after the passphrase check. */
-#include "openpgp_check.h"
+#include "tests/fuzz/openpgp_check.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

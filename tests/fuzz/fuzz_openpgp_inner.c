@@ -2,15 +2,15 @@
  * Compressed, Marker, signature packets...). It is wrapped as gpg would:
  * an SKESK for the fixed passphrase, then a SEIPD whose prefix passes the
  * quick check and whose MDC is right, so every input reaches the inner
- * packet parser and inflate of job/openpgp.c, which mutated ciphertext
+ * packet parser and inflate of job/pipeline/openpgp.c, which mutated ciphertext
  * rarely does. Then decrypted in one write and in slices (openpgp_check.h).
  * Property on top: a message that decrypts carried its MDC. */
 #include <stdlib.h>
 
 #include <openssl/evp.h>
 
-#include "../../common/xmalloc.h"
-#include "openpgp_check.h"
+#include "common/xmalloc.h"
+#include "tests/fuzz/openpgp_check.h"
 
 static const uint8_t salt[8] = {0x5a, 0x17, 0xc3, 0x08, 0x91, 0x6e, 0x24, 0xfd};
 /* SKESK v4: AES-256, iterated+salted SHA-256, salt, count byte 0 (1024). */

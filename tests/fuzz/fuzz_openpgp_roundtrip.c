@@ -1,16 +1,16 @@
 /* Fuzz target: the input is a plaintext; it is encrypted by the OpenPGP
- * encrypting stage (job/openpgp.c) and the result decrypted again, each fed
+ * encrypting stage (job/pipeline/openpgp.c) and the result decrypted again, each fed
  * in slices drawn from the input. Properties: both succeed, the plaintext
  * comes back byte for byte, the decryptor reads the parameters the
  * encryptor wrote, and a wrong passphrase is E_PASSPHRASE. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
-#include "../../job/openpgp.h"
-#include "../../job/stage.h"
-#include "fuzz.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "job/pipeline/openpgp.h"
+#include "job/pipeline/stage.h"
+#include "tests/fuzz/fuzz.h"
 
 #define PASS "fuzz passphrase"
 /* The smallest S2K count (1024 bytes): the key derivation is not what is

@@ -1,4 +1,4 @@
-/* Fuzz target: S3's XML replies as job/s3.c and job/store_s3.c read them.
+/* Fuzz target: S3's XML replies as job/store/s3.c and job/store/store_s3.c read them.
  * The input is
  *   - searched with s3_xml_next (every <Contents>, as the list does) and
  *     s3_xml_text for the elements lifeboat reads, and decoded whole with
@@ -15,14 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
-#include "../../common/http.h"
-#include "../../common/jobenv.h"
-#include "../../job/s3.h"
-#include "../../job/store.h"
-#include "fake_http.h"
-#include "fuzz.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/http.h"
+#include "common/jobenv.h"
+#include "job/store/s3.h"
+#include "job/store/store.h"
+#include "tests/fuzz/fake_http.h"
+#include "tests/fuzz/fuzz.h"
 
 static const char last_page[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult>"
 				"<IsTruncated>false</IsTruncated></ListBucketResult>";

@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/err.h"
-#include "../../job/azure.h"
-#include "../../job/s3.h"
-#include "fuzz.h"
+#include "common/err.h"
+#include "job/store/azure.h"
+#include "job/store/s3.h"
+#include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

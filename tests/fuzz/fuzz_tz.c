@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/err.h"
-#include "../../operator/cron.h"
-#include "../../operator/tz.h"
-#include "fuzz.h"
+#include "common/err.h"
+#include "operator/cron.h"
+#include "operator/tz.h"
+#include "tests/fuzz/fuzz.h"
 
 static struct cron daily, hourly;
 

@@ -11,12 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
-#include "../../common/xmalloc.h"
-#include "../../job/openpgp.h"
-#include "../../job/stage.h"
-#include "fuzz.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/xmalloc.h"
+#include "job/pipeline/openpgp.h"
+#include "job/pipeline/stage.h"
+#include "tests/fuzz/fuzz.h"
 
 #define PGP_FUZZ_PASS "fuzz passphrase"
 #define PGP_FUZZ_OUT_MAX (64u * 1024 * 1024)
@@ -58,7 +58,7 @@ static void pgp_decrypt(struct pgp_outcome *o, const uint8_t *data, size_t size,
  * smallest, 65,536, coded 0x60): the parsing does not depend on the count,
  * and the largest (65 MB of hashing, twice an input) would slow the target
  * to a few runs a second. Walks the packets as
- * job/openpgp.c frames them; stops at the first it cannot follow (a partial
+ * job/pipeline/openpgp.c frames them; stops at the first it cannot follow (a partial
  * or indeterminate length, a bad tag), leaving the rest as it is. */
 static void pgp_cap_s2k(uint8_t *p, size_t n)
 {

@@ -43,22 +43,22 @@
 
 #include <json.h>
 
-#include "../../common/err.h"
-#include "../../common/http.h"
-#include "../../common/log.h"
-#include "../../common/xmalloc.h"
-#include "../../common/buf.h"
-#include "../../operator/api/backup.h"
-#include "../../operator/controller/apply.h"
-#include "../../operator/controller/backup.h"
-#include "../../operator/events.h"
-#include "../../operator/kube/client.h"
-#include "../../operator/kube/informer.h"
-#include "../../operator/kube/kubeconfig.h"
-#include "../../operator/leader.h"
-#include "../../operator/metrics.h"
-#include "../../operator/serve.h"
-#include "../../operator/webhook_serve.h"
+#include "common/err.h"
+#include "common/http.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "common/buf.h"
+#include "operator/api/backup.h"
+#include "operator/controller/apply.h"
+#include "operator/controller/backup.h"
+#include "operator/events.h"
+#include "operator/kube/client.h"
+#include "operator/kube/informer.h"
+#include "operator/kube/kubeconfig.h"
+#include "operator/leader.h"
+#include "operator/metrics.h"
+#include "operator/serve.h"
+#include "operator/webhook_serve.h"
 
 static const struct kube_resource BACKUPS = {"lifeboat.dev", "v1alpha1", "databasebackups",
 					     "DatabaseBackup", 1};

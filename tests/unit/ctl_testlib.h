@@ -10,8 +10,8 @@
 
 #include <json.h>
 
-#include "../../operator/controller/actions.h"
-#include "api_testlib.h"
+#include "operator/controller/actions.h"
+#include "tests/unit/api_testlib.h"
 
 /* "path=json" sets path, "path" alone deletes it. */
 static inline void tl_apply_edit(struct json_object *o, const char *edit)

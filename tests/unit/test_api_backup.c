@@ -13,9 +13,9 @@
 
 #include <json.h>
 
-#include "../../common/err.h"
-#include "../../operator/api/backup.h"
-#include "api_testlib.h"
+#include "common/err.h"
+#include "operator/api/backup.h"
+#include "tests/unit/api_testlib.h"
 
 static const char good[] =
     "{\"apiVersion\":\"lifeboat.dev/v1alpha1\",\"kind\":\"DatabaseBackup\","

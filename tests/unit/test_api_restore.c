@@ -12,9 +12,9 @@
 
 #include <json.h>
 
-#include "../../common/err.h"
-#include "../../operator/api/restore.h"
-#include "api_testlib.h"
+#include "common/err.h"
+#include "operator/api/restore.h"
+#include "tests/unit/api_testlib.h"
 
 static const char by_ref[] =
     "{\"apiVersion\":\"lifeboat.dev/v1alpha1\",\"kind\":\"DatabaseRestore\","

@@ -1,4 +1,4 @@
-/* Tests for job/artifact.c: name validation, the storage layout and loading
+/* Tests for job/model/artifact.c: name validation, the storage layout and loading
  * a backup's manifest. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,11 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
-#include "../../common/xmalloc.h"
-#include "../../job/artifact.h"
-#include "../../job/store.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/xmalloc.h"
+#include "job/model/artifact.h"
+#include "job/store/store.h"
 
 static char *repeat(char c, size_t n)
 {

@@ -1,4 +1,4 @@
-/* Tests for job/async.c: the worker-thread stage passes bytes on in order,
+/* Tests for job/pipeline/async.c: the worker-thread stage passes bytes on in order,
  * brings its downstream's errors back, and stops at a signal. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,12 +13,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
-#include "../../common/xmalloc.h"
-#include "../../job/async.h"
-#include "../../job/interrupt.h"
-#include "../../job/stage.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/xmalloc.h"
+#include "job/pipeline/async.h"
+#include "job/pipeline/interrupt.h"
+#include "job/pipeline/stage.h"
 
 /* The downstream: keeps what it gets, the thread it ran on, its finish. */
 struct sink {

@@ -1,4 +1,4 @@
-/* Tests for job/audit.c: the record's key (the UTC month of the start), its
+/* Tests for job/model/audit.c: the record's key (the UTC month of the start), its
  * JSON (every documented field, nulls, escaping, no surprises), and the
  * summary `lifeboat audit` reads back, which survives garbage. */
 #include <stdarg.h>
@@ -14,10 +14,10 @@
 
 #include <json.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
-#include "../../job/audit.h"
-#include "../../job/schema.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "job/model/audit.h"
+#include "job/model/schema.h"
 
 #define SHA_A "3b22c7e0d86c8e4a3b22c7e0d86c8e4a3b22c7e0d86c8e4a3b22c7e0d86c8e4a"
 #define SHA_B "9f1c00aa9f1c00aa9f1c00aa9f1c00aa9f1c00aa9f1c00aa9f1c00aa9f1c00aa"

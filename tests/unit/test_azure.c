@@ -1,6 +1,6 @@
-/* Tests for job/azure.c (the pure core of the Azure Blob backend: SharedKey
+/* Tests for job/store/azure.c (the pure core of the Azure Blob backend: SharedKey
  * signing, URLs, connection strings, block ids, XML replies) and the parts of
- * job/store_azure.c that need no network (opening, locations).
+ * job/store/store_azure.c that need no network (opening, locations).
  *
  * The expected signatures were computed independently of this code, with
  * Python's standard library, by tests/storage/azure_tool.py (written from
@@ -20,12 +20,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
-#include "../../common/text.h"
-#include "../../common/xmalloc.h"
-#include "../../job/azure.h"
-#include "../../job/store.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/text.h"
+#include "common/xmalloc.h"
+#include "job/store/azure.h"
+#include "job/store/store.h"
 
 /* The emulator's published well-known key. */
 #define DEV_KEY                                                                                    \

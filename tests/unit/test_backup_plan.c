@@ -1,4 +1,4 @@
-/* Tests for job/backup_plan.c: what a backup decides from its options and
+/* Tests for job/cmd/backup_plan.c: what a backup decides from its options and
  * the pre-flight's facts, before anything is written. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../common/err.h"
-#include "../../job/backup_plan.h"
-#include "../../job/job.h"
+#include "common/err.h"
+#include "job/cmd/backup_plan.h"
+#include "job/cmd/job.h"
 
 #define MiB ((uint64_t)1 << 20)
 #define GiB ((uint64_t)1 << 30)

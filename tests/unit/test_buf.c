@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
+#include "common/buf.h"
+#include "common/err.h"
 
 static int all_zero(const char *p, size_t n)
 {

@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <pthread.h>
 
-#include "../../common/clock.h"
+#include "common/clock.h"
 
 static void clock_mono_timespec__splits_milliseconds(void **state)
 {

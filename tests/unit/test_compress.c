@@ -1,4 +1,4 @@
-/* Tests for job/compress.c: the "algo[:level]" parser and the zstd and gzip
+/* Tests for job/pipeline/compress.c: the "algo[:level]" parser and the zstd and gzip
  * stages, compressing and decompressing with any input slicing. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,10 +11,10 @@
 
 #include <zstd.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
-#include "../../common/xmalloc.h"
-#include "../../job/compress.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/xmalloc.h"
+#include "job/pipeline/compress.h"
 
 #define BIG (64u << 20)
 

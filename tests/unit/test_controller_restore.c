@@ -13,14 +13,14 @@
 
 #include <json.h>
 
-#include "../../common/err.h"
-#include "../../operator/api/backup.h"
-#include "../../operator/api/blocks.h"
-#include "../../operator/api/restore.h"
-#include "../../operator/controller/restore.h"
-#include "../../operator/jobspec.h"
-#include "api_testlib.h"
-#include "ctl_testlib.h"
+#include "common/err.h"
+#include "operator/api/backup.h"
+#include "operator/api/blocks.h"
+#include "operator/api/restore.h"
+#include "operator/controller/restore.h"
+#include "operator/jobspec.h"
+#include "tests/unit/api_testlib.h"
+#include "tests/unit/ctl_testlib.h"
 
 #define NOW 1796126400 /* 2026-12-01T12:00:00Z */
 #define SHA "3b22a8e1c0f4d5b6a798011223344556677889aabbccddeeff00112233445566"

@@ -13,14 +13,14 @@
 
 #include <json.h>
 
-#include "../../common/err.h"
-#include "../../common/jobresult.h"
-#include "../../operator/api/schedule.h"
-#include "../../operator/api/blocks.h"
-#include "../../operator/controller/schedule.h"
-#include "../../operator/jobspec.h"
-#include "api_testlib.h"
-#include "ctl_testlib.h"
+#include "common/err.h"
+#include "common/jobresult.h"
+#include "operator/api/schedule.h"
+#include "operator/api/blocks.h"
+#include "operator/controller/schedule.h"
+#include "operator/jobspec.h"
+#include "tests/unit/api_testlib.h"
+#include "tests/unit/ctl_testlib.h"
 
 #define H 3600
 #define D 86400

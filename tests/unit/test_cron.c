@@ -17,10 +17,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../common/err.h"
-#include "../../common/xmalloc.h"
-#include "../../operator/cron.h"
-#include "../../operator/tz.h"
+#include "common/err.h"
+#include "common/xmalloc.h"
+#include "operator/cron.h"
+#include "operator/tz.h"
 
 #define BITS(lo, hi) ((((uint64_t)2 << (hi)) - 1) & ~(((uint64_t)1 << (lo)) - 1))
 #define BIT(n) ((uint64_t)1 << (n))

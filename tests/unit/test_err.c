@@ -9,8 +9,8 @@
 
 #include <string.h>
 
-#include "../../common/err.h"
-#include "../../common/text.h"
+#include "common/err.h"
+#include "common/text.h"
 
 /* Every byte of s is part of a whole UTF-8 character. */
 static int valid_utf8(const char *s)

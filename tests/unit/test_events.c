@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/err.h"
-#include "../../common/log.h"
-#include "../../operator/events.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "operator/events.h"
 
 static const struct events_ref OBJ = {"lifeboat.dev/v1alpha1",
 				      "DatabaseBackup",

@@ -1,4 +1,4 @@
-/* Tests for job/files.c's files_measure: the length it predicts, without
+/* Tests for job/pipeline/files.c's files_measure: the length it predicts, without
  * reading a file, is exactly what files_archive then writes (headers, pax
  * records for long names, contents, padding, the end), for every size
  * around a tar block. */
@@ -15,9 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../common/err.h"
-#include "../../job/files.h"
-#include "../../job/stage.h"
+#include "common/err.h"
+#include "job/pipeline/files.h"
+#include "job/pipeline/stage.h"
 
 static void write_file(const char *path, size_t n)
 {

@@ -1,4 +1,4 @@
-/* Tests for job/folders.c: grouping a listing's keys into backup folders. */
+/* Tests for job/model/folders.c: grouping a listing's keys into backup folders. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/err.h"
-#include "../../common/xmalloc.h"
-#include "../../job/folders.h"
+#include "common/err.h"
+#include "common/xmalloc.h"
+#include "job/model/folders.h"
 
 /* Folder i of the generated listing: its namespace, name and leaves. */
 #define NS_COUNT 7

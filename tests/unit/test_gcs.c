@@ -1,7 +1,7 @@
-/* Tests for job/gcs.c (the pure core of the GCS JSON API backend:
+/* Tests for job/store/gcs.c (the pure core of the GCS JSON API backend:
  * service-account key files, the RS256 JWT of the token exchange, token
  * replies and refresh times, list and error replies, upload ranges) and the
- * part of job/store_gcs.c that needs no network (opening).
+ * part of job/store/store_gcs.c that needs no network (opening).
  *
  * The JWT is checked the way Google's token endpoint checks it: split at the
  * dots, base64url-decoded, and its signature verified with the public half
@@ -25,11 +25,11 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
-#include "../../common/xmalloc.h"
-#include "../../job/gcs.h"
-#include "../../job/store.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/xmalloc.h"
+#include "job/store/gcs.h"
+#include "job/store/store.h"
 
 static EVP_PKEY *make_key(const char *type)
 {

@@ -1,4 +1,4 @@
-/* Tests for job/holdback.c: the stage that withholds the script's tail. */
+/* Tests for job/pipeline/holdback.c: the stage that withholds the script's tail. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
-#include "../../job/holdback.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "job/pipeline/holdback.h"
 
 /* Deterministic bytes so every offset is distinguishable. */
 static uint8_t *pattern(size_t n)

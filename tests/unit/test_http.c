@@ -21,9 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
-#include "../../common/http.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/http.h"
 
 /* --- Retry-After --- */
 

@@ -18,10 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../common/err.h"
-#include "../../common/log.h"
-#include "../../operator/kube/informer.h"
-#include "../../operator/kube/kubeconfig.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "operator/kube/informer.h"
+#include "operator/kube/kubeconfig.h"
 
 /* The wall clock as this process sees it, shifted by this many seconds: a
  * stand-in for a step of the system clock (settimeofday, NTP), which a test

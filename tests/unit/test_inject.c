@@ -1,4 +1,4 @@
-/* Tests for job/inject.c: SQL inserted right after a script's BEGIN line. */
+/* Tests for job/pipeline/inject.c: SQL inserted right after a script's BEGIN line. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
-#include "../../common/xmalloc.h"
-#include "../../job/inject.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/xmalloc.h"
+#include "job/pipeline/inject.h"
 
 /* Runs text through an inject stage in writes of `step` bytes; returns the
  * first error (0) and leaves the output in out. */

@@ -1,4 +1,4 @@
-/* Tests for job/interrupt.c: SIGTERM, SIGINT and SIGHUP are blocked in every thread
+/* Tests for job/pipeline/interrupt.c: SIGTERM, SIGINT and SIGHUP are blocked in every thread
  * (ours, libzstd's) and in no child, the signal thread takes them, and the
  * waits it wakes (a read, a full pipe, a child) end at once. */
 #include <stdarg.h>
@@ -19,14 +19,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../common/err.h"
-#include "../../common/xmalloc.h"
-#include "../../job/async.h"
-#include "../../job/compress.h"
-#include "../../job/interrupt.h"
-#include "../../job/parts.h"
-#include "../../job/proc.h"
-#include "../../job/stage.h"
+#include "common/err.h"
+#include "common/xmalloc.h"
+#include "job/pipeline/async.h"
+#include "job/pipeline/compress.h"
+#include "job/pipeline/interrupt.h"
+#include "job/pipeline/parts.h"
+#include "job/pipeline/proc.h"
+#include "job/pipeline/stage.h"
 
 static double now_s(void)
 {

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/jobenv.h"
-#include "../../job/proc.h"
+#include "common/jobenv.h"
+#include "job/pipeline/proc.h"
 
 static void jobenv_get__table_is_complete_and_in_enum_order(void **state)
 {

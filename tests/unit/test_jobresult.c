@@ -13,8 +13,8 @@
 
 #include <json.h>
 
-#include "../../common/err.h"
-#include "../../common/jobresult.h"
+#include "common/err.h"
+#include "common/jobresult.h"
 
 #define SHA_A "3b22c7e0d86c8e4a3b22c7e0d86c8e4a3b22c7e0d86c8e4a3b22c7e0d86c8e4a"
 #define SHA_B "9f1c00aa9f1c00aa9f1c00aa9f1c00aa9f1c00aa9f1c00aa9f1c00aa9f1c00aa"

@@ -19,13 +19,13 @@
 #include <json.h>
 #include <libpq-fe.h>
 
-#include "../../common/err.h"
-#include "../../common/jobenv.h"
-#include "../../job/azure.h"
-#include "../../job/s3.h"
-#include "../../operator/api/backup.h"
-#include "../../operator/jobspec.h"
-#include "api_testlib.h"
+#include "common/err.h"
+#include "common/jobenv.h"
+#include "job/store/azure.h"
+#include "job/store/s3.h"
+#include "operator/api/backup.h"
+#include "operator/jobspec.h"
+#include "tests/unit/api_testlib.h"
 
 /* --- files --- */
 

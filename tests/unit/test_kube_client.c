@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/err.h"
-#include "../../operator/kube/client.h"
-#include "../../operator/kube/status.h"
+#include "common/err.h"
+#include "operator/kube/client.h"
+#include "operator/kube/status.h"
 
 static int decode(long http, const char *body)
 {

@@ -16,10 +16,10 @@
 
 #include <openssl/evp.h>
 
-#include "../../common/err.h"
-#include "../../common/log.h"
-#include "../../common/xmalloc.h"
-#include "../../operator/kube/kubeconfig.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "operator/kube/kubeconfig.h"
 
 #define CA_PEM "-----BEGIN CERTIFICATE-----\nMIIBcaCAfake\n-----END CERTIFICATE-----\n"
 #define CERT_PEM "-----BEGIN CERTIFICATE-----\nMIIBclientfake\n-----END CERTIFICATE-----\n"

@@ -10,7 +10,7 @@
 
 #include <json.h>
 
-#include "../../operator/labelindex.h"
+#include "operator/labelindex.h"
 
 static struct json_object *obj(const char *ns, const char *name, const char *schedule)
 {

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/err.h"
-#include "../../operator/leader.h"
+#include "common/err.h"
+#include "operator/leader.h"
 
 #define ME "me"
 static const struct leader_timing NOJITTER = {15000, 10000, 2000, -1};

@@ -14,10 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
-#include "../../common/log.h"
-#include "../../common/xmalloc.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
 
 /* 2024-05-01T12:34:56.789Z */
 #define T0 ((int64_t)1714566896789)

@@ -1,4 +1,4 @@
-/* Tests for job/manifest.c: serialisation, strict parsing of untrusted
+/* Tests for job/model/manifest.c: serialisation, strict parsing of untrusted
  * manifest.json text, and the time helpers. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,10 +12,10 @@
 
 #include <json.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
-#include "../../common/xmalloc.h"
-#include "../../job/manifest.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/xmalloc.h"
+#include "job/model/manifest.h"
 
 static const char sha_a[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 static const char sha_b[] = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";

@@ -16,9 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
-#include "../../operator/metrics.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "operator/metrics.h"
 
 static const char *const L_NS_RESULT[] = {"namespace", "result", NULL};
 static const char *const L_PATH[] = {"path", NULL};

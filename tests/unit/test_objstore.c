@@ -1,4 +1,4 @@
-/* Tests for job/objstore.c's writer: which dialect calls a stream makes (one
+/* Tests for job/store/objstore.c's writer: which dialect calls a stream makes (one
  * PUT, or a session with parts and a commit), and the clean-up of a failed
  * or unfinished one. The dialect is a fake that records its calls. */
 #include <stdarg.h>
@@ -12,13 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
-#include "../../common/http.h"
-#include "../../common/xmalloc.h"
-#include "../../job/objstore.h"
-#include "../../job/parts.h"
-#include "../../job/stage.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/http.h"
+#include "common/xmalloc.h"
+#include "job/store/objstore.h"
+#include "job/pipeline/parts.h"
+#include "job/pipeline/stage.h"
 
 #define PART 8
 

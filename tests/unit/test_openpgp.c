@@ -17,10 +17,10 @@
 #include <openssl/evp.h>
 #include <zlib.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
-#include "../../job/openpgp.h"
-#include "../../job/stage.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "job/pipeline/openpgp.h"
+#include "job/pipeline/stage.h"
 
 #define BIG (64u << 20)
 #define PASS "correct horse battery staple"

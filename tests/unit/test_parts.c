@@ -1,4 +1,4 @@
-/* Tests for job/parts.c: numbered parts through a fake upload, the first
+/* Tests for job/pipeline/parts.c: numbered parts through a fake upload, the first
  * error, and what an abort or a signal leaves unsent. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,11 +15,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../common/err.h"
-#include "../../common/xmalloc.h"
-#include "../../job/interrupt.h"
-#include "../../job/parts.h"
-#include "../../job/stage.h"
+#include "common/err.h"
+#include "common/xmalloc.h"
+#include "job/pipeline/interrupt.h"
+#include "job/pipeline/parts.h"
+#include "job/pipeline/stage.h"
 
 #define MAX_PARTS 64
 

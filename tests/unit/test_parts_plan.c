@@ -1,4 +1,4 @@
-/* Tests for job/parts_plan.c: the pre-flight plan of parts and objects. */
+/* Tests for job/pipeline/parts_plan.c: the pre-flight plan of parts and objects. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../common/err.h"
-#include "../../job/parts_plan.h"
+#include "common/err.h"
+#include "job/pipeline/parts_plan.h"
 
 #define MiB ((uint64_t)1 << 20)
 #define GiB ((uint64_t)1 << 30)

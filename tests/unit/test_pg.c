@@ -1,4 +1,4 @@
-/* Tests for the pure parts of job/pg.c: version texts and rules, connection
+/* Tests for the pure parts of job/db/pg.c: version texts and rules, connection
  * targets, tool paths. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../common/err.h"
-#include "../../common/xmalloc.h"
-#include "../../job/pg.h"
+#include "common/err.h"
+#include "common/xmalloc.h"
+#include "job/db/pg.h"
 
 static void pg_version_parse__reads_tool_and_server_versions(void **state)
 {

@@ -12,7 +12,7 @@
 
 #include <json.h>
 
-#include "../../operator/podindex.h"
+#include "operator/podindex.h"
 
 static struct json_object *pod(const char *ns, const char *name, const char *job,
 			       const char *created)

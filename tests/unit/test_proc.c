@@ -1,4 +1,4 @@
-/* Tests for job/proc.c: starting children, waiting for them (failing closed
+/* Tests for job/pipeline/proc.c: starting children, waiting for them (failing closed
  * when the wait itself fails), the capture cap and the zero-safe state. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,8 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../common/err.h"
-#include "../../job/proc.h"
+#include "common/err.h"
+#include "job/pipeline/proc.h"
 
 /* A hang fails the test binary (SIGALRM's default action) instead of
  * blocking the suite: cmocka has no timeout of its own. */

@@ -1,4 +1,4 @@
-/* Tests for job/readback.c: what a cleanup path may rely on. */
+/* Tests for job/pipeline/readback.c: what a cleanup path may rely on. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -7,10 +7,10 @@
 
 #include <string.h>
 
-#include "../../common/err.h"
-#include "../../job/manifest.h"
-#include "../../job/readback.h"
-#include "../../job/stage.h"
+#include "common/err.h"
+#include "job/model/manifest.h"
+#include "job/pipeline/readback.h"
+#include "job/pipeline/stage.h"
 
 static void readback_dispose__zero_safe_and_idempotent(void **state)
 {

@@ -1,4 +1,4 @@
-/* Tests for job/restore_plan.c: what a restore decides from its options and
+/* Tests for job/cmd/restore_plan.c: what a restore decides from its options and
  * the backup's manifest, before anything is changed. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/err.h"
-#include "../../job/job.h"
-#include "../../job/restore_plan.h"
+#include "common/err.h"
+#include "job/cmd/job.h"
+#include "job/cmd/restore_plan.h"
 
 static char pass[] = "correct horse";
 

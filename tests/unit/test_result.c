@@ -1,4 +1,4 @@
-/* Tests for job/result.c: a manifest as the result's artifact and database
+/* Tests for job/cmd/result.c: a manifest as the result's artifact and database
  * sections, read back by the operator's own parser (common/jobresult.c). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,10 +13,10 @@
 
 #include <json.h>
 
-#include "../../common/err.h"
-#include "../../common/xmalloc.h"
-#include "../../job/manifest.h"
-#include "../../job/result.h"
+#include "common/err.h"
+#include "common/xmalloc.h"
+#include "job/model/manifest.h"
+#include "job/cmd/result.h"
 
 static const char sha_a[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 static const char sha_b[] = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../operator/api/schedule.h"
-#include "../../operator/retention.h"
+#include "operator/api/schedule.h"
+#include "operator/retention.h"
 
 #define H 3600
 #define D 86400

@@ -1,4 +1,4 @@
-/* Tests for job/s3.c (s3:// and gs:// URLs, request paths, the credentials
+/* Tests for job/store/s3.c (s3:// and gs:// URLs, request paths, the credentials
  * file, the XML extractor) and store_open of the S3 backend (no requests). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,11 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
-#include "../../common/xmalloc.h"
-#include "../../job/s3.h"
-#include "../../job/store.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/xmalloc.h"
+#include "job/store/s3.h"
+#include "job/store/store.h"
 
 static void parse_ok(struct s3_config *c, const char *url)
 {

@@ -13,11 +13,11 @@
 
 #include <json.h>
 
-#include "../../common/buf.h"
-#include "../../operator/controller/schedule.h"
-#include "../../operator/cron.h"
-#include "../../operator/metrics.h"
-#include "../../operator/schedmetrics.h"
+#include "common/buf.h"
+#include "operator/controller/schedule.h"
+#include "operator/cron.h"
+#include "operator/metrics.h"
+#include "operator/schedmetrics.h"
 
 #define H 3600
 #define D 86400

@@ -1,4 +1,4 @@
-/* Tests for job/schema.c: the policy's spelling, the comparison's table, and
+/* Tests for job/model/schema.c: the policy's spelling, the comparison's table, and
  * which outcomes RequireMatch refuses (with a message naming both sides). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../common/err.h"
-#include "../../job/schema.h"
+#include "common/err.h"
+#include "job/model/schema.h"
 
 static void schema_policy_parse__accepts_the_three_and_defaults_to_warn(void **state)
 {

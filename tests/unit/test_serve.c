@@ -14,13 +14,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
-#include "../../common/http.h"
-#include "../../common/log.h"
-#include "../../common/xmalloc.h"
-#include "../../operator/metrics.h"
-#include "../../operator/serve.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/http.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "operator/metrics.h"
+#include "operator/serve.h"
 
 #define V(...) ((const char *const[]){__VA_ARGS__})
 

@@ -1,4 +1,4 @@
-/* Tests for job/show.c's pure part: a JSON object as aligned "key: value"
+/* Tests for job/cmd/show.c's pure part: a JSON object as aligned "key: value"
  * lines (nesting, arrays, nulls, empties), and what it refuses. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,9 +11,9 @@
 
 #include <json.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
-#include "../../job/show.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "job/cmd/show.h"
 
 static void render_ok(const char *json, const char *want)
 {

@@ -1,4 +1,4 @@
-/* Tests for job/sigv4.c against AWS's published vectors: the SigV4 test
+/* Tests for job/store/sigv4.c against AWS's published vectors: the SigV4 test
  * suite (2015-08-30, AKIDEXAMPLE, service "service") and the S3 API
  * reference's "Signature Calculations" examples (2013-05-24, examplebucket).
  * Edge cases beyond them carry signatures computed by botocore 1.29
@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
-#include "../../job/sigv4.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "job/store/sigv4.h"
 
 #define SUITE_DATE "20150830T123600Z"
 #define S3_DATE "20130524T000000Z"

@@ -1,4 +1,4 @@
-/* Tests for job/split.c: one stream as a sequence of size-limited objects,
+/* Tests for job/pipeline/split.c: one stream as a sequence of size-limited objects,
  * on the file:// backend in a temporary folder. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,12 +13,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
-#include "../../common/xmalloc.h"
-#include "../../job/split.h"
-#include "../../job/stage.h"
-#include "../../job/store.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/xmalloc.h"
+#include "job/pipeline/split.h"
+#include "job/pipeline/stage.h"
+#include "job/store/store.h"
 
 struct fixture {
 	char root[64];

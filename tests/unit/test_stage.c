@@ -1,4 +1,4 @@
-/* Tests for job/stage.c: the chain plumbing, the hash stage and the sinks. */
+/* Tests for job/pipeline/stage.c: the chain plumbing, the hash stage and the sinks. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
-#include "../../job/stage.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "job/pipeline/stage.h"
 
 static const char empty_sha[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 static const char abc_sha[] = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";

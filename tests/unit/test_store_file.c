@@ -1,4 +1,4 @@
-/* Tests for job/store.c and job/store_file.c: the file:// backend in a
+/* Tests for job/store/store.c and job/store/store_file.c: the file:// backend in a
  * temporary folder. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,10 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
-#include "../../common/xmalloc.h"
-#include "../../job/store.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/xmalloc.h"
+#include "job/store/store.h"
 
 struct fixture {
 	char root[64];

@@ -1,5 +1,5 @@
-/* Tests for job/tar.c (headers, pax, the streaming reader, name rules) and
- * job/files.c (archiving a real folder, extracting it, tar-slip refusal,
+/* Tests for job/pipeline/tar.c (headers, pax, the streaming reader, name rules) and
+ * job/pipeline/files.c (archiving a real folder, extracting it, tar-slip refusal,
  * the atomic swap). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,11 +16,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
-#include "../../job/files.h"
-#include "../../job/stage.h"
-#include "../../job/tar.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "job/pipeline/files.h"
+#include "job/pipeline/stage.h"
+#include "job/pipeline/tar.h"
 
 /* --- a recorder of what the reader reports --- */
 

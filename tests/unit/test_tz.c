@@ -16,8 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../common/err.h"
-#include "../../operator/tz.h"
+#include "common/err.h"
+#include "operator/tz.h"
 
 static const char *const ZONES[] = {"UTC",
 				    "Europe/Stockholm",

@@ -17,10 +17,10 @@
 #include <json.h>
 #include <openssl/evp.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
-#include "../../common/xmalloc.h"
-#include "../../operator/webhook.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/xmalloc.h"
+#include "operator/webhook.h"
 
 #define RESTORES                                                                                   \
 	"{\"group\":\"lifeboat.dev\",\"version\":\"v1alpha1\",\"resource\":\"databaserestores\"}"

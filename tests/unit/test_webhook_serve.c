@@ -27,14 +27,14 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
-#include "../../common/http.h"
-#include "../../common/log.h"
-#include "../../common/xmalloc.h"
-#include "../../operator/serve.h"
-#include "../../operator/webhook.h"
-#include "../../operator/webhook_serve.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/http.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "operator/serve.h"
+#include "operator/webhook.h"
+#include "operator/webhook_serve.h"
 
 #define REVIEW                                                                                     \
 	"{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{"       \

@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../common/xmalloc.h"
-#include "../../operator/kube/workqueue.h"
+#include "common/xmalloc.h"
+#include "operator/kube/workqueue.h"
 
 static int64_t fake_now(void *ud)
 {

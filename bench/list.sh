@@ -6,7 +6,7 @@
 # (about 10 when the listing is linear in the number of backups, about 100
 # when it is quadratic) and lifeboat's peak RSS from its result; appends the
 # summary to bench/results/latest.txt. The manifests are written directly,
-# in the format job/manifest.c reads (as tests/lib/make_manifest.py does).
+# in the format job/model/manifest.c reads (as tests/lib/make_manifest.py does).
 # BENCH_LIST_BASELINE=PATH/TO/other/lifeboat also times that binary;
 # BENCH_LIST_RESULTS: append to another file.
 set -euo pipefail

@@ -1,5 +1,5 @@
 /* Growable, capped, NUL-terminated byte buffer. */
-#include "buf.h"
+#include "common/buf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,8 +8,8 @@
 
 #include <openssl/crypto.h>
 
-#include "err.h"
-#include "xmalloc.h"
+#include "common/err.h"
+#include "common/xmalloc.h"
 
 void buf_init(struct buf *b, size_t max)
 {

@@ -1,5 +1,5 @@
 /* The monotonic clock every timed wait uses. */
-#include "clock.h"
+#include "common/clock.h"
 
 int64_t clock_mono_ms(void)
 {

@@ -1,5 +1,5 @@
 /* Per-thread last-error storage. */
-#include "err.h"
+#include "common/err.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* libcurl easy-handle wrapper: one reused handle per client (keep-alive). */
-#include "http.h"
+#include "common/http.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +12,9 @@
 #include <curl/curl.h>
 #include <openssl/rand.h>
 
-#include "err.h"
-#include "log.h"
-#include "xmalloc.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
 
 #define DEFAULT_MAX_BODY (16u * 1024 * 1024)
 #define MAX_HEADERS (64u * 1024)

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "buf.h"
+#include "common/buf.h"
 
 struct http_tls {
 	const char *ca_pem;   /* NULL: the system CA store */

@@ -1,5 +1,5 @@
 /* The table of the job's environment variables and their secrecy. */
-#include "jobenv.h"
+#include "common/jobenv.h"
 
 #include <string.h>
 

@@ -77,7 +77,7 @@ enum jobenv_var {
 	JOBENV_NO_SAFETY_BACKUP,
 	JOBENV_PG_BINDIR,
 	JOBENV_TEST_MAX_PARTS,
-	/* s3:// and gs:// (job/store_s3.c, docs/storage.md) */
+	/* s3:// and gs:// (job/store/store_s3.c, docs/storage.md) */
 	JOBENV_AWS_ACCESS_KEY_ID,
 	JOBENV_AWS_SECRET_ACCESS_KEY,
 	JOBENV_AWS_SESSION_TOKEN,
@@ -86,9 +86,9 @@ enum jobenv_var {
 	JOBENV_AWS_REGION,
 	JOBENV_AWS_DEFAULT_REGION,
 	JOBENV_AWS_CA_BUNDLE,
-	/* gs:// with a service-account key (job/store_gcs.c) */
+	/* gs:// with a service-account key (job/store/store_gcs.c) */
 	JOBENV_GOOGLE_APPLICATION_CREDENTIALS,
-	/* azure:// (job/store_azure.c) */
+	/* azure:// (job/store/store_azure.c) */
 	JOBENV_AZURE_STORAGE_KEY,
 	JOBENV_AZURE_STORAGE_SAS_TOKEN,
 	JOBENV_AZURE_STORAGE_CONNECTION_STRING,

@@ -1,5 +1,5 @@
 /* The job result's field table, and its writer and parser. */
-#include "jobresult.h"
+#include "common/jobresult.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -8,8 +8,8 @@
 
 #include <json.h>
 
-#include "err.h"
-#include "xmalloc.h"
+#include "common/err.h"
+#include "common/xmalloc.h"
 
 enum kind { K_STR, K_INT, K_BOOL, K_TIME, K_NUM, K_OBJECTS, K_FILES };
 

@@ -133,7 +133,7 @@ struct jobresult_restored_backup {
 };
 
 /* schemaCheck: the restore's comparison of schema versions, made before the
- * target is changed (job/schema.h). */
+ * target is changed (job/model/schema.h). */
 struct jobresult_schema_check {
 	char *policy; /* Ignore | Warn | RequireMatch */
 	char *result; /* Match | Mismatch | Skipped | TargetUnknown */

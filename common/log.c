@@ -1,6 +1,6 @@
 /* Log records: formatting (pure, log_format_record) and writing them to one
  * stream under a lock. */
-#include "log.h"
+#include "common/log.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -11,9 +11,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
-#include "err.h"
-#include "text.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/text.h"
 
 #define RECORD_MAX (1024 * 1024)
 

@@ -1,11 +1,11 @@
 /* Percent-encoding and decoding, hex digits and UTF-8 sequences. */
-#include "text.h"
+#include "common/text.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "buf.h"
-#include "xmalloc.h"
+#include "common/buf.h"
+#include "common/xmalloc.h"
 
 void text_hex(char *out, const void *p, size_t n)
 {

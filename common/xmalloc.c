@@ -1,5 +1,5 @@
 /* Allocation helpers that abort on exhaustion. */
-#include "xmalloc.h"
+#include "common/xmalloc.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* Cron expressions: the parser and the run-instant search over wall-clock
  * minutes, mapped to instants by operator/tz.c. */
-#include "cron.h"
+#include "operator/cron.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -8,8 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../common/err.h"
-#include "tz.h"
+#include "common/err.h"
+#include "operator/tz.h"
 
 #define NONE INT64_MIN
 #define MAX_EXPR 1024

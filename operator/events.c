@@ -1,7 +1,7 @@
 /* The event recorder: a bounded queue that coalesces repeats, an LRU cache
  * of what was written (the aggregation), the Event JSON, and the writer
  * thread with its own kube client. */
-#include "events.h"
+#include "operator/events.h"
 
 #include <inttypes.h>
 #include <json.h>
@@ -13,11 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../common/clock.h"
-#include "../common/err.h"
-#include "../common/log.h"
-#include "../common/xmalloc.h"
-#include "kube/client.h"
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "operator/kube/client.h"
 
 /* --- pure parts --- */
 

@@ -1,6 +1,6 @@
 /* The Job builders: a plan of environment variables and volumes from the
  * resource, then the Job JSON around it. */
-#include "jobspec.h"
+#include "operator/jobspec.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -10,13 +10,13 @@
 #include <json.h>
 #include <openssl/evp.h>
 
-#include "../common/buf.h"
-#include "../common/err.h"
-#include "../common/text.h"
-#include "../common/jobenv.h"
-#include "../common/xmalloc.h"
-#include "api/backup.h"
-#include "api/restore.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/text.h"
+#include "common/jobenv.h"
+#include "common/xmalloc.h"
+#include "operator/api/backup.h"
+#include "operator/api/restore.h"
 
 static int ctl_jobspec_eq(const char *a, const char *b)
 {

@@ -1,5 +1,5 @@
 /* Objects by namespace and label value (labelindex.h). */
-#include "labelindex.h"
+#include "operator/labelindex.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -8,7 +8,7 @@
 
 #include <json.h>
 
-#include "../common/xmalloc.h"
+#include "common/xmalloc.h"
 
 struct labelindex {
 	const char *label;

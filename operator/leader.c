@@ -1,7 +1,7 @@
 /* Leader election: the pure decision core, the Lease's JSON both ways, and
  * the elector's two threads (a driver that steps the core and runs the
  * callbacks, and a requester that makes the one Lease request in flight). */
-#include "leader.h"
+#include "operator/leader.h"
 
 #include <inttypes.h>
 #include <json.h>
@@ -13,11 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../common/clock.h"
-#include "../common/err.h"
-#include "../common/log.h"
-#include "../common/xmalloc.h"
-#include "kube/client.h"
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "operator/kube/client.h"
 
 /* --- the pure core --- */
 

@@ -1,7 +1,7 @@
 /* The metrics registry: per family a sorted array of series under one mutex,
  * the text exposition, the process metrics from /proc, and the operator's
  * family table. */
-#include "metrics.h"
+#include "operator/metrics.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,10 +14,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "../common/buf.h"
-#include "../common/err.h"
-#include "../common/text.h"
-#include "../common/xmalloc.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/text.h"
+#include "common/xmalloc.h"
 
 struct series {
 	char **values; /* one per label name, sanitised UTF-8 */

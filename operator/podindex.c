@@ -1,5 +1,5 @@
 /* The newest pod of each Job (podindex.h). */
-#include "podindex.h"
+#include "operator/podindex.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -8,7 +8,7 @@
 
 #include <json.h>
 
-#include "../common/xmalloc.h"
+#include "common/xmalloc.h"
 
 struct podindex {
 	pthread_mutex_t lock;

@@ -1,12 +1,12 @@
 /* A BackupSchedule's retention (retention.h). */
-#include "retention.h"
+#include "operator/retention.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/xmalloc.h"
-#include "api/schedule.h"
+#include "common/xmalloc.h"
+#include "operator/api/schedule.h"
 
 /* Days since 1970-01-01 -> civil date (Howard Hinnant's algorithm). */
 static void civil_from_days(int64_t z, int *y, int *m, int *d)

@@ -1,16 +1,16 @@
 /* The per-schedule alerting series (schedmetrics.h): observing runs,
  * computing the values, and publishing them to the registry. */
-#include "schedmetrics.h"
+#include "operator/schedmetrics.h"
 
 #include <string.h>
 #include <time.h>
 
 #include <json.h>
 
-#include "../common/jobresult.h"
-#include "controller/actions.h"
-#include "controller/backup.h"
-#include "metrics.h"
+#include "common/jobresult.h"
+#include "operator/controller/actions.h"
+#include "operator/controller/backup.h"
+#include "operator/metrics.h"
 
 static int64_t time_of(struct json_object *o, const char *key)
 {

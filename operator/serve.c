@@ -1,6 +1,6 @@
 /* The HTTP endpoints: a pure router (serve_route) and a thin libwebsockets
  * shell, one context with a vhost per listener, served by one thread. */
-#include "serve.h"
+#include "operator/serve.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,11 +17,11 @@
 
 #include <libwebsockets.h>
 
-#include "../common/clock.h"
-#include "../common/err.h"
-#include "../common/log.h"
-#include "../common/xmalloc.h"
-#include "metrics.h"
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "operator/metrics.h"
 
 #define METRICS_BODY_MAX (64u * 1024 * 1024)
 #define PROBE_BODY_MAX 4096

@@ -1,6 +1,6 @@
 /* Time zones: TZif parsing (RFC 8536), the POSIX TZ footer rule, offset
  * lookups and the wall-clock mappings built on them. */
-#include "tz.h"
+#include "operator/tz.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../common/err.h"
-#include "../common/xmalloc.h"
+#include "common/err.h"
+#include "common/xmalloc.h"
 
 #define LIMIT ((int64_t)1 << 52)
 /* Wider than any offset: every instant whose wall clock reads L lies in

@@ -1,6 +1,6 @@
 /* The DatabaseRestore admission webhook's decisions: AdmissionReview in,
  * AdmissionReview out, no I/O. */
-#include "webhook.h"
+#include "operator/webhook.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,10 +9,10 @@
 #include <json.h>
 #include <openssl/evp.h>
 
-#include "../common/buf.h"
-#include "../common/err.h"
-#include "../common/text.h"
-#include "../common/xmalloc.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/text.h"
+#include "common/xmalloc.h"
 
 #define GROUP "lifeboat.dev"
 #define RESOURCE "databaserestores"

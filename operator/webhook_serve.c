@@ -1,7 +1,7 @@
 /* The admission webhook's HTTPS listener: a pure router (webhook_serve_route),
  * the serving certificate kept current from its files, and a thin
  * libwebsockets shell around operator/webhook.c. */
-#include "webhook_serve.h"
+#include "operator/webhook_serve.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,12 +21,12 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "../common/buf.h"
-#include "../common/err.h"
-#include "../common/log.h"
-#include "../common/xmalloc.h"
-#include "serve.h"
-#include "webhook.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "operator/serve.h"
+#include "operator/webhook.h"
 
 #define CHUNK 16384
 #define PEM_MAX (1024 * 1024) /* a certificate chain or key file */

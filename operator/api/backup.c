@@ -1,5 +1,5 @@
 /* DatabaseBackup: spec parsing, defaults and validation. */
-#include "backup.h"
+#include "operator/api/backup.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -7,8 +7,8 @@
 
 #include <json.h>
 
-#include "../../common/err.h"
-#include "../../common/xmalloc.h"
+#include "common/err.h"
+#include "common/xmalloc.h"
 
 /* ^(zstd(:([1-9]|1[0-9]))?|gzip(:[1-9])?|none)$ */
 static int valid_compression(const char *s)

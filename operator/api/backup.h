@@ -4,7 +4,7 @@
 #ifndef LIFEBOAT_API_BACKUP_H
 #define LIFEBOAT_API_BACKUP_H
 
-#include "blocks.h"
+#include "operator/api/blocks.h"
 
 #define API_BACKUP_KIND "DatabaseBackup"
 /* Held while deletionPolicy Delete still has stored objects to remove. */

@@ -1,7 +1,7 @@
 /* The shared blocks of the lifeboat.dev kinds: field readers, validators,
  * the database, storage, encryption, files and jobTemplate blocks, metadata
  * and conditions. */
-#include "blocks.h"
+#include "operator/api/blocks.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -11,9 +11,9 @@
 
 #include <json.h>
 
-#include "../../common/err.h"
-#include "../../common/jobresult.h"
-#include "../../common/xmalloc.h"
+#include "common/err.h"
+#include "common/jobresult.h"
+#include "common/xmalloc.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -36,7 +36,7 @@ struct json_object;
 #define API_DEFAULT_ACTIVE_DEADLINE 3600
 #define API_DEFAULT_BACKOFF_LIMIT 1
 #define API_DEFAULT_LOG_LEVEL "info"
-/* The job keeps an Azure prefix to this many characters (job/azure.c). */
+/* The job keeps an Azure prefix to this many characters (job/store/azure.c). */
 #define API_AZURE_PREFIX_MAX 512
 /* S3 keys and Azure blob names are at most this many bytes. */
 #define API_OBJECT_KEY_MAX 1024

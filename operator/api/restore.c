@@ -1,13 +1,13 @@
 /* DatabaseRestore: spec parsing, defaults and validation. */
-#include "restore.h"
+#include "operator/api/restore.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include <json.h>
 
-#include "../../common/err.h"
-#include "../../common/xmalloc.h"
+#include "common/err.h"
+#include "common/xmalloc.h"
 
 static void spec_dispose(struct api_restore_spec *s)
 {

@@ -5,7 +5,7 @@
 #ifndef LIFEBOAT_API_RESTORE_H
 #define LIFEBOAT_API_RESTORE_H
 
-#include "backup.h"
+#include "operator/api/backup.h"
 
 #define API_RESTORE_KIND "DatabaseRestore"
 

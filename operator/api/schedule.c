@@ -1,5 +1,5 @@
 /* BackupSchedule: spec parsing, defaults and validation. */
-#include "schedule.h"
+#include "operator/api/schedule.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -7,9 +7,9 @@
 
 #include <json.h>
 
-#include "../../common/err.h"
-#include "../../common/xmalloc.h"
-#include "../cron.h"
+#include "common/err.h"
+#include "common/xmalloc.h"
+#include "operator/cron.h"
 
 /* ^[A-Za-z][-A-Za-z0-9_+]*(/[A-Za-z0-9][-A-Za-z0-9_+]*){0,3}$ */
 static int valid_time_zone(const char *s)

@@ -7,7 +7,7 @@
 #ifndef LIFEBOAT_API_SCHEDULE_H
 #define LIFEBOAT_API_SCHEDULE_H
 
-#include "backup.h"
+#include "operator/api/backup.h"
 
 #define API_SCHEDULE_KIND "BackupSchedule"
 /* The label on each DatabaseBackup a schedule creates: the schedule's name. */

@@ -1,5 +1,5 @@
 /* Actions and helpers shared by the controllers (actions.h). */
-#include "actions.h"
+#include "operator/controller/actions.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,8 +8,8 @@
 
 #include <json.h>
 
-#include "../../common/jobresult.h"
-#include "../../common/xmalloc.h"
+#include "common/jobresult.h"
+#include "common/xmalloc.h"
 
 struct json_object *ctl_get(struct json_object *o, const char *key)
 {

@@ -1,16 +1,16 @@
 /* The apply step (apply.h): reconcile actions -> API requests. */
-#include "apply.h"
+#include "operator/controller/apply.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include <json.h>
 
-#include "../../common/err.h"
-#include "../api/blocks.h"
-#include "../events.h"
-#include "../kube/client.h"
-#include "backup.h"
+#include "common/err.h"
+#include "operator/api/blocks.h"
+#include "operator/events.h"
+#include "operator/kube/client.h"
+#include "operator/controller/backup.h"
 
 const struct kube_resource CTL_DATABASE_RESTORES = {
     .group = API_GROUP,

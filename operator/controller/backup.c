@@ -1,5 +1,5 @@
 /* The DatabaseBackup reconcile (backup.h): observations in, actions out. */
-#include "backup.h"
+#include "operator/controller/backup.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -9,12 +9,12 @@
 
 #include <json.h>
 
-#include "../../common/err.h"
-#include "../../common/jobresult.h"
-#include "../../common/xmalloc.h"
-#include "../api/backup.h"
-#include "../jobspec.h"
-#include "status.h"
+#include "common/err.h"
+#include "common/jobresult.h"
+#include "common/xmalloc.h"
+#include "operator/api/backup.h"
+#include "operator/jobspec.h"
+#include "operator/controller/status.h"
 
 #define COND_VERIFIED "Verified"
 

@@ -43,8 +43,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "../../common/jobresult.h"
-#include "actions.h"
+#include "common/jobresult.h"
+#include "operator/controller/actions.h"
 
 struct json_object;
 struct api_backup;

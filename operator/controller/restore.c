@@ -1,5 +1,5 @@
 /* The DatabaseRestore reconcile (restore.h): observations in, actions out. */
-#include "restore.h"
+#include "operator/controller/restore.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,13 +7,13 @@
 
 #include <json.h>
 
-#include "../../common/err.h"
-#include "../../common/jobresult.h"
-#include "../../common/xmalloc.h"
-#include "../api/backup.h"
-#include "../api/restore.h"
-#include "../jobspec.h"
-#include "status.h"
+#include "common/err.h"
+#include "common/jobresult.h"
+#include "common/xmalloc.h"
+#include "operator/api/backup.h"
+#include "operator/api/restore.h"
+#include "operator/jobspec.h"
+#include "operator/controller/status.h"
 
 #define COND_SAFETY "SafetyBackupCompleted"
 #define COND_SCHEMA "SchemaCompatible"

@@ -35,8 +35,8 @@
 
 #include <time.h>
 
-#include "actions.h"
-#include "backup.h"
+#include "operator/controller/actions.h"
+#include "operator/controller/backup.h"
 
 struct json_object;
 struct api_restore;

@@ -1,5 +1,5 @@
 /* The BackupSchedule reconcile (schedule.h): observations in, actions out. */
-#include "schedule.h"
+#include "operator/controller/schedule.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,13 +8,13 @@
 
 #include <json.h>
 
-#include "../../common/buf.h"
-#include "../../common/jobresult.h"
-#include "../../common/xmalloc.h"
-#include "../api/schedule.h"
-#include "../jobspec.h"
-#include "../retention.h"
-#include "backup.h"
+#include "common/buf.h"
+#include "common/jobresult.h"
+#include "common/xmalloc.h"
+#include "operator/api/schedule.h"
+#include "operator/jobspec.h"
+#include "operator/retention.h"
+#include "operator/controller/backup.h"
 
 #define COND_READY "Ready"
 #define COND_LAST_BACKUP "LastBackupSucceeded"

@@ -33,7 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "actions.h"
+#include "operator/controller/actions.h"
 
 struct api_schedule;
 

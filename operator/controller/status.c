@@ -1,9 +1,9 @@
 /* The status a reconcile builds (status.h). */
-#include "status.h"
+#include "operator/controller/status.h"
 
 #include <json.h>
 
-#include "../api/blocks.h"
+#include "operator/api/blocks.h"
 
 void ctl_set_condition(struct ctl_next *nx, const char *type, const char *status,
 		       const char *reason, const char *message)

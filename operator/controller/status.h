@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "actions.h"
+#include "operator/controller/actions.h"
 
 struct json_object;
 

@@ -1,5 +1,5 @@
 /* Kubernetes REST verbs over the shared libcurl layer. */
-#include "client.h"
+#include "operator/kube/client.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,13 +11,13 @@
 #include <json.h>
 #include <openssl/rand.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
-#include "../../common/http.h"
-#include "../../common/log.h"
-#include "../../common/xmalloc.h"
-#include "kubeconfig.h"
-#include "status.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/http.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "operator/kube/kubeconfig.h"
+#include "operator/kube/status.h"
 
 const struct kube_resource KUBE_NAMESPACES = {"", "v1", "namespaces", "Namespace", 0};
 const struct kube_resource KUBE_PODS = {"", "v1", "pods", "Pod", 1};

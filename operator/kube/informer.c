@@ -1,5 +1,5 @@
 /* List+watch cache for one resource type. */
-#include "informer.h"
+#include "operator/kube/informer.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -13,10 +13,10 @@
 #include <zstd.h>
 #include <openssl/rand.h>
 
-#include "../../common/clock.h"
-#include "../../common/err.h"
-#include "../../common/log.h"
-#include "../../common/xmalloc.h"
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
 
 struct informer {
 	struct kube_config *cfg;

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "client.h"
+#include "operator/kube/client.h"
 
 struct json_object;
 struct kube_config;

@@ -1,6 +1,6 @@
 /* Turns a kubeconfig file or a pod's service account into a struct
  * kube_config, and keeps a token file's content current. */
-#include "kubeconfig.h"
+#include "operator/kube/kubeconfig.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -20,9 +20,9 @@
 #include <openssl/evp.h>
 #include <yaml.h>
 
-#include "../../common/err.h"
-#include "../../common/log.h"
-#include "../../common/xmalloc.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
 
 #define KUBECONFIG_MAX_BYTES (8 * 1024 * 1024)
 #define PEM_MAX_BYTES (4 * 1024 * 1024)

@@ -1,12 +1,12 @@
 /* metav1.Status -> err code + message. */
-#include "status.h"
+#include "operator/kube/status.h"
 
 #include <string.h>
 
 #include <json.h>
 
-#include "../../common/buf.h"
-#include "../../common/err.h"
+#include "common/buf.h"
+#include "common/err.h"
 
 static int code_for(long http, const char *reason)
 {

@@ -1,6 +1,6 @@
 /* The controller work queue: a hash table of keys with their state, a FIFO of
  * ready keys and a min-heap of delayed ones, under one mutex. */
-#include "workqueue.h"
+#include "operator/kube/workqueue.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -9,8 +9,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../common/clock.h"
-#include "../../common/xmalloc.h"
+#include "common/clock.h"
+#include "common/xmalloc.h"
 
 #define NOT_IN_HEAP SIZE_MAX
 /* Longest delay honoured (about 31 years); keeps due times far from overflow. */

@@ -92,7 +92,6 @@ int log_parse_format(const char *s, enum log_format *out)
 	return err_set(E_INVALID, "log format \"%s\": use text, json or logfmt", s ? s : "(null)");
 }
 
-
 /* How many bytes of s (length n) to keep so that at most max remain, cut
  * between UTF-8 sequences. */
 static size_t cut_len(const char *s, size_t n, size_t max)

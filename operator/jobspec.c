@@ -783,10 +783,9 @@ static struct json_object *pod_spec(struct json_object **rules, const struct pla
 }
 
 /* The Job around the pod of steps. */
-static int build(struct json_object **out, const struct job_owner *w,
-		 const struct jobspec_opts *o, const struct plan *p, const char *suffix,
-		 const char *component, const struct step *steps, size_t nsteps, int backoff_limit,
-		 int keep)
+static int build(struct json_object **out, const struct job_owner *w, const struct jobspec_opts *o,
+		 const struct plan *p, const char *suffix, const char *component,
+		 const struct step *steps, size_t nsteps, int backoff_limit, int keep)
 {
 	const struct api_job_template *t = w->tmpl;
 	const char *image = t->image ? t->image : o->image;
@@ -811,8 +810,9 @@ static int build(struct json_object **out, const struct job_owner *w,
 	struct json_object *policy = json_object_new_object();
 	json_object_object_add(policy, "rules", rules);
 	struct json_object *spec = json_object_new_object();
-	json_object_object_add(spec, "backoffLimit",
-			       json_object_new_int(backoff_limit < 0 ? t->backoff_limit : backoff_limit));
+	json_object_object_add(
+	    spec, "backoffLimit",
+	    json_object_new_int(backoff_limit < 0 ? t->backoff_limit : backoff_limit));
 	json_object_object_add(spec, "activeDeadlineSeconds",
 			       json_object_new_int64(t->active_deadline_seconds));
 	if (t->has_ttl_seconds_after_finished && !keep)

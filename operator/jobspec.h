@@ -108,9 +108,9 @@ struct jobspec_restore_in {
 	const char *backup_namespace, *backup_name;
 	const struct api_storage *storage;
 	const struct api_encryption *encryption;
-	const struct api_database *target;	/* spec.target, else the backup's */
-	const char *schema_version_query;	/* the backup's, when target has none */
-	const char *requested_by;		/* status.requestedBy */
+	const struct api_database *target; /* spec.target, else the backup's */
+	const char *schema_version_query;  /* the backup's, when target has none */
+	const char *requested_by;	   /* status.requestedBy */
 	/* the safety backup's name, folder and sha256; name NULL: disabled */
 	const char *safety_name, *safety_location, *safety_sha256;
 };

@@ -58,8 +58,8 @@ static const char *str_at(struct json_object *o, const char *a, const char *b)
 {
 	struct json_object *v = NULL;
 	if (!json_object_object_get_ex(o, a, &v) ||
-	    (b && (!json_object_is_type(v, json_type_object) ||
-		   !json_object_object_get_ex(v, b, &v))) ||
+	    (b &&
+	     (!json_object_is_type(v, json_type_object) || !json_object_object_get_ex(v, b, &v))) ||
 	    !json_object_is_type(v, json_type_string))
 		return NULL;
 	return json_object_get_string(v);

@@ -194,8 +194,8 @@ size_t retention_select(const struct retention_item *items, size_t n,
 
 void retention_describe(unsigned reasons, char *out, size_t outsz)
 {
-	static const char *const names[] = {"newest", "last",	 "age",	       "daily",
-					    "weekly", "monthly", "active",     "referenced",
+	static const char *const names[] = {"newest", "last",	     "age",    "daily",
+					    "weekly", "monthly",     "active", "referenced",
 					    "failed", "no retention"};
 	size_t len = 0;
 	out[0] = '\0';

@@ -68,6 +68,18 @@ record_analyze() {
 	return 1
 }
 
+# clang-format over every C file (make format-check): one PASS line, or one
+# FAIL line per file that is not formatted, naming its first place.
+record_format() {
+	local log=/tmp/lifeboat-format.log
+	if timeout 300 make -s format-check >"$log" 2>&1; then
+		echo "PASS format: every C file of the tree is clang-formatted" >>"$LIFEBOAT_RESULTS"
+		return
+	fi
+	grep -E '^[^ :]+:[0-9]+:[0-9]+: error: ' "$log" | awk -F: '!seen[$1]++ { printf "FAIL format: %s: not clang-formatted, the first at %s:%s (make format)\n", $1, $2, $3 }' >>"$LIFEBOAT_RESULTS"
+	grep -q '^FAIL format' "$LIFEBOAT_RESULTS" || { cat "$log"; echo "FAIL format: make format-check failed (output above)" >>"$LIFEBOAT_RESULTS"; }
+}
+
 unit_bins() { # build folder
 	for src in tests/unit/test_*.c; do
 		b=${src#tests/unit/}
@@ -91,6 +103,8 @@ if record_build "normal" all build/kubetool $(unit_bins build); then
 	UNIT_LABEL=unit tests/run-unit.sh build $(unit_bins build)
 	step "static analysis: gcc -fanalyzer over every C file of the tree (make analyze)"
 	record_analyze
+	step "format: clang-format --dry-run --Werror over every C file of the tree (make format-check)"
+	record_format
 	step "integration tests (PostgreSQL, gpg, pg_restore)"
 	T_SUITE=integration LIFEBOAT="$root/build/lifeboat" timeout 1800 tests/integration/run.sh
 	step "Azure Blob storage (Azurite, PostgreSQL)"

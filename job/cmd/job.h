@@ -13,11 +13,11 @@ struct job_opts {
 	const char *storage;
 	const char *name;
 	const char *namespace_;
-	const char *format;      /* custom | plain */
+	const char *format;	 /* custom | plain */
 	const char *compression; /* zstd[:L] | gzip[:L] | none */
 	const char *schema_query;
 	const char *confirm;
-	const char *files; /* --files: backup archives it, restore puts it back */
+	const char *files;  /* --files: backup archives it, restore puts it back */
 	const char *output; /* list, audit, show: table | json */
 	/* download: the outputs ("-" is stdout), --raw, --force */
 	const char *out, *files_out;

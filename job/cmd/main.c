@@ -305,7 +305,8 @@ int main(int argc, char **argv)
 	 * signal thread, which wakes whatever waits (job/pipeline/interrupt.h); the
 	 * pipeline then takes its abort path. */
 	if (interrupt_start() != 0)
-		log_warn("%s: SIGTERM, SIGINT and SIGHUP will end lifeboat without clean-up", err_msg());
+		log_warn("%s: SIGTERM, SIGINT and SIGHUP will end lifeboat without clean-up",
+			 err_msg());
 	http_set_interrupt(&stage_interrupted);
 	memset(&raw, 0, sizeof(raw));
 	memset(&opts, 0, sizeof(opts));

@@ -91,10 +91,12 @@ int result_emit(struct json_object *result, int to_stdout, const char *path)
 	if (path && *path) {
 		FILE *f = fopen(path, "w");
 		if (!f)
-			return err_set(E_IO, "cannot write the result to %s: %s", path, strerror(errno));
+			return err_set(E_IO, "cannot write the result to %s: %s", path,
+				       strerror(errno));
 		fputs(text, f);
 		if (fclose(f) != 0)
-			return err_set(E_IO, "cannot write the result to %s: %s", path, strerror(errno));
+			return err_set(E_IO, "cannot write the result to %s: %s", path,
+				       strerror(errno));
 	}
 	return 0;
 }

@@ -36,7 +36,8 @@ static int dns_chars_ok(const char *s, int allow_dot)
 int artifact_check_name(const char *name, const char *field)
 {
 	if (!name || !*name)
-		return err_set(E_INVALID, "%s is required: the backup's name, like nightly-20261121", field);
+		return err_set(E_INVALID,
+			       "%s is required: the backup's name, like nightly-20261121", field);
 	if (strlen(name) > 253 || !dns_chars_ok(name, 1))
 		return err_set(E_INVALID,
 			       "%s \"%s\" is not a valid name: use at most 253 lowercase letters, "
@@ -48,10 +49,11 @@ int artifact_check_name(const char *name, const char *field)
 int artifact_check_namespace(const char *ns, const char *field)
 {
 	if (!ns || strlen(ns) > 63 || !dns_chars_ok(ns, 0))
-		return err_set(E_INVALID,
-			       "%s \"%s\" is not a valid namespace: use at most 63 lowercase letters, "
-			       "digits or '-', starting and ending with a letter or digit",
-			       field, ns ? ns : "");
+		return err_set(
+		    E_INVALID,
+		    "%s \"%s\" is not a valid namespace: use at most 63 lowercase letters, "
+		    "digits or '-', starting and ending with a letter or digit",
+		    field, ns ? ns : "");
 	return 0;
 }
 
@@ -69,8 +71,9 @@ int artifact_attempt_id(char out[ARTIFACT_ATTEMPT_LEN + 1])
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			return err_set(E_IO, "cannot read the kernel's random source for an attempt id: %s",
-				       strerror(errno));
+			return err_set(
+			    E_IO, "cannot read the kernel's random source for an attempt id: %s",
+			    strerror(errno));
 		got += (size_t)r;
 	}
 	text_hex(out, raw, sizeof(raw));
@@ -105,13 +108,15 @@ int artifact_load_manifest(struct manifest *out, struct store *st, const char *n
 	buf_init(&b, MANIFEST_MAX_BYTES);
 	int rc = store_get(st, key, &b);
 	if (rc == E_NOTFOUND)
-		rc = err_set(E_NOTFOUND,
-			     "no complete backup %s/%s: %s does not exist; `lifeboat list --storage "
-			     "%s` shows the backups the storage holds",
-			     ns, name, where, st->display);
+		rc =
+		    err_set(E_NOTFOUND,
+			    "no complete backup %s/%s: %s does not exist; `lifeboat list --storage "
+			    "%s` shows the backups the storage holds",
+			    ns, name, where, st->display);
 	else if (rc == E_TOOBIG)
-		rc = err_set(E_INTEGRITY, "%s is larger than %d bytes: it is not a lifeboat manifest",
-			     where, MANIFEST_MAX_BYTES);
+		rc = err_set(E_INTEGRITY,
+			     "%s is larger than %d bytes: it is not a lifeboat manifest", where,
+			     MANIFEST_MAX_BYTES);
 	else if (!rc && (rc = manifest_parse(out, buf_str(&b), b.len)))
 		err_wrap("%s", where);
 	buf_dispose(&b);

@@ -32,6 +32,7 @@ char *artifact_dump_leaf(const char *format, const char *compress_suffix, int en
 char *artifact_files_leaf(const char *compress_suffix, int encrypted, const char *attempt);
 /* Reads and parses the manifest: E_NOTFOUND (with a hint to `lifeboat list`)
  * when the backup does not exist or is incomplete. */
-int artifact_load_manifest(struct manifest *out, struct store *st, const char *ns, const char *name);
+int artifact_load_manifest(struct manifest *out, struct store *st, const char *ns,
+			   const char *name);
 
 #endif

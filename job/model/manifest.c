@@ -21,9 +21,9 @@ void manifest_dispose(struct manifest *m)
 	for (size_t i = 0; i < m->nobjects; i++)
 		free(m->objects[i].key);
 	free(m->objects);
-	char **strs[] = {&m->namespace_, &m->name,        &m->tool_version, &m->format,
-			 &m->compression, &m->cipher,     &m->s2k,          &m->server_version,
-			 &m->dump_version, &m->database,  &m->schema_version};
+	char **strs[] = {&m->namespace_,   &m->name,	 &m->tool_version,  &m->format,
+			 &m->compression,  &m->cipher,	 &m->s2k,	    &m->server_version,
+			 &m->dump_version, &m->database, &m->schema_version};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*strs[i]);
 	free(m->files.key);
@@ -81,8 +81,8 @@ int manifest_time_parse(time_t *out, const char *text)
 	/* strptime also takes " 2026-1-2T3:4:5Z" and normalises Feb 31 and
 	 * second 60: only the canonical text, formatted back, is accepted. */
 	if (!end || *end || strcmp(canon, text) != 0)
-		return err_set(E_INVALID, "\"%s\" is not an RFC 3339 UTC time (YYYY-MM-DDTHH:MM:SSZ)",
-			       text);
+		return err_set(E_INVALID,
+			       "\"%s\" is not an RFC 3339 UTC time (YYYY-MM-DDTHH:MM:SSZ)", text);
 	*out = t;
 	return 0;
 }
@@ -119,7 +119,8 @@ int manifest_to_json(const struct manifest *m, struct buf *out)
 	for (size_t i = 0; i < m->nobjects; i++) {
 		struct json_object *o = json_object_new_object();
 		add_str(o, "key", m->objects[i].key);
-		json_object_object_add(o, "size", json_object_new_int64((int64_t)m->objects[i].size));
+		json_object_object_add(o, "size",
+				       json_object_new_int64((int64_t)m->objects[i].size));
 		add_str(o, "sha256", m->objects[i].sha256);
 		json_object_array_add(objs, o);
 	}
@@ -197,8 +198,8 @@ static int get(struct json_object **out, struct json_object *o, const char *path
 	}
 	/* json-c parses integers that fit as int; accept them where doubles are absent. */
 	if (!json_object_is_type(v, type))
-		return err_set(E_INTEGRITY, "manifest: field %s%s has the wrong type (want %s)", path, k,
-			       json_type_to_name(type));
+		return err_set(E_INTEGRITY, "manifest: field %s%s has the wrong type (want %s)",
+			       path, k, json_type_to_name(type));
 	*out = v;
 	return 0;
 }
@@ -211,12 +212,14 @@ static int get_str(char **out, struct json_object *o, const char *path, const ch
 		return rc;
 	/* A NUL inside would silently cut the text short. */
 	if (v && strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
-		return err_set(E_INTEGRITY, "manifest: field %s%s contains a NUL character", path, k);
+		return err_set(E_INTEGRITY, "manifest: field %s%s contains a NUL character", path,
+			       k);
 	*out = v ? xstrdup(json_object_get_string(v)) : NULL;
 	return 0;
 }
 
-static int get_u64(uint64_t *out, struct json_object *o, const char *path, const char *k, int required)
+static int get_u64(uint64_t *out, struct json_object *o, const char *path, const char *k,
+		   int required)
 {
 	struct json_object *v;
 	int rc = get(&v, o, path, k, json_type_int, required);
@@ -273,7 +276,8 @@ static int get_sha(char out[65], struct json_object *o, const char *path, const 
 	if (rc)
 		return rc;
 	if (!is_hex64(s))
-		rc = err_set(E_INTEGRITY, "manifest: field %s%s is not 64 lowercase hex digits", path, k);
+		rc = err_set(E_INTEGRITY, "manifest: field %s%s is not 64 lowercase hex digits",
+			     path, k);
 	else
 		memcpy(out, s, 65);
 	free(s);
@@ -324,10 +328,11 @@ static int parse_into(struct manifest *m, struct json_object *root)
 		return rc;
 	m->format_version = json_object_get_int(v);
 	if (m->format_version != MANIFEST_FORMAT_VERSION)
-		return err_set(E_UNSUPPORTED,
-			       "manifest: formatVersion %d is not supported by lifeboat %s (which reads "
-			       "%d); use a newer lifeboat",
-			       m->format_version, LIFEBOAT_VERSION, MANIFEST_FORMAT_VERSION);
+		return err_set(
+		    E_UNSUPPORTED,
+		    "manifest: formatVersion %d is not supported by lifeboat %s (which reads "
+		    "%d); use a newer lifeboat",
+		    m->format_version, LIFEBOAT_VERSION, MANIFEST_FORMAT_VERSION);
 	if ((rc = get_str(&m->namespace_, root, "", "namespace", 1)) ||
 	    (rc = get_str(&m->name, root, "", "name", 1)) ||
 	    (rc = get_str(&m->tool_version, root, "", "toolVersion", 0)) ||
@@ -336,7 +341,8 @@ static int parse_into(struct manifest *m, struct json_object *root)
 	    (rc = get_str(&m->format, root, "", "format", 1)))
 		return rc;
 	if (strcmp(m->format, "custom") != 0 && strcmp(m->format, "plain") != 0)
-		return err_set(E_INTEGRITY, "manifest: field format must be custom or plain, got \"%s\"",
+		return err_set(E_INTEGRITY,
+			       "manifest: field format must be custom or plain, got \"%s\"",
 			       m->format);
 
 	if ((rc = get(&sub, root, "", "compression", json_type_object, 1)) ||
@@ -350,7 +356,8 @@ static int parse_into(struct manifest *m, struct json_object *root)
 		return rc;
 	size_t n = json_object_array_length(sub);
 	if (n == 0 || n > MANIFEST_MAX_OBJECTS)
-		return err_set(E_INTEGRITY, "manifest: field objects must list 1 to %d objects, has %zu",
+		return err_set(E_INTEGRITY,
+			       "manifest: field objects must list 1 to %d objects, has %zu",
 			       MANIFEST_MAX_OBJECTS, n);
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *o = json_object_array_get_idx(sub, i);
@@ -358,17 +365,20 @@ static int parse_into(struct manifest *m, struct json_object *root)
 		char *key = NULL;
 		snprintf(path, sizeof(path), "objects[%zu].", i);
 		if (!json_object_is_type(o, json_type_object))
-			return err_set(E_INTEGRITY, "manifest: field objects[%zu] is not an object", i);
+			return err_set(E_INTEGRITY, "manifest: field objects[%zu] is not an object",
+				       i);
 		if ((rc = get_str(&key, o, path, "key", 1)))
 			return rc;
 		if (!plain_key(key)) {
 			free(key);
-			return err_set(E_INTEGRITY,
-				       "manifest: field %skey must be a plain object name in the backup "
-				       "folder",
-				       path);
+			return err_set(
+			    E_INTEGRITY,
+			    "manifest: field %skey must be a plain object name in the backup "
+			    "folder",
+			    path);
 		}
-		if ((rc = get_u64(&u, o, path, "size", 1)) || (rc = get_sha(sha, o, path, "sha256"))) {
+		if ((rc = get_u64(&u, o, path, "size", 1)) ||
+		    (rc = get_sha(sha, o, path, "sha256"))) {
 			free(key);
 			return rc;
 		}
@@ -383,11 +393,11 @@ static int parse_into(struct manifest *m, struct json_object *root)
 		    (rc = get_sha(m->stream_sha256, sub, "stream.", "sha256")))
 			return rc;
 		if (u != manifest_stored_size(m))
-			return err_set(E_INTEGRITY,
-				       "manifest: field stream.size is %llu, but the objects hold %llu "
-				       "bytes",
-				       (unsigned long long)u,
-				       (unsigned long long)manifest_stored_size(m));
+			return err_set(
+			    E_INTEGRITY,
+			    "manifest: field stream.size is %llu, but the objects hold %llu "
+			    "bytes",
+			    (unsigned long long)u, (unsigned long long)manifest_stored_size(m));
 		if (n == 1 && strcmp(m->stream_sha256, m->objects[0].sha256) != 0)
 			return err_set(E_INTEGRITY,
 				       "manifest: field stream.sha256 is %s, but the one object's "
@@ -410,7 +420,8 @@ static int parse_into(struct manifest *m, struct json_object *root)
 		    (rc = get_u64(&u, sub, "encryption.", "s2kCount", 0)))
 			return rc;
 		if (u > UINT32_MAX)
-			return err_set(E_INTEGRITY, "manifest: field encryption.s2kCount is out of range");
+			return err_set(E_INTEGRITY,
+				       "manifest: field encryption.s2kCount is out of range");
 		m->s2k_count = (uint32_t)u;
 	}
 
@@ -438,22 +449,23 @@ int manifest_parse(struct manifest *out, const char *text, size_t len)
 	manifest_init(&m);
 	int rc = 0;
 	if (len > MANIFEST_MAX_BYTES)
-		return err_set(E_INTEGRITY, "manifest: %zu bytes is larger than the %d allowed", len,
-			       MANIFEST_MAX_BYTES);
+		return err_set(E_INTEGRITY, "manifest: %zu bytes is larger than the %d allowed",
+			       len, MANIFEST_MAX_BYTES);
 	struct json_tokener *tok = json_tokener_new();
 	struct json_object *root = json_tokener_parse_ex(tok, text, (int)len);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
 	if (!root || jerr != json_tokener_success) {
 		rc = err_set(E_INTEGRITY, "manifest: not valid JSON (%s at offset %zu)",
 			     jerr == json_tokener_continue ? "unexpected end"
-							     : json_tokener_error_desc(jerr),
+							   : json_tokener_error_desc(jerr),
 			     json_tokener_get_parse_end(tok));
 		goto done;
 	}
 	if (json_tokener_get_parse_end(tok) < len) {
 		for (size_t i = json_tokener_get_parse_end(tok); i < len; i++)
 			if (text[i] == '\0' || !strchr(" \t\r\n", text[i])) {
-				rc = err_set(E_INTEGRITY, "manifest: trailing data after the JSON object");
+				rc = err_set(E_INTEGRITY,
+					     "manifest: trailing data after the JSON object");
 				goto done;
 			}
 	}

@@ -23,11 +23,11 @@ struct async {
 	struct slot slots[ASYNC_SLOTS];
 	size_t head, count; /* queue of filled slots: [head, head + count) */
 	struct slot fill;   /* the buffer the writer is filling */
-	int ending;         /* the writer finished: drain and finish next */
-	int stop;           /* free without finish: exit at once */
-	int done;           /* the worker has exited */
+	int ending;	    /* the writer finished: drain and finish next */
+	int stop;	    /* free without finish: exit at once */
+	int done;	    /* the worker has exited */
 	int joined;
-	int rc;             /* the worker's first error */
+	int rc; /* the worker's first error */
 	char msg[2048];
 };
 

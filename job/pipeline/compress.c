@@ -103,7 +103,8 @@ static void zstd_free(struct stage *s)
 
 static struct stage *zstd_c_new(int level, int workers, struct stage *next)
 {
-	static const struct stage_ops ops = {"zstd-compress", zstd_c_write, zstd_c_finish, zstd_free};
+	static const struct stage_ops ops = {"zstd-compress", zstd_c_write, zstd_c_finish,
+					     zstd_free};
 	struct zstd_stage *z = xcalloc(1, sizeof(*z));
 	z->base.ops = &ops;
 	z->base.next = next;
@@ -217,8 +218,9 @@ static int gzip_d_write(struct stage *s, const uint8_t *p, size_t n)
 			if (r)
 				return r;
 			if (zr == Z_BUF_ERROR && g->zs.avail_in > 0 && g->zs.avail_out > 0)
-				return err_set(E_INTEGRITY, "gzip data is corrupt: the backup object is "
-							    "damaged; restore another backup");
+				return err_set(E_INTEGRITY,
+					       "gzip data is corrupt: the backup object is "
+					       "damaged; restore another backup");
 		}
 		p += take;
 		n -= take;
@@ -247,7 +249,8 @@ static void gzip_free(struct stage *s)
 
 static struct stage *gzip_c_new(int level, int workers, struct stage *next)
 {
-	static const struct stage_ops ops = {"gzip-compress", gzip_c_write, gzip_c_finish, gzip_free};
+	static const struct stage_ops ops = {"gzip-compress", gzip_c_write, gzip_c_finish,
+					     gzip_free};
 	(void)workers;
 	struct gzip_stage *g = xcalloc(1, sizeof(*g));
 	g->base.ops = &ops;
@@ -280,9 +283,9 @@ static const struct compress_impl {
 	struct stage *(*compress)(int level, int workers, struct stage *next);
 	struct stage *(*decompress)(struct stage *next);
 } impls[] = {
-	{COMPRESS_NONE, "none", "", 0, 0, 0, NULL, NULL},
-	{COMPRESS_ZSTD, "zstd", ".zst", 1, 19, 3, zstd_c_new, zstd_d_new},
-	{COMPRESS_GZIP, "gzip", ".gz", 1, 9, 6, gzip_c_new, gzip_d_new},
+    {COMPRESS_NONE, "none", "", 0, 0, 0, NULL, NULL},
+    {COMPRESS_ZSTD, "zstd", ".zst", 1, 19, 3, zstd_c_new, zstd_d_new},
+    {COMPRESS_GZIP, "gzip", ".gz", 1, 9, 6, gzip_c_new, gzip_d_new},
 };
 
 static const struct compress_impl *impl_of(enum compress_algo algo)
@@ -309,15 +312,17 @@ int compress_parse(struct compress_spec *out, const char *text, const char *fiel
 	const char *colon = strchr(text, ':');
 	size_t nlen = colon ? (size_t)(colon - text) : strlen(text);
 	if (nlen == 0 || nlen >= sizeof(name))
-		return err_set(E_INVALID, "%s: \"%s\" is not a compression: use zstd[:LEVEL], "
-					  "gzip[:LEVEL] or none",
+		return err_set(E_INVALID,
+			       "%s: \"%s\" is not a compression: use zstd[:LEVEL], "
+			       "gzip[:LEVEL] or none",
 			       field, text);
 	memcpy(name, text, nlen);
 	name[nlen] = '\0';
 	enum compress_algo algo;
 	if (compress_algo_from_name(&algo, name) < 0)
-		return err_set(E_INVALID, "%s: unknown compression \"%s\": use zstd[:LEVEL], "
-					  "gzip[:LEVEL] or none",
+		return err_set(E_INVALID,
+			       "%s: unknown compression \"%s\": use zstd[:LEVEL], "
+			       "gzip[:LEVEL] or none",
 			       field, name);
 	const struct compress_impl *im = impl_of(algo);
 	int level = im->default_level;
@@ -328,7 +333,8 @@ int compress_parse(struct compress_spec *out, const char *text, const char *fiel
 			return err_set(E_INVALID, "%s: \"none\" takes no level", field);
 		if (!isdigit((unsigned char)colon[1]) || *end || v < im->min_level ||
 		    v > im->max_level)
-			return err_set(E_INVALID, "%s: %s level must be a number from %d to %d, got \"%s\"",
+			return err_set(E_INVALID,
+				       "%s: %s level must be a number from %d to %d, got \"%s\"",
 				       field, im->name, im->min_level, im->max_level, colon + 1);
 		level = (int)v;
 	}

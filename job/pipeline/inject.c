@@ -28,8 +28,9 @@ static size_t find_begin(const char *p, size_t n)
 
 static int no_begin(void)
 {
-	return err_set(E_INTEGRITY, "the restore script has no BEGIN; line in its first %d bytes: it "
-				    "is not a single-transaction script, so nothing was applied",
+	return err_set(E_INTEGRITY,
+		       "the restore script has no BEGIN; line in its first %d bytes: it "
+		       "is not a single-transaction script, so nothing was applied",
 		       INJECT_SCAN_MAX);
 }
 

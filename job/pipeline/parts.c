@@ -26,16 +26,16 @@ struct parts {
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
 
-	struct job fill;    /* being filled by the writer */
-	struct job *queue;  /* dispatched, not yet taken: at most in_flight */
+	struct job fill;   /* being filled by the writer */
+	struct job *queue; /* dispatched, not yet taken: at most in_flight */
 	int qhead, qcount;
-	uint8_t **spare;    /* free buffers */
+	uint8_t **spare; /* free buffers */
 	size_t *spare_cap;
 	int nspare;
-	int busy;           /* uploads under way */
-	int next_part;      /* number of the part being filled */
+	int busy;      /* uploads under way */
+	int next_part; /* number of the part being filled */
 	int dispatched;
-	char **ids;         /* ids[part_no - 1] */
+	char **ids; /* ids[part_no - 1] */
 	int ids_cap;
 	uint64_t bytes;
 	int stop;

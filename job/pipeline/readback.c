@@ -71,8 +71,9 @@ int readback_init(struct readback *rb, const struct manifest *m, const char *pas
 	}
 	if (m->encrypted && !pass) {
 		stage_free_chain(sink);
-		return err_set(E_INVALID, "backup %s/%s is encrypted: give --passphrase-file or "
-					  "LIFEBOAT_PASSPHRASE",
+		return err_set(E_INVALID,
+			       "backup %s/%s is encrypted: give --passphrase-file or "
+			       "LIFEBOAT_PASSPHRASE",
 			       m->namespace_, m->name);
 	}
 	struct stage *head = rb->plain_hash = stage_hash_new(sink);
@@ -127,10 +128,11 @@ static int check_present(struct store *st, const struct expect_obj *o, const cha
 			     "incomplete; restore another backup",
 			     where);
 	else if (!rc && size != o->size)
-		rc = err_set(E_INTEGRITY,
-			     "size mismatch for %s: the manifest says %llu bytes, storage holds %llu; "
-			     "the object is truncated or was replaced; restore another backup",
-			     where, (unsigned long long)o->size, (unsigned long long)size);
+		rc = err_set(
+		    E_INTEGRITY,
+		    "size mismatch for %s: the manifest says %llu bytes, storage holds %llu; "
+		    "the object is truncated or was replaced; restore another backup",
+		    where, (unsigned long long)o->size, (unsigned long long)size);
 	free(key);
 	free(where);
 	return rc;
@@ -152,10 +154,11 @@ static int read_one(struct readback *rb, struct store *st, const struct expect_o
 	if (!rc) {
 		stage_hash_hex(h, got);
 		if (stage_hash_size(h) != o->size || strcmp(got, o->sha256) != 0)
-			rc = err_set(E_INTEGRITY,
-				     "checksum mismatch for %s: expected sha256 %.12s.., got %.12s..; "
-				     "the object is corrupt or was replaced; restore another backup",
-				     where, o->sha256, got);
+			rc = err_set(
+			    E_INTEGRITY,
+			    "checksum mismatch for %s: expected sha256 %.12s.., got %.12s..; "
+			    "the object is corrupt or was replaced; restore another backup",
+			    where, o->sha256, got);
 	}
 	h->next = NULL; /* the chain is the readback's */
 	stage_free_chain(h);
@@ -181,10 +184,11 @@ static int run_objects(struct readback *rb, struct store *st, const struct expec
 	stage_finish(rb->head);
 	stage_hash_hex(rb->stored_hash, got);
 	if (x->n > 1 && strcmp(got, x->stream_sha256) != 0) {
-		rc = err_set(E_INTEGRITY,
-			     "the %zu objects of the %s in %s, concatenated, have sha256 %.12s.., but "
-			     "the manifest says %.12s..; restore another backup",
-			     x->n, x->what, where, got, x->stream_sha256);
+		rc = err_set(
+		    E_INTEGRITY,
+		    "the %zu objects of the %s in %s, concatenated, have sha256 %.12s.., but "
+		    "the manifest says %.12s..; restore another backup",
+		    x->n, x->what, where, got, x->stream_sha256);
 		goto done;
 	}
 	if (f->code) {
@@ -195,11 +199,11 @@ static int run_objects(struct readback *rb, struct store *st, const struct expec
 	stage_hash_hex(rb->plain_hash, got);
 	if (stage_hash_size(rb->plain_hash) != x->plaintext_size ||
 	    strcmp(got, x->plaintext_sha256) != 0) {
-		rc = err_set(E_INTEGRITY,
-			     "the %s read from %s%s has sha256 %.12s.., but the manifest says %.12s..: "
-			     "the manifest does not belong to this object; restore another backup",
-			     x->what, where, x->n == 1 ? x->objs[0].key : "", got,
-			     x->plaintext_sha256);
+		rc = err_set(
+		    E_INTEGRITY,
+		    "the %s read from %s%s has sha256 %.12s.., but the manifest says %.12s..: "
+		    "the manifest does not belong to this object; restore another backup",
+		    x->what, where, x->n == 1 ? x->objs[0].key : "", got, x->plaintext_sha256);
 		goto done;
 	}
 done:
@@ -215,12 +219,9 @@ int readback_run(struct readback *rb, struct store *st, const struct manifest *m
 	for (size_t i = 0; i < m->nobjects; i++)
 		objs[i] = (struct expect_obj){m->objects[i].key, m->objects[i].size,
 					      m->objects[i].sha256};
-	const struct expect x = {objs,
-				 m->nobjects,
-				 manifest_stream_sha256(m),
-				 m->plaintext_size,
-				 m->plaintext_sha256,
-				 "dump"};
+	const struct expect x = {
+	    objs,  m->nobjects, manifest_stream_sha256(m), m->plaintext_size, m->plaintext_sha256,
+	    "dump"};
 	int rc = run_objects(rb, st, &x, ns, name);
 	free(objs);
 	return rc;
@@ -231,8 +232,8 @@ int readback_run_files(struct readback *rb, struct store *st, const struct manif
 {
 	const struct manifest_files *f = &m->files;
 	const struct expect_obj o = {f->key, f->size, f->sha256};
-	const struct expect x = {&o, 1, f->sha256, f->plaintext_size, f->plaintext_sha256,
-				 "files archive"};
+	const struct expect x = {
+	    &o, 1, f->sha256, f->plaintext_size, f->plaintext_sha256, "files archive"};
 	return run_objects(rb, st, &x, ns, name);
 }
 

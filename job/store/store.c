@@ -10,9 +10,10 @@
 #include "common/xmalloc.h"
 
 static const struct store_ops *const backends[] = {
-	&store_file_ops,
-	&store_azure_ops,
-	&store_s3_ops, &store_gs_ops,
+    &store_file_ops,
+    &store_azure_ops,
+    &store_s3_ops,
+    &store_gs_ops,
 };
 
 int store_open(struct store **out, const char *url)
@@ -27,8 +28,9 @@ int store_open(struct store **out, const char *url)
 	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
 		if (strlen(backends[i]->scheme) == n && strncmp(url, backends[i]->scheme, n) == 0)
 			return backends[i]->open(out, url);
-	return err_set(E_INVALID, "storage URL \"%.*s://...\": scheme \"%.*s\" is not supported; use "
-				  "file://, s3://, gs:// or azure://",
+	return err_set(E_INVALID,
+		       "storage URL \"%.*s://...\": scheme \"%.*s\" is not supported; use "
+		       "file://, s3://, gs:// or azure://",
 		       (int)n, url, (int)n, url);
 }
 
@@ -105,7 +107,8 @@ int store_put_new(struct store *st, const char *key, const void *p, size_t n)
 	snprintf(first, sizeof(first), "%s", err_msg());
 	struct buf b;
 	buf_init(&b, n + 1);
-	int same = store_get(st, key, &b) == 0 && b.len == n && (n == 0 || memcmp(b.ptr, p, n) == 0);
+	int same =
+	    store_get(st, key, &b) == 0 && b.len == n && (n == 0 || memcmp(b.ptr, p, n) == 0);
 	buf_dispose(&b);
 	if (same) {
 		err_clear();

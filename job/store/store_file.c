@@ -60,8 +60,8 @@ static int io_error(int code, const char *what, const char *path, int e)
 	if (e == ENOSPC || e == EDQUOT)
 		hint = ": the storage volume is full; free space or grow the volume, then retry";
 	else if (e == EROFS || ((e == EACCES || e == EPERM) && strncmp(what, "cannot", 6) == 0 &&
-				   (strstr(what, "create") || strstr(what, "write") ||
-				    strstr(what, "rename") || strstr(what, "delete"))))
+				(strstr(what, "create") || strstr(what, "write") ||
+				 strstr(what, "rename") || strstr(what, "delete"))))
 		hint = ": the storage folder is not writable by this process; fix its permissions "
 		       "or mount";
 	else if (e == EACCES || e == EPERM)
@@ -188,7 +188,8 @@ static void sweep_dead_partials(const char *path)
 	while (d && (de = readdir(d))) {
 		if (!is_partial_name(de->d_name))
 			continue;
-		int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		int fd =
+		    openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 		if (fd < 0)
 			continue;
 		struct stat held, named;
@@ -214,7 +215,8 @@ static int create_partial(char **out, const char *path)
 		char *partial = xasprintf("%s.XXXXXX.partial", path);
 		int fd = mkostemps(partial, (int)strlen(".partial"), O_CLOEXEC);
 		struct stat sb;
-		if (fd < 0 || fchmod(fd, 0640) != 0 || flock(fd, LOCK_EX) != 0 || fstat(fd, &sb) != 0) {
+		if (fd < 0 || fchmod(fd, 0640) != 0 || flock(fd, LOCK_EX) != 0 ||
+		    fstat(fd, &sb) != 0) {
 			int rc = io_error(E_STORE, "cannot create", partial, errno);
 			if (fd >= 0) {
 				close(fd);
@@ -230,7 +232,8 @@ static int create_partial(char **out, const char *path)
 		close(fd);
 		free(partial);
 	}
-	return err_set(E_STORE, "cannot create a temporary file beside %s: it kept disappearing", path);
+	return err_set(E_STORE, "cannot create a temporary file beside %s: it kept disappearing",
+		       path);
 }
 
 static int fw_write(struct stage *s, const uint8_t *p, size_t n)
@@ -390,7 +393,8 @@ static int walk(struct file_store *fs, const char *dir, store_list_cb cb, void *
 			if (S_ISDIR(sb.st_mode)) {
 				rc = walk(fs, path, cb, ud);
 			} else if (S_ISREG(sb.st_mode)) {
-				struct store_entry e = {path + strlen(fs->root) + 1, (uint64_t)sb.st_size};
+				struct store_entry e = {path + strlen(fs->root) + 1,
+							(uint64_t)sb.st_size};
 				rc = cb(&e, ud);
 			}
 		}
@@ -421,7 +425,8 @@ static int file_remove(struct store *st, const char *key)
 	if (unlink(path) != 0 && errno != ENOENT)
 		rc = io_error(E_STORE, "cannot delete", path, errno);
 	/* Remove emptied folders up to (not including) the root. */
-	for (char *slash; !rc && (slash = strrchr(path, '/')) && (size_t)(slash - path) > strlen(fs->root);) {
+	for (char *slash;
+	     !rc && (slash = strrchr(path, '/')) && (size_t)(slash - path) > strlen(fs->root);) {
 		*slash = '\0';
 		if (rmdir(path) != 0)
 			break;
@@ -438,13 +443,13 @@ static void file_limits(const struct store *st, struct store_limits *out)
 }
 
 const struct store_ops store_file_ops = {
-	.scheme = "file",
-	.open = file_open,
-	.writer = file_writer,
-	.read = file_read,
-	.stat = file_stat,
-	.list = file_list,
-	.remove = file_remove,
-	.limits = file_limits,
-	.free = file_free,
+    .scheme = "file",
+    .open = file_open,
+    .writer = file_writer,
+    .read = file_read,
+    .stat = file_stat,
+    .list = file_list,
+    .remove = file_remove,
+    .limits = file_limits,
+    .free = file_free,
 };

@@ -67,7 +67,7 @@ void ctl_push_event(struct ctl_actions *a, int warning, const char *reason, cons
 }
 
 void ctl_push_named(struct ctl_actions *a, enum ctl_action_kind kind, const char *name,
-		       struct json_object *body)
+		    struct json_object *body)
 {
 	struct ctl_action *x = ctl_push(a, kind);
 	x->name = xstrdup(name);
@@ -124,4 +124,3 @@ void ctl_set_time(struct json_object *o, const char *key, time_t t)
 	jobresult_time_format(text, t);
 	ctl_set_str(o, key, text);
 }
-

@@ -52,7 +52,8 @@ const struct kube_resource CTL_DATABASE_BACKUPS = {
 static struct json_object *get(struct json_object *o, const char *key)
 {
 	struct json_object *v = NULL;
-	if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v))
+	if (!o || !json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, key, &v))
 		return NULL;
 	return v;
 }

@@ -12,8 +12,7 @@ struct events;
 struct ctl_actions;
 
 /* lifeboat.dev/v1alpha1 databasebackups, backupschedules, databaserestores. */
-extern const struct kube_resource CTL_DATABASE_BACKUPS, CTL_BACKUP_SCHEDULES,
-    CTL_DATABASE_RESTORES;
+extern const struct kube_resource CTL_DATABASE_BACKUPS, CTL_BACKUP_SCHEDULES, CTL_DATABASE_RESTORES;
 
 /* Performs acts, in order, for obj (the DatabaseBackup, BackupSchedule or
  * DatabaseRestore, by its kind, they were computed from, borrowed; its

@@ -67,8 +67,8 @@ struct ctl_container {
 	int running; /* started, not terminated */
 	int terminated;
 	int exit_code;
-	const char *reason;  /* OOMKilled, Error, Completed, ... */
-	const char *message; /* the termination message: the job's JSON result */
+	const char *reason;	     /* OOMKilled, Error, Completed, ... */
+	const char *message;	     /* the termination message: the job's JSON result */
 	const char *waiting_reason;  /* state.waiting.reason (ErrImagePull, ...) */
 	const char *waiting_message; /* state.waiting.message */
 };
@@ -76,13 +76,13 @@ struct ctl_container {
 /* The newest pod of a Job. present 0: there is none. Strings borrowed. */
 struct ctl_pod {
 	int present;
-	const char *phase;	     /* Pending | Running | Succeeded | Failed */
-	const char *reason;	     /* status.reason (Evicted, NodeLost, ...) or NULL */
-	int deleting;		     /* metadata.deletionTimestamp set */
-	const char *unschedulable;   /* PodScheduled=False Unschedulable: its message */
-	struct ctl_container backup; /* JOBSPEC_CONTAINER_BACKUP, init or main */
-	struct ctl_container verify; /* JOBSPEC_CONTAINER_VERIFY */
-	struct ctl_container del;    /* JOBSPEC_CONTAINER_DELETE */
+	const char *phase;	      /* Pending | Running | Succeeded | Failed */
+	const char *reason;	      /* status.reason (Evicted, NodeLost, ...) or NULL */
+	int deleting;		      /* metadata.deletionTimestamp set */
+	const char *unschedulable;    /* PodScheduled=False Unschedulable: its message */
+	struct ctl_container backup;  /* JOBSPEC_CONTAINER_BACKUP, init or main */
+	struct ctl_container verify;  /* JOBSPEC_CONTAINER_VERIFY */
+	struct ctl_container del;     /* JOBSPEC_CONTAINER_DELETE */
 	struct ctl_container restore; /* JOBSPEC_CONTAINER_RESTORE */
 };
 
@@ -98,7 +98,7 @@ struct ctl_job {
 	/* When the Job finished: status.completionTime, else the Complete or
 	 * Failed condition's lastTransitionTime; NULL while it runs. */
 	const char *finish_time;
-	int deleting;		/* metadata.deletionTimestamp set */
+	int deleting; /* metadata.deletionTimestamp set */
 };
 
 /* Why a failed Job failed: the job's own result first (it knows best: its

@@ -47,11 +47,11 @@ struct api_schedule;
 /* One of the schedule's DatabaseBackups, as observed. Strings borrowed. */
 struct ctl_sched_backup {
 	const char *name;
-	const char *phase;  /* status.phase; NULL before the first status */
-	int64_t scheduled;  /* its run time (the annotation, else creation) */
-	int32_t utc_offset; /* the schedule's zone at scheduled */
-	int referenced;	    /* a DatabaseRestore refers to it */
-	int deleting;	    /* metadata.deletionTimestamp set */
+	const char *phase;   /* status.phase; NULL before the first status */
+	int64_t scheduled;   /* its run time (the annotation, else creation) */
+	int32_t utc_offset;  /* the schedule's zone at scheduled */
+	int referenced;	     /* a DatabaseRestore refers to it */
+	int deleting;	     /* metadata.deletionTimestamp set */
 	const char *reason;  /* its Ready condition's reason (NULL: none) */
 	const char *message; /* its status.message (NULL: none) */
 };

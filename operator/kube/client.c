@@ -24,8 +24,8 @@ const struct kube_resource KUBE_PODS = {"", "v1", "pods", "Pod", 1};
 const struct kube_resource KUBE_SECRETS = {"", "v1", "secrets", "Secret", 1};
 const struct kube_resource KUBE_CONFIGMAPS = {"", "v1", "configmaps", "ConfigMap", 1};
 const struct kube_resource KUBE_EVENTS = {"", "v1", "events", "Event", 1};
-const struct kube_resource KUBE_PVCS = {"", "v1", "persistentvolumeclaims",
-					"PersistentVolumeClaim", 1};
+const struct kube_resource KUBE_PVCS = {"", "v1", "persistentvolumeclaims", "PersistentVolumeClaim",
+					1};
 const struct kube_resource KUBE_JOBS = {"batch", "v1", "jobs", "Job", 1};
 const struct kube_resource KUBE_LEASES = {"coordination.k8s.io", "v1", "leases", "Lease", 1};
 const struct kube_resource KUBE_CRDS = {"apiextensions.k8s.io", "v1", "customresourcedefinitions",
@@ -161,7 +161,8 @@ static int perform(struct kube_client *c, const struct call *call, struct json_o
 	    .max_body = 64u * 1024 * 1024,
 	    .cancel = call->cancel,
 	};
-	struct http_retry policy = {call->no_retry ? 1 : c->attempts, (long)c->base_ms, (long)c->max_ms};
+	struct http_retry policy = {call->no_retry ? 1 : c->attempts, (long)c->base_ms,
+				    (long)c->max_ms};
 	c->stats.requests++;
 	unsigned long retries = 0;
 	rc = http_do_retry(c->http, &req, &resp, &policy, &retries);
@@ -183,7 +184,8 @@ static int perform(struct kube_client *c, const struct call *call, struct json_o
 		if (!*out || json_tokener_get_error(tk) != json_tokener_success) {
 			json_object_put(*out);
 			*out = NULL;
-			rc = err_set(E_IO, "%s %s: the reply is not JSON", call->method, call->path);
+			rc =
+			    err_set(E_IO, "%s %s: the reply is not JSON", call->method, call->path);
 		}
 		json_tokener_free(tk);
 	}
@@ -205,7 +207,7 @@ done:
 static const char *body_of(struct json_object *obj)
 {
 	return json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
-							JSON_C_TO_STRING_NOSLASHESCAPE);
+						       JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
 /* "plural" or "plural/status" of r: the observer's resource. */
@@ -217,8 +219,8 @@ static const char *resource_of(char out[128], const struct kube_resource *r, int
 
 /* One request with an optional body; takes ownership of path. */
 static int send_object(struct kube_client *c, const char *method, const char *verb,
-		       const char *resource, char *path, const char *content_type,
-		       const char *body, struct json_object **out)
+		       const char *resource, char *path, const char *content_type, const char *body,
+		       struct json_object **out)
 {
 	struct call call = {.method = method,
 			    .verb = verb,
@@ -272,9 +274,9 @@ int kube_update(struct kube_client *c, const struct kube_resource *r, const char
 			   body_of(obj), out);
 }
 
-int kube_patch(struct kube_client *c, const struct kube_resource *r, const char *ns, const char *name,
-	       enum kube_patch type, const char *patch, int status, const char *field_manager,
-	       struct json_object **out)
+int kube_patch(struct kube_client *c, const struct kube_resource *r, const char *ns,
+	       const char *name, enum kube_patch type, const char *patch, int status,
+	       const char *field_manager, struct json_object **out)
 {
 	static const char *const types[] = {
 	    "application/merge-patch+json", "application/json-patch+json",
@@ -289,18 +291,21 @@ int kube_patch(struct kube_client *c, const struct kube_resource *r, const char 
 			   patch, out);
 }
 
-int kube_delete(struct kube_client *c, const struct kube_resource *r, const char *ns, const char *name,
-		const char *propagation, const char *precondition_uid, const char *precondition_rv)
+int kube_delete(struct kube_client *c, const struct kube_resource *r, const char *ns,
+		const char *name, const char *propagation, const char *precondition_uid,
+		const char *precondition_rv)
 {
 	struct json_object *opts = json_object_new_object();
 	json_object_object_add(opts, "kind", json_object_new_string("DeleteOptions"));
 	json_object_object_add(opts, "apiVersion", json_object_new_string("v1"));
 	if (propagation)
-		json_object_object_add(opts, "propagationPolicy", json_object_new_string(propagation));
+		json_object_object_add(opts, "propagationPolicy",
+				       json_object_new_string(propagation));
 	if (precondition_uid || precondition_rv) {
 		struct json_object *pre = json_object_new_object();
 		if (precondition_uid)
-			json_object_object_add(pre, "uid", json_object_new_string(precondition_uid));
+			json_object_object_add(pre, "uid",
+					       json_object_new_string(precondition_uid));
 		if (precondition_rv)
 			json_object_object_add(pre, "resourceVersion",
 					       json_object_new_string(precondition_rv));
@@ -322,8 +327,8 @@ static void add_query(struct buf *b, const char *key, const char *value)
 }
 
 int kube_list(struct kube_client *c, const struct kube_resource *r, const char *ns,
-	      const char *label_selector, const char *field_selector, int limit, kube_item_cb item_cb,
-	      void *ud, char **resource_version)
+	      const char *label_selector, const char *field_selector, int limit,
+	      kube_item_cb item_cb, void *ud, char **resource_version)
 {
 	char *cont = NULL, *rv = NULL;
 	int rc = 0;
@@ -406,7 +411,9 @@ static int watch_event(struct watch_state *w, const char *text, size_t len)
 	const char *t = json_object_get_string(type);
 	if (strcmp(t, "ERROR") == 0) {
 		struct json_object *code;
-		long http = json_object_object_get_ex(object, "code", &code) ? json_object_get_int(code) : 500;
+		long http = json_object_object_get_ex(object, "code", &code)
+				? json_object_get_int(code)
+				: 500;
 		const char *s = body_of(object);
 		rc = kube_status_error(http, s, strlen(s), "watch");
 		if (http == 410)
@@ -428,7 +435,8 @@ static int watch_data(const char *p, size_t n, void *ud)
 		const char *nl = memchr(p, '\n', n);
 		size_t take = nl ? (size_t)(nl - p) : n;
 		if (buf_add(&w->line, p, take) < 0) {
-			w->rc = err_set(E_TOOBIG, "watch: an event larger than %zu bytes", w->line.max);
+			w->rc =
+			    err_set(E_TOOBIG, "watch: an event larger than %zu bytes", w->line.max);
 			return w->rc;
 		}
 		p += take;

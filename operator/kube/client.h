@@ -68,20 +68,21 @@ int kube_create(struct kube_client *c, const struct kube_resource *r, const char
  * to the /status subresource. */
 int kube_update(struct kube_client *c, const struct kube_resource *r, const char *ns,
 		struct json_object *obj, int status, struct json_object **out);
-int kube_patch(struct kube_client *c, const struct kube_resource *r, const char *ns, const char *name,
-	       enum kube_patch type, const char *patch, int status, const char *field_manager,
-	       struct json_object **out);
+int kube_patch(struct kube_client *c, const struct kube_resource *r, const char *ns,
+	       const char *name, enum kube_patch type, const char *patch, int status,
+	       const char *field_manager, struct json_object **out);
 /* propagation: "Background", "Foreground", "Orphan" or NULL; preconditions may be NULL. */
-int kube_delete(struct kube_client *c, const struct kube_resource *r, const char *ns, const char *name,
-		const char *propagation, const char *precondition_uid, const char *precondition_rv);
+int kube_delete(struct kube_client *c, const struct kube_resource *r, const char *ns,
+		const char *name, const char *propagation, const char *precondition_uid,
+		const char *precondition_rv);
 
 /* Lists every page (limit per request, 0 = server default) and calls item_cb
  * for each item (borrowed). *resource_version receives the list's
  * resourceVersion (caller frees). ns NULL = all namespaces. */
 typedef int (*kube_item_cb)(struct json_object *item, void *ud);
 int kube_list(struct kube_client *c, const struct kube_resource *r, const char *ns,
-	      const char *label_selector, const char *field_selector, int limit, kube_item_cb item_cb,
-	      void *ud, char **resource_version);
+	      const char *label_selector, const char *field_selector, int limit,
+	      kube_item_cb item_cb, void *ud, char **resource_version);
 
 /* Watches from resource_version until the server ends the stream
  * (timeout_s; returns 0), cb returns non-zero (returned), the stream breaks

@@ -44,7 +44,8 @@ int kube_status_error(long http_status, const char *body, size_t len, const char
 	struct json_tokener *tok = json_tokener_new();
 	struct json_object *st = body && len ? json_tokener_parse_ex(tok, body, (int)len) : NULL;
 	json_tokener_free(tok);
-	const char *kind = st && json_object_is_type(st, json_type_object) ? str_field(st, "kind") : NULL;
+	const char *kind =
+	    st && json_object_is_type(st, json_type_object) ? str_field(st, "kind") : NULL;
 	if (st && (!kind || strcmp(kind, "Status") != 0)) {
 		json_object_put(st);
 		st = NULL;

@@ -8,19 +8,16 @@
  *   kubetool touch KUBECONFIG N           merge-patch N of them (labels), as fast as possible
  *   kubetool bench KUBECONFIG N           informer over the N objects: sync time, events/s, RSS
  *   kubetool leader KUBECONFIG NS NAME ID SECONDS
- *                                         an elector (operator/leader.c) for the Lease NS/NAME as ID:
- *                                         prints "LEADING <unix ms>" / "STOPPED <unix ms>" lines; on
- *                                         SIGTERM/SIGINT or after SECONDS it releases and exits 0
- *   kubetool events KUBECONFIG NS NAME N  records events (operator/events.c) about ConfigMap NS/NAME:
- *                                         one Warning repeated N times (one Event, count N), one
- *                                         Normal, and a burst of 5,000 that must not block
- *   kubetool apply KUBECONFIG NS          the operator's apply step (operator/controller/apply.c)
- *                                         against real server semantics: adoption, 404s, stale
+ *                                         an elector (operator/leader.c) for the Lease NS/NAME as
+ * ID: prints "LEADING <unix ms>" / "STOPPED <unix ms>" lines; on SIGTERM/SIGINT or after SECONDS it
+ * releases and exits 0 kubetool events KUBECONFIG NS NAME N  records events (operator/events.c)
+ * about ConfigMap NS/NAME: one Warning repeated N times (one Event, count N), one Normal, and a
+ * burst of 5,000 that must not block kubetool apply KUBECONFIG NS          the operator's apply
+ * step (operator/controller/apply.c) against real server semantics: adoption, 404s, stale
  *                                         resourceVersions, finalizers, status, events
  *   kubetool metrics                      the operator's metrics with sample values, as served
- *   kubetool serve PORTFILE               operator/serve.c on 127.0.0.1:0 with sample metrics; writes
- *                                         the port to PORTFILE; "ready" once PORTFILE is written;
- *                                         runs until SIGTERM (exit 0)
+ *   kubetool serve PORTFILE               operator/serve.c on 127.0.0.1:0 with sample metrics;
+ * writes the port to PORTFILE; "ready" once PORTFILE is written; runs until SIGTERM (exit 0)
  *   kubetool webhook CERTDIR PORTFILE [ADDR]
  *                                         the DatabaseRestore admission webhook (operator/
  *                                         webhook_serve.c) over TLS with CERTDIR/tls.crt and
@@ -118,8 +115,12 @@ static int control(struct kube_config *cfg, const char *method, const char *path
 	char *url = xasprintf("%s%s", cfg->server, path);
 	const char *hdrs[] = {"Content-Type: application/json", NULL};
 	struct http_tls tls = {cfg->ca_pem, NULL, NULL, cfg->insecure};
-	struct http_request req = {.method = method, .url = url, .headers = hdrs, .body = body,
-				   .body_len = body ? strlen(body) : 0, .tls = &tls,
+	struct http_request req = {.method = method,
+				   .url = url,
+				   .headers = hdrs,
+				   .body = body,
+				   .body_len = body ? strlen(body) : 0,
+				   .tls = &tls,
 				   .timeout_ms = 60000};
 	int rc = http_do(h, &req, &resp);
 	if (!rc && resp.status / 100 != 2)
@@ -265,7 +266,9 @@ static int cache_rv(const char *key, struct json_object *obj, void *ud)
 static int ensure_namespace(struct kube_client *c, const char *ns)
 {
 	char text[256];
-	snprintf(text, sizeof(text), "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}", ns);
+	snprintf(text, sizeof(text),
+		 "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}",
+		 ns);
 	struct json_object *o = json_tokener_parse(text);
 	int rc = kube_create(c, &KUBE_NAMESPACES, NULL, o, NULL);
 	json_object_put(o);
@@ -305,8 +308,10 @@ static int storm(struct kube_config *cfg, int changes)
 			json_object_put(o);
 		} else if (rc == 0 && rand_r(&seed) % 10 < 7) {
 			char patch[128];
-			snprintf(patch, sizeof(patch), "{\"metadata\":{\"labels\":{\"gen\":\"%d\"}}}", ++gen);
-			rc = kube_patch(c, &BACKUPS, "storm", name, KUBE_PATCH_MERGE, patch, 0, NULL, NULL);
+			snprintf(patch, sizeof(patch),
+				 "{\"metadata\":{\"labels\":{\"gen\":\"%d\"}}}", ++gen);
+			rc = kube_patch(c, &BACKUPS, "storm", name, KUBE_PATCH_MERGE, patch, 0,
+					NULL, NULL);
 		} else if (rc == 0) {
 			rc = kube_delete(c, &BACKUPS, "storm", name, "Background", NULL, NULL);
 		}
@@ -323,8 +328,8 @@ static int storm(struct kube_config *cfg, int changes)
 	char what[128];
 	snprintf(what, sizeof(what), "storm: %d changes made through the faults (client retries)",
 		 changes);
-	result(done == changes, what, "only %d of %d changes succeeded (%d failed after retries)", done,
-	       changes, failed);
+	result(done == changes, what, "only %d of %d changes succeeded (%d failed after retries)",
+	       done, changes, failed);
 
 	/* Converge: the cache must equal a fresh list of the server. */
 	struct json_object *server = NULL, *cache = NULL;
@@ -366,9 +371,11 @@ static int storm(struct kube_config *cfg, int changes)
 			missed++;
 	}
 	pthread_mutex_unlock(&seen.lock);
-	result(missed == 0, "storm: no event lost: every object's last handler call matches the server",
+	result(missed == 0,
+	       "storm: no event lost: every object's last handler call matches the server",
 	       "%ld objects whose last handler call disagrees with the server", missed);
-	result(seen.violations == 0, "storm: no duplicate handler call for the same resourceVersion",
+	result(seen.violations == 0,
+	       "storm: no duplicate handler call for the same resourceVersion",
 	       "%ld violations; first: %s", seen.violations, seen.first_violation);
 	struct informer_stats st;
 	informer_get_stats(inf, &st);
@@ -381,7 +388,8 @@ static int storm(struct kube_config *cfg, int changes)
 	result(cs->requests <= (uint64_t)(done + failed) * 2 * 4, "storm: no retry storm (driver)",
 	       "%llu requests for %d changes", (unsigned long long)cs->requests, done + failed);
 	result(st.errors <= (uint64_t)f.rounds * 8 + 20, "storm: no retry storm (informer)",
-	       "%llu informer errors over %d fault rounds", (unsigned long long)st.errors, f.rounds);
+	       "%llu informer errors over %d fault rounds", (unsigned long long)st.errors,
+	       f.rounds);
 	printf("  (changes %d, failed %d, fault rounds %d, lists %llu, relists after 410 %llu, "
 	       "watches %llu, informer errors %llu, events %llu, duplicates skipped %llu, "
 	       "driver requests %llu, retries %llu)\n",
@@ -397,7 +405,6 @@ static int storm(struct kube_config *cfg, int changes)
 	kube_client_free(c);
 	return failures ? 1 : 0;
 }
-
 
 /* --- verbs: every client call against the real server semantics --- */
 
@@ -458,11 +465,13 @@ static int verbs(struct kube_config *cfg, const char *ns)
 	       err_msg());
 
 	/* 422 from the CRD schema, with the field named. */
-	o = json_tokener_parse("{\"apiVersion\":\"lifeboat.dev/v1alpha1\",\"kind\":\"DatabaseBackup\","
-			       "\"metadata\":{\"name\":\"bad\"},\"spec\":{\"format\":\"zip\"}}");
+	o = json_tokener_parse(
+	    "{\"apiVersion\":\"lifeboat.dev/v1alpha1\",\"kind\":\"DatabaseBackup\","
+	    "\"metadata\":{\"name\":\"bad\"},\"spec\":{\"format\":\"zip\"}}");
 	rc = kube_create(c, &BACKUPS, ns, o, NULL);
 	result(rc == E_INVALID && strstr(err_msg(), "spec."),
-	       "verbs: an invalid object is E_INVALID naming the field", "rc %d: %s", rc, err_msg());
+	       "verbs: an invalid object is E_INVALID naming the field", "rc %d: %s", rc,
+	       err_msg());
 	json_object_put(o);
 
 	/* Update with a stale resourceVersion: 409 Conflict. */
@@ -478,24 +487,23 @@ static int verbs(struct kube_config *cfg, const char *ns)
 	json_object_put(o);
 
 	rc = kube_patch(c, &BACKUPS, ns, "v1", KUBE_PATCH_JSON,
-			"[{\"op\":\"add\",\"path\":\"/metadata/labels/json\",\"value\":\"yes\"}]", 0,
-			NULL, &got);
-	result(rc == 0 && has(got, "\"json\":\"yes\""),
-	       "verbs: JSON patch", "%s", err_msg());
+			"[{\"op\":\"add\",\"path\":\"/metadata/labels/json\",\"value\":\"yes\"}]",
+			0, NULL, &got);
+	result(rc == 0 && has(got, "\"json\":\"yes\""), "verbs: JSON patch", "%s", err_msg());
 	json_object_put(got);
 	got = NULL;
 
 	/* Status subresource: read-modify-write with conflict retry. */
-	rc = kube_update_status_retry(c, &BACKUPS, ns, "v1", set_phase, (void *)"Running", 5,
-				      &got);
+	rc = kube_update_status_retry(c, &BACKUPS, ns, "v1", set_phase, (void *)"Running", 5, &got);
 	result(rc == 0 && has(got, "\"phase\":\"Running\""), "verbs: status subresource update",
 	       "%s", err_msg());
 	json_object_put(got);
 	got = NULL;
 	rc = kube_patch(c, &BACKUPS, ns, "v1", KUBE_PATCH_MERGE, "{\"status\":{\"phase\":\"X\"}}",
 			0, NULL, &got);
-	result(rc == 0 && has(got, "\"phase\":\"Running\""), "verbs: the main endpoint ignores status",
-	       "%s", rc ? err_msg() : "status changed through the main endpoint");
+	result(rc == 0 && has(got, "\"phase\":\"Running\""),
+	       "verbs: the main endpoint ignores status", "%s",
+	       rc ? err_msg() : "status changed through the main endpoint");
 	json_object_put(got);
 	got = NULL;
 
@@ -534,8 +542,9 @@ static int verbs(struct kube_config *cfg, const char *ns)
 	rc = kube_delete(c, &BACKUPS, ns, "v1", "Foreground", NULL, NULL);
 	result(rc == 0, "verbs: delete with propagationPolicy", "%s", err_msg());
 	rc = kube_delete(c, &BACKUPS, ns, "v1", NULL, NULL, NULL);
-	result(rc == E_NOTFOUND || rc == 0, "verbs: deleting again is NotFound (or still finalizing)",
-	       "rc %d: %s", rc, err_msg());
+	result(rc == E_NOTFOUND || rc == 0,
+	       "verbs: deleting again is NotFound (or still finalizing)", "rc %d: %s", rc,
+	       err_msg());
 	free(rv1);
 	kube_client_free(c);
 	return failures ? 1 : 0;
@@ -604,8 +613,8 @@ static int gone(struct kube_config *cfg)
 	rc = -1;
 	/* The restarted server may still be warming up: retry transport errors. */
 	for (int i = 0; i < 50; i++) {
-		rc = kube_watch(c, &BACKUPS, "gone", NULL, NULL, rv ? rv : "1", 5, stop_at_first, first,
-				NULL);
+		rc = kube_watch(c, &BACKUPS, "gone", NULL, NULL, rv ? rv : "1", 5, stop_at_first,
+				first, NULL);
 		if (rc != E_UNAVAILABLE)
 			break;
 		usleep(200 * 1000);
@@ -624,7 +633,8 @@ static int gone(struct kube_config *cfg)
 		struct json_object *o = backup_object("g-after", 9);
 		kube_create(c, &BACKUPS, "gone", o, NULL);
 		json_object_put(o);
-		rc = kube_watch(c, &BACKUPS, "gone", NULL, NULL, rv, 10, stop_at_first, first, NULL);
+		rc =
+		    kube_watch(c, &BACKUPS, "gone", NULL, NULL, rv, 10, stop_at_first, first, NULL);
 	}
 	result(rc == 1 && !strcmp(first, "ADDED"), "gone: after a relist the watch resumes",
 	       "rc %d, first event '%s': %s", rc, first, err_msg());
@@ -661,7 +671,8 @@ static int touch(struct kube_config *cfg, int n)
 	for (int i = 0; !rc && i < n; i++) {
 		char name[32], patch[96];
 		snprintf(name, sizeof(name), "backup-%05d", i);
-		snprintf(patch, sizeof(patch), "{\"metadata\":{\"labels\":{\"touched\":\"%d\"}}}", i);
+		snprintf(patch, sizeof(patch), "{\"metadata\":{\"labels\":{\"touched\":\"%d\"}}}",
+			 i);
 		rc = kube_patch(c, &BACKUPS, "bench", name, KUBE_PATCH_MERGE, patch, 0, NULL, NULL);
 	}
 	if (rc)
@@ -696,14 +707,14 @@ static int bench(struct kube_config *cfg, int n, const char *touch_cmd)
 	double dt = now_s() - t1;
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
-	printf("objects cached: %zu (of %d)\nsync time: %.2f s\nevents: %llu in %.2f s = %.0f events/s\n"
+	printf("objects cached: %zu (of %d)\nsync time: %.2f s\nevents: %llu in %.2f s = %.0f "
+	       "events/s\n"
 	       "peak RSS: %ld KiB\n",
 	       cached, n, synced, (unsigned long long)(after.events - before.events), dt,
 	       (double)(after.events - before.events) / dt, ru.ru_maxrss);
 	informer_free(inf);
 	return rc == 0 && cached == (size_t)n ? 0 : 1;
 }
-
 
 /* --- leader --- */
 
@@ -746,7 +757,9 @@ static int leader_cmd(struct kube_config *cfg, const char *ns, const char *name,
 	sigset_t set;
 	block_signals(&set);
 	struct leader *l = NULL;
-	struct leader_options o = {.namespace_ = ns, .name = name, .identity = id,
+	struct leader_options o = {.namespace_ = ns,
+				   .name = name,
+				   .identity = id,
 				   .cb = {on_started, on_stopped, (void *)id}};
 	if (leader_new(&l, cfg, &o) || leader_start(l)) {
 		fprintf(stderr, "kubetool leader: %s\n", err_msg());
@@ -822,8 +835,13 @@ static int events_cmd(struct kube_config *cfg, const char *ns, const char *name,
 		kube_client_free(c);
 		return 1;
 	}
-	struct events_ref ref = {"v1", "ConfigMap", ns, name, str_of(got, "metadata", "uid"),
-				 str_of(got, "metadata", "resourceVersion"), NULL};
+	struct events_ref ref = {"v1",
+				 "ConfigMap",
+				 ns,
+				 name,
+				 str_of(got, "metadata", "uid"),
+				 str_of(got, "metadata", "resourceVersion"),
+				 NULL};
 	struct events *e = NULL;
 	char inst[64];
 	snprintf(inst, sizeof(inst), "kubetool-%ld", (long)getpid());
@@ -835,25 +853,32 @@ static int events_cmd(struct kube_config *cfg, const char *ns, const char *name,
 	/* The same Warning n times, each written before the next: one create,
 	 * then patches. */
 	for (int i = 0; i < n; i++) {
-		events_emit(e, &ref, EVENTS_WARNING, "BackupFailed",
-			    "pg_dump: could not connect to server db.%s.svc:5432: connection refused", ns);
+		events_emit(
+		    e, &ref, EVENTS_WARNING, "BackupFailed",
+		    "pg_dump: could not connect to server db.%s.svc:5432: connection refused", ns);
 		events_flush(e, 30000);
 	}
-	events_emit(e, &ref, EVENTS_NORMAL, "BackupCompleted", "stored 1234 bytes; sha256 verified");
+	events_emit(e, &ref, EVENTS_NORMAL, "BackupCompleted",
+		    "stored 1234 bytes; sha256 verified");
 	int flushed = events_flush(e, 30000);
 	struct events_stats st;
 	events_get_stats(e, &st);
 	result(flushed == 0, "events: everything queued was written within 30 s", "%s", err_msg());
 	result(st.created == 2 && st.patched == (uint64_t)n - 1 && st.failed == 0,
-	       "events: repeats of one event are patches of it (1 create + n-1 patches, then 1 create)",
+	       "events: repeats of one event are patches of it (1 create + n-1 patches, then 1 "
+	       "create)",
 	       "created %llu patched %llu failed %llu", (unsigned long long)st.created,
 	       (unsigned long long)st.patched, (unsigned long long)st.failed);
 	struct ev_sum w, ok;
-	rc = events_of(c, ns, name, "BackupFailed", &w) || events_of(c, ns, name, "BackupCompleted", &ok);
-	result(!rc && w.objects == 1 && w.count == n, "events: the apiserver holds one Warning Event with count n",
-	       "%d objects, count %ld (wanted 1 and %d): %s", w.objects, w.count, n, rc ? err_msg() : "");
-	result(!rc && ok.objects == 1 && ok.count == 1, "events: a different reason is its own Event",
-	       "%d objects, count %ld", ok.objects, ok.count);
+	rc = events_of(c, ns, name, "BackupFailed", &w) ||
+	     events_of(c, ns, name, "BackupCompleted", &ok);
+	result(!rc && w.objects == 1 && w.count == n,
+	       "events: the apiserver holds one Warning Event with count n",
+	       "%d objects, count %ld (wanted 1 and %d): %s", w.objects, w.count, n,
+	       rc ? err_msg() : "");
+	result(!rc && ok.objects == 1 && ok.count == 1,
+	       "events: a different reason is its own Event", "%d objects, count %ld", ok.objects,
+	       ok.count);
 
 	/* A burst far beyond the queue: emit never waits for the server. */
 	struct events *b = NULL;
@@ -868,10 +893,13 @@ static int events_cmd(struct kube_config *cfg, const char *ns, const char *name,
 	double dt = now_s() - t0;
 	struct events_stats bs;
 	events_get_stats(b, &bs);
-	printf("  (burst: 5000 emits in %.1f ms, %d refused as the queue was full)\n", dt * 1000, refused);
-	result(dt < 0.5, "events: a burst of 5000 emits returns at once (bounded queue)", "took %.3f s", dt);
-	result(refused > 0 && bs.dropped == (uint64_t)refused, "events: what does not fit is dropped and counted",
-	       "refused %d, dropped %llu", refused, (unsigned long long)bs.dropped);
+	printf("  (burst: 5000 emits in %.1f ms, %d refused as the queue was full)\n", dt * 1000,
+	       refused);
+	result(dt < 0.5, "events: a burst of 5000 emits returns at once (bounded queue)",
+	       "took %.3f s", dt);
+	result(refused > 0 && bs.dropped == (uint64_t)refused,
+	       "events: what does not fit is dropped and counted", "refused %d, dropped %llu",
+	       refused, (unsigned long long)bs.dropped);
 	events_stop(b, 0);
 	events_free(b);
 	events_free(e);
@@ -889,7 +917,8 @@ static struct metrics *sample_metrics(void)
 	struct metrics *m = NULL;
 	if (metrics_new(&m, metrics_operator_families, METRICS_OPERATOR_FAMILIES, NULL))
 		return NULL;
-	metrics_set(m, METRICS_BACKUP_LAST_SUCCESS, MV("prod", "nightly-20240501", "nightly"), 1714566896);
+	metrics_set(m, METRICS_BACKUP_LAST_SUCCESS, MV("prod", "nightly-20240501", "nightly"),
+		    1714566896);
 	metrics_set(m, METRICS_BACKUP_LAST_SUCCESS, MV("prod", "manual", ""), 1714560000.5);
 	metrics_set(m, METRICS_BACKUP_SIZE, MV("prod", "nightly-20240501", "nightly"), 123456789);
 	/* A label value with every character that needs escaping. */
@@ -927,8 +956,8 @@ static int serve_cmd(const char *port_file)
 	block_signals(&set);
 	struct metrics *m = sample_metrics();
 	struct serve *s = NULL;
-	struct serve_options o = {.health_addr = "127.0.0.1:0", .metrics_addr = "127.0.0.1:0",
-				  .metrics = m};
+	struct serve_options o = {
+	    .health_addr = "127.0.0.1:0", .metrics_addr = "127.0.0.1:0", .metrics = m};
 	if (!m || serve_new(&s, &o)) {
 		fprintf(stderr, "kubetool serve: %s\n", err_msg());
 		return 1;
@@ -954,14 +983,16 @@ static int webhook_cmd(const char *cert_dir, const char *port_file, const char *
 	struct webhook_serve *w = NULL;
 	struct webhook_serve_options o = {.addr = addr, .cert_dir = cert_dir};
 	if (webhook_serve_new(&w, &o) || !w || webhook_serve_start(w)) {
-		fprintf(stderr, "kubetool webhook: %s\n", w ? err_msg() : "the address turns it off");
+		fprintf(stderr, "kubetool webhook: %s\n",
+			w ? err_msg() : "the address turns it off");
 		webhook_serve_free(w);
 		return 1;
 	}
 	char tmp[4096];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", port_file);
 	FILE *f = fopen(tmp, "w");
-	if (!f || fprintf(f, "%d\n", webhook_serve_port(w)) < 0 || fclose(f) || rename(tmp, port_file)) {
+	if (!f || fprintf(f, "%d\n", webhook_serve_port(w)) < 0 || fclose(f) ||
+	    rename(tmp, port_file)) {
 		fprintf(stderr, "kubetool webhook: cannot write %s\n", port_file);
 		webhook_serve_free(w);
 		return 1;
@@ -1013,8 +1044,7 @@ static struct json_object *suspended_job(const char *name)
 	return json_tokener_parse(text);
 }
 
-static int finalizers_are(struct kube_client *c, const char *ns, const char *name,
-			  const char *want)
+static int finalizers_are(struct kube_client *c, const char *ns, const char *name, const char *want)
 {
 	struct json_object *o = NULL;
 	if (kube_get(c, &BACKUPS, ns, name, &o) != 0)
@@ -1062,8 +1092,8 @@ static int apply_cmd(struct kube_config *cfg, const char *ns)
 	rc = apply_one(c, NULL, stale, CTL_ACTION_CREATE_JOB, NULL,
 		       json_tokener_parse("{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\","
 					  "\"metadata\":{\"name\":\"a1-bad\"},\"spec\":{}}"));
-	result(rc == E_INVALID, "apply: CreateJob of an invalid Job fails (E_INVALID)",
-	       "rc %d: %s", rc, err_msg());
+	result(rc == E_INVALID, "apply: CreateJob of an invalid Job fails (E_INVALID)", "rc %d: %s",
+	       rc, err_msg());
 
 	/* DeleteJob: Background propagation; a missing Job counts as done. */
 	rc = apply_one(c, NULL, stale, CTL_ACTION_DELETE_JOB, "a1-backup", NULL);
@@ -1115,8 +1145,9 @@ static int apply_cmd(struct kube_config *cfg, const char *ns)
 	rc = apply_one(c, NULL, fresh, CTL_ACTION_ADD_FINALIZER, API_BACKUP_FINALIZER, NULL);
 	json_object_put(fresh);
 	fresh = NULL;
-	result(rc == 0 && finalizers_are(c, ns, "a1",
-					 "[\"example.com\\/other\",\"lifeboat.dev\\/delete-stored-backup\"]"),
+	result(rc == 0 && finalizers_are(
+			      c, ns, "a1",
+			      "[\"example.com\\/other\",\"lifeboat.dev\\/delete-stored-backup\"]"),
 	       "apply: AddFinalizer when present adds no second copy", "rc %d", rc);
 	kube_get(c, &BACKUPS, ns, "a1", &fresh);
 	rc = apply_one(c, NULL, fresh, CTL_ACTION_REMOVE_FINALIZER, API_BACKUP_FINALIZER, NULL);
@@ -1139,8 +1170,8 @@ static int apply_cmd(struct kube_config *cfg, const char *ns)
 	/* A bad namespace/name in the object: refused before any request. */
 	struct json_object *nameless = json_tokener_parse("{\"metadata\":{}}");
 	rc = apply_one(c, NULL, nameless, CTL_ACTION_WRITE_STATUS, NULL, json_object_new_object());
-	result(rc == E_INVALID, "apply: an object without namespace or name is refused",
-	       "rc %d", rc);
+	result(rc == E_INVALID, "apply: an object without namespace or name is refused", "rc %d",
+	       rc);
 	json_object_put(nameless);
 
 	/* RemoveFinalizer of an object that is gone counts as done. */
@@ -1174,7 +1205,8 @@ int main(int argc, char **argv)
 	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "webhook"))
 		return webhook_cmd(argv[2], argv[3], argc == 5 ? argv[4] : "127.0.0.1:0");
 	if (argc < 3) {
-		fprintf(stderr, "usage: kubetool storm|verbs|forbidden|gone|populate|touch|bench KUBECONFIG [N] [TOUCH_CMD]\n"
+		fprintf(stderr, "usage: kubetool storm|verbs|forbidden|gone|populate|touch|bench "
+				"KUBECONFIG [N] [TOUCH_CMD]\n"
 				"       kubetool leader KUBECONFIG NS NAME ID SECONDS\n"
 				"       kubetool events KUBECONFIG NS NAME N\n"
 				"       kubetool apply KUBECONFIG NS\n"

@@ -115,8 +115,8 @@ static void artifact_dump_leaf__combines_format_compression_and_encryption(void 
 	    {"plain", "", 0, "ffffffff", "db-ffffffff.sql"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *leaf = artifact_dump_leaf(cases[i].format, cases[i].suffix, cases[i].encrypted,
-						cases[i].attempt);
+		char *leaf = artifact_dump_leaf(cases[i].format, cases[i].suffix,
+						cases[i].encrypted, cases[i].attempt);
 		assert_string_equal(leaf, cases[i].want);
 		free(leaf);
 	}

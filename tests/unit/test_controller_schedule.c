@@ -168,7 +168,8 @@ static const struct row rows[] = {
      .actions = "DeleteBackup,DeleteBackup,Event:N:Pruned,WriteStatus,RequeueAfter",
      .status_checks = {"successCount=4", "failureCount=1",
 		       "lastSuccessfulTime=\"2026-11-30T12:00:00Z\""}},
-    {.name = "LastBackupSucceeded: the newest finished run Completed (an older one Failed, a newer one Running)",
+    {.name = "LastBackupSucceeded: the newest finished run Completed (an older one Failed, a newer "
+	     "one Running)",
      .since = DUE,
      .backups = {{"nightly-202611280200", "Failed", 3 * D, 0, "BackupFailed"},
 		 {"nightly-202611290200", "Completed", 2 * D, 0},
@@ -231,7 +232,8 @@ static void check_row(const struct row *row)
 		memcpy(b, r.b, n * sizeof(*b));
 		const struct ctl_action *c = ctl_actions_find(&r.acts, CTL_ACTION_CREATE_BACKUP);
 		if (c)
-			b[n++] = (struct ctl_sched_backup){c->name, NULL, r.in.due, 3600, 0, 0, NULL, NULL};
+			b[n++] = (struct ctl_sched_backup){c->name, NULL, r.in.due, 3600,
+							   0,	    0,	  NULL,	    NULL};
 		for (size_t i = 0; i < r.acts.n; i++)
 			if (r.acts.v[i].kind == CTL_ACTION_DELETE_BACKUP)
 				for (size_t k = 0; k < n; k++)

@@ -98,8 +98,8 @@ static void interrupt_start__every_thread_blocks_sigterm_and_sigint(void **state
 			continue;
 		}
 		if ((blocked_in(buf) & TERM_INT) != TERM_INT)
-			fail_msg("thread %s does not block SIGTERM, SIGINT and SIGHUP: %.200s", e->d_name,
-				 buf);
+			fail_msg("thread %s does not block SIGTERM, SIGINT and SIGHUP: %.200s",
+				 e->d_name, buf);
 	}
 	closedir(d);
 	/* main, the signal thread, async, 2 zstd, 3 parts, the drain */

@@ -27,12 +27,18 @@ static void status__maps_http_codes_and_reasons(void **state)
 		const char *reason;
 		int code;
 	} cases[] = {
-	    {400, "BadRequest", E_INVALID},    {401, "Unauthorized", E_FORBIDDEN},
-	    {403, "Forbidden", E_FORBIDDEN},   {404, "NotFound", E_NOTFOUND},
-	    {409, "AlreadyExists", E_EXISTS}, {409, "Conflict", E_CONFLICT},
-	    {410, "Expired", E_GONE},          {422, "Invalid", E_INVALID},
-	    {429, "TooManyRequests", E_UNAVAILABLE}, {500, "InternalError", E_UNAVAILABLE},
-	    {503, "ServiceUnavailable", E_UNAVAILABLE}, {418, "Teapot", E_IO},
+	    {400, "BadRequest", E_INVALID},
+	    {401, "Unauthorized", E_FORBIDDEN},
+	    {403, "Forbidden", E_FORBIDDEN},
+	    {404, "NotFound", E_NOTFOUND},
+	    {409, "AlreadyExists", E_EXISTS},
+	    {409, "Conflict", E_CONFLICT},
+	    {410, "Expired", E_GONE},
+	    {422, "Invalid", E_INVALID},
+	    {429, "TooManyRequests", E_UNAVAILABLE},
+	    {500, "InternalError", E_UNAVAILABLE},
+	    {503, "ServiceUnavailable", E_UNAVAILABLE},
+	    {418, "Teapot", E_IO},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char body[256];
@@ -55,7 +61,8 @@ static void status__lists_field_causes(void **state)
 	(void)state;
 	const char *body =
 	    "{\"kind\":\"Status\",\"reason\":\"Invalid\",\"message\":\"DatabaseBackup \\\"x\\\" is "
-	    "invalid\",\"code\":422,\"details\":{\"causes\":[{\"reason\":\"FieldValueNotSupported\","
+	    "invalid\",\"code\":422,\"details\":{\"causes\":[{\"reason\":"
+	    "\"FieldValueNotSupported\","
 	    "\"message\":\"Unsupported value: \\\"zip\\\"\",\"field\":\"spec.format\"},{\"reason\":"
 	    "\"FieldValueRequired\",\"message\":\"Required value\",\"field\":\"spec.storage\"}]}}";
 	assert_int_equal(decode(422, body), E_INVALID);
@@ -66,7 +73,11 @@ static void status__lists_field_causes(void **state)
 static void status__survives_non_status_bodies(void **state)
 {
 	(void)state;
-	static const char *const bodies[] = {NULL, "", "not json", "{\"kind\":\"Pod\"}", "[1,2]",
+	static const char *const bodies[] = {NULL,
+					     "",
+					     "not json",
+					     "{\"kind\":\"Pod\"}",
+					     "[1,2]",
 					     "{\"kind\":\"Status\",\"details\":{\"causes\":7}}",
 					     "{\"kind\":\"Status\",\"reason\":5,\"message\":[]}",
 					     "<html>502 Bad Gateway</html>"};
@@ -103,10 +114,12 @@ static void kube_path__core_group_and_namespaced(void **state)
 	    {&KUBE_PODS, NULL, NULL, NULL, "/api/v1/pods"},
 	    {&KUBE_NAMESPACES, "ignored", "prod", NULL, "/api/v1/namespaces/prod"},
 	    {&KUBE_JOBS, "a", "j", NULL, "/apis/batch/v1/namespaces/a/jobs/j"},
-	    {&backups, "a", "b", "status", "/apis/lifeboat.dev/v1alpha1/namespaces/a/databasebackups/b/status"},
+	    {&backups, "a", "b", "status",
+	     "/apis/lifeboat.dev/v1alpha1/namespaces/a/databasebackups/b/status"},
 	    {&KUBE_CRDS, NULL, "x.lifeboat.dev", NULL,
 	     "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/x.lifeboat.dev"},
-	    {&KUBE_LEASES, "kube-system", NULL, "status", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases"},
+	    {&KUBE_LEASES, "kube-system", NULL, "status",
+	     "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *p = kube_path(cases[i].r, cases[i].ns, cases[i].name, cases[i].sub);

@@ -20,7 +20,8 @@ static struct json_object *obj(const char *ns, const char *name, const char *sch
 	json_object_object_add(m, "name", json_object_new_string(name));
 	if (schedule) {
 		struct json_object *l = json_object_new_object();
-		json_object_object_add(l, "lifeboat.dev/schedule", json_object_new_string(schedule));
+		json_object_object_add(l, "lifeboat.dev/schedule",
+				       json_object_new_string(schedule));
 		json_object_object_add(m, "labels", l);
 	}
 	return o;

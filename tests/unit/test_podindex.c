@@ -52,7 +52,8 @@ static void podindex__keeps_the_newest_pod_per_job(void **state)
 	struct podindex *x = podindex_new();
 	struct json_object *a = pod("app", "b1-backup-aaaa", "b1-backup", "2026-12-01T10:00:00Z");
 	struct json_object *b = pod("app", "b1-backup-bbbb", "b1-backup", "2026-12-01T10:05:00Z");
-	struct json_object *other = pod("other", "b1-backup-cccc", "b1-backup", "2026-12-01T11:00:00Z");
+	struct json_object *other =
+	    pod("other", "b1-backup-cccc", "b1-backup", "2026-12-01T11:00:00Z");
 	struct json_object *loose = pod("app", "not-a-job-pod", NULL, "2026-12-01T12:00:00Z");
 	observe(x, a);
 	expect(x, "app", "b1-backup", "b1-backup-aaaa");

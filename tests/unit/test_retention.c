@@ -35,7 +35,10 @@ struct tcase {
 	struct it items[16];
 };
 
-#define POLICY(...) {.set = 1, __VA_ARGS__}
+#define POLICY(...)                                                                                \
+	{                                                                                          \
+		.set = 1, __VA_ARGS__                                                              \
+	}
 
 static const struct tcase cases[] = {
     {"no retention: everything kept",
@@ -69,8 +72,8 @@ static const struct tcase cases[] = {
       {"young", 6 * D, OK, 0, "age"},
       {"skewed", -5 * 60, OK, 0, "newest, age"}}},
     {"a policy that would delete everything keeps the newest successful one",
-     POLICY(.keep_last = 1, .has_keep_last = 1, .max_age = (char *)"1h",
-	    .max_age_seconds = H, .keep_failed = 0, .has_keep_failed = 1),
+     POLICY(.keep_last = 1, .has_keep_last = 1, .max_age = (char *)"1h", .max_age_seconds = H,
+	    .keep_failed = 0, .has_keep_failed = 1),
      0,
      {{"a", 30 * D, OK, 0, "delete"},
       {"b", 20 * D, OK, 0, "newest, last"},
@@ -106,8 +109,7 @@ static const struct tcase cases[] = {
     {"keepDaily in UTC: the same two are two days",
      POLICY(.keep_daily = 2, .has_keep_daily = 1),
      0,
-     {{"utc-1100", 1 * H, OK, 0, "newest, daily"},
-      {"utc-2330", 12 * H + 30 * 60, OK, 0, "daily"}}},
+     {{"utc-1100", 1 * H, OK, 0, "newest, daily"}, {"utc-2330", 12 * H + 30 * 60, OK, 0, "daily"}}},
     /* 2026-12-01 is a Tuesday of ISO week 49; 11-29 (Sunday) is week 48. */
     {"keepWeekly 2: ISO weeks start on Monday",
      POLICY(.keep_weekly = 2, .has_keep_weekly = 1),
@@ -188,9 +190,9 @@ static void retention_iso_week__known_dates_and_strftime(void **state)
 	static const struct {
 		int y, m, d, iy, w;
 	} known[] = {
-	    {2021, 1, 3, 2020, 53}, {2021, 1, 4, 2021, 1},   {2024, 12, 30, 2025, 1},
-	    {2026, 12, 31, 2026, 53}, {2027, 1, 1, 2026, 53}, {2027, 1, 4, 2027, 1},
-	    {2026, 12, 1, 2026, 49}, {2026, 11, 29, 2026, 48}, {2008, 12, 29, 2009, 1},
+	    {2021, 1, 3, 2020, 53},   {2021, 1, 4, 2021, 1},	{2024, 12, 30, 2025, 1},
+	    {2026, 12, 31, 2026, 53}, {2027, 1, 1, 2026, 53},	{2027, 1, 4, 2027, 1},
+	    {2026, 12, 1, 2026, 49},  {2026, 11, 29, 2026, 48}, {2008, 12, 29, 2009, 1},
 	};
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
 		int iy, w;

@@ -280,7 +280,8 @@ static void store_put_new__identical_bytes_are_this_puts_own(void **state)
 	assert_int_equal(store_put_new(f->st, "ns/n/manifest.json", m, strlen(m)), 0);
 	/* Other bytes: another writer's object, left alone. */
 	const char *other = "{\"manifest\": 2}";
-	assert_int_equal(store_put_new(f->st, "ns/n/manifest.json", other, strlen(other)), E_EXISTS);
+	assert_int_equal(store_put_new(f->st, "ns/n/manifest.json", other, strlen(other)),
+			 E_EXISTS);
 	char *v = get_text(f->st, "ns/n/manifest.json");
 	assert_string_equal(v, m);
 	free(v);

@@ -174,9 +174,10 @@ int download_run(const struct job_opts *o, struct json_object *result)
 	struct manifest m;
 	struct store *st = NULL;
 	struct output dump, files;
-	int have_m = 0, rc;
+	int rc;
 	char *dir = NULL, *location = NULL;
 
+	manifest_init(&m); /* zero-safe: disposed whatever step failed */
 	memset(&dump, 0, sizeof(dump));
 	memset(&files, 0, sizeof(files));
 	dump.fd = files.fd = -1;
@@ -196,7 +197,6 @@ int download_run(const struct job_opts *o, struct json_object *result)
 	    (rc = store_open(&st, o->storage)) ||
 	    (rc = artifact_load_manifest(&m, st, o->namespace_, o->name)))
 		goto done;
-	have_m = 1;
 	dir = artifact_key(o->namespace_, o->name, NULL);
 	location = store_location(st, dir);
 	if (o->files_out && !m.files.key) {
@@ -236,8 +236,7 @@ int download_run(const struct job_opts *o, struct json_object *result)
 done:
 	output_dispose(&dump);
 	output_dispose(&files);
-	if (have_m)
-		manifest_dispose(&m);
+	manifest_dispose(&m);
 	free(dir);
 	free(location);
 	store_free(st);

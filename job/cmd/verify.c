@@ -44,21 +44,22 @@ static int verify_files(const struct job_opts *o, struct store *st, const struct
 
 int verify_run(const struct job_opts *o, struct json_object *result)
 {
+	/* Each starts zero-safe: the clean-up releases whatever was set. */
 	struct manifest m;
 	struct readback rb;
-	struct proc lister;
+	struct proc lister = PROC_INIT;
 	struct store *st = NULL;
-	int have_m = 0, have_rb = 0, have_lister = 0, rc;
+	int rc;
 	char *dir = NULL, *location = NULL, *vkey = NULL;
 	const char *method = "sha256+mdc";
 
+	manifest_init(&m);
 	memset(&rb, 0, sizeof(rb));
 	if ((rc = artifact_check_name(o->name, "--name")) ||
 	    (rc = artifact_check_namespace(o->namespace_, "--namespace")) ||
 	    (rc = store_open(&st, o->storage)) ||
 	    (rc = artifact_load_manifest(&m, st, o->namespace_, o->name)))
 		goto done;
-	have_m = 1;
 	dir = artifact_key(o->namespace_, o->name, NULL);
 	location = store_location(st, dir);
 	struct stage *sink;
@@ -73,7 +74,6 @@ int verify_run(const struct job_opts *o, struct json_object *result)
 		free(pg_restore);
 		if (rc)
 			goto done;
-		have_lister = 1;
 		sink = stage_fd_new(lister.in, "pg_restore --list");
 		method = "sha256+mdc+pg_restore-list";
 	} else {
@@ -83,11 +83,10 @@ int verify_run(const struct job_opts *o, struct json_object *result)
 		method = strcmp(m.format, "custom") == 0 ? "sha256+pg_restore-list" : "sha256";
 	if ((rc = readback_init(&rb, &m, o->passphrase, o->passlen, sink)))
 		goto done;
-	have_rb = 1;
 	rc = readback_run(&rb, st, &m, o->namespace_, o->name);
-	if (have_lister && rc) {
+	if (lister.started && rc) {
 		proc_kill(&lister); /* the first verdict stands */
-	} else if (have_lister) {
+	} else if (lister.started) {
 		int lrc = proc_wait(&lister);
 		/* Interrupted, or its exit status unknown (a failed waitpid): a
 		 * local failure, no verdict on the archive. */
@@ -130,12 +129,9 @@ int verify_run(const struct job_opts *o, struct json_object *result)
 	jobresult_add_verification(result, &ver);
 	log_info("backup %s/%s verified (%s)", o->namespace_, o->name, method);
 done:
-	if (have_rb)
-		readback_dispose(&rb);
-	if (have_lister)
-		proc_dispose(&lister);
-	if (have_m)
-		manifest_dispose(&m);
+	readback_dispose(&rb);
+	proc_dispose(&lister);
+	manifest_dispose(&m);
 	free(dir);
 	free(location);
 	free(vkey);

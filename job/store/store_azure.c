@@ -303,9 +303,9 @@ static int azure_open(struct store **out, const char *url)
 	struct azure_store *st = xcalloc(1, sizeof(*st));
 	struct azure_conn conn;
 	char *conn_str = NULL, *key = NULL, *sas = NULL;
-	int have_conn = 0, rc;
+	int rc;
 
-	memset(&conn, 0, sizeof(conn));
+	memset(&conn, 0, sizeof(conn)); /* azure_conn_dispose is safe on it */
 	st->base.ops = &store_azure_ops;
 	if ((rc = azure_url_parse(&st->u, url)))
 		goto done;
@@ -319,7 +319,6 @@ static int azure_open(struct store **out, const char *url)
 			err_wrap("%s", jobenv_name(JOBENV_AZURE_STORAGE_CONNECTION_STRING));
 			goto done;
 		}
-		have_conn = 1;
 	}
 	if ((rc = secret_env(&key, JOBENV_AZURE_STORAGE_KEY, JOBENV_AZURE_STORAGE_KEY_FILE)) ||
 	    (rc = secret_env(&sas, JOBENV_AZURE_STORAGE_SAS_TOKEN,
@@ -414,8 +413,7 @@ done:
 	objstore_free_secret(conn_str);
 	objstore_free_secret(key);
 	objstore_free_secret(sas);
-	if (have_conn)
-		azure_conn_dispose(&conn);
+	azure_conn_dispose(&conn); /* zero-safe: all zeros unless parsed */
 	if (rc)
 		azure_free(&st->base);
 	else

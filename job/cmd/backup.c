@@ -112,10 +112,11 @@ static int pump(struct stage *head, int fd)
 		if (r < 0 && errno == EINTR && !stage_interrupted)
 			continue;
 		if (stage_interrupted) {
+			int sig = atomic_load(&stage_interrupted);
 			rc = err_set(E_IO,
-				     "interrupted by signal %d (a Job deadline, a deletion or "
-				     "^C): the backup was abandoned and nothing looks complete",
-				     (int)stage_interrupted);
+				     "interrupted by signal %d (%s): the backup was abandoned and "
+				     "nothing looks complete",
+				     sig, interrupt_cause(sig));
 			break;
 		}
 		if (r < 0) {

@@ -33,9 +33,7 @@ static void *signal_main(void *arg)
 		if (first)
 			log_warn("received signal %d (%s): stopping; "
 				 "what is unfinished is removed or rolled back",
-				 sig,
-				 sig == SIGHUP ? "its terminal was closed"
-					       : "a Job deadline, a deletion or ^C");
+				 sig, interrupt_cause(sig));
 	}
 	return NULL;
 }
@@ -145,12 +143,16 @@ pid_t interrupt_waitpid(pid_t pid, int *status)
 	return r;
 }
 
+const char *interrupt_cause(int sig)
+{
+	return sig == SIGHUP ? "its terminal was closed" : "a Job deadline, a deletion or ^C";
+}
+
 int interrupt_error(void)
 {
-	return err_set(E_IO,
-		       "interrupted by signal %d (a Job deadline, a deletion or ^C): stopped "
-		       "before anything was committed",
-		       (int)atomic_load(&stage_interrupted));
+	int sig = atomic_load(&stage_interrupted);
+	return err_set(E_IO, "interrupted by signal %d (%s): stopped before anything was committed",
+		       sig, interrupt_cause(sig));
 }
 
 int interrupt_outcome(int rc)
@@ -160,6 +162,6 @@ int interrupt_outcome(int rc)
 		return rc;
 	if (strstr(err_msg(), "interrupted by signal"))
 		return err_set(E_IO, "%s", err_msg());
-	return err_set(E_IO, "interrupted by signal %d (a Job deadline, a deletion or ^C): %s", sig,
+	return err_set(E_IO, "interrupted by signal %d (%s): %s", sig, interrupt_cause(sig),
 		       err_msg());
 }

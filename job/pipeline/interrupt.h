@@ -32,6 +32,9 @@ int interrupt_poll(int fd, short events);
 /* waitpid(pid, status, 0), but -1 with errno EINTR, the child left as it
  * is, once interrupted. */
 pid_t interrupt_waitpid(pid_t pid, int *status);
+/* What sends signal sig, for messages: "a Job deadline, a deletion or ^C"
+ * (SIGTERM, SIGINT), "its terminal was closed" (SIGHUP). */
+const char *interrupt_cause(int sig);
 /* E_IO with the interruption's message (the signal, what sends it, that
  * nothing was committed); returns E_IO. */
 int interrupt_error(void);

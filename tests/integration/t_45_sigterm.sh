@@ -100,6 +100,7 @@ pid=$!
 TERM_SIG=HUP sigterm_when "$pid" sleeping
 TERM_NUM=1 interrupted "SIGHUP in pre-flight" "$SIG/hup.out" "$SIG/hup.json"
 t_true "SIGHUP: the log names a closed terminal" grep -q 'received signal 1 (its terminal was closed): stopping' "$SIG/hup.out"
+t_true "SIGHUP: ...and so does the result's message" grep -q 'interrupted by signal 1 (its terminal was closed)' "$SIG/hup.json"
 nothing_stored "SIGHUP in pre-flight" sig-hup
 t_true "SIGHUP in pre-flight: the query was cancelled on the server" gone sigdata "query LIKE 'SELECT pg_sleep(300)%'"
 

@@ -1,4 +1,5 @@
 /* The job result's field table, and its writer and parser. */
+#include "common/text.h"
 #include "common/jobresult.h"
 
 #include <math.h>
@@ -638,15 +639,6 @@ done:
 
 /* --- parsing --- */
 
-static int is_hex64(const char *s)
-{
-	size_t n = 0;
-	for (; s[n]; n++)
-		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
-			return 0;
-	return n == 64;
-}
-
 /* ^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$, at most 1024: what a condition's
  * reason may be, so a reason from the result can go into one as it is. */
 static int is_reason(const char *s)
@@ -688,7 +680,7 @@ static const char *string_value(struct json_object *v, unsigned flags)
 		for (size_t i = 0; i < n; i++)
 			if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 				return NULL;
-	if ((flags & F_SHA256) && !is_hex64(s))
+	if ((flags & F_SHA256) && !text_is_sha256_hex(s))
 		return NULL;
 	if ((flags & F_REASON) && !is_reason(s))
 		return NULL;

@@ -99,3 +99,14 @@ void text_pct_encode(struct buf *out, const char *s, int keep_slash)
 		}
 	}
 }
+
+int text_is_sha256_hex(const char *s)
+{
+	size_t n = 0;
+	if (!s)
+		return 0;
+	for (; s[n]; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+			return 0;
+	return n == 64;
+}

@@ -10,6 +10,9 @@ struct buf;
 int text_hexval(int c);
 /* p[0..n) as 2n lowercase hex digits and a NUL: out holds 2n + 1 bytes. */
 void text_hex(char *out, const void *p, size_t n);
+/* s (may be NULL) is a SHA-256 as written everywhere: exactly 64 lowercase
+ * hex digits. */
+int text_is_sha256_hex(const char *s);
 /* %XX-decodes s[0..n) into a new string (caller frees); '+' becomes a space
  * when plus_is_space (form encoding). NULL for a bad escape or an encoded NUL. */
 char *text_pct_decode(const char *s, size_t n, int plus_is_space);

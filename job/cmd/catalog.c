@@ -121,17 +121,26 @@ static void list_folder(struct store *st, const struct folder *f, struct json_ob
 	json_object_object_add(it, "storedObjects", json_object_new_int64((int64_t)f->objects));
 }
 
+/* What list and audit check first: --output, --namespace, then the storage
+ * opened. *as_json says which output. */
+static int open_listing(const struct job_opts *o, struct store **st, int *as_json)
+{
+	int rc;
+	*as_json = o->output && strcmp(o->output, "json") == 0;
+	if (o->output && !*as_json && strcmp(o->output, "table") != 0)
+		return err_set(E_INVALID, "--output \"%s\": use table or json", o->output);
+	if (o->namespace_ && (rc = artifact_check_namespace(o->namespace_, "--namespace")))
+		return rc;
+	return store_open(st, o->storage);
+}
+
 int list_run(const struct job_opts *o, struct json_object *result)
 {
 	struct store *st = NULL;
 	struct folders *fs = NULL;
 	int rc;
-	int as_json = o->output && strcmp(o->output, "json") == 0;
-	if (o->output && !as_json && strcmp(o->output, "table") != 0)
-		return err_set(E_INVALID, "--output \"%s\": use table or json", o->output);
-	if (o->namespace_ && (rc = artifact_check_namespace(o->namespace_, "--namespace")))
-		return rc;
-	if ((rc = store_open(&st, o->storage)))
+	int as_json;
+	if ((rc = open_listing(o, &st, &as_json)))
 		return rc;
 	fs = folders_new(LIST_MAX);
 	char *prefix = o->namespace_ ? xasprintf("%s/", o->namespace_) : xstrdup("");
@@ -291,12 +300,8 @@ int audit_run(const struct job_opts *o, struct json_object *result)
 	struct record_row *rows = NULL;
 	int rc;
 	memset(&rs, 0, sizeof(rs));
-	int as_json = o->output && strcmp(o->output, "json") == 0;
-	if (o->output && !as_json && strcmp(o->output, "table") != 0)
-		return err_set(E_INVALID, "--output \"%s\": use table or json", o->output);
-	if (o->namespace_ && (rc = artifact_check_namespace(o->namespace_, "--namespace")))
-		return rc;
-	if ((rc = store_open(&st, o->storage)))
+	int as_json;
+	if ((rc = open_listing(o, &st, &as_json)))
 		return rc;
 	char *prefix =
 	    o->namespace_ ? xasprintf("%s/%s/", o->namespace_, AUDIT_FOLDER) : xstrdup("");

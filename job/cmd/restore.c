@@ -22,6 +22,7 @@
 
 #include <json.h>
 
+#include "common/text.h"
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -171,15 +172,6 @@ static int source_loaded(const struct restore *r)
 	return r->m.format != NULL;
 }
 
-static int is_hex64(const char *s)
-{
-	size_t n = 0;
-	for (; s[n]; n++)
-		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
-			return 0;
-	return n == 64;
-}
-
 /* The flags alone, before anything is opened. */
 static int check_flags(struct restore *r)
 {
@@ -233,7 +225,7 @@ static int check_flags(struct restore *r)
 		return err_set(E_INVALID,
 			       "--safety-backup-location and --safety-backup-sha256 "
 			       "describe a safety backup: give --safety-backup-name too");
-	if (o->safety_sha256 && !is_hex64(o->safety_sha256))
+	if (o->safety_sha256 && !text_is_sha256_hex(o->safety_sha256))
 		return err_set(E_INVALID,
 			       "--safety-backup-sha256 \"%.80s\" is not 64 lowercase hex digits",
 			       o->safety_sha256);

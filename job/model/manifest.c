@@ -7,6 +7,7 @@
 
 #include <json.h>
 
+#include "common/text.h"
 #include "common/err.h"
 #include "common/xmalloc.h"
 
@@ -259,23 +260,13 @@ static int get_time(time_t *out, struct json_object *o, const char *k)
 	return rc;
 }
 
-static int is_hex64(const char *s)
-{
-	if (!s || strlen(s) != 64)
-		return 0;
-	for (int i = 0; i < 64; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
 static int get_sha(char out[65], struct json_object *o, const char *path, const char *k)
 {
 	char *s = NULL;
 	int rc = get_str(&s, o, path, k, 1);
 	if (rc)
 		return rc;
-	if (!is_hex64(s))
+	if (!text_is_sha256_hex(s))
 		rc = err_set(E_INTEGRITY, "manifest: field %s%s is not 64 lowercase hex digits",
 			     path, k);
 	else

@@ -122,8 +122,14 @@ test: deps
 
 
 
-bench: deps all $(BUILD)/kubetool
-	@bench/run.sh $(abspath $(BUILD)/lifeboat)
+# bench/primitives: the cost of the job's primitives on the same bytes
+# (bench/run.sh sets the job's CPU against it).
+$(BUILD)/bench-primitives: bench/primitives.c
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
+bench: deps all $(BUILD)/kubetool $(BUILD)/bench-primitives
+	@bench/run.sh $(abspath $(BUILD)/lifeboat) $(abspath $(BUILD)/bench-primitives)
 	@bench/kube.sh $(abspath $(BUILD)/kubetool)
 	@bench/s3.sh $(abspath $(BUILD)/lifeboat)
 	@bench/operator.sh $(abspath $(BUILD))

@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # `make bench`: lifeboat against the baselines it replaces, in one invocation,
-# on two databases of BENCH_MB megabytes each (default 1000): pgbench (its
-# filler compresses ~36:1) and hex (md5 text, compresses poorly). Prints
-# wall-time ratios, sizes, lifeboat's peak RSS and temp disk; appends a
-# summary to bench/results/ (a copy for docs/performance.md).
+# on two databases (pgbench: its filler compresses ~100:1; hex: md5 text,
+# compresses poorly) at each size of BENCH_MB (megabytes, default "400
+# 1000"). Prints wall-time ratios against the floors (pg_dump -Fc -Z0 to
+# /dev/null, and to a file in the same folder lifeboat writes to), sizes,
+# lifeboat's peak RSS and temp disk, and lifeboat's own CPU seconds per GB
+# of plaintext against the sum of its primitives on the same bytes
+# (bench/primitives.c: SHA-256 twice, the compressor alone at the levels
+# lifeboat used, AES-256-CFB, SHA-1); writes the summary to
+# bench/results/latest.txt (a copy for docs/performance.md).
 set -euo pipefail
-LIFEBOAT=${1:?usage: bench/run.sh PATH/TO/lifeboat}
+LIFEBOAT=${1:?usage: bench/run.sh PATH/TO/lifeboat PATH/TO/bench-primitives}
+PRIMITIVES=${2:?usage: bench/run.sh PATH/TO/lifeboat PATH/TO/bench-primitives}
 root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=data.sh
 source "$root/bench/data.sh"
-MB=${BENCH_MB:-1000}
+SIZES=${BENCH_MB:-400 1000}
 WORK=$(mktemp -d /tmp/lifeboat-bench.XXXXXX)
 chmod 755 "$WORK"
 trap 'pg_stop || true; rm -rf "$WORK"' EXIT
@@ -18,9 +24,6 @@ mkdir -p "$GNUPGHOME" && chmod 700 "$GNUPGHOME"
 echo 'bench passphrase' >"$WORK/pass"
 
 pg_start >/dev/null
-echo "bench: building databases of ~${MB} MB each (pgbench scale $((MB / 15)), hex $((MB * 8000)) rows)"
-bench_make_pgbench pgbench $((MB / 15 > 0 ? MB / 15 : 1)) >/dev/null 2>&1
-bench_make_hex hex $((MB * 8000)) >/dev/null 2>&1
 
 # now: a monotonic clock in seconds with millisecond precision.
 now() { date +%s.%N; }
@@ -38,8 +41,31 @@ print(d)' "$1" "$2"
 
 summary="$WORK/summary.txt"
 printf 'lifeboat %s bench, %s, %s cores, %s, BENCH_MB=%s\n' "$("$LIFEBOAT" --version | cut -d' ' -f2)" \
-	"$(date -u +%Y-%m-%d)" "$(nproc)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" "$MB" >"$summary"
+	"$(date -u +%Y-%m-%d)" "$(nproc)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" "$SIZES" >"$summary"
 
+# primitive NAME OUTPUT: one figure of bench/primitives' output.
+primitive() { awk -v k="$1" '$1 == k { print $2 }' <<<"$2"; }
+# per_gb SECONDS BYTES: seconds per 10^9 bytes.
+per_gb() { awk -v s="$1" -v b="$2" 'BEGIN { printf "%.2f", s * 1e9 / b }'; }
+# levels MANIFEST: "LEVEL:BYTES,..." of compression.levels, or none.
+levels() {
+	python3 -c 'import json, sys
+m = json.load(open(sys.argv[1]))
+c = m["compression"]
+if c["algorithm"] != "zstd":
+    print("none")
+elif c.get("levels"):
+    print(",".join("%d:%d" % (l["level"], l["plaintextBytes"]) for l in c["levels"]))
+else:  # a manifest from before zstd:auto: one level
+    print("%d:%d" % (c["level"], m["plaintext"]["size"]))' "$1"
+}
+rss_lines="$WORK/rss.txt"
+: >"$rss_lines"
+
+for MB in $SIZES; do
+echo "bench: building databases of ~${MB} MB each (pgbench scale $((MB / 15)), hex $((MB * 8000)) rows)"
+bench_make_pgbench pgbench $((MB / 15 > 0 ? MB / 15 : 1)) >/dev/null 2>&1
+bench_make_hex hex $((MB * 8000)) >/dev/null 2>&1
 for db in pgbench hex; do
 	echo
 	echo "== $db: $(bench_db_size "$db") bytes on disk"
@@ -49,6 +75,8 @@ for db in pgbench hex; do
 	mkdir -p "$out" "$tmp"
 
 	t=$(now); pg_tool pg_dump -Fc -Z0 "$db" >/dev/null; a=$(elapsed "$t")
+	# The floor of a file:// backup: the same bytes to the same folder.
+	t=$(now); pg_tool pg_dump -Fc -Z0 "$db" >"$out/floor.dump"; sync "$out/floor.dump"; af=$(elapsed "$t")
 	t=$(now); a2_size=$(pg_tool pg_dump -Fc "$db" | wc -c); a2=$(elapsed "$t")
 
 	t=$(now)
@@ -56,17 +84,30 @@ for db in pgbench hex; do
 	b=$(elapsed "$t")
 	b_size=$(result_field artifact.size "$b_res")
 	b_rss=$(result_field peakRssKiB "$b_res")
+	b_cpu=$(result_field cpuSeconds "$b_res")
+	b_sys=$(result_field cpuSystemSeconds "$b_res")
+	b_comp=$(result_field artifact.compression "$b_res")
+	b_plain=$(result_field artifact.plaintextSize "$b_res")
+	b_levels=$(levels "$out/default/b/manifest.json")
 
 	t=$(now)
 	b0_res=$(TMPDIR=$tmp "$LIFEBOAT" backup --db "$uri" --storage "file://$out" --name b0 --compression none --passphrase-file "$WORK/pass" 2>/dev/null)
 	b0=$(elapsed "$t")
 	b0_size=$(result_field artifact.size "$b0_res")
 	b0_rss=$(result_field peakRssKiB "$b0_res")
+	b0_cpu=$(result_field cpuSeconds "$b0_res")
+	b0_sys=$(result_field cpuSystemSeconds "$b0_res")
+	# The primitives on the same plaintext (pg_dump's output, as lifeboat
+	# read it), at the levels lifeboat reported.
+	p_b=$("$PRIMITIVES" "$out/floor.dump" "$b_levels")
+	p_b0=$("$PRIMITIVES" "$out/floor.dump" none)
+	rm -f "$out/floor.dump"
 	lb_temp=$(find "$tmp" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
 	# Stray: any file in a backup's folder its manifest does not name.
 	extra=$(python3 -c 'import json, os, sys
 n = 0
 for top, _, files in os.walk(sys.argv[1]):
+    files = [f for f in files if f != "floor.dump"]
     if "manifest.json" not in files:
         n += len(files)
         continue
@@ -96,23 +137,51 @@ print(n)' "$out")
 	pg_psql postgres -q -c "DROP DATABASE r1" -c "DROP DATABASE r2" >/dev/null
 	rm -rf "$WORK/seq.dump" "$WORK/seq.dump.gpg" "$WORK/seq-dest" "$out"
 
+	p_sum=$(primitive sum "$p_b")
+	p0_sum=$(primitive sum "$p_b0")
 	{
 		echo
-		echo "[$db] $(bench_db_size "$db") bytes on disk"
+		echo "[$db, ${MB} MB] $(bench_db_size "$db") bytes on disk, $b_plain bytes of pg_dump output"
 		printf '  %-46s %8s s  %14s bytes\n' "(a)  pg_dump -Fc -Z0 > /dev/null" "$a" "-"
+		printf '  %-46s %8s s  %14s bytes\n' "(af) pg_dump -Fc -Z0 > FILE (same folder), sync" "$af" "$b_plain"
 		printf '  %-46s %8s s  %14s bytes\n' "(a2) pg_dump -Fc (gzip) > /dev/null" "$a2" "$a2_size"
-		printf '  %-46s %8s s  %14s bytes  peak RSS %s KiB\n' "(b)  lifeboat backup (zstd:3 + OpenPGP)" "$b" "$b_size" "$b_rss"
+		printf '  %-46s %8s s  %14s bytes  peak RSS %s KiB\n' "(b)  lifeboat backup ($b_comp + OpenPGP)" "$b" "$b_size" "$b_rss"
 		printf '  %-46s %8s s  %14s bytes  peak RSS %s KiB\n' "(b0) lifeboat backup --compression none" "$b0" "$b0_size" "$b0_rss"
 		printf '  %-46s %8s s  %14s bytes  temp disk %s bytes\n' "(c)  pg_dump file, gpg file, sha256sum, cp" "$c" "$c_size" "$c_temp"
 		printf '  %-46s %8s s  peak RSS %s KiB\n' "(r)  lifeboat restore" "$r" "$r_rss"
 		printf '  %-46s %8s s\n' "(r0) pg_restore -d from a local dump file" "$r0"
-		printf '  ratios: b0/a %s (target <= 1.10)  b/a %s (<= 1.5)  b size/a2 size %s (<= 1.00)\n' \
-			"$(ratio "$b0" "$a")" "$(ratio "$b" "$a")" "$(ratio "$b_size" "$a2_size")"
-		printf '          a2/b %s (>= 5 on hex)  c/b %s (>= 2)  r/r0 %s (<= 1.10)\n' \
-			"$(ratio "$a2" "$b")" "$(ratio "$c" "$b")" "$(ratio "$r" "$r0")"
+		printf '  ratios: b0/af %s (target <= 1.10)  b/af %s (<= 1.5)  b size/a2 size %s (<= 1.00)\n' \
+			"$(ratio "$b0" "$af")" "$(ratio "$b" "$af")" "$(ratio "$b_size" "$a2_size")"
+		printf '          b0/a %s  b/a %s  a2/b %s (>= 5 on hex)  c/b %s (>= 2)  r/r0 %s (<= 1.10)\n' \
+			"$(ratio "$b0" "$a")" "$(ratio "$b" "$a")" "$(ratio "$a2" "$b")" "$(ratio "$c" "$b")" "$(ratio "$r" "$r0")"
+		printf '  CPU per GB of plaintext (lifeboat: user + sys, its threads, not pg_dump):\n'
+		printf '    (b)  lifeboat %s s/GB (kernel %s); primitives %s s/GB (sha256 %s, zstd %s, aes-256-cfb %s, sha1 %s, sha256 %s); ratio %s (target <= 1.25)\n' \
+			"$(per_gb "$b_cpu" "$b_plain")" "$(per_gb "$b_sys" "$b_plain")" "$(per_gb "$p_sum" "$b_plain")" \
+			"$(per_gb "$(primitive sha256-plain "$p_b")" "$b_plain")" "$(per_gb "$(primitive zstd "$p_b")" "$b_plain")" \
+			"$(per_gb "$(primitive aes-256-cfb "$p_b")" "$b_plain")" "$(per_gb "$(primitive sha1 "$p_b")" "$b_plain")" \
+			"$(per_gb "$(primitive sha256-stored "$p_b")" "$b_plain")" "$(ratio "$b_cpu" "$p_sum")"
+		printf '    (b0) lifeboat %s s/GB (kernel %s); primitives %s s/GB (sha256 %s, aes-256-cfb %s, sha1 %s, sha256 %s); ratio %s (target <= 1.25)\n' \
+			"$(per_gb "$b0_cpu" "$b_plain")" "$(per_gb "$b0_sys" "$b_plain")" "$(per_gb "$p0_sum" "$b_plain")" \
+			"$(per_gb "$(primitive sha256-plain "$p_b0")" "$b_plain")" \
+			"$(per_gb "$(primitive aes-256-cfb "$p_b0")" "$b_plain")" "$(per_gb "$(primitive sha1 "$p_b0")" "$b_plain")" \
+			"$(per_gb "$(primitive sha256-stored "$p_b0")" "$b_plain")" "$(ratio "$b0_cpu" "$p0_sum")"
+		printf '    user space alone against the primitives: b %s, b0 %s\n' \
+			"$(awk -v c="$b_cpu" -v s="$b_sys" -v p="$p_sum" 'BEGIN { printf "%.2f", (c - s) / p }')" \
+			"$(awk -v c="$b0_cpu" -v s="$b0_sys" -v p="$p0_sum" 'BEGIN { printf "%.2f", (c - s) / p }')"
+		printf '    zstd levels used (level:plaintext bytes): %s\n' "$b_levels"
 		printf '  lifeboat temp disk: %s bytes in TMPDIR, %s stray files in storage\n' "$lb_temp" "$extra"
 	} | tee -a "$summary"
+	printf '%s %s %s %s %s\n' "$db" "$MB" "$b_rss" "$b0_rss" "$r_rss" >>"$rss_lines"
 done
+done
+# Peak RSS must not grow with the database.
+{
+	echo
+	echo "[rss] lifeboat peak RSS (KiB) at each size: backup, backup --compression none, restore"
+	awk '{ k = $1; if (!(k in first)) { first[k] = $3; f0[k] = $4; fr[k] = $5; fmb[k] = $2 }
+	       last[k] = $3; l0[k] = $4; lr[k] = $5; lmb[k] = $2; line[k] = line[k] sprintf("  %s MB: %s / %s / %s", $2, $3, $4, $5) }
+	     END { for (k in first) printf "  %-8s%s;  ratios %s MB/%s MB: %.2f %.2f %.2f (target <= 1.10: flat)\n", k, line[k], lmb[k], fmb[k], last[k] / first[k], l0[k] / f0[k], lr[k] / fr[k] }' "$rss_lines" | sort
+} | tee -a "$summary"
 mkdir -p "$root/bench/results"
 cp "$summary" "$root/bench/results/latest.txt"
 echo

@@ -30,7 +30,7 @@ static const struct jobenv table[JOBENV_COUNT] = {
      "the passphrase itself (never a flag)"},
     {JOBENV_FORMAT, "LIFEBOAT_FORMAT", B, FLAG, "custom (default) or plain"},
     {JOBENV_COMPRESSION, "LIFEBOAT_COMPRESSION", B, FLAG,
-     "zstd[:LEVEL] (default zstd:3), gzip[:LEVEL] or none"},
+     "zstd:auto[:LOW-HIGH] (default zstd:auto), zstd[:LEVEL], gzip[:LEVEL] or none"},
     {JOBENV_SCHEMA_VERSION_QUERY, "LIFEBOAT_SCHEMA_VERSION_QUERY", B | R, FLAG,
      "SQL whose first value is the schema version (backup: recorded; restore: compared)"},
     {JOBENV_CONFIRM, "LIFEBOAT_CONFIRM", R, FLAG, "the target database name, typed to confirm"},
@@ -46,7 +46,8 @@ static const struct jobenv table[JOBENV_COUNT] = {
     {JOBENV_RESULT_PATH, "LIFEBOAT_RESULT_PATH", ALL, FLAG,
      "where to write the JSON result (default /dev/termination-log when it exists)"},
     {JOBENV_ZSTD_WORKERS, "LIFEBOAT_ZSTD_WORKERS", B, FLAG,
-     "zstd compression threads (default 2 on 2+ cores, 0 = inline)"},
+     "zstd compression threads (default: one per usable CPU within the cgroup quota, at most 4; 0 "
+     "= inline)"},
     {JOBENV_LOG_LEVEL, "LIFEBOAT_LOG_LEVEL", ALL, FLAG, "error, warning, info (default) or debug"},
     {JOBENV_SCHEMA_POLICY, "LIFEBOAT_SCHEMA_POLICY", R, FLAG,
      "Ignore, Warn (default) or RequireMatch: the schema versions, compared before any change"},

@@ -131,6 +131,8 @@ static const struct field top_fields[] = {
     FIELD(struct jobresult, JOBRESULT_COMPLETION_TIME, K_TIME, completion_time, 0),
     FIELD(struct jobresult, JOBRESULT_PEAK_RSS_KIB, K_INT, peak_rss_kib, F_NONNEG),
     FIELD(struct jobresult, JOBRESULT_DURATION_SECONDS, K_NUM, duration_seconds, F_NONNEG),
+    FIELD(struct jobresult, JOBRESULT_CPU_SECONDS, K_NUM, cpu_seconds, F_NONNEG),
+    FIELD(struct jobresult, JOBRESULT_CPU_SYSTEM_SECONDS, K_NUM, cpu_system_seconds, F_NONNEG),
     FIELD(struct jobresult, JOBRESULT_DELETED_OBJECTS, K_INT, deleted_objects, F_NONNEG),
     FIELD(struct jobresult, JOBRESULT_FREED_BYTES, K_INT, freed_bytes, F_NONNEG),
     FIELD(struct jobresult, JOBRESULT_TARGET_UNCHANGED, K_BOOL, target_unchanged, 0),
@@ -482,6 +484,8 @@ static const struct {
 	const char *section; /* NULL: a top-level key */
 	const char *key;
 } drop_order[] = {
+    {NULL, JOBRESULT_CPU_SYSTEM_SECONDS},
+    {NULL, JOBRESULT_CPU_SECONDS},
     {JOBRESULT_ARTIFACT, "objects"},
     {NULL, JOBRESULT_DATABASE},
     {NULL, JOBRESULT_RESTORE},

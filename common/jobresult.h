@@ -27,6 +27,10 @@ struct json_object;
 #define JOBRESULT_COMPLETION_TIME "completionTime"
 #define JOBRESULT_PEAK_RSS_KIB "peakRssKiB"
 #define JOBRESULT_DURATION_SECONDS "durationSeconds"
+/* The job's own CPU time (user + system, all its threads, not pg_dump). */
+#define JOBRESULT_CPU_SECONDS "cpuSeconds"
+/* The system part of it: the kernel's work for the job (pipes, page cache). */
+#define JOBRESULT_CPU_SYSTEM_SECONDS "cpuSystemSeconds"
 #define JOBRESULT_DELETED_OBJECTS "deletedObjects"
 #define JOBRESULT_FREED_BYTES "freedBytes"
 #define JOBRESULT_ARTIFACT "artifact"
@@ -153,6 +157,7 @@ struct jobresult {
 	struct jobresult_time completion_time;
 	struct jobresult_int peak_rss_kib;
 	struct jobresult_num duration_seconds;
+	struct jobresult_num cpu_seconds, cpu_system_seconds;
 	struct jobresult_int freed_bytes; /* delete: the bytes removed */
 	struct jobresult_int deleted_objects;
 	int has_artifact;

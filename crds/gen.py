@@ -41,7 +41,8 @@ LABEL_VALUE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
 # A storage prefix or a folder inside a volume: folders separated by single
 # slashes, an optional trailing slash, no control characters, no ? # or \.
 REL_PATH = r"^[^/?#\\\x00-\x1f\x7f]+(/[^/?#\\\x00-\x1f\x7f]+)*/?$"
-COMPRESSION = r"^(zstd(:([1-9]|1[0-9]))?|gzip(:[1-9])?|none)$"
+COMPRESSION = (r"^(zstd(:([1-9]|1[0-9]|auto(:([1-9]|1[0-9])-([1-9]|1[0-9]))?))?"
+               r"|gzip(:[1-9])?|none)$")
 MAX_AGE = r"^[1-9][0-9]{0,5}[hdw]$"
 TIME_ZONE = r"^[A-Za-z][-A-Za-z0-9_+]*(/[A-Za-z0-9][-A-Za-z0-9_+]*){0,3}$"
 SHA256 = r"^[0-9a-f]{64}$"
@@ -626,9 +627,12 @@ def backup_spec_props():
             "(one BEGIN; ... COMMIT; SQL script, restorable with psql -1). Default: custom.",
             enum=["custom", "plain"], default="custom"),
         "compression": string(
-            "Compression done by lifeboat (pg_dump itself runs with -Z0): zstd[:LEVEL] with "
-            "LEVEL 1-19, gzip[:LEVEL] with LEVEL 1-9, or none. Default: zstd:3. Example: "
-            "gzip:6.", default="zstd:3", maxLength=8, pattern=COMPRESSION),
+            "Compression done by lifeboat (pg_dump itself runs with -Z0): zstd:auto (the "
+            "level follows the pipe: down while the compressor is what slows the backup, "
+            "up while it waits, within 1-6; the levels used are in status.artifact."
+            "compression), zstd:auto:LOW-HIGH (other bounds, LOW <= HIGH), zstd[:LEVEL] with "
+            "LEVEL 1-19 (pinned), gzip[:LEVEL] with LEVEL 1-9, or none. Default: zstd:auto. "
+            "Example: zstd:3.", default="zstd:auto", maxLength=16, pattern=COMPRESSION),
         "verify": boolean(
             "After the upload, re-read the stored object and check its size and SHA-256 "
             "against the manifest, the OpenPGP MDC, the compression trailer and (custom "
@@ -775,7 +779,8 @@ def backup_status():
             "encrypted": boolean("Whether the dump is OpenPGP-encrypted; false means anyone "
                                  "who can read the storage can read the data."),
             "format": string("custom or plain.", enum=["custom", "plain"]),
-            "compression": string("The compression used, e.g. zstd:3."),
+            "compression": string("The compression used: zstd:3 (pinned), zstd:auto(1-3) "
+                                  "(zstd:auto: the levels it used), gzip:6 or none."),
             "createdAt": timestamp("When the dump started (the manifest's createdAt)."),
             "files": obj("The spec.files folder's archive (a tar, compressed and encrypted "
                          "like the dump), when spec.files is set.", {

@@ -30,6 +30,7 @@ packages=(
 	lua5.1   # lua5.1, luac5.1: the Argo CD health checks (tests/gitops/run.sh; Argo CD's gopher-lua is Lua 5.1)
 	python3-cryptography # RS256 JWT checks of the GCS token endpoint (tests/storage/gcs_auth.py, /usr/bin/python3)
 	clang    # clang 14 with libFuzzer (-fsanitize=fuzzer): the fuzz targets of tests/fuzz/ (make fuzz, make test)
+	clang-format # clang-format 14: make format, and make format-check inside make test (every C file)
 )
 
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -34,6 +34,9 @@
 #include "job/store/store.h"
 
 #define READ_CHUNK (256 * 1024)
+/* pg_dump writes a few KiB at a time: read at least this much per wake-up
+ * (measured: docs/performance.md, "syscalls per block"). */
+#define READ_BATCH (64 * 1024)
 
 /* The processes producing the dump: pg_dump, and for plain format a
  * pg_restore turning the archive into one BEGIN..COMMIT script. Zero-safe:
@@ -108,7 +111,7 @@ static int pump(struct stage *head, int fd)
 	uint8_t *chunk = xmalloc(READ_CHUNK);
 	int rc = 0;
 	for (;;) {
-		ssize_t r = interrupt_read(fd, chunk, READ_CHUNK);
+		ssize_t r = interrupt_read_batch(fd, chunk, READ_CHUNK, READ_BATCH);
 		if (r < 0 && errno == EINTR && !stage_interrupted)
 			continue;
 		if (stage_interrupted) {
@@ -137,7 +140,7 @@ static int pump(struct stage *head, int fd)
  * stage (sink included, once built); the others are borrowed. */
 struct chain {
 	struct stage *head;
-	struct stage *stored_hash, *enc, *plain_hash;
+	struct stage *stored_hash, *enc, *plain_hash, *comp;
 };
 
 /* Builds the plan's stages onto sink. On failure c->head still owns what
@@ -155,7 +158,10 @@ static int chain_build(struct chain *c, const struct backup_plan *p, const struc
 	/* Encryption, hashing and storage run on a worker thread, reading and
 	 * compression on this one (zstd adds its own workers). */
 	c->head = async_new(c->head);
-	c->head = compress_new(&p->cs, o->zstd_workers, c->head);
+	int workers = o->zstd_workers >= 0 ? o->zstd_workers : compress_workers(&p->cs, o->cpus);
+	struct stage *after = c->head;
+	c->head = compress_new(&p->cs, workers, c->head);
+	c->comp = c->head == after ? NULL : c->head;
 	c->head = c->plain_hash = stage_hash_new(c->head);
 	return 0;
 }
@@ -359,7 +365,18 @@ static int backup_fill_manifest(struct backup *b)
 	m->completed_at = time(NULL);
 	m->format = xstrdup(b->plan.format);
 	m->compression = xstrdup(compress_name(b->plan.cs.algo));
-	m->compression_level = b->plan.cs.level;
+	struct compress_use use;
+	compress_used(b->dump.comp, &b->plan.cs, &use);
+	m->compression_level = use.level;
+	m->compression_auto = use.adaptive;
+	m->compression_lo = use.lo;
+	m->compression_hi = use.hi;
+	for (size_t i = 0; i < use.nlevels && i < MANIFEST_MAX_LEVELS; i++) {
+		m->compression_levels[i].level = use.levels[i].level;
+		m->compression_levels[i].bytes = use.levels[i].bytes;
+	}
+	m->compression_nlevels =
+	    use.nlevels < MANIFEST_MAX_LEVELS ? use.nlevels : MANIFEST_MAX_LEVELS;
 	for (size_t i = 0; i < split_count(b->split); i++) {
 		const struct split_object *so = split_get(b->split, i);
 		if ((rc = manifest_add_object(m, so->leaf, so->size, so->sha256)))

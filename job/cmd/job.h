@@ -31,7 +31,8 @@ struct job_opts {
 	const char *safety_name, *safety_location, *safety_sha256;
 	int no_safety_backup;
 	int clean;
-	int zstd_workers;
+	int zstd_workers; /* -1: from cpus (compress_workers) */
+	int cpus;	  /* usable: the affinity mask within the cgroup quota */
 	time_t started;	  /* when the command began: the result's startTime */
 	char *passphrase; /* owned by main; wiped there */
 	size_t passlen;

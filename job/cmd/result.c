@@ -34,8 +34,35 @@ static char *borrow(const char *s)
 	return (char *)(uintptr_t)s;
 }
 
+/* "none", "gzip:6", "zstd:3", or for zstd:auto the levels it used:
+ * "zstd:auto(1)", "zstd:auto(1-3)". */
+static void compression_text(char *out, size_t size, const struct manifest *m)
+{
+	if (strcmp(m->compression, "none") == 0 || m->compression_level <= 0) {
+		snprintf(out, size, "%s", m->compression);
+		return;
+	}
+	if (!m->compression_auto) {
+		snprintf(out, size, "%s:%d", m->compression, m->compression_level);
+		return;
+	}
+	int lo = m->compression_level, hi = m->compression_level;
+	for (size_t i = 0; i < m->compression_nlevels; i++) {
+		if (m->compression_levels[i].level < lo)
+			lo = m->compression_levels[i].level;
+		if (m->compression_levels[i].level > hi)
+			hi = m->compression_levels[i].level;
+	}
+	if (lo == hi)
+		snprintf(out, size, "%s:auto(%d)", m->compression, lo);
+	else
+		snprintf(out, size, "%s:auto(%d-%d)", m->compression, lo, hi);
+}
+
 void result_add_manifest(struct json_object *result, const struct manifest *m, const char *location)
 {
+	char compression[64];
+	compression_text(compression, sizeof(compression), m);
 	struct jobresult_object *objs = xcalloc(m->nobjects + 1, sizeof(*objs));
 	for (size_t i = 0; i < m->nobjects; i++) {
 		objs[i].key = borrow(m->objects[i].key);
@@ -50,7 +77,7 @@ void result_add_manifest(struct json_object *result, const struct manifest *m, c
 	    .plaintext_sha256 = borrow(m->plaintext_sha256),
 	    .encrypted = {m->encrypted, 1},
 	    .format = borrow(m->format),
-	    .compression = borrow(m->compression),
+	    .compression = compression,
 	    .created_at = {m->created_at, 1},
 	};
 	if (m->files.key)

@@ -114,6 +114,26 @@ int manifest_to_json(const struct manifest *m, struct buf *out)
 	struct json_object *comp = json_object_new_object();
 	add_str(comp, "algorithm", m->compression);
 	json_object_object_add(comp, "level", json_object_new_int(m->compression_level));
+	if (m->compression_auto) {
+		add_str(comp, "mode", "auto");
+		struct json_object *bounds = json_object_new_array();
+		json_object_array_add(bounds, json_object_new_int(m->compression_lo));
+		json_object_array_add(bounds, json_object_new_int(m->compression_hi));
+		json_object_object_add(comp, "bounds", bounds);
+	}
+	if (m->compression_nlevels) {
+		struct json_object *levels = json_object_new_array();
+		for (size_t i = 0; i < m->compression_nlevels; i++) {
+			struct json_object *l = json_object_new_object();
+			json_object_object_add(l, "level",
+					       json_object_new_int(m->compression_levels[i].level));
+			json_object_object_add(
+			    l, "plaintextBytes",
+			    json_object_new_int64((int64_t)m->compression_levels[i].bytes));
+			json_object_array_add(levels, l);
+		}
+		json_object_object_add(comp, "levels", levels);
+	}
 	json_object_object_add(root, "compression", comp);
 
 	struct json_object *objs = json_object_new_array();
@@ -216,6 +236,60 @@ static int get_str(char **out, struct json_object *o, const char *path, const ch
 		return err_set(E_INTEGRITY, "manifest: field %s%s contains a NUL character", path,
 			       k);
 	*out = v ? xstrdup(json_object_get_string(v)) : NULL;
+	return 0;
+}
+
+static int get_u64(uint64_t *out, struct json_object *o, const char *path, const char *k,
+		   int required);
+
+/* compression.mode, .bounds and .levels (zstd:auto; absent before it). */
+static int parse_compression_extra(struct manifest *m, struct json_object *comp)
+{
+	struct json_object *v;
+	int rc;
+	if ((rc = get(&v, comp, "compression.", "mode", json_type_string, 0)))
+		return rc;
+	if (v) {
+		if (strcmp(json_object_get_string(v), "auto") != 0)
+			return err_set(E_INTEGRITY,
+				       "manifest: field compression.mode must be auto, "
+				       "got \"%s\"",
+				       json_object_get_string(v));
+		m->compression_auto = 1;
+		if ((rc = get(&v, comp, "compression.", "bounds", json_type_array, 1)))
+			return rc;
+		if (json_object_array_length(v) != 2 ||
+		    !json_object_is_type(json_object_array_get_idx(v, 0), json_type_int) ||
+		    !json_object_is_type(json_object_array_get_idx(v, 1), json_type_int))
+			return err_set(E_INTEGRITY,
+				       "manifest: field compression.bounds must be two levels");
+		m->compression_lo = json_object_get_int(json_object_array_get_idx(v, 0));
+		m->compression_hi = json_object_get_int(json_object_array_get_idx(v, 1));
+	}
+	if ((rc = get(&v, comp, "compression.", "levels", json_type_array, 0)) || !v)
+		return rc;
+	size_t n = json_object_array_length(v);
+	if (n > MANIFEST_MAX_LEVELS)
+		return err_set(E_INTEGRITY,
+			       "manifest: field compression.levels has %zu entries, "
+			       "at most %d",
+			       n, MANIFEST_MAX_LEVELS);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(v, i), *lv;
+		uint64_t bytes;
+		char at[64];
+		snprintf(at, sizeof(at), "compression.levels[%zu].", i);
+		if (!json_object_is_type(e, json_type_object))
+			return err_set(E_INTEGRITY,
+				       "manifest: field compression.levels[%zu] must be an object",
+				       i);
+		if ((rc = get(&lv, e, at, "level", json_type_int, 1)) ||
+		    (rc = get_u64(&bytes, e, at, "plaintextBytes", 1)))
+			return rc;
+		m->compression_levels[i].level = json_object_get_int(lv);
+		m->compression_levels[i].bytes = bytes;
+	}
+	m->compression_nlevels = n;
 	return 0;
 }
 
@@ -342,6 +416,8 @@ static int parse_into(struct manifest *m, struct json_object *root)
 	if ((rc = get(&v, sub, "compression.", "level", json_type_int, 0)))
 		return rc;
 	m->compression_level = v ? json_object_get_int(v) : 0;
+	if ((rc = parse_compression_extra(m, sub)))
+		return rc;
 
 	if ((rc = get(&sub, root, "", "objects", json_type_array, 1)))
 		return rc;

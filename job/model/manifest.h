@@ -32,6 +32,8 @@ struct manifest_files {
 	char plaintext_sha256[65]; /* of the tar stream */
 };
 
+#define MANIFEST_MAX_LEVELS 20
+
 struct manifest {
 	int format_version;
 	char *namespace_;
@@ -39,9 +41,17 @@ struct manifest {
 	char *tool_version;
 	time_t created_at;
 	time_t completed_at;
-	char *format;	   /* "custom" | "plain" */
-	char *compression; /* "zstd" | "gzip" | "none" */
-	int compression_level;
+	char *format;	       /* "custom" | "plain" */
+	char *compression;     /* "zstd" | "gzip" | "none" */
+	int compression_level; /* the one that compressed the most plaintext */
+	/* zstd:auto ("mode": "auto"): the bounds, and the plaintext compressed
+	 * at each level used, ascending; nlevels 0 for older manifests. */
+	int compression_auto, compression_lo, compression_hi;
+	struct manifest_level {
+		int level;
+		uint64_t bytes;
+	} compression_levels[MANIFEST_MAX_LEVELS];
+	size_t compression_nlevels;
 	struct manifest_object *objects; /* the dump, in stream order */
 	size_t nobjects, objects_cap;
 	/* Of the objects' concatenation (the one OpenPGP stream), written as

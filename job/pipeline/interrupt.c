@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -111,6 +112,26 @@ ssize_t interrupt_read(int fd, void *buf, size_t n)
 	if (wait_for(fd, POLLIN, -1) < 0)
 		return -1;
 	return read(fd, buf, n);
+}
+
+ssize_t interrupt_read_batch(int fd, void *buf, size_t n, size_t min)
+{
+	size_t got = 0;
+	while (got < min && got < n) {
+		ssize_t r = interrupt_read(fd, (char *)buf + got, n - got);
+		if (r < 0)
+			return got ? (ssize_t)got : -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+		if (got < min) {
+			/* Let the producer fill the pipe rather than wake for each
+			 * of its writes (pg_dump writes a few KiB at a time). */
+			struct timespec ts = {0, INTERRUPT_BATCH_WAIT_NS};
+			nanosleep(&ts, NULL);
+		}
+	}
+	return (ssize_t)got;
 }
 
 int interrupt_poll(int fd, short events)

@@ -26,6 +26,13 @@ void interrupt_clear(void);
 
 /* read(2), but -1 with errno EINTR, without reading, once interrupted. */
 ssize_t interrupt_read(int fd, void *buf, size_t n);
+/* As interrupt_read, but returns only once it has min bytes (at most n), at
+ * end of file (fewer, maybe 0), or at an error or signal (what it has, or
+ * -1 when nothing). Between short reads it sleeps INTERRUPT_BATCH_WAIT_NS,
+ * so that a slow producer's small writes reach us in batches: one wake-up,
+ * poll and read per batch rather than per write. */
+#define INTERRUPT_BATCH_WAIT_NS (1000 * 1000)
+ssize_t interrupt_read_batch(int fd, void *buf, size_t n, size_t min);
 /* Waits until fd is ready for events (POLLIN, POLLOUT): 0; -1 with errno
  * EINTR once interrupted (other errors of poll(2) as they are). */
 int interrupt_poll(int fd, short events);

@@ -213,17 +213,23 @@ void openpgp_info_get(const struct stage *s, struct openpgp_info *out)
 
 /* ---------------------------------------------------------------- encrypt */
 
+/* The ciphertext is gathered into wbuf, WBUF_PARTS partial body parts at a
+ * time with their length octets, so the next stage (hash, store) gets one
+ * write of about 1 MiB rather than a 1-byte header and a 64 KiB part. */
+#define WBUF_PARTS 16
+#define WBUF (15 + 1 + WBUF_PARTS * (CHUNK + 1))
+
 struct enc {
 	struct pgp_common c;
 	EVP_CIPHER_CTX *cipher;
 	EVP_MD_CTX *sha1;
-	uint8_t skesk[15];
-	int skesk_sent;
-	int lit_first;	 /* the Literal Data header is still to come */
-	int seipd_first; /* the SEIPD header is still to come */
-	size_t llen, olen;
+	int lit_first; /* the Literal Data header is still to come */
+	size_t llen;
+	/* wbuf[0, wlen): ready to emit; wbuf[wlen]: the length octet of the
+	 * part being filled, whose olen bytes start at wbuf + wlen + 1. */
+	size_t wlen, olen;
 	uint8_t lbuf[CHUNK]; /* Literal Data body not yet encrypted */
-	uint8_t obuf[CHUNK]; /* SEIPD body (ciphertext) not yet written */
+	uint8_t wbuf[WBUF];  /* SKESK, SEIPD header and body (ciphertext) not yet written */
 };
 
 /* Writes a new-format definite length; returns its size. */
@@ -246,45 +252,49 @@ static size_t put_len(uint8_t *h, size_t len)
 	return 5;
 }
 
-/* Writes obuf as one SEIPD body part: partial (exactly CHUNK) or final. */
-static int enc_flush_out(struct enc *e, int final)
+/* The part being filled is full and more bytes follow: it becomes a partial
+ * part in wbuf; a full wbuf goes to the next stage. */
+static int enc_part_done(struct enc *e)
 {
-	uint8_t h[6];
-	size_t hl = 0;
-	int rc = 0;
-
-	if (!e->skesk_sent) {
-		rc = emit(&e->c.base, e->skesk, sizeof(e->skesk));
-		if (rc < 0)
-			goto done;
-		e->skesk_sent = 1;
-	}
-	if (e->seipd_first)
-		h[hl++] = 0xc0 | TAG_SEIPD;
-	e->seipd_first = 0;
-	if (final)
-		hl += put_len(h + hl, e->olen);
-	else
-		h[hl++] = CHUNK_CODE;
-	rc = emit(&e->c.base, h, hl);
-	if (rc == 0)
-		rc = emit(&e->c.base, e->obuf, e->olen);
+	e->wbuf[e->wlen] = CHUNK_CODE;
+	e->wlen += 1 + CHUNK;
 	e->olen = 0;
-done:
+	if (e->wlen + 1 + CHUNK <= sizeof(e->wbuf))
+		return 0;
+	int rc = emit(&e->c.base, e->wbuf, e->wlen);
+	e->wlen = 0;
 	return rc;
 }
 
-/* Encrypts into obuf; a full obuf goes out only when more bytes follow, so
- * the final part is never empty. */
+/* Writes what wbuf holds, the part being filled as the final one (its
+ * definite length octets before it). */
+static int enc_flush_final(struct enc *e)
+{
+	uint8_t h[5];
+	size_t hl = put_len(h, e->olen);
+	uint8_t *part = e->wbuf + e->wlen + 1;
+	int rc;
+	if (hl == 1) {
+		e->wbuf[e->wlen] = h[0];
+		rc = emit(&e->c.base, e->wbuf, e->wlen + 1 + e->olen);
+	} else if (!(rc = emit(&e->c.base, e->wbuf, e->wlen)) && !(rc = emit(&e->c.base, h, hl)))
+		rc = emit(&e->c.base, part, e->olen);
+	e->wlen = e->olen = 0;
+	return rc;
+}
+
+/* Encrypts into the part being filled; a full part is closed only when more
+ * bytes follow, so the final part is never empty. */
 static int enc_cipher(struct enc *e, const uint8_t *p, size_t n)
 {
 	while (n > 0) {
 		size_t k;
 		int outl = 0, rc;
-		if (e->olen == CHUNK && (rc = enc_flush_out(e, 0)) < 0)
+		if (e->olen == CHUNK && (rc = enc_part_done(e)) < 0)
 			return rc;
 		k = n < CHUNK - e->olen ? n : CHUNK - e->olen;
-		if (EVP_EncryptUpdate(e->cipher, e->obuf + e->olen, &outl, p, (int)k) != 1 ||
+		if (EVP_EncryptUpdate(e->cipher, e->wbuf + e->wlen + 1 + e->olen, &outl, p,
+				      (int)k) != 1 ||
 		    (size_t)outl != k)
 			return err_set(E_IO, "OpenPGP: AES-256 CFB encryption failed (OpenSSL)");
 		e->olen += k;
@@ -302,8 +312,8 @@ static int enc_plain(struct enc *e, const uint8_t *p, size_t n)
 	return enc_cipher(e, p, n);
 }
 
-/* Encrypts lbuf as one Literal Data body part: partial or final. */
-static int enc_flush_lit(struct enc *e, int final)
+/* Encrypts one Literal Data body part (body, len): partial or final. */
+static int enc_lit_part(struct enc *e, const uint8_t *body, size_t len, int final)
 {
 	uint8_t h[6];
 	size_t hl = 0;
@@ -313,12 +323,18 @@ static int enc_flush_lit(struct enc *e, int final)
 		h[hl++] = 0xc0 | TAG_LITERAL;
 	e->lit_first = 0;
 	if (final)
-		hl += put_len(h + hl, e->llen);
+		hl += put_len(h + hl, len);
 	else
 		h[hl++] = CHUNK_CODE;
 	rc = enc_plain(e, h, hl);
 	if (rc == 0)
-		rc = enc_plain(e, e->lbuf, e->llen);
+		rc = enc_plain(e, body, len);
+	return rc;
+}
+
+static int enc_flush_lit(struct enc *e, int final)
+{
+	int rc = enc_lit_part(e, e->lbuf, e->llen, final);
 	e->llen = 0;
 	return rc;
 }
@@ -334,6 +350,14 @@ static int enc_write(struct stage *s, const uint8_t *p, size_t n)
 		size_t k;
 		if (e->llen == CHUNK && (rc = enc_flush_lit(e, 0)) < 0)
 			goto done;
+		/* A whole part with more bytes after it: encrypted in place. */
+		if (e->llen == 0 && n > CHUNK) {
+			if ((rc = enc_lit_part(e, p, CHUNK, 0)) < 0)
+				goto done;
+			p += CHUNK;
+			n -= CHUNK;
+			continue;
+		}
 		k = n < CHUNK - e->llen ? n : CHUNK - e->llen;
 		memcpy(e->lbuf + e->llen, p, k);
 		e->llen += k;
@@ -360,7 +384,7 @@ static int enc_finish(struct stage *s)
 		rc = err_set(E_IO, "OpenPGP: SHA-1 for the MDC failed (OpenSSL)");
 		goto done;
 	}
-	if ((rc = enc_cipher(e, digest, 20)) < 0 || (rc = enc_flush_out(e, 1)) < 0)
+	if ((rc = enc_cipher(e, digest, 20)) < 0 || (rc = enc_flush_final(e)) < 0)
 		goto done;
 	rc = stage_finish_next(s);
 done:
@@ -415,18 +439,20 @@ struct stage *openpgp_encrypt_new(const char *pass, size_t passlen, uint8_t s2k_
 		goto done;
 	}
 	/* SKESK v4: new-format tag 3, length 13, AES-256, S2K 3 with SHA-256,
-	 * salt, coded count; no encrypted session key. */
-	e->skesk[0] = 0xc0 | TAG_SKESK;
-	e->skesk[1] = 13;
-	e->skesk[2] = 4;
-	e->skesk[3] = 9;
-	e->skesk[4] = 3;
-	e->skesk[5] = 8;
-	memcpy(e->skesk + 6, salt, 8);
-	e->skesk[14] = cb;
-	e->seipd_first = 1;
+	 * salt, coded count; no encrypted session key. Then the SEIPD's tag;
+	 * its first part starts with the version octet. */
+	e->wbuf[0] = 0xc0 | TAG_SKESK;
+	e->wbuf[1] = 13;
+	e->wbuf[2] = 4;
+	e->wbuf[3] = 9;
+	e->wbuf[4] = 3;
+	e->wbuf[5] = 8;
+	memcpy(e->wbuf + 6, salt, 8);
+	e->wbuf[14] = cb;
+	e->wbuf[15] = 0xc0 | TAG_SEIPD;
+	e->wlen = 16;
 	e->lit_first = 1;
-	e->obuf[0] = 1; /* SEIPD version */
+	e->wbuf[e->wlen + 1] = 1; /* SEIPD version */
 	e->olen = 1;
 	/* Literal Data: binary, empty file name, date 0. */
 	memcpy(e->lbuf, "b\0\0\0\0\0", 6);

@@ -11,18 +11,38 @@
 #include "common/xmalloc.h"
 
 /* ^(zstd(:([1-9]|1[0-9]))?|gzip(:[1-9])?|none)$ */
+/* A level 1..max at p, ending at stop; returns it, or 0. */
+static int level_at(const char *p, int max, char stop, const char **end)
+{
+	if (!isdigit((unsigned char)p[0]) || p[0] == '0')
+		return 0;
+	int v = p[0] - '0', i = 1;
+	if (isdigit((unsigned char)p[1])) {
+		v = v * 10 + (p[1] - '0');
+		i = 2;
+	}
+	if (p[i] != stop || v > max)
+		return 0;
+	if (end)
+		*end = p + i;
+	return v;
+}
+
+/* As the job's compress_parse: zstd[:1-19], zstd:auto[:LOW-HIGH], gzip[:1-9],
+ * none. */
 static int valid_compression(const char *s)
 {
-	if (strcmp(s, "none") == 0 || strcmp(s, "zstd") == 0 || strcmp(s, "gzip") == 0)
+	if (strcmp(s, "none") == 0 || strcmp(s, "zstd") == 0 || strcmp(s, "gzip") == 0 ||
+	    strcmp(s, "zstd:auto") == 0)
 		return 1;
+	if (strncmp(s, "zstd:auto:", 10) == 0) {
+		const char *dash;
+		int lo = level_at(s + 10, 19, '-', &dash);
+		int hi = lo ? level_at(dash + 1, 19, '\0', NULL) : 0;
+		return lo && hi && lo <= hi;
+	}
 	int max = strncmp(s, "zstd:", 5) == 0 ? 19 : strncmp(s, "gzip:", 5) == 0 ? 9 : 0;
-	const char *l = s + 5;
-	if (max == 0 || !isdigit((unsigned char)l[0]) || l[0] == '0')
-		return 0;
-	if (l[1] && (!isdigit((unsigned char)l[1]) || l[2]))
-		return 0;
-	int level = atoi(l);
-	return level >= 1 && level <= max;
+	return max && level_at(s + 5, max, '\0', NULL) != 0;
 }
 
 void api_backup_spec_dispose(struct api_backup_spec *s)
@@ -91,7 +111,7 @@ int api_backup_spec_parse(struct api_backup_spec *out, struct json_object *spec,
 	    (rc = block(spec, path, "storage", 1, parse_storage, &s.storage)) ||
 	    (rc = block(spec, path, "encryption", 0, parse_encryption, &s.encryption)) ||
 	    (rc = api_field_enum(&s.format, spec, path, "format", formats)) ||
-	    (rc = api_field_string(&s.compression, spec, path, "compression", 1, 8)) ||
+	    (rc = api_field_string(&s.compression, spec, path, "compression", 1, 16)) ||
 	    (rc = api_field_bool(&s.verify, spec, path, "verify")) ||
 	    (rc = block(spec, path, "files", 0, parse_files, &s.files)) ||
 	    (rc = api_field_enum(&s.deletion_policy, spec, path, "deletionPolicy", policies)) ||
@@ -100,8 +120,9 @@ int api_backup_spec_parse(struct api_backup_spec *out, struct json_object *spec,
 		goto done;
 	if (s.compression && !valid_compression(s.compression)) {
 		rc = err_set(E_INVALID,
-			     "%s.compression: \"%s\" is not zstd[:LEVEL] with LEVEL 1-19, "
-			     "gzip[:LEVEL] with LEVEL 1-9, or none",
+			     "%s.compression: \"%s\" is not zstd:auto, zstd:auto:LOW-HIGH "
+			     "(LOW <= HIGH), zstd[:LEVEL] with LEVEL 1-19, gzip[:LEVEL] with "
+			     "LEVEL 1-9, or none",
 			     path, s.compression);
 		goto done;
 	}

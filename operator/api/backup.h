@@ -11,7 +11,7 @@
 #define API_BACKUP_FINALIZER "lifeboat.dev/delete-stored-backup"
 
 #define API_DEFAULT_FORMAT "custom"
-#define API_DEFAULT_COMPRESSION "zstd:3"
+#define API_DEFAULT_COMPRESSION "zstd:auto"
 #define API_DEFAULT_DELETION_POLICY "Retain"
 
 struct api_backup_spec {
@@ -19,7 +19,7 @@ struct api_backup_spec {
 	struct api_storage storage;
 	struct api_encryption encryption; /* passphrase.name NULL: not encrypted */
 	char *format;			  /* custom | plain */
-	char *compression;		  /* zstd[:1-19] | gzip[:1-9] | none */
+	char *compression;		  /* zstd:auto[:LO-HI] | zstd[:1-19] | gzip[:1-9] | none */
 	int verify;
 	struct api_files files; /* claim_name NULL: no files */
 	char *deletion_policy;	/* Retain | Delete */

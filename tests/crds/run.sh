@@ -177,7 +177,7 @@ for kc in "$KUBECTL" "$KUBECTL_NEXT"; do
 	t_run "kubectl $v explain databaserestore.spec.confirm" 0 ke databaserestore.spec.confirm
 	t_contains "kubectl $v explain: confirm explained" "The target database's name, typed as a confirmation"
 	t_run "kubectl $v explain databasebackup.spec.compression" 0 ke databasebackup.spec.compression
-	t_contains "kubectl $v explain: compression's default" "Default: zstd:3."
+	t_contains "kubectl $v explain: compression's default" "Default: zstd:auto."
 	t_run "kubectl $v explain databasebackup.spec.storage" 0 ke databasebackup.spec.storage
 	t_matches "kubectl $v explain: the four backends" '^  volume[[:space:]]+<Object>'
 	t_run "kubectl $v explain databasebackup.spec.format (an enum)" 0 ke databasebackup.spec.format
@@ -198,7 +198,7 @@ t_run "apply --server-side testdata/backup-full.yaml (every field set)" 0 kn app
 jp() { kn get "$1" -o "jsonpath=$2"; }
 B=databasebackup/app-s3
 t_equals "default: format custom" custom jp $B '{.spec.format}'
-t_equals "default: compression zstd:3" zstd:3 jp $B '{.spec.compression}'
+t_equals "default: compression zstd:auto" zstd:auto jp $B '{.spec.compression}'
 t_equals "default: verify true" true jp $B '{.spec.verify}'
 t_equals "default: deletionPolicy Retain" Retain jp $B '{.spec.deletionPolicy}'
 t_equals "default: jobTemplate.activeDeadlineSeconds 3600 (jobTemplate itself defaulted)" 3600 jp $B '{.spec.jobTemplate.activeDeadlineSeconds}'
@@ -224,7 +224,7 @@ t_equals "default: schedule timeZone UTC" UTC jp $S '{.spec.timeZone}'
 t_equals "default: schedule concurrencyPolicy Forbid" Forbid jp $S '{.spec.concurrencyPolicy}'
 t_equals "default: schedule suspend false" false jp $S '{.spec.suspend}'
 t_equals "no default: startingDeadlineSeconds unset" "" jp $S '{.spec.startingDeadlineSeconds}'
-t_equals "defaults inside backupTemplate.spec too (format, compression, verify, backoffLimit)" "custom zstd:3 true 1" \
+t_equals "defaults inside backupTemplate.spec too (format, compression, verify, backoffLimit)" "custom zstd:auto true 1" \
 	jp $S '{.spec.backupTemplate.spec.format} {.spec.backupTemplate.spec.compression} {.spec.backupTemplate.spec.verify} {.spec.backupTemplate.spec.jobTemplate.backoffLimit}'
 t_equals "backupTemplate keeps deletionPolicy Delete as given" Delete jp $S '{.spec.backupTemplate.spec.deletionPolicy}'
 t_equals "schedule-stockholm as given" "Europe/Stockholm true Replace 600 2w" \
@@ -246,7 +246,7 @@ current="bad objects"
 bad_table=$(cat <<'EOF'
 two-backends|spec.storage|several storage backends set: set exactly one of s3, azure, gcs and volume
 no-backend|spec.storage|no storage backend set: set exactly one of s3, azure, gcs and volume
-compression-zstd-99|spec.compression|should match '^(zstd(:([1-9]|1[0-9]))?|gzip(:[1-9])?|none)$'
+compression-zstd-99|spec.compression|should match '^(zstd(:([1-9]|1[0-9]|auto(:([1-9]|1[0-9])-([1-9]|1[0-9]))?))?|gzip(:[1-9])?|none)$'
 compression-lz4|spec.compression|should match
 format-tar|spec.format|Unsupported value: "tar": supported values: "custom", "plain"
 port-70000|spec.database.port|should be less than or equal to 65535

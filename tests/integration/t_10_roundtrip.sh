@@ -1,7 +1,7 @@
 # Round trips: the fixture database, per-table content identical after restore.
 
 # Default backup: custom format, zstd, encrypted.
-t_run "backup: default (custom, zstd:3, encrypted) succeeds" 0 \
+t_run "backup: default (custom, zstd:auto, encrypted) succeeds" 0 \
 	"${LB[@]}" backup --db "$(pg_uri fixture)" --storage "file://$STORE" --name rt1 \
 	--passphrase-file "$PASS" --result-path "$WORK/rt1.result" \
 	--schema-version-query "SELECT max(version) FROM schema_migrations"

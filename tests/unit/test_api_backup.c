@@ -93,7 +93,7 @@ static void api_backup_parse__applies_the_crd_defaults(void **state)
 	assert_null(s3->endpoint);
 	assert_string_equal(api_storage_prefix(&b->spec.storage), "prod");
 	assert_string_equal(b->spec.format, "custom");
-	assert_string_equal(b->spec.compression, "zstd:3");
+	assert_string_equal(b->spec.compression, "zstd:auto");
 	assert_true(b->spec.verify);
 	assert_null(b->spec.files.claim_name);
 	assert_string_equal(b->spec.deletion_policy, "Retain");
@@ -208,6 +208,9 @@ static const struct rule_case {
     {"zstd:19", {{"spec.compression", "\"zstd:19\""}}, NULL},
     {"zstd", {{"spec.compression", "\"zstd\""}}, NULL},
     {"none", {{"spec.compression", "\"none\""}}, NULL},
+    {"zstd:auto", {{"spec.compression", "\"zstd:auto\""}}, NULL},
+    {"zstd:auto:1-6", {{"spec.compression", "\"zstd:auto:1-6\""}}, NULL},
+    {"zstd:auto:19-19", {{"spec.compression", "\"zstd:auto:19-19\""}}, NULL},
     {"prefix with spaces and plus", {{"spec.storage.s3.prefix", "\"prod backups/a+b%\""}}, NULL},
     {"kms",
      {{"spec.storage.s3.serverSideEncryption", "\"aws:kms\""},
@@ -512,16 +515,28 @@ static const struct rule_case {
     {"format", {{"spec.format", "\"tar\""}}, "spec.format: \"tar\" is not one of custom, plain"},
     {"zstd:20",
      {{"spec.compression", "\"zstd:20\""}},
-     "spec.compression: \"zstd:20\" is not zstd[:LEVEL] with LEVEL 1-19, gzip[:LEVEL] with LEVEL "
-     "1-9, or none"},
+     "spec.compression: \"zstd:20\" is not zstd:auto, zstd:auto:LOW-HIGH (LOW <= HIGH), "
+     "zstd[:LEVEL] with LEVEL 1-19, gzip[:LEVEL] with LEVEL 1-9, or none"},
+    {"zstd:auto:6-1",
+     {{"spec.compression", "\"zstd:auto:6-1\""}},
+     "spec.compression: \"zstd:auto:6-1\""},
+    {"zstd:auto:0-3",
+     {{"spec.compression", "\"zstd:auto:0-3\""}},
+     "spec.compression: \"zstd:auto:0-3\""},
+    {"zstd:auto:1-20",
+     {{"spec.compression", "\"zstd:auto:1-20\""}},
+     "spec.compression: \"zstd:auto:1-20\""},
+    {"zstd:auto:", {{"spec.compression", "\"zstd:auto:\""}}, "spec.compression: \"zstd:auto:\""},
+    {"zstd:auto:3", {{"spec.compression", "\"zstd:auto:3\""}}, "spec.compression: \"zstd:auto:3\""},
+    {"gzip:auto", {{"spec.compression", "\"gzip:auto\""}}, "spec.compression: \"gzip:auto\""},
     {"zstd:0", {{"spec.compression", "\"zstd:0\""}}, "spec.compression: \"zstd:0\""},
     {"zstd:03", {{"spec.compression", "\"zstd:03\""}}, "spec.compression: \"zstd:03\""},
     {"zstd:", {{"spec.compression", "\"zstd:\""}}, "spec.compression: \"zstd:\""},
     {"gzip:10", {{"spec.compression", "\"gzip:10\""}}, "spec.compression: \"gzip:10\""},
     {"lz4", {{"spec.compression", "\"lz4\""}}, "spec.compression: \"lz4\""},
     {"compression too long",
-     {{"spec.compression", "\"zstd:1000\""}},
-     "spec.compression: must be 1 to 8 characters, not 9"},
+     {{"spec.compression", "\"zstd:auto:1-19999\""}},
+     "spec.compression: must be 1 to 16 characters, not 17"},
     {"verify string",
      {{"spec.verify", "\"true\""}},
      "spec.verify: must be a boolean (true or false), not a string"},

@@ -49,7 +49,7 @@ static void api_schedule_parse__applies_the_crd_defaults(void **state)
 	assert_int_equal(s->spec.nlabels, 1);
 	assert_int_equal(s->spec.nannotations, 1);
 	/* The template's own defaults, as in a DatabaseBackup. */
-	assert_string_equal(s->spec.backup.compression, "zstd:3");
+	assert_string_equal(s->spec.backup.compression, "zstd:auto");
 	assert_true(s->spec.backup.verify);
 	assert_string_equal(s->spec.backup.deletion_policy, "Delete");
 	assert_int_equal(s->spec.backup.database.port, 5432);

@@ -6,8 +6,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <zstd.h>
 
@@ -34,12 +36,66 @@ static void compress_parse__accepts_algorithms_and_levels(void **state)
 	    {"none", COMPRESS_NONE, 0},
 	};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		struct compress_spec s = {COMPRESS_NONE, -1};
+		struct compress_spec s = {COMPRESS_NONE, -1, 0, 0, 0};
 		if (compress_parse(&s, ok[i].text, "--compression") != 0)
 			fail_msg("rejected \"%s\": %s", ok[i].text, err_msg());
 		assert_int_equal(s.algo, ok[i].algo);
 		assert_int_equal(s.level, ok[i].level);
+		assert_false(s.adaptive);
 	}
+}
+
+static void compress_parse__auto_and_its_bounds(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text;
+		int lo, hi;
+	} ok[] = {
+	    {"zstd:auto", COMPRESS_AUTO_LO, COMPRESS_AUTO_HI},
+	    {"zstd:auto:1-6", 1, 6},
+	    {"zstd:auto:3-3", 3, 3},
+	    {"zstd:auto:2-19", 2, 19},
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		struct compress_spec s;
+		if (compress_parse(&s, ok[i].text, "--compression") != 0)
+			fail_msg("rejected \"%s\": %s", ok[i].text, err_msg());
+		assert_int_equal(s.algo, COMPRESS_ZSTD);
+		assert_true(s.adaptive);
+		assert_int_equal(s.lo, ok[i].lo);
+		assert_int_equal(s.hi, ok[i].hi);
+		assert_int_equal(s.level, ok[i].lo);
+	}
+	static const char *const bad[] = {"zstd:auto:",	    "zstd:auto:6-1",  "zstd:auto:0-3",
+					  "zstd:auto:1-20", "zstd:auto:3",    "zstd:auto:1-",
+					  "zstd:autox",	    "zstd:auto:1-6x", "gzip:auto",
+					  "none:auto",	    "zstd:AUTO"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct compress_spec s = {COMPRESS_GZIP, 42, 0, 0, 0};
+		if (compress_parse(&s, bad[i], "spec.compression") != E_INVALID)
+			fail_msg("accepted \"%s\"", bad[i]);
+		assert_non_null(strstr(err_msg(), "spec.compression"));
+		assert_int_equal(s.level, 42);
+	}
+	assert_int_equal(
+	    compress_parse(&(struct compress_spec){0}, "zstd:auto:6-1", "--compression"),
+	    E_INVALID);
+	assert_non_null(strstr(err_msg(), "LOW <= HIGH"));
+}
+
+static void compress_workers__from_the_usable_cpus(void **state)
+{
+	(void)state;
+	struct compress_spec fixed = {COMPRESS_ZSTD, 3, 0, 0, 0};
+	struct compress_spec adaptive = {COMPRESS_ZSTD, 1, 1, 1, 6};
+	assert_int_equal(compress_workers(&fixed, 1), 0);
+	assert_int_equal(compress_workers(&fixed, 2), 2);
+	assert_int_equal(compress_workers(&fixed, 3), 3);
+	assert_int_equal(compress_workers(&fixed, 64), COMPRESS_MAX_WORKERS);
+	/* zstd:auto changes level between jobs: it needs a worker. */
+	assert_int_equal(compress_workers(&adaptive, 1), 1);
+	assert_int_equal(compress_workers(&adaptive, 2), 2);
 }
 
 static void compress_parse__rejects_others_naming_the_field(void **state)
@@ -69,7 +125,7 @@ static void compress_parse__rejects_others_naming_the_field(void **state)
 	    "averyveryverylongname:1",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct compress_spec s = {COMPRESS_GZIP, 42};
+		struct compress_spec s = {COMPRESS_GZIP, 42, 0, 0, 0};
 		err_clear();
 		if (compress_parse(&s, bad[i], "spec.compression") != E_INVALID)
 			fail_msg("accepted \"%s\"", bad[i]);
@@ -200,17 +256,127 @@ static void zstd__round_trips_any_size_and_slicing(void **state)
 {
 	(void)state;
 	srand(11);
-	struct compress_spec s = {COMPRESS_ZSTD, 3};
+	struct compress_spec s = {COMPRESS_ZSTD, 3, 0, 0, 0};
 	round_trip(&s, 0);
 	s.level = 1;
 	round_trip(&s, 0);
+}
+
+/* A next stage that takes its time: the compressor waits on it too. */
+struct slow_sink {
+	struct stage base;
+	struct buf *out;
+};
+
+static int slow_write(struct stage *s, const uint8_t *p, size_t n)
+{
+	struct slow_sink *k = (struct slow_sink *)s;
+	struct timespec ts = {0, 2 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+	return buf_add(k->out, p, n);
+}
+
+static int slow_finish(struct stage *s)
+{
+	(void)s;
+	return 0;
+}
+
+static void slow_free(struct stage *s)
+{
+	free(s);
+}
+
+static void zstd_auto__climbs_while_it_waits_and_accounts_every_byte(void **state)
+{
+	(void)state;
+	static const struct stage_ops ops = {"slow", slow_write, slow_finish, slow_free};
+	struct compress_spec spec;
+	assert_int_equal(compress_parse(&spec, "zstd:auto:1-4", "--compression"), 0);
+	/* Text that repeats at a distance: higher levels find more of it. */
+	size_t n = 6u << 20, off = 0;
+	char *text = xmalloc(n);
+	for (uint32_t i = 0; off < n; i++) {
+		char line[64];
+		int k = snprintf(line, sizeof(line), "%u,customer-%u,%s,%u\n", i, i % 5003,
+				 i % 7 ? "paid" : "refunded", (i * 2654435761u) % 100000);
+		size_t t = (size_t)k < n - off ? (size_t)k : n - off;
+		memcpy(text + off, line, t);
+		off += t;
+	}
+	struct buf z, back;
+	buf_init(&z, (size_t)1 << 30);
+	buf_init(&back, (size_t)1 << 30);
+	struct slow_sink *sink = xcalloc(1, sizeof(*sink));
+	sink->base.ops = &ops;
+	sink->out = &z;
+	struct stage *c = compress_new(&spec, 2, &sink->base);
+	/* Windows of 20 ms and 256 KiB; the input comes slowly (a writer that
+	 * sleeps), so the compressor waits for it. */
+	compress_tune_window(c, 0.02, 256 * 1024);
+	for (size_t at = 0; at < n; at += 64 * 1024) {
+		struct timespec ts = {0, 2 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		assert_int_equal(stage_write(c, (const uint8_t *)text + at,
+					     n - at < 64 * 1024 ? n - at : 64 * 1024),
+				 0);
+	}
+	assert_int_equal(stage_finish(c), 0);
+	struct compress_use use;
+	assert_int_equal(compress_used(c, &spec, &use), 0);
+	stage_free_chain(c);
+	assert_true(use.adaptive);
+	assert_int_equal(use.lo, 1);
+	assert_int_equal(use.hi, 4);
+	uint64_t total = 0;
+	for (size_t i = 0; i < use.nlevels; i++) {
+		total += use.levels[i].bytes;
+		assert_in_range(use.levels[i].level, 1, 4);
+		if (i)
+			assert_true(use.levels[i].level > use.levels[i - 1].level);
+	}
+	assert_int_equal(total, n);
+	if (use.nlevels < 2)
+		fail_msg("the level never rose though the compressor waited (%zu level used)",
+			 use.nlevels);
+	assert_int_equal(
+	    decompress_all(&back, COMPRESS_ZSTD, (const uint8_t *)z.ptr, z.len, 1 << 20), 0);
+	assert_int_equal(back.len, n);
+	assert_memory_equal(back.ptr, text, n);
+	buf_dispose(&z);
+	buf_dispose(&back);
+	free(text);
+}
+
+static void compress_used__fixed_level_and_none(void **state)
+{
+	(void)state;
+	struct compress_spec spec = {COMPRESS_ZSTD, 5, 0, 0, 0};
+	struct buf z;
+	buf_init(&z, BIG);
+	struct stage *c = compress_new(&spec, 0, stage_buf_new(&z));
+	assert_int_equal(stage_write(c, (const uint8_t *)"hello hello hello", 17), 0);
+	assert_int_equal(stage_finish(c), 0);
+	struct compress_use use;
+	compress_used(c, &spec, &use);
+	stage_free_chain(c);
+	buf_dispose(&z);
+	assert_int_equal(use.level, 5);
+	assert_false(use.adaptive);
+	assert_int_equal(use.nlevels, 1);
+	assert_int_equal(use.levels[0].level, 5);
+	assert_int_equal(use.levels[0].bytes, 17);
+	struct compress_spec none = {COMPRESS_NONE, 0, 0, 0, 0};
+	compress_used(NULL, &none, &use);
+	assert_int_equal(use.algo, COMPRESS_NONE);
+	assert_int_equal(use.nlevels, 0);
 }
 
 static void zstd__round_trips_with_workers(void **state)
 {
 	(void)state;
 	srand(12);
-	struct compress_spec s = {COMPRESS_ZSTD, 3};
+	struct compress_spec s = {COMPRESS_ZSTD, 3, 0, 0, 0};
 	round_trip(&s, 2);
 }
 
@@ -221,7 +387,7 @@ static void zstd__output_ending_on_the_buffer_size_is_not_truncation(void **stat
 {
 	(void)state;
 	static const size_t sizes[] = {128 * 1024, 256 * 1024, 1024 * 1024};
-	struct compress_spec s = {COMPRESS_ZSTD, 3};
+	struct compress_spec s = {COMPRESS_ZSTD, 3, 0, 0, 0};
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		uint8_t *p = sample(sizes[i], 5);
 		struct buf z, back;
@@ -242,7 +408,7 @@ static void gzip__round_trips_any_size_and_slicing(void **state)
 {
 	(void)state;
 	srand(13);
-	struct compress_spec s = {COMPRESS_GZIP, 6};
+	struct compress_spec s = {COMPRESS_GZIP, 6, 0, 0, 0};
 	round_trip(&s, 0);
 	s.level = 1;
 	round_trip(&s, 2);
@@ -254,7 +420,7 @@ static void none__adds_no_stage(void **state)
 	struct buf out;
 	buf_init(&out, 100);
 	struct stage *sink = stage_buf_new(&out);
-	struct compress_spec s = {COMPRESS_NONE, 0};
+	struct compress_spec s = {COMPRESS_NONE, 0, 0, 0, 0};
 	assert_ptr_equal(compress_new(&s, 4, sink), sink);
 	assert_ptr_equal(decompress_new(COMPRESS_NONE, sink), sink);
 	stage_free_chain(sink);
@@ -266,7 +432,7 @@ static void small_stream(struct buf *z, enum compress_algo algo, uint8_t **plain
 {
 	*n = 9000;
 	*plain = sample(*n, 7);
-	struct compress_spec s = {algo, algo == COMPRESS_ZSTD ? 3 : 6};
+	struct compress_spec s = {algo, algo == COMPRESS_ZSTD ? 3 : 6, 0, 0, 0};
 	buf_init(z, BIG);
 	compress_all(z, &s, 0, *plain, *n, 5000);
 }
@@ -400,7 +566,7 @@ static void decompress__empty_input_is_truncated(void **state)
 static void gzip__concatenated_members_decode_as_one(void **state)
 {
 	(void)state;
-	struct compress_spec s = {COMPRESS_GZIP, 6};
+	struct compress_spec s = {COMPRESS_GZIP, 6, 0, 0, 0};
 	struct buf z, back;
 	buf_init(&z, BIG);
 	compress_all(&z, &s, 0, (const uint8_t *)"hello ", 6, 6);
@@ -462,7 +628,8 @@ static void zstd__refuses_frames_needing_a_huge_window(void **state)
 static void compress__reports_errors_of_next_stage(void **state)
 {
 	(void)state;
-	static const struct compress_spec specs[] = {{COMPRESS_ZSTD, 1}, {COMPRESS_GZIP, 1}};
+	static const struct compress_spec specs[] = {{COMPRESS_ZSTD, 1, 0, 0, 0},
+						     {COMPRESS_GZIP, 1, 0, 0, 0}};
 	for (size_t i = 0; i < 2; i++) {
 		struct buf out;
 		buf_init(&out, 16);
@@ -485,6 +652,10 @@ int main(void)
 	    cmocka_unit_test(compress_parse__accepts_algorithms_and_levels),
 	    cmocka_unit_test(compress_parse__rejects_others_naming_the_field),
 	    cmocka_unit_test(compress_parse__level_error_gives_the_range),
+	    cmocka_unit_test(compress_parse__auto_and_its_bounds),
+	    cmocka_unit_test(compress_workers__from_the_usable_cpus),
+	    cmocka_unit_test(zstd_auto__climbs_while_it_waits_and_accounts_every_byte),
+	    cmocka_unit_test(compress_used__fixed_level_and_none),
 	    cmocka_unit_test(compress_algo_from_name__knows_manifest_names),
 	    cmocka_unit_test(zstd__round_trips_any_size_and_slicing),
 	    cmocka_unit_test(zstd__round_trips_with_workers),

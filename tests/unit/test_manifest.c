@@ -32,6 +32,14 @@ static void fill(struct manifest *m, int encrypted)
 	m->format = xstrdup("custom");
 	m->compression = xstrdup("zstd");
 	m->compression_level = 7;
+	m->compression_auto = 1;
+	m->compression_lo = 1;
+	m->compression_hi = 9;
+	m->compression_levels[0].level = 6;
+	m->compression_levels[0].bytes = 1000;
+	m->compression_levels[1].level = 7;
+	m->compression_levels[1].bytes = 9876542210ull;
+	m->compression_nlevels = 2;
 	assert_int_equal(manifest_add_object(m, encrypted ? "db.dump.zst.pgp" : "db.dump.zst",
 					     123456789012ull, sha_a),
 			 0);
@@ -99,6 +107,14 @@ static void assert_manifests_equal(const struct manifest *a, const struct manife
 	assert_str_field(a->format, b->format);
 	assert_str_field(a->compression, b->compression);
 	assert_int_equal(a->compression_level, b->compression_level);
+	assert_int_equal(a->compression_auto, b->compression_auto);
+	assert_int_equal(a->compression_lo, b->compression_lo);
+	assert_int_equal(a->compression_hi, b->compression_hi);
+	assert_int_equal(a->compression_nlevels, b->compression_nlevels);
+	for (size_t i = 0; i < a->compression_nlevels; i++) {
+		assert_int_equal(a->compression_levels[i].level, b->compression_levels[i].level);
+		assert_int_equal(a->compression_levels[i].bytes, b->compression_levels[i].bytes);
+	}
 	assert_string_equal(manifest_stream_sha256(a), manifest_stream_sha256(b));
 	assert_int_equal(a->nobjects, b->nobjects);
 	for (size_t i = 0; i < a->nobjects; i++) {
@@ -446,6 +462,15 @@ static void manifest_parse__rejects_wrong_types(void **state)
 	    {"compression.algorithm", "3"},
 	    {"compression.level", "\"3\""},
 	    {"compression.level", "3.5"},
+	    {"compression.mode", "3"},
+	    {"compression.mode", "\"fast\""},
+	    {"compression.bounds", "\"1-6\""},
+	    {"compression.bounds", "[1]"},
+	    {"compression.bounds", "[1, \"6\"]"},
+	    {"compression.levels", "{}"},
+	    {"compression.levels[0]", "3"},
+	    {"compression.levels[0].level", "\"1\""},
+	    {"compression.levels[1].plaintextBytes", "-5"},
 	    {"objects", "{}"},
 	    {"objects", "\"db.dump\""},
 	    {"objects[0]", "\"db.dump\""},

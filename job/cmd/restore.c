@@ -42,7 +42,10 @@
 #include "job/store/store.h"
 #include "job/pipeline/tar.h"
 
-#define COPY_CHUNK (128 * 1024)
+#define COPY_CHUNK (256 * 1024)
+/* pg_restore writes its script a few KiB at a time: take at least this much
+ * per wake-up (interrupt_read_batch). */
+#define COPY_BATCH (64 * 1024)
 
 _Static_assert(HOLDBACK_BYTES <= PIPE_BUF, "COMMIT's release must be one atomic pipe write");
 
@@ -62,7 +65,7 @@ static void *copier_main(void *arg)
 	struct copier *c = arg;
 	uint8_t *chunk = xmalloc(COPY_CHUNK);
 	for (;;) {
-		ssize_t r = interrupt_read(c->fd, chunk, COPY_CHUNK);
+		ssize_t r = interrupt_read_batch(c->fd, chunk, COPY_CHUNK, COPY_BATCH);
 		if (r < 0 && errno == EINTR && !atomic_load(&stage_interrupted))
 			continue;
 		if (r < 0 && errno == EINTR) {

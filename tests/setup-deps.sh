@@ -31,6 +31,7 @@ packages=(
 	python3-cryptography # RS256 JWT checks of the GCS token endpoint (tests/storage/gcs_auth.py, /usr/bin/python3)
 	clang    # clang 14 with libFuzzer (-fsanitize=fuzzer): the fuzz targets of tests/fuzz/ (make fuzz, make test)
 	clang-format # clang-format 14: make format, and make format-check inside make test (every C file)
+	libclang-rt-14-dev # clang's libFuzzer and ASan runtimes (only recommended by clang, and recommends are not installed)
 )
 
 root=$(cd "$(dirname "$0")/.." && pwd)

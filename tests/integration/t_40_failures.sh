@@ -198,7 +198,7 @@ t_run "flag of another command: exit 2" 2 "${LB[@]}" verify --storage "file://$S
 t_run "bad name: exit 2" 2 "${LB[@]}" backup --db "$(pg_uri fixture)" --storage "file://$STORE" --name Bad_Name
 t_contains "bad name: message explains the rule" "lowercase letters"
 t_run "bad compression level: exit 2" 2 "${LB[@]}" backup --db "$(pg_uri fixture)" --storage "file://$STORE" --name x --compression zstd:42
-t_contains "bad compression level: message names the flag and range" "--compression: zstd level must be a number from 1 to 19"
+t_contains "bad compression level: message names the flag and range" "--compression: zstd level must be auto, auto:LOW-HIGH or a number from 1 to 19"
 t_run "unsupported storage scheme: exit 2" 2 "${LB[@]}" list --storage "ftp://x/y"
 t_run "--version prints the version" 0 "${LB[@]}" --version
 t_contains "--version: names lifeboat" "lifeboat "

@@ -11,6 +11,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=data.sh
 source "$root/bench/data.sh"
 MB=${BENCH_MB:-1000}
+MB=${MB##* } # BENCH_MB="400 1000" (bench/run.sh's sizes): the largest, the last
 S3RVER=$root/tests/storage/node_modules/.bin/s3rver
 AWS=/usr/bin/aws
 WORK=$(mktemp -d /tmp/lifeboat-bench-s3.XXXXXX)
@@ -72,6 +73,7 @@ for db in pgbench hex; do
 	b_size=$(result_field artifact.size "$res")
 	b_rss=$(result_field peakRssKiB "$res")
 	b_sha=$(result_field artifact.sha256 "$res")
+	b_comp=$(result_field artifact.compression "$res")
 
 	# The sequential way, each step timed for its peak RSS.
 	: >"$WORK/rss"
@@ -99,7 +101,7 @@ for db in pgbench hex; do
 	{
 		echo
 		echo "[$db] $(bench_db_size "$db") bytes on disk"
-		printf '  %-52s %8s s  %12s bytes  peak RSS %s KiB\n' "(s3b) lifeboat backup -> s3rver (zstd:3 + OpenPGP)" "$b" "$b_size" "$b_rss"
+		printf '  %-52s %8s s  %12s bytes  peak RSS %s KiB\n' "(s3b) lifeboat backup -> s3rver ($b_comp + OpenPGP)" "$b" "$b_size" "$b_rss"
 		printf '  %-52s %8s s  %12s bytes  peak RSS %s KiB (largest step)  temp disk %s bytes\n' \
 			"(s3c) pg_dump file, gpg file, sha256sum, aws s3 cp" "$c" "$c_size" "$c_rss" "$c_temp"
 		printf '  ratio s3c/s3b %s (target >= 1.5)  lifeboat RSS %s KiB (target <= 65536)  stored sha256 read back by aws: %s\n' \

@@ -7,12 +7,16 @@
  *   aes-256-cfb    OpenPGP's cipher over the compressed size
  *   sha1           the MDC over the compressed size
  *   sha256-stored  SHA-256 of what is stored
+ *   s2k            OpenPGP's key derivation, once a backup: SHA-256 over
+ *                  the manifest's encryption.s2kCount bytes (optional third
+ *                  argument; 0 or absent: not encrypted)
  * and prints one line "NAME SECONDS" each, "compressed BYTES" and
  * "sum SECONDS". The reads of FILE are not counted.
  *
  *   bench/primitives FILE none              --compression none
- *   bench/primitives FILE 1:226443451,2:105246720
- *                                           zstd levels : plaintext bytes
+ *   bench/primitives FILE 1:226443451,2:105246720 65011712
+ *                                           zstd levels : plaintext bytes,
+ *                                           S2K count
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -143,8 +147,11 @@ static double over(uint64_t bytes, uint8_t *buf, int which)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3)
-		die("usage: bench/primitives FILE none|LEVEL:BYTES[,LEVEL:BYTES...]");
+	if (argc != 3 && argc != 4)
+		die("usage: bench/primitives FILE none|LEVEL:BYTES[,LEVEL:BYTES...] [S2K_COUNT]");
+	unsigned long long s2k_count = 0;
+	if (argc == 4 && sscanf(argv[3], "%llu", &s2k_count) != 1)
+		die("S2K_COUNT is a number of bytes");
 	uint8_t *buf = malloc(CHUNK);
 	if (!buf)
 		die("out of memory");
@@ -183,6 +190,8 @@ int main(int argc, char **argv)
 	double aes = over(compressed, buf, 0);
 	double sha1 = over(compressed, buf, 1);
 	double sha_stored = over(compressed, buf, 2);
+	/* The S2K hashes salt and passphrase repeated: SHA-256 at full speed. */
+	double s2k = s2k_count ? over(s2k_count, buf, 2) : 0;
 	printf("plaintext %llu\n", (unsigned long long)plain);
 	printf("compressed %llu\n", (unsigned long long)compressed);
 	printf("sha256-plain %.3f\n", sha_plain);
@@ -190,7 +199,8 @@ int main(int argc, char **argv)
 	printf("aes-256-cfb %.3f\n", aes);
 	printf("sha1 %.3f\n", sha1);
 	printf("sha256-stored %.3f\n", sha_stored);
-	printf("sum %.3f\n", sha_plain + zstd + aes + sha1 + sha_stored);
+	printf("s2k %.3f\n", s2k);
+	printf("sum %.3f\n", sha_plain + zstd + aes + sha1 + sha_stored + s2k);
 	free(buf);
 	return 0;
 }

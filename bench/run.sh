@@ -7,7 +7,7 @@
 # lifeboat's peak RSS and temp disk, and lifeboat's own CPU seconds per GB
 # of plaintext against the sum of its primitives on the same bytes
 # (bench/primitives.c: SHA-256 twice, the compressor alone at the levels
-# lifeboat used, AES-256-CFB, SHA-1); writes the summary to
+# lifeboat used, AES-256-CFB, SHA-1, the S2K's SHA-256); writes the summary to
 # bench/results/latest.txt (a copy for docs/performance.md).
 set -euo pipefail
 LIFEBOAT=${1:?usage: bench/run.sh PATH/TO/lifeboat PATH/TO/bench-primitives}
@@ -59,6 +59,11 @@ elif c.get("levels"):
 else:  # a manifest from before zstd:auto: one level
     print("%d:%d" % (c["level"], m["plaintext"]["size"]))' "$1"
 }
+# s2k_count MANIFEST: the S2K count of an encrypted backup, 0 otherwise.
+s2k_count() {
+	python3 -c 'import json, sys
+print(json.load(open(sys.argv[1])).get("encryption", {}).get("s2kCount", 0))' "$1"
+}
 rss_lines="$WORK/rss.txt"
 : >"$rss_lines"
 
@@ -99,8 +104,8 @@ for db in pgbench hex; do
 	b0_sys=$(result_field cpuSystemSeconds "$b0_res")
 	# The primitives on the same plaintext (pg_dump's output, as lifeboat
 	# read it), at the levels lifeboat reported.
-	p_b=$("$PRIMITIVES" "$out/floor.dump" "$b_levels")
-	p_b0=$("$PRIMITIVES" "$out/floor.dump" none)
+	p_b=$("$PRIMITIVES" "$out/floor.dump" "$b_levels" "$(s2k_count "$out/default/b/manifest.json")")
+	p_b0=$("$PRIMITIVES" "$out/floor.dump" none "$(s2k_count "$out/default/b0/manifest.json")")
 	rm -f "$out/floor.dump"
 	lb_temp=$(find "$tmp" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
 	# Stray: any file in a backup's folder its manifest does not name.
@@ -155,16 +160,18 @@ print(n)' "$out")
 		printf '          b0/a %s  b/a %s  a2/b %s (>= 5 on hex)  c/b %s (>= 2)  r/r0 %s (<= 1.10)\n' \
 			"$(ratio "$b0" "$a")" "$(ratio "$b" "$a")" "$(ratio "$a2" "$b")" "$(ratio "$c" "$b")" "$(ratio "$r" "$r0")"
 		printf '  CPU per GB of plaintext (lifeboat: user + sys, its threads, not pg_dump):\n'
-		printf '    (b)  lifeboat %s s/GB (kernel %s); primitives %s s/GB (sha256 %s, zstd %s, aes-256-cfb %s, sha1 %s, sha256 %s); ratio %s (target <= 1.25)\n' \
+		printf '    (b)  lifeboat %s s/GB (kernel %s); primitives %s s/GB (sha256 %s, zstd %s, aes-256-cfb %s, sha1 %s, sha256 %s, s2k %s); ratio %s (target <= 1.25)\n' \
 			"$(per_gb "$b_cpu" "$b_plain")" "$(per_gb "$b_sys" "$b_plain")" "$(per_gb "$p_sum" "$b_plain")" \
 			"$(per_gb "$(primitive sha256-plain "$p_b")" "$b_plain")" "$(per_gb "$(primitive zstd "$p_b")" "$b_plain")" \
 			"$(per_gb "$(primitive aes-256-cfb "$p_b")" "$b_plain")" "$(per_gb "$(primitive sha1 "$p_b")" "$b_plain")" \
-			"$(per_gb "$(primitive sha256-stored "$p_b")" "$b_plain")" "$(ratio "$b_cpu" "$p_sum")"
-		printf '    (b0) lifeboat %s s/GB (kernel %s); primitives %s s/GB (sha256 %s, aes-256-cfb %s, sha1 %s, sha256 %s); ratio %s (target <= 1.25)\n' \
+			"$(per_gb "$(primitive sha256-stored "$p_b")" "$b_plain")" "$(per_gb "$(primitive s2k "$p_b")" "$b_plain")" \
+			"$(ratio "$b_cpu" "$p_sum")"
+		printf '    (b0) lifeboat %s s/GB (kernel %s); primitives %s s/GB (sha256 %s, aes-256-cfb %s, sha1 %s, sha256 %s, s2k %s); ratio %s (target <= 1.25)\n' \
 			"$(per_gb "$b0_cpu" "$b_plain")" "$(per_gb "$b0_sys" "$b_plain")" "$(per_gb "$p0_sum" "$b_plain")" \
 			"$(per_gb "$(primitive sha256-plain "$p_b0")" "$b_plain")" \
 			"$(per_gb "$(primitive aes-256-cfb "$p_b0")" "$b_plain")" "$(per_gb "$(primitive sha1 "$p_b0")" "$b_plain")" \
-			"$(per_gb "$(primitive sha256-stored "$p_b0")" "$b_plain")" "$(ratio "$b0_cpu" "$p0_sum")"
+			"$(per_gb "$(primitive sha256-stored "$p_b0")" "$b_plain")" "$(per_gb "$(primitive s2k "$p_b0")" "$b_plain")" \
+			"$(ratio "$b0_cpu" "$p0_sum")"
 		printf '    user space alone against the primitives: b %s, b0 %s\n' \
 			"$(awk -v c="$b_cpu" -v s="$b_sys" -v p="$p_sum" 'BEGIN { printf "%.2f", (c - s) / p }')" \
 			"$(awk -v c="$b0_cpu" -v s="$b0_sys" -v p="$p0_sum" 'BEGIN { printf "%.2f", (c - s) / p }')"

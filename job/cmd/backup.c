@@ -106,12 +106,18 @@ static void dumper_dispose(struct dumper *d, int kill_them)
 	d->out = -1;
 }
 
-static int pump(struct stage *head, int fd)
+/* Reads fd to its end into head. When the stages before the thread
+ * boundary pass bytes on unchanged (no compression: a hash), pg_dump's
+ * output is read straight into the boundary's buffer (async_space). */
+static int pump(struct stage *head, struct stage *lender, int fd)
 {
 	uint8_t *chunk = xmalloc(READ_CHUNK);
 	int rc = 0;
 	for (;;) {
-		ssize_t r = interrupt_read_batch(fd, chunk, READ_CHUNK, READ_BATCH);
+		size_t room = READ_CHUNK;
+		uint8_t *into = lender ? async_space(lender, &room) : chunk;
+		ssize_t r =
+		    interrupt_read_batch(fd, into, room, room < READ_BATCH ? room : READ_BATCH);
 		if (r < 0 && errno == EINTR && !stage_interrupted)
 			continue;
 		if (stage_interrupted) {
@@ -128,28 +134,33 @@ static int pump(struct stage *head, int fd)
 		}
 		if (r == 0)
 			break;
-		if ((rc = stage_write(head, chunk, (size_t)r)))
+		if ((rc = stage_write(head, into, (size_t)r)))
 			break;
 	}
 	free(chunk);
 	return rc;
 }
 
-/* One object's write chain, built back to front onto sink: plain_hash ->
- * compress -> async -> [encrypt] -> stored_hash -> sink. head owns every
+/* One stream's write chain, built back to front onto sink: plain_hash ->
+ * compress -> async -> [encrypt] -> [stored_hash] -> sink. head owns every
  * stage (sink included, once built); the others are borrowed. */
 struct chain {
 	struct stage *head;
 	struct stage *stored_hash, *enc, *plain_hash, *comp;
+	struct stage *lender; /* the async stage, when plain_hash writes to it */
 };
 
-/* Builds the plan's stages onto sink. On failure c->head still owns what
- * was built (sink included): free it with stage_free_chain. */
+/* Builds the plan's stages onto sink. A sink that hashes the stream itself
+ * (split: sink_hashes) gets no stored_hash before it: each byte is hashed
+ * once. On failure c->head still owns what was built (sink included): free
+ * it with stage_free_chain. */
 static int chain_build(struct chain *c, const struct backup_plan *p, const struct job_opts *o,
-		       struct stage *sink)
+		       struct stage *sink, int sink_hashes)
 {
 	memset(c, 0, sizeof(*c));
-	c->head = c->stored_hash = stage_hash_new(sink);
+	c->head = sink;
+	if (!sink_hashes)
+		c->head = c->stored_hash = stage_hash_new(sink);
 	if (p->encrypt) {
 		if (!(c->enc = openpgp_encrypt_new(o->passphrase, o->passlen, 0, c->head)))
 			return err_code();
@@ -162,6 +173,7 @@ static int chain_build(struct chain *c, const struct backup_plan *p, const struc
 	struct stage *after = c->head;
 	c->head = compress_new(&p->cs, workers, c->head);
 	c->comp = c->head == after ? NULL : c->head;
+	c->lender = c->comp ? NULL : after;
 	c->head = c->plain_hash = stage_hash_new(c->head);
 	return 0;
 }
@@ -179,7 +191,7 @@ static int backup_files(struct manifest *m, struct store *st, const struct job_o
 	int rc;
 	if ((rc = store_create(st, key, &writer)))
 		goto done;
-	rc = chain_build(&c, p, o, writer);
+	rc = chain_build(&c, p, o, writer, 0);
 	writer = NULL;
 	if (rc)
 		goto done;
@@ -336,7 +348,7 @@ static int backup_build(struct backup *b)
 	 * other removes what it wrote, never the winner's objects. */
 	if ((rc = split_new(&b->split, b->st, b->dir, b->leaf, b->plan.parts.object_limit)))
 		return rc;
-	return chain_build(&b->dump, &b->plan, o, b->split);
+	return chain_build(&b->dump, &b->plan, o, b->split, 1);
 }
 
 /* pg_dump through the chain; the dump's objects become visible only once
@@ -346,8 +358,8 @@ static int backup_stream(struct backup *b)
 {
 	int rc;
 	if ((rc = dumper_start(&b->dumper, &b->plan, &b->target)) ||
-	    (rc = pump(b->dump.plain_hash, b->dumper.out)) || (rc = dumper_wait(&b->dumper)) ||
-	    (rc = stage_finish(b->dump.plain_hash)))
+	    (rc = pump(b->dump.plain_hash, b->dump.lender, b->dumper.out)) ||
+	    (rc = dumper_wait(&b->dumper)) || (rc = stage_finish(b->dump.plain_hash)))
 		return rc;
 	if (b->plan.files)
 		return backup_files(&b->m, b->st, b->o, &b->plan, b->attempt);
@@ -382,7 +394,7 @@ static int backup_fill_manifest(struct backup *b)
 		if ((rc = manifest_add_object(m, so->leaf, so->size, so->sha256)))
 			return rc;
 	}
-	stage_hash_hex(b->dump.stored_hash, m->stream_sha256);
+	split_stream_hex(b->split, m->stream_sha256);
 	stage_hash_hex(b->dump.plain_hash, m->plaintext_sha256);
 	m->plaintext_size = stage_hash_size(b->dump.plain_hash);
 	m->encrypted = b->plan.encrypt;

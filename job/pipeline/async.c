@@ -97,6 +97,11 @@ static int enqueue(struct async *a)
 static int async_write(struct stage *s, const uint8_t *p, size_t n)
 {
 	struct async *a = (struct async *)s;
+	if (p == a->fill.data + a->fill.len && n <= ASYNC_SLOT_BYTES - a->fill.len) {
+		/* Placed in the fill buffer already (async_space). */
+		a->fill.len += n;
+		return a->fill.len == ASYNC_SLOT_BYTES ? enqueue(a) : 0;
+	}
 	while (n > 0) {
 		size_t take = ASYNC_SLOT_BYTES - a->fill.len;
 		if (take > n)
@@ -112,6 +117,13 @@ static int async_write(struct stage *s, const uint8_t *p, size_t n)
 		}
 	}
 	return 0;
+}
+
+uint8_t *async_space(struct stage *s, size_t *room)
+{
+	struct async *a = (struct async *)s;
+	*room = ASYNC_SLOT_BYTES - a->fill.len;
+	return a->fill.data + a->fill.len;
 }
 
 static int async_finish(struct stage *s)

@@ -138,30 +138,36 @@ static int check_present(struct store *st, const struct expect_obj *o, const cha
 	return rc;
 }
 
-/* Streams one object into the chain through a hash of its own: a corrupt
+/* Streams object i into the chain through a hash of its own: a corrupt
  * object is named, and reported as a checksum mismatch (E_INTEGRITY) even
- * when decryption failed first. */
-static int read_one(struct readback *rb, struct store *st, const struct expect_obj *o,
+ * when decryption failed first. The first object's hash is the stream's so
+ * far (its first bytes are the stream's): a backup of one object is hashed
+ * once. */
+static int read_one(struct readback *rb, struct store *st, const struct expect_obj *o, size_t i,
 		    const char *ns, const char *name)
 {
 	char *key = artifact_key(ns, name, o->key);
 	char *where = store_location(st, key);
-	struct stage *h = stage_hash_new(rb->head);
+	struct stage *h = i == 0 ? NULL : stage_hash_new(rb->head);
 	char got[65];
-	int rc = store_read(st, key, h);
+	int rc = store_read(st, key, h ? h : rb->head);
 	if (!rc)
-		rc = stage_hash_end(h);
+		rc = h ? stage_hash_end(h) : stage_hash_peek(rb->stored_hash, got);
 	if (!rc) {
-		stage_hash_hex(h, got);
-		if (stage_hash_size(h) != o->size || strcmp(got, o->sha256) != 0)
+		if (h)
+			stage_hash_hex(h, got);
+		uint64_t size = stage_hash_size(h ? h : rb->stored_hash);
+		if (size != o->size || strcmp(got, o->sha256) != 0)
 			rc = err_set(
 			    E_INTEGRITY,
 			    "checksum mismatch for %s: expected sha256 %.12s.., got %.12s..; "
 			    "the object is corrupt or was replaced; restore another backup",
 			    where, o->sha256, got);
 	}
-	h->next = NULL; /* the chain is the readback's */
-	stage_free_chain(h);
+	if (h) {
+		h->next = NULL; /* the chain is the readback's */
+		stage_free_chain(h);
+	}
 	free(key);
 	free(where);
 	return rc;
@@ -178,7 +184,7 @@ static int run_objects(struct readback *rb, struct store *st, const struct expec
 	for (size_t i = 0; i < x->n && !rc; i++)
 		rc = check_present(st, &x->objs[i], ns, name);
 	for (size_t i = 0; i < x->n && !rc; i++)
-		rc = read_one(rb, st, &x->objs[i], ns, name);
+		rc = read_one(rb, st, &x->objs[i], i, ns, name);
 	if (rc)
 		goto done;
 	stage_finish(rb->head);

@@ -16,7 +16,10 @@ struct split {
 	struct store *st;
 	char *dir, *leaf;
 	uint64_t limit;
-	struct stage *cur; /* hash -> writer of the object being written */
+	struct stage *stream; /* the whole stream's hash (no next) */
+	/* The object being written: its writer, behind its own hash from the
+	 * second object on (the first one's digest is the stream's). */
+	struct stage *cur;
 	uint64_t cur_bytes;
 	struct split_object *objs; /* finished ones */
 	size_t n, cap;
@@ -38,7 +41,7 @@ static int open_next(struct split *s)
 	free(leaf);
 	if (rc)
 		return rc;
-	s->cur = stage_hash_new(w);
+	s->cur = s->n == 0 ? w : stage_hash_new(w);
 	s->cur_bytes = 0;
 	return 0;
 }
@@ -46,17 +49,22 @@ static int open_next(struct split *s)
 /* Finishes the current object (it becomes visible) and records it. */
 static int close_cur(struct split *s)
 {
-	int rc = stage_finish(s->cur);
-	if (rc)
+	char hex[65];
+	int rc = s->n == 0 ? stage_hash_peek(s->stream, hex) : 0;
+	if (rc || (rc = stage_finish(s->cur)))
 		return rc;
 	if (s->n == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 4;
 		s->objs = xrealloc(s->objs, s->cap * sizeof(*s->objs));
 	}
-	struct split_object *o = &s->objs[s->n++];
-	o->leaf = split_leaf(s->leaf, s->n - 1);
-	o->size = stage_hash_size(s->cur);
-	stage_hash_hex(s->cur, o->sha256);
+	struct split_object *o = &s->objs[s->n];
+	o->leaf = split_leaf(s->leaf, s->n);
+	o->size = s->cur_bytes;
+	if (s->n == 0)
+		memcpy(o->sha256, hex, sizeof(o->sha256));
+	else
+		stage_hash_hex(s->cur, o->sha256);
+	s->n++;
 	stage_free_chain(s->cur);
 	s->cur = NULL;
 	if (s->limit)
@@ -78,8 +86,8 @@ static int split_write(struct stage *base, const uint8_t *p, size_t n)
 		size_t k = n;
 		if (s->limit && (uint64_t)k > s->limit - s->cur_bytes)
 			k = (size_t)(s->limit - s->cur_bytes);
-		int rc = stage_write(s->cur, p, k);
-		if (rc)
+		int rc = stage_write(s->stream, p, k);
+		if (rc || (rc = stage_write(s->cur, p, k)))
 			return rc;
 		s->cur_bytes += k;
 		p += k;
@@ -92,6 +100,8 @@ static int split_finish(struct stage *base)
 {
 	struct split *s = (struct split *)base;
 	int rc = s->cur ? close_cur(s) : 0;
+	if (!rc)
+		rc = stage_hash_end(s->stream);
 	return rc ? rc : stage_finish_next(base);
 }
 
@@ -100,6 +110,7 @@ static void split_free(struct stage *base)
 	struct split *s = (struct split *)base;
 	/* Freeing an unfinished writer aborts its upload. */
 	stage_free_chain(s->cur);
+	stage_free_chain(s->stream);
 	for (size_t i = 0; i < s->n; i++) {
 		if (!s->keep) {
 			char *key = xasprintf("%s%s", s->dir, s->objs[i].leaf);
@@ -127,6 +138,7 @@ int split_new(struct stage **out, struct store *st, const char *dir, const char 
 	s->dir = xstrdup(dir);
 	s->leaf = xstrdup(leaf);
 	s->limit = limit;
+	s->stream = stage_hash_new(NULL);
 	int rc = open_next(s);
 	if (rc) {
 		split_free(&s->base);
@@ -139,6 +151,16 @@ int split_new(struct stage **out, struct store *st, const char *dir, const char 
 size_t split_count(const struct stage *s)
 {
 	return ((const struct split *)s)->n;
+}
+
+uint64_t split_stream_size(const struct stage *s)
+{
+	return stage_hash_size(((const struct split *)s)->stream);
+}
+
+void split_stream_hex(const struct stage *s, char out[65])
+{
+	stage_hash_hex(((const struct split *)s)->stream, out);
 }
 
 const struct split_object *split_get(const struct stage *s, size_t i)

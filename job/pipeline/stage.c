@@ -116,6 +116,21 @@ void stage_hash_hex(const struct stage *s, char out[65])
 	text_hex(out, h->digest, 32);
 }
 
+int stage_hash_peek(const struct stage *s, char out[65])
+{
+	const struct hash_stage *h = (const struct hash_stage *)s;
+	EVP_MD_CTX *copy = EVP_MD_CTX_new();
+	unsigned char digest[32];
+	unsigned int len = 0;
+	int ok = copy && EVP_MD_CTX_copy_ex(copy, h->md) == 1 &&
+		 EVP_DigestFinal_ex(copy, digest, &len) == 1 && len == 32;
+	EVP_MD_CTX_free(copy);
+	if (!ok)
+		return err_set(E_IO, "SHA-256 final failed");
+	text_hex(out, digest, 32);
+	return 0;
+}
+
 /* --- buffer sink --- */
 
 struct buf_stage {

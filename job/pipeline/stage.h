@@ -49,6 +49,9 @@ int stage_hash_end(struct stage *s);
 /* After finish (or stage_hash_end): the byte count and lowercase hex (65). */
 uint64_t stage_hash_size(const struct stage *s);
 void stage_hash_hex(const struct stage *s, char out[65]);
+/* Before the end: the digest of the bytes hashed so far, in lowercase hex,
+ * and the hash goes on (a copy of its state is ended). Returns 0 or E_IO. */
+int stage_hash_peek(const struct stage *s, char out[65]);
 
 /* A sink appending everything to buf (owned by the caller); for tests and
  * small objects. */

@@ -104,6 +104,52 @@ static void async__passes_bytes_on_in_order_from_its_thread(void **state)
 	buf_dispose(&k.got);
 }
 
+/* Bytes placed in async_space, through a hash in front, mixed with copied
+ * writes: the same stream arrives, and the hash sees it too. */
+static void async__writes_placed_in_its_space_arrive_in_order(void **state)
+{
+	(void)state;
+	struct sink k;
+	sink_init(&k);
+	struct stage *a = async_new(&k.base);
+	struct stage *h = stage_hash_new(a);
+	size_t n = 5 * ASYNC_SLOT_BYTES + 777, at = 0, step = 1;
+	uint8_t *copy = xmalloc(ASYNC_SLOT_BYTES);
+	int turn = 0;
+	while (at < n) {
+		size_t room = 0;
+		uint8_t *p = async_space(a, &room);
+		assert_non_null(p);
+		assert_true(room > 0 && room <= ASYNC_SLOT_BYTES);
+		size_t k2 = step < room ? step : room;
+		if (k2 > n - at)
+			k2 = n - at;
+		uint8_t *from = turn++ % 3 == 2 ? copy : p; /* every third write copies */
+		for (size_t i = 0; i < k2; i++)
+			from[i] = pattern(at + i);
+		assert_int_equal(stage_write(h, from, k2), 0);
+		at += k2;
+		step = step * 5 % 99991 + 1;
+	}
+	free(copy);
+	assert_int_equal(stage_finish(h), 0);
+	assert_int_equal(k.finished, 1);
+	assert_int_equal(k.got.len, n);
+	for (size_t i = 0; i < n; i++)
+		if ((uint8_t)k.got.ptr[i] != pattern(i))
+			fail_msg("byte %zu differs", i);
+	struct stage *want = stage_hash_new(NULL);
+	assert_int_equal(stage_write(want, (const uint8_t *)k.got.ptr, k.got.len), 0);
+	assert_int_equal(stage_finish(want), 0);
+	char x[65], y[65];
+	stage_hash_hex(want, x);
+	stage_hash_hex(h, y);
+	assert_string_equal(x, y);
+	stage_free_chain(want);
+	stage_free_chain(h);
+	buf_dispose(&k.got);
+}
+
 static void async__brings_the_downstream_error_back_with_its_message(void **state)
 {
 	(void)state;
@@ -158,6 +204,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(async__passes_bytes_on_in_order_from_its_thread),
+	    cmocka_unit_test(async__writes_placed_in_its_space_arrive_in_order),
 	    cmocka_unit_test(async__brings_the_downstream_error_back_with_its_message),
 	    cmocka_unit_test(async__free_without_finish_never_finishes_next),
 	    cmocka_unit_test(async__a_signal_stops_it_before_the_next_finish),

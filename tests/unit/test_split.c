@@ -118,6 +118,17 @@ static void split__cuts_at_the_limit_and_the_parts_concatenate(void **state)
 	}
 	assert_int_equal(all.len, 50000);
 	assert_memory_equal(all.ptr, data, 50000);
+	/* The stream's hash is the concatenation's. */
+	struct stage *h = stage_hash_new(NULL);
+	assert_int_equal(stage_write(h, data, 50000), 0);
+	assert_int_equal(stage_finish(h), 0);
+	char want[65], got[65];
+	stage_hash_hex(h, want);
+	stage_free_chain(h);
+	split_stream_hex(s, got);
+	assert_string_equal(got, want);
+	assert_int_equal(split_stream_size(s), 50000);
+	assert_string_not_equal(got, split_get(s, 0)->sha256);
 	buf_dispose(&all);
 	split_keep(s);
 	stage_free_chain(s);
@@ -170,12 +181,28 @@ static void split__no_limit_and_an_empty_stream_are_one_object(void **state)
 	assert_int_equal(stage_finish(s), 0);
 	assert_int_equal(split_count(s), 1);
 	assert_int_equal(split_get(s, 0)->size, 100000);
+	/* One object: its digest is the stream's, and the content's. */
+	char stream[65];
+	split_stream_hex(s, stream);
+	assert_string_equal(split_get(s, 0)->sha256, stream);
+	struct stage *h = stage_hash_new(NULL);
+	assert_int_equal(stage_write(h, data, 100000), 0);
+	assert_int_equal(stage_finish(h), 0);
+	char want[65];
+	stage_hash_hex(h, want);
+	stage_free_chain(h);
+	assert_string_equal(stream, want);
 	stage_free_chain(s);
 	free(data);
 	s = write_stream(f, 4096, 0, &data);
 	assert_int_equal(stage_finish(s), 0);
 	assert_int_equal(split_count(s), 1);
 	assert_int_equal(split_get(s, 0)->size, 0);
+	/* SHA-256 of nothing. */
+	assert_string_equal(split_get(s, 0)->sha256,
+			    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	split_stream_hex(s, stream);
+	assert_string_equal(stream, split_get(s, 0)->sha256);
 	stage_free_chain(s);
 	free(data);
 }

@@ -67,6 +67,35 @@ static void stage_hash__digest_does_not_depend_on_slicing(void **state)
 	free(a);
 }
 
+static void stage_hash__peek_gives_the_digest_so_far_and_goes_on(void **state)
+{
+	(void)state;
+	struct stage *h = stage_hash_new(NULL);
+	char hex[65];
+	assert_int_equal(stage_hash_peek(h, hex), 0);
+	assert_string_equal(hex, empty_sha);
+	assert_int_equal(stage_write(h, (const uint8_t *)"abc", 3), 0);
+	assert_int_equal(stage_hash_peek(h, hex), 0);
+	assert_string_equal(hex, abc_sha);
+	assert_int_equal(stage_hash_size(h), 3);
+	/* The hash goes on after a peek: a million a's, peeked on the way. */
+	stage_free_chain(h);
+	h = stage_hash_new(NULL);
+	char a[1000];
+	memset(a, 'a', sizeof(a));
+	for (int i = 0; i < 1000; i++) {
+		assert_int_equal(stage_write(h, (const uint8_t *)a, sizeof(a)), 0);
+		if (i % 100 == 0)
+			assert_int_equal(stage_hash_peek(h, hex), 0);
+	}
+	assert_int_equal(stage_hash_peek(h, hex), 0);
+	assert_string_equal(hex, million_a_sha);
+	assert_int_equal(stage_finish(h), 0);
+	stage_hash_hex(h, hex);
+	assert_string_equal(hex, million_a_sha);
+	stage_free_chain(h);
+}
+
 static void stage_hash__passes_bytes_on_and_finishes_next(void **state)
 {
 	(void)state;
@@ -194,6 +223,7 @@ int main(void)
 	    cmocka_unit_test(stage_hash__empty_input_gives_known_digest),
 	    cmocka_unit_test(stage_hash__abc_gives_known_digest),
 	    cmocka_unit_test(stage_hash__digest_does_not_depend_on_slicing),
+	    cmocka_unit_test(stage_hash__peek_gives_the_digest_so_far_and_goes_on),
 	    cmocka_unit_test(stage_hash__passes_bytes_on_and_finishes_next),
 	    cmocka_unit_test(stage_hash__reports_errors_of_next_stage),
 	    cmocka_unit_test(stage_buf__appends_until_its_cap),

@@ -59,6 +59,11 @@ elif c.get("levels"):
 else:  # a manifest from before zstd:auto: one level
     print("%d:%d" % (c["level"], m["plaintext"]["size"]))' "$1"
 }
+# busy: CPU ticks the whole machine has spent working (user, nice, system,
+# irq, softirq) since boot; HZ ticks a second.
+busy() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+HZ=$(getconf CLK_TCK)
+NCPU=$(nproc)
 # s2k_count MANIFEST: the S2K count of an encrypted backup, 0 otherwise.
 s2k_count() {
 	python3 -c 'import json, sys
@@ -81,7 +86,9 @@ for db in pgbench hex; do
 
 	t=$(now); pg_tool pg_dump -Fc -Z0 "$db" >/dev/null; a=$(elapsed "$t")
 	# The floor of a file:// backup: the same bytes to the same folder.
-	t=$(now); pg_tool pg_dump -Fc -Z0 "$db" >"$out/floor.dump"; sync "$out/floor.dump"; af=$(elapsed "$t")
+	t=$(now); u=$(busy)
+	pg_tool pg_dump -Fc -Z0 "$db" >"$out/floor.dump"; sync "$out/floor.dump"
+	af=$(elapsed "$t"); af_busy=$(awk -v a="$u" -v b="$(busy)" -v hz="$HZ" 'BEGIN { printf "%.2f", (b - a) / hz }')
 	t=$(now); a2_size=$(pg_tool pg_dump -Fc "$db" | wc -c); a2=$(elapsed "$t")
 
 	t=$(now)
@@ -172,6 +179,13 @@ print(n)' "$out")
 			"$(per_gb "$(primitive aes-256-cfb "$p_b0")" "$b_plain")" "$(per_gb "$(primitive sha1 "$p_b0")" "$b_plain")" \
 			"$(per_gb "$(primitive sha256-stored "$p_b0")" "$b_plain")" "$(per_gb "$(primitive s2k "$p_b0")" "$b_plain")" \
 			"$(ratio "$b0_cpu" "$p0_sum")"
+		# What the cores allow: (af) keeps the server, pg_dump and the
+		# writeback busy for af_busy CPU-seconds; b0 must add at least its
+		# primitives. Packed perfectly on NCPU cores, b0 takes no less than
+		# (af_busy + primitives) / NCPU.
+		printf '    the cores: (af) kept %s CPU-s busy of %s (%s cores); with b0'"'"'s primitives on top, b0/af >= %s here, packed perfectly\n' \
+			"$af_busy" "$(awk -v a="$af" -v n="$NCPU" 'BEGIN { printf "%.2f", a * n }')" "$NCPU" \
+			"$(awk -v b="$af_busy" -v p="$p0_sum" -v n="$NCPU" -v a="$af" 'BEGIN { r = (b + p) / (n * a); printf "%.2f", r < 1 ? 1 : r }')"
 		printf '    user space alone against the primitives: b %s, b0 %s\n' \
 			"$(awk -v c="$b_cpu" -v s="$b_sys" -v p="$p_sum" 'BEGIN { printf "%.2f", (c - s) / p }')" \
 			"$(awk -v c="$b0_cpu" -v s="$b0_sys" -v p="$p0_sum" 'BEGIN { printf "%.2f", (c - s) / p }')"

@@ -8,16 +8,20 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/xmalloc.h"
+#include "job/pipeline/stage.h"
 #include "job/store/store.h"
 
 struct fixture {
@@ -390,6 +394,78 @@ static void store_put_get__round_trip_any_size(void **state)
 	free(v);
 }
 
+/* Pages of path in the page cache. */
+static size_t resident_pages(const char *path, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	assert_true(m != MAP_FAILED);
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), n = (len + page - 1) / page, in = 0;
+	unsigned char *vec = xmalloc(n);
+	assert_int_equal(mincore(m, len, vec), 0);
+	for (size_t i = 0; i < n; i++)
+		in += vec[i] & 1;
+	free(vec);
+	munmap(m, len);
+	close(fd);
+	return in;
+}
+
+/* 72 MiB streamed in uneven writes: stored byte for byte, and written back
+ * and dropped from the page cache on the way (a window of two 8 MiB ranges
+ * stays), except on tmpfs, which is the page cache. */
+static void store_writer__streams_through_a_bounded_page_cache_window(void **state)
+{
+	struct fixture *f = *state;
+	const size_t total = 72u << 20;
+	struct stage *w = NULL;
+	assert_int_equal(store_writer(f->st, "ns/n/big", &w), 0);
+	struct stage *h = stage_hash_new(w);
+	uint8_t *chunk = xmalloc(300001);
+	for (size_t at = 0, k; at < total; at += k) {
+		k = total - at < 300001 ? total - at : 300001 - (at % 7);
+		for (size_t i = 0; i < k; i++)
+			chunk[i] = (uint8_t)((at + i) * 2654435761u >> 13);
+		assert_int_equal(stage_write(h, chunk, k), 0);
+	}
+	free(chunk);
+	assert_int_equal(stage_finish(h), 0);
+	char wrote[65], got[65];
+	stage_hash_hex(h, wrote);
+	stage_free_chain(h);
+	struct stage *r = stage_hash_new(NULL);
+	assert_int_equal(store_read(f->st, "ns/n/big", r), 0);
+	assert_int_equal(stage_hash_end(r), 0);
+	assert_int_equal(stage_hash_size(r), total);
+	stage_hash_hex(r, got);
+	stage_free_chain(r);
+	assert_string_equal(got, wrote);
+
+	struct statfs fs;
+	assert_int_equal(statfs(f->root, &fs), 0);
+	if (fs.f_type == 0x01021994 /* TMPFS_MAGIC */) {
+		fprintf(stderr, "  (%s is tmpfs: the page cache check does not apply)\n", f->root);
+		return;
+	}
+	/* Reading it back above went through the page cache too: drop that,
+	 * write again, and look before anything reads it. */
+	assert_int_equal(store_remove(f->st, "ns/n/big"), 0);
+	assert_int_equal(store_writer(f->st, "ns/n/big", &w), 0);
+	chunk = xcalloc(1, 1 << 20);
+	for (size_t at = 0; at < total; at += 1 << 20)
+		assert_int_equal(stage_write(w, chunk, 1 << 20), 0);
+	free(chunk);
+	assert_int_equal(stage_finish(w), 0);
+	stage_free_chain(w);
+	char *path = xasprintf("%s/ns/n/big", f->root);
+	size_t in = resident_pages(path, total), page = (size_t)sysconf(_SC_PAGESIZE);
+	free(path);
+	if (in * page > (24u << 20))
+		fail_msg("%zu KiB of the 72 MiB object are still in the page cache",
+			 in * page / 1024);
+}
+
 static void store_get__larger_than_the_buffer_is_toobig(void **state)
 {
 	struct fixture *f = *state;
@@ -551,6 +627,7 @@ int main(void)
 	    T(store_writer__removes_temporary_files_of_dead_writers_only),
 	    T(store_writer__fails_when_a_folder_is_a_file),
 	    T(store_put_get__round_trip_any_size),
+	    T(store_writer__streams_through_a_bounded_page_cache_window),
 	    T(store_get__larger_than_the_buffer_is_toobig),
 	    T(store_get__missing_key_is_notfound),
 	    T(store_list__walks_the_prefix_folder),

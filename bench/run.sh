@@ -173,12 +173,18 @@ print(n)' "$out")
 			"$(per_gb "$(primitive aes-256-cfb "$p_b")" "$b_plain")" "$(per_gb "$(primitive sha1 "$p_b")" "$b_plain")" \
 			"$(per_gb "$(primitive sha256-stored "$p_b")" "$b_plain")" "$(per_gb "$(primitive s2k "$p_b")" "$b_plain")" \
 			"$(ratio "$b_cpu" "$p_sum")"
+		printf '         reading pg_dump'"'"'s pipe costs any program %s s/GB more; lifeboat against primitives + pipe: %s\n' \
+			"$(per_gb "$(primitive pipe-read "$p_b")" "$b_plain")" \
+			"$(awk -v c="$b_cpu" -v p="$p_sum" -v r="$(primitive pipe-read "$p_b")" 'BEGIN { printf "%.2f", c / (p + r) }')"
 		printf '    (b0) lifeboat %s s/GB (kernel %s); primitives %s s/GB (sha256 %s, aes-256-cfb %s, sha1 %s, sha256 %s, s2k %s); ratio %s (target <= 1.25)\n' \
 			"$(per_gb "$b0_cpu" "$b_plain")" "$(per_gb "$b0_sys" "$b_plain")" "$(per_gb "$p0_sum" "$b_plain")" \
 			"$(per_gb "$(primitive sha256-plain "$p_b0")" "$b_plain")" \
 			"$(per_gb "$(primitive aes-256-cfb "$p_b0")" "$b_plain")" "$(per_gb "$(primitive sha1 "$p_b0")" "$b_plain")" \
 			"$(per_gb "$(primitive sha256-stored "$p_b0")" "$b_plain")" "$(per_gb "$(primitive s2k "$p_b0")" "$b_plain")" \
 			"$(ratio "$b0_cpu" "$p0_sum")"
+		printf '         reading pg_dump'"'"'s pipe costs any program %s s/GB more; lifeboat against primitives + pipe: %s\n' \
+			"$(per_gb "$(primitive pipe-read "$p_b0")" "$b_plain")" \
+			"$(awk -v c="$b0_cpu" -v p="$p0_sum" -v r="$(primitive pipe-read "$p_b0")" 'BEGIN { printf "%.2f", c / (p + r) }')"
 		# What the cores allow: (af) keeps the server, pg_dump and the
 		# writeback busy for af_busy CPU-seconds; b0 must add at least its
 		# primitives. Packed perfectly on NCPU cores, b0 takes no less than

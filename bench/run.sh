@@ -187,11 +187,13 @@ print(n)' "$out")
 			"$(awk -v c="$b0_cpu" -v p="$p0_sum" -v r="$(primitive pipe-read "$p_b0")" 'BEGIN { printf "%.2f", c / (p + r) }')"
 		# What the cores allow: (af) keeps the server, pg_dump and the
 		# writeback busy for af_busy CPU-seconds; b0 must add at least its
-		# primitives. Packed perfectly on NCPU cores, b0 takes no less than
-		# (af_busy + primitives) / NCPU.
-		printf '    the cores: (af) kept %s CPU-s busy of %s (%s cores); with b0'"'"'s primitives on top, b0/af >= %s here, packed perfectly\n' \
+		# primitives and the read of the pipe. Packed perfectly on NCPU
+		# cores, b0 takes no less than (af_busy + that) / NCPU; with the CPU
+		# lifeboat did use, no less than (af_busy + b0_cpu) / NCPU.
+		printf '    the cores: (af) kept %s CPU-s busy of %s (%s cores); packed perfectly, b0/af >= %s with b0'"'"'s primitives and the pipe on top, >= %s with its CPU\n' \
 			"$af_busy" "$(awk -v a="$af" -v n="$NCPU" 'BEGIN { printf "%.2f", a * n }')" "$NCPU" \
-			"$(awk -v b="$af_busy" -v p="$p0_sum" -v n="$NCPU" -v a="$af" 'BEGIN { r = (b + p) / (n * a); printf "%.2f", r < 1 ? 1 : r }')"
+			"$(awk -v b="$af_busy" -v p="$p0_sum" -v r="$(primitive pipe-read "$p_b0")" -v n="$NCPU" -v a="$af" 'BEGIN { x = (b + p + r) / (n * a); printf "%.2f", x < 1 ? 1 : x }')" \
+			"$(awk -v b="$af_busy" -v c="$b0_cpu" -v n="$NCPU" -v a="$af" 'BEGIN { x = (b + c) / (n * a); printf "%.2f", x < 1 ? 1 : x }')"
 		printf '    user space alone against the primitives: b %s, b0 %s\n' \
 			"$(awk -v c="$b_cpu" -v s="$b_sys" -v p="$p_sum" 'BEGIN { printf "%.2f", (c - s) / p }')" \
 			"$(awk -v c="$b0_cpu" -v s="$b0_sys" -v p="$p0_sum" 'BEGIN { printf "%.2f", (c - s) / p }')"

@@ -111,7 +111,7 @@ static void dumper_dispose(struct dumper *d, int kill_them)
  * output is read straight into the boundary's buffer (async_space). */
 static int pump(struct stage *head, struct stage *lender, int fd)
 {
-	uint8_t *chunk = xmalloc(READ_CHUNK);
+	uint8_t *chunk = lender ? NULL : xmalloc(READ_CHUNK);
 	int rc = 0;
 	for (;;) {
 		size_t room = READ_CHUNK;

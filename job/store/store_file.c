@@ -61,6 +61,9 @@ static int io_error(int code, const char *what, const char *path, int e)
 	const char *hint = "";
 	if (e == ENOSPC || e == EDQUOT)
 		hint = ": the storage volume is full; free space or grow the volume, then retry";
+	else if (e == EIO)
+		hint = ": the volume failed to store data written to it; check the node's kernel "
+		       "log (dmesg) and the volume's health before retrying";
 	else if (e == EROFS || ((e == EACCES || e == EPERM) && strncmp(what, "cannot", 6) == 0 &&
 				(strstr(what, "create") || strstr(what, "write") ||
 				 strstr(what, "rename") || strstr(what, "delete"))))

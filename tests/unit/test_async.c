@@ -85,6 +85,16 @@ static int write_range(struct stage *s, size_t from, size_t to, size_t slice)
 	return rc;
 }
 
+/* The sink was finished once and holds bytes [0, n) of the pattern. */
+static void assert_got_once_in_order(const struct sink *k, size_t n)
+{
+	assert_int_equal(k->finished, 1);
+	assert_int_equal(k->got.len, n);
+	for (size_t i = 0; i < n; i++)
+		if ((uint8_t)k->got.ptr[i] != pattern(i))
+			fail_msg("byte %zu differs", i);
+}
+
 static void async__passes_bytes_on_in_order_from_its_thread(void **state)
 {
 	(void)state;
@@ -94,11 +104,7 @@ static void async__passes_bytes_on_in_order_from_its_thread(void **state)
 	size_t n = 3 * ASYNC_SLOT_BYTES + 12345;
 	assert_int_equal(write_range(a, 0, n, 70001), 0);
 	assert_int_equal(stage_finish(a), 0);
-	assert_int_equal(k.finished, 1);
-	assert_int_equal(k.got.len, n);
-	for (size_t i = 0; i < n; i++)
-		if ((uint8_t)k.got.ptr[i] != pattern(i))
-			fail_msg("byte %zu differs", i);
+	assert_got_once_in_order(&k, n);
 	assert_true(k.other_thread);
 	a->ops->free(a);
 	buf_dispose(&k.got);
@@ -133,11 +139,7 @@ static void async__writes_placed_in_its_space_arrive_in_order(void **state)
 	}
 	free(copy);
 	assert_int_equal(stage_finish(h), 0);
-	assert_int_equal(k.finished, 1);
-	assert_int_equal(k.got.len, n);
-	for (size_t i = 0; i < n; i++)
-		if ((uint8_t)k.got.ptr[i] != pattern(i))
-			fail_msg("byte %zu differs", i);
+	assert_got_once_in_order(&k, n);
 	struct stage *want = stage_hash_new(NULL);
 	assert_int_equal(stage_write(want, (const uint8_t *)k.got.ptr, k.got.len), 0);
 	assert_int_equal(stage_finish(want), 0);
